@@ -1,0 +1,1 @@
+"""The contract: app manifest and catalog models, canonical encoding, BLAKE3 addressing."""

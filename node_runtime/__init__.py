@@ -1,0 +1,1 @@
+"""The node agent: fetchers, local store, apply/reconcile, daemon."""

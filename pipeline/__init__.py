@@ -1,0 +1,1 @@
+"""The publisher: validation policy, rendering, catalog build, publishing."""

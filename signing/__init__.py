@@ -1,0 +1,1 @@
+"""The trust layer: TUF metadata, keys, threshold signatures and the client state machine."""
