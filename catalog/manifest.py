@@ -318,6 +318,9 @@ class Permissions(StrictModel):
     bitcoin_rpc: bool = False
     lightning_rpc: bool = False
     host_network: bool = False
+    net_admin: bool = Field(
+        default=False, description="NET_ADMIN and NET_RAW capabilities (VPN apps)"
+    )
     devices: list[Annotated[str, StringConstraints(pattern=r"^/dev/[^\s:]+$")]] = Field(
         default_factory=list
     )
