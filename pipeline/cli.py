@@ -1,0 +1,124 @@
+"""``archy``: the publisher's and app developer's command line.
+
+Commands are thin: parse options, call one library function, print the
+result (a table for people, ``--json`` for scripts).  Exit codes: 0 ok,
+1 the input was refused, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from catalog.manifest import manifest_json_schema
+from catalog.problems import ManifestError
+from pipeline.validation import ValidationReport, validate_paths
+
+DEFAULT_APPS_DIR = Path("apps")
+
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="archipelago-registry", prog_name="archy")
+def main() -> None:
+    """Archipelago registry: validate, render, build, sign and publish apps."""
+
+
+def _print_report(report: ValidationReport, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2, sort_keys=True))
+        return
+    for problem in report.problems:
+        style = "red" if problem.severity == "error" else "yellow"
+        prefix = "" if problem.severity == "error" else "warning: "
+        stderr.print(f"{prefix}{problem}", style=style, markup=False)
+    failed = report.failed_files()
+    table = Table(title="Apps", title_justify="left")
+    for column in ("app", "version", "containers", "host ports", "status"):
+        table.add_column(column)
+    for app in sorted(report.apps, key=lambda each: each.app_id):
+        manifest = app.source.manifest
+        ports = sorted(
+            {f"{port.host_port}/{port.protocol}" for m in manifest.containers for port in m.ports}
+        )
+        ok = app.source.filename not in failed
+        table.add_row(
+            manifest.id,
+            f"{manifest.version}-r{manifest.revision}",
+            str(len(manifest.containers)),
+            ", ".join(ports) or "-",
+            "[green]ok[/green]" if ok else "[red]refused[/red]",
+        )
+    stdout.print(table)
+    summary = (
+        f"{len(report.apps)} apps checked: {len(report.errors)} errors, "
+        f"{len(report.warnings)} warnings"
+    )
+    stdout.print(summary, style="green" if report.ok else "red", markup=False)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable report.")
+@click.option(
+    "--require-digests",
+    is_flag=True,
+    help="Refuse images without an @sha256 digest (what publishing to production uses).",
+)
+def validate(paths: tuple[Path, ...], as_json: bool, require_digests: bool) -> None:
+    """Check app manifests: schema, security policy and cross-app rules.
+
+    PATHS are app folders, manifest files, or a folder of apps (default: apps/).
+    Every problem is reported, not only the first; exit 1 on any error.
+    """
+    report = validate_paths(list(paths) or [DEFAULT_APPS_DIR], require_digests=require_digests)
+    _print_report(report, as_json)
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), help="Write to a file instead of stdout.")
+def schema(out: Path | None) -> None:
+    """Print the JSON Schema of manifest.yml (schema 1), for editors and linters."""
+    text = json.dumps(manifest_json_schema(), indent=2, sort_keys=True) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+@main.group()
+def app() -> None:
+    """App developer tools: validate and render one app."""
+
+
+@app.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable report.")
+@click.pass_context
+def app_validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Same as ``archy validate``: check manifests and policy."""
+    ctx.invoke(validate, paths=paths, as_json=as_json, require_digests=False)
+
+
+def fail(message: str) -> None:
+    """Print a one-line error and exit 1."""
+    stderr.print(f"error: {message}", style="red", markup=False)
+    sys.exit(1)
+
+
+def refuse(error: ManifestError) -> None:
+    for problem in error.problems:
+        stderr.print(str(problem), style="red", markup=False)
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
