@@ -1,0 +1,18 @@
+"""``archy-node``: the node agent's command line.
+
+A thin click group: each feature registers its own subcommands here.
+"""
+
+from __future__ import annotations
+
+import click
+
+from node_runtime.tuf_cli import tuf
+
+
+@click.group()
+def main() -> None:
+    """Archipelago node agent."""
+
+
+main.add_command(tuf)
