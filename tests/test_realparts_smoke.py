@@ -107,6 +107,30 @@ def test_app_image_builds_on_the_busybox_base_without_a_registry(
 
 
 @pytest.mark.podman
+def test_containers_find_each_other_by_name_on_a_user_network(
+    rootless_podman: RootlessPodman, busybox_image: str
+) -> None:
+    suffix = str(free_port())
+    net, web = f"archy-smoke-net-{suffix}", f"archy-smoke-web-{suffix}"
+    rootless_podman.run("network", "create", net)
+    try:
+        rootless_podman.run(
+            "run", "--detach", "--name", web, "--network", net,
+            "--health-cmd", "wget -q -O /dev/null http://127.0.0.1:8080/",
+            busybox_image, "httpd", "-f", "-p", "8080", "-h", "/www",
+        )  # fmt: skip
+        wait_healthy(rootless_podman, web, timeout=60)
+        out = rootless_podman.run(
+            "run", "--rm", "--network", net, busybox_image,
+            "wget", "-q", "-O", "-", f"http://{web}:8080/",
+        ).stdout  # fmt: skip
+        assert out == "archy-test-busybox\n"
+    finally:
+        rootless_podman.remove(web)
+        rootless_podman.run("network", "rm", "--force", net, check=False)
+
+
+@pytest.mark.podman
 def test_registry_accepts_a_push_and_serves_the_manifest_digest(
     local_registry: LocalRegistry, rootless_podman: RootlessPodman, busybox_image: str
 ) -> None:

@@ -21,6 +21,10 @@ Build app images on it without any registry::
     rootless_podman.run("build", "--pull=never", "-t", "localhost/myapp:1", str(ctx))
 
 ``--pull=never`` makes a missing base a clear error instead of a lookup.
+
+Busybox 1.35 (Debian 12) gotcha: ``wget -T <secs>`` segfaults (exit 139)
+when the connection fails; use plain ``wget -q -O /dev/null URL`` in health
+commands. Names of containers on a user network resolve (dnsname plugin).
 """
 
 from __future__ import annotations

@@ -13,6 +13,11 @@ is set so podman does not try to create the timers at start; ``podman rm``
 of a container with a healthcheck still logs a harmless "unable to get
 systemd connection" error on stderr.)
 
+The first podman call after a reboot may warn on stderr that ``"/" is not a
+shared mount``; it is harmless here (no mount propagation is used). Podman
+keeps one ``catatonit -P`` pause process per user alive (the rootless user
+namespace); that is normal.
+
 Files the containers or ``podman build`` must read have to be readable by
 the test user: pytest's ``tmp_path`` is not (it lives under a 0700 dir of
 root). Use the ``podman_tmp_path`` fixture, a fresh directory owned by the
@@ -287,8 +292,10 @@ def check_rootless_ready(podman: RootlessPodman) -> None:
 def rootless_podman() -> RootlessPodman:
     """Rootless podman as the test user, checked to work (runc, cgroupfs)."""
     try:
-        podman = RootlessPodman.for_user()
+        podman: RootlessPodman | None = RootlessPodman.for_user()
     except KeyError:
+        podman = None
+    if podman is None:
         pytest.fail(f"test user {TEST_USER!r} does not exist: {SETUP_HINT}", pytrace=False)
     check_rootless_ready(podman)
     return podman

@@ -45,9 +45,14 @@ def find_quadlet() -> Path | None:
     return path if path.is_file() and os.access(path, os.X_OK) else None
 
 
+_checked: set[Path] = set()
+
+
 def require_quadlet() -> Path:
     """Like ``find_quadlet`` but fails the test with how to install it."""
     path = find_quadlet()
+    if path in _checked:
+        return path
     if path is None:
         where = os.environ.get("ARCHY_QUADLET") or QUADLET_CACHE_PATH
         pytest.fail(f"Quadlet generator not found at {where}: {SETUP_HINT}", pytrace=False)
@@ -57,6 +62,7 @@ def require_quadlet() -> Path:
             f"{path} -version failed ({proc.returncode}): {proc.stderr.strip()}; {SETUP_HINT}",
             pytrace=False,
         )
+    _checked.add(path)
     return path
 
 
