@@ -1,0 +1,407 @@
+"""Cross-app rules: what no single manifest can show, checked over the whole catalog.
+
+Host ports, container names, adopted names and UI routes are shared by every
+app on a node; ``requires`` must resolve to some app and must not loop.  Each
+problem lands in the file that has to change and names the other app and its
+file, so the author knows whom the clash is with.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from catalog.loader import Location, ManifestSource
+from catalog.manifest import Port, Requirement, SettingValue
+from catalog.problems import Problem
+
+
+def port_location(member_index: int, port_index: int, port: Port) -> Location:
+    """The field that sets a port's host side: ``host`` when given, else ``container``."""
+    field = "host" if port.host is not None else "container"
+    return ("containers", member_index, "ports", port_index, field)
+
+
+def where(source: ManifestSource, location: Location) -> str:
+    """``'bitcoin-knots' (apps/bitcoin-knots/manifest.yml:25)``, for messages."""
+    line = source.line_of(*location)
+    place = source.filename if line is None else f"{source.filename}:{line}"
+    return f"{source.manifest.id!r} ({place})"
+
+
+def setting_text(value: SettingValue) -> str:
+    """A setting value as it is written in YAML: true, 0, "full"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(value)
+
+
+def same_setting(wanted: SettingValue, actual: SettingValue) -> bool:
+    """Equal and of the same kind: ``prune: 0`` is not ``prune: false``."""
+    return type(wanted) is type(actual) and wanted == actual
+
+
+# -- dependency cycles (shared with the per-app depends_on rule) -------------------------------
+
+
+def find_cycles(graph: Mapping[str, Sequence[str]]) -> list[list[str]]:
+    """One cycle per tangle (strongly connected component) of ``graph``, as ``[a, b, a]``.
+
+    Each cycle starts at the smallest node of its tangle and is a shortest way
+    back to it, so the answer is the same for the same graph.  Edges to nodes
+    outside ``graph`` are ignored.
+    """
+    nodes = sorted(graph)
+    edges = {node: sorted({n for n in graph[node] if n in graph}) for node in nodes}
+    cycles = []
+    for component in _strongly_connected(nodes, edges):
+        start = min(component)
+        if len(component) == 1 and start not in edges[start]:
+            continue
+        cycles.append(_shortest_cycle(start, set(component), edges))
+    return sorted(cycles)
+
+
+def _strongly_connected(nodes: list[str], edges: Mapping[str, list[str]]) -> list[list[str]]:
+    """Tarjan's algorithm, iterative (a catalog may be long; recursion is not needed)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    components: list[list[str]] = []
+    for root in nodes:
+        if root in index:
+            continue
+        work: list[tuple[str, Iterator[str]]] = [(root, iter(edges[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(edges[child])))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                components.append(sorted(component))
+    return components
+
+
+def _shortest_cycle(start: str, component: set[str], edges: Mapping[str, list[str]]) -> list[str]:
+    came_from: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for child in edges[node]:
+                if child not in component:
+                    continue
+                if child == start:
+                    path = [start]
+                    while node != start:
+                        path.append(node)
+                        node = came_from[node]
+                    return [start, *reversed(path[1:]), start]
+                if child not in came_from:
+                    came_from[child] = node
+                    following.append(child)
+        frontier = following
+    raise AssertionError("a strongly connected component always has a cycle")
+
+
+# -- the cross-app rules ---------------------------------------------------------------------------
+
+
+Key = TypeVar("Key")
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """One app's use of a shared name (a host port, a container name, a route)."""
+
+    source: ManifestSource
+    location: Location
+
+
+def _clashes(claims: Mapping[Key, list[_Claim]]) -> Iterator[tuple[Key, _Claim, list[_Claim]]]:
+    """Every claim whose key other apps claim too, with those other apps' claims."""
+    for key in sorted(claims, key=repr):
+        owners = claims[key]
+        for claim in owners:
+            others = [
+                other for other in owners if other.source.manifest.id != claim.source.manifest.id
+            ]
+            if others:
+                yield key, claim, others
+
+
+def _others(claims: Iterable[_Claim]) -> str:
+    return ", ".join(where(claim.source, claim.location) for claim in claims)
+
+
+def check_unique_ids(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
+    """P016: an id names one app, and is never another app's ``provides``."""
+    ids: dict[str, list[_Claim]] = {}
+    for app in apps:
+        ids.setdefault(app.manifest.id, []).append(_Claim(app, ("id",)))
+    for claims in ids.values():
+        for claim in claims:
+            others = [other for other in claims if other.source.filename != claim.source.filename]
+            if others:
+                yield claim.source.problem(
+                    ("id",),
+                    f"app id {claim.source.manifest.id!r} is also the id of {_others(others)}; "
+                    "every app needs its own id",
+                    "P016",
+                )
+    for app in apps:
+        for index, capability in enumerate(app.manifest.provides):
+            owners = [claim for claim in ids.get(capability, []) if claim.source is not app]
+            if owners:
+                yield app.problem(
+                    ("provides", index),
+                    f"provides {capability!r}, which is the id of {_others(owners)}; "
+                    "provide a capability name that is no app's id (e.g. 'bitcoin', not "
+                    "'bitcoin-core'), or require that app instead",
+                    "P016",
+                )
+
+
+def check_host_ports(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
+    """P006 across apps: a host port (per protocol) belongs to one app in the catalog."""
+    claims: dict[tuple[int, str], list[_Claim]] = {}
+    for app in apps:
+        for i, member in enumerate(app.manifest.containers):
+            for j, port in enumerate(member.ports):
+                claims.setdefault((port.host_port, port.protocol), []).append(
+                    _Claim(app, port_location(i, j, port))
+                )
+    for (number, protocol), claim, others in _clashes(claims):
+        yield claim.source.problem(
+            claim.location,
+            f"host port {number}/{protocol} is also published by {_others(others)}; "
+            "pick a host port no other app in the catalog uses",
+            "P006",
+        )
+
+
+def check_container_names(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
+    """P007: a container name belongs to one app (names are how the node adopts containers)."""
+    claims: dict[str, list[_Claim]] = {}
+    for app in apps:
+        for i, member in enumerate(app.manifest.containers):
+            claims.setdefault(member.name, []).append(_Claim(app, ("containers", i, "name")))
+    for key, claim, others in _clashes(claims):
+        yield claim.source.problem(
+            claim.location,
+            f"container name {key!r} is also used by {_others(others)}; container names are "
+            f"global on a node, so prefix yours with the app id (e.g. "
+            f"{claim.source.manifest.id + '-' + str(key)!r})",
+            "P007",
+        )
+
+
+def check_adopted_names(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
+    """P019: ``migration.adopt`` never takes over another app's container."""
+    claims: dict[str, list[_Claim]] = {}
+    for app in apps:
+        for i, member in enumerate(app.manifest.containers):
+            claims.setdefault(member.name, []).append(_Claim(app, ("containers", i, "name")))
+        for k, name in enumerate(app.manifest.migration.adopt):
+            claims.setdefault(name, []).append(_Claim(app, ("migration", "adopt", k)))
+    for key, claim, others in _clashes(claims):
+        if claim.location[0] != "migration":
+            continue  # a container name clash alone is P007; report only the adopting side
+        yield claim.source.problem(
+            claim.location,
+            f"adopts the container {key!r}, which is also claimed by {_others(others)}; "
+            "an app may adopt only containers that were its own",
+            "P019",
+        )
+
+
+def check_ui_routes(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
+    """P018: proxy routes on the node's web server neither repeat nor nest."""
+    routes = [
+        (app.manifest.ui.route, app)
+        for app in apps
+        if app.manifest.ui is not None and app.manifest.ui.route is not None
+    ]
+    for route, app in routes:
+        others = [
+            _Claim(other, ("ui", "route"))
+            for other_route, other in routes
+            if other.manifest.id != app.manifest.id
+            and (other_route.startswith(route) or route.startswith(other_route))
+        ]
+        if others:
+            yield app.problem(
+                ("ui", "route"),
+                f"route {route!r} is the same as, or nested with, the route of {_others(others)}; "
+                f"use a route of its own, e.g. '/apps/{app.manifest.id}/'",
+                "P018",
+            )
+
+
+def providers(requirement: Requirement, apps: Sequence[ManifestSource]) -> list[ManifestSource]:
+    """The apps that satisfy ``requirement.app`` by id or by ``provides``."""
+    return [
+        app
+        for app in apps
+        if app.manifest.id == requirement.app or requirement.app in app.manifest.provides
+    ]
+
+
+def _version_mismatch(range_text: str, provider: ManifestSource) -> str | None:
+    version = provider.manifest.version
+    try:
+        parsed = Version(version)
+    except InvalidVersion:
+        return (
+            f"version {version!r} of {where(provider, ('version',))} is not a PEP 440 version, "
+            f"so the range {range_text!r} cannot be checked; drop the range or give that app "
+            "a PEP 440 version (e.g. '28.1')"
+        )
+    if SpecifierSet(range_text).contains(parsed, prereleases=True):
+        return None
+    return f"{where(provider, ('version',))} is version {version}, outside {range_text!r}"
+
+
+def _setting_mismatch(name: str, wanted: SettingValue, provider: ManifestSource) -> str | None:
+    settings = provider.manifest.settings
+    if name not in settings:
+        return f"{where(provider, ('settings',))} does not declare the setting {name}"
+    if same_setting(wanted, settings[name]):
+        return None
+    return f"{where(provider, ('settings', name))} runs with {name}: {setting_text(settings[name])}"
+
+
+def check_requirements(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
+    """P009: every ``requires`` names an app that exists, in range, with the settings asked for."""
+    for app in apps:
+        for index, requirement in enumerate(app.manifest.requires):
+            found = providers(requirement, apps)
+            if not found:
+                if not requirement.optional:
+                    yield app.problem(
+                        ("requires", index, "app"),
+                        f"no app in the catalog has the id or provides {requirement.app!r}; "
+                        "fix the name, add that app, or mark the requirement optional: true",
+                        "P009",
+                    )
+                continue
+            yield from _requirement_mismatches(app, index, requirement, found)
+
+
+def _requirement_mismatches(
+    app: ManifestSource, index: int, requirement: Requirement, found: list[ManifestSource]
+) -> Iterator[Problem]:
+    """Problems only when no provider meets the whole requirement; then say what each lacks."""
+    checks: list[tuple[Location, str, dict[str, str | None]]] = []
+    if requirement.version is not None:
+        range_text = requirement.version
+        checks.append(
+            (
+                ("requires", index, "version"),
+                f"needs {requirement.app!r} {range_text}",
+                {p.filename: _version_mismatch(range_text, p) for p in found},
+            )
+        )
+    for name, wanted in sorted(requirement.settings.items()):
+        checks.append(
+            (
+                ("requires", index, "settings", name),
+                f"needs {requirement.app!r} with {name}: {setting_text(wanted)}",
+                {p.filename: _setting_mismatch(name, wanted, p) for p in found},
+            )
+        )
+    if any(all(check[2][p.filename] is None for check in checks) for p in found):
+        return
+    reported = False
+    for location, need, failures in checks:
+        if all(failures[p.filename] is not None for p in found):
+            reasons = "; ".join(str(failures[p.filename]) for p in found)
+            yield app.problem(
+                location,
+                f"{need}, but {reasons}; change the requirement or the providing app",
+                "P009",
+            )
+            reported = True
+    if not reported:
+        names = ", ".join(where(p, ("id",)) for p in found)
+        yield app.problem(
+            ("requires", index),
+            f"no single provider of {requirement.app!r} meets the whole requirement "
+            f"(each of {names} misses part of it); relax the requirement or fix a provider",
+            "P009",
+        )
+
+
+def check_requirement_cycles(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
+    """P010 across apps: ``requires`` (optional ones aside) never loops back."""
+    by_id: dict[str, ManifestSource] = {}
+    for app in apps:
+        by_id.setdefault(app.manifest.id, app)
+    graph: dict[str, list[str]] = {}
+    for app_id, app in by_id.items():
+        graph[app_id] = [
+            provider.manifest.id
+            for requirement in app.manifest.requires
+            if not requirement.optional
+            for provider in providers(requirement, apps)
+        ]
+    for cycle in find_cycles(graph):
+        app = by_id[cycle[0]]
+        index = next(
+            i
+            for i, requirement in enumerate(app.manifest.requires)
+            if not requirement.optional
+            and cycle[1] in {p.manifest.id for p in providers(requirement, apps)}
+        )
+        yield app.problem(
+            ("requires", index),
+            f"dependency cycle between apps: {' -> '.join(cycle)}; remove one of these "
+            "requires, or mark one optional: true",
+            "P010",
+        )
+
+
+def check_catalog(apps: Sequence[ManifestSource]) -> list[Problem]:
+    """Every cross-app rule over ``apps`` (order of ``apps`` does not matter)."""
+    ordered = sorted(apps, key=lambda app: (app.manifest.id, app.filename))
+    problems: list[Problem] = []
+    for rule in (
+        check_unique_ids,
+        check_host_ports,
+        check_container_names,
+        check_adopted_names,
+        check_ui_routes,
+        check_requirements,
+        check_requirement_cycles,
+    ):
+        problems.extend(rule(ordered))
+    return problems

@@ -1,0 +1,525 @@
+"""The security policy: what an app may ask of a node, checked before anything is built.
+
+Pure functions over parsed manifests (:class:`~catalog.loader.ManifestSource`):
+:func:`check_app` runs the rules one manifest can break, :func:`check_app_set`
+the rules only the whole catalog shows (``pipeline.crossapp``), and
+:func:`check_all` both.  Every problem names the file, the line and the field
+path, says how to fix it, and carries a rule id (``P001`` …) that never
+changes meaning; ``docs/policy.md`` is the table app authors read.  Every
+problem is reported, in a fixed order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from catalog.loader import Location, ManifestSource
+from catalog.problems import Problem
+from pipeline.crossapp import check_catalog, find_cycles, port_location
+from pipeline.hostpaths import (
+    HOOK_SOURCE_ROOTS,
+    canonical,
+    data_dir,
+    engine_location,
+    has_parent_reference,
+    host_side,
+    is_strictly_within,
+    is_within,
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One policy rule: a stable id, what it refuses, and whether one manifest can show it."""
+
+    id: str
+    summary: str
+    scope: Literal["app", "catalog", "app+catalog"]
+
+
+RULES: dict[str, Rule] = {
+    rule.id: rule
+    for rule in (
+        Rule("P001", "no privileged containers", "app"),
+        Rule("P002", "no container-engine or service-manager sockets, state or config", "app"),
+        Rule("P003", "host paths only under the app's data dir; no '..' in any path", "app"),
+        Rule("P004", "no host network without permissions.host_network", "app"),
+        Rule("P005", "images carry a tag, and the tag is not latest", "app"),
+        Rule(
+            "P006", "host ports are unique per protocol, in the app and the catalog", "app+catalog"
+        ),
+        Rule("P007", "container names are unique across the catalog", "catalog"),
+        Rule("P008", "every {secret: X} is declared in generated_secrets", "app"),
+        Rule("P009", "every requires resolves, in its version range, with its settings", "catalog"),
+        Rule("P010", "no dependency cycles (depends_on, requires)", "app+catalog"),
+        Rule("P011", "cap_add only from the allowlist", "app"),
+        Rule("P012", "devices only when listed in permissions.devices", "app"),
+        Rule(
+            "P013", "hooks copy only from allowlisted host dirs, into the app's own members", "app"
+        ),
+        Rule("P014", "ui.port is a published container port of the ui member", "app"),
+        Rule("P015", "images are pinned by @sha256 digest (required when publishing)", "app"),
+        Rule("P016", "app ids are unique and never another app's provides", "catalog"),
+        Rule("P017", "data_uid only on members that have volumes", "app"),
+        Rule("P018", "ui.route is unique and not nested in another app's route", "catalog"),
+        Rule("P019", "migration.adopt never takes another app's container", "catalog"),
+        Rule("P020", "every permission asked for is used", "app"),
+    )
+}
+
+# Capabilities any app may add; NET_ADMIN/NET_RAW need permissions.net_admin (P011).
+ALLOWED_CAPABILITIES = frozenset(
+    {
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "SETGID",
+        "SETUID",
+        "SETPCAP",
+        "NET_BIND_SERVICE",
+        "SYS_CHROOT",
+        "AUDIT_WRITE",
+    }
+)
+NET_ADMIN_CAPABILITIES = frozenset({"NET_ADMIN", "NET_RAW"})
+
+
+def warning(problem: Problem) -> Problem:
+    """The same problem, reported as a warning (it does not refuse the app)."""
+    return dataclasses.replace(problem, severity="warning")
+
+
+def problem_order(problem: Problem) -> tuple[str, int, str, str, str, str]:
+    """File, line, field, rule: the order problems are reported in."""
+    return (
+        problem.file,
+        problem.line or 0,
+        problem.field,
+        problem.rule or "",
+        problem.message,
+        problem.severity,
+    )
+
+
+# -- per-app rules ---------------------------------------------------------------------------------
+
+AppRule = Callable[[ManifestSource], Iterable[Problem]]
+
+
+def check_privileged(app: ManifestSource) -> Iterator[Problem]:
+    """P001."""
+    for i, member in enumerate(app.manifest.containers):
+        if member.privileged:
+            yield app.problem(
+                ("containers", i, "privileged"),
+                "privileged containers are never allowed; remove 'privileged: true' and add "
+                "only the capabilities the app needs with cap_add",
+                "P001",
+            )
+
+
+def check_engine_mounts(app: ManifestSource) -> Iterator[Problem]:
+    """P002: nothing that controls the container engine or the service manager, ever."""
+    app_id = app.manifest.id
+    for i, member in enumerate(app.manifest.containers):
+        for j, volume in enumerate(member.volumes):
+            location: Location = ("containers", i, "volumes", j)
+            if volume.host_path is not None:
+                found = engine_location(host_side(volume.host_path, app_id), containing=True)
+                if found is not None:
+                    yield app.problem(
+                        (*location, "host_path"),
+                        f"mounts {found}, which controls the host's containers; this is refused "
+                        "even with permissions: talk to the node's API instead",
+                        "P002",
+                    )
+            found = engine_location(volume.path, containing=False)
+            if found is not None:
+                yield app.problem(
+                    (*location, "path"),
+                    f"mounts a volume at {found} inside the container, where software expects "
+                    "the engine's socket; mount the volume somewhere else",
+                    "P002",
+                )
+    for k, host_path in enumerate(app.manifest.permissions.host_paths):
+        found = engine_location(host_path, containing=True)
+        if found is not None:
+            yield app.problem(
+                ("permissions", "host_paths", k),
+                f"asks for {found}, which controls the host's containers; this permission is "
+                "never granted: remove it",
+                "P002",
+            )
+
+
+def check_host_paths(app: ManifestSource) -> Iterator[Problem]:
+    """P003: host paths stay in the data dir unless listed exactly; '..' nowhere."""
+    manifest = app.manifest
+    home = data_dir(manifest.id)
+    granted = {canonical(path) for path in manifest.permissions.host_paths}
+
+    def parent_reference(location: Location, what: str) -> Problem:
+        return app.problem(
+            location,
+            f"'..' is not allowed in {what}; write the path without it",
+            "P003",
+        )
+
+    for i, member in enumerate(manifest.containers):
+        for j, volume in enumerate(member.volumes):
+            location: Location = ("containers", i, "volumes", j)
+            if has_parent_reference(volume.path):
+                yield parent_reference((*location, "path"), "volume paths")
+            if volume.host_path is None:
+                continue
+            if has_parent_reference(volume.host_path):
+                yield parent_reference((*location, "host_path"), "host paths")
+                continue
+            resolved = host_side(volume.host_path, manifest.id)
+            if not is_within(resolved, home) and resolved not in granted:
+                yield app.problem(
+                    (*location, "host_path"),
+                    f"host path {resolved} is outside the app's data dir {home}/; use a path "
+                    f"relative to the data dir (e.g. host_path: {volume.name}), or list "
+                    f"{resolved} in permissions.host_paths for review",
+                    "P003",
+                )
+        if member.build is not None and has_parent_reference(member.build.context):
+            yield parent_reference(
+                ("containers", i, "build", "context"), "build contexts (stay in the app folder)"
+            )
+    for k, host_path in enumerate(manifest.permissions.host_paths):
+        if has_parent_reference(host_path):
+            yield parent_reference(("permissions", "host_paths", k), "host paths")
+    for phase, steps in (
+        ("post_install", manifest.hooks.post_install),
+        ("pre_start", manifest.hooks.pre_start),
+    ):
+        for k, step in enumerate(steps):
+            if step.copy_from_host is not None and has_parent_reference(
+                step.copy_from_host.destination
+            ):
+                yield parent_reference(
+                    ("hooks", phase, k, "copy_from_host", "destination"), "hook paths"
+                )
+    for k, path in enumerate(manifest.migration.preserve):
+        if has_parent_reference(path):
+            yield parent_reference(
+                ("migration", "preserve", k), "preserved paths (they are inside the data dir)"
+            )
+
+
+def check_host_network(app: ManifestSource) -> Iterator[Problem]:
+    """P004."""
+    if app.manifest.permissions.host_network:
+        return
+    for i, member in enumerate(app.manifest.containers):
+        if member.host_network:
+            yield app.problem(
+                ("containers", i, "host_network"),
+                "host networking needs a reviewed permission; publish ports instead, or add "
+                "'host_network: true' under permissions and say why in the pull request",
+                "P004",
+            )
+
+
+def check_image_tags(app: ManifestSource) -> Iterator[Problem]:
+    """P005: a human-readable, non-moving tag on every image."""
+    for i, member in enumerate(app.manifest.containers):
+        tag = member.image_tag
+        if tag is None:
+            yield app.problem(
+                ("containers", i, "image"),
+                f"image {member.image!r} has no tag; write repository:tag "
+                "(e.g. nginx:1.27.3), with @sha256:… after the tag if you pin a digest",
+                "P005",
+            )
+        elif tag.lower() == "latest":
+            yield app.problem(
+                ("containers", i, "image"),
+                f"image tag {tag!r} moves; pin the release tag (e.g. nginx:1.27.3)",
+                "P005",
+            )
+
+
+def image_digests(app: ManifestSource, *, required: bool) -> Iterator[Problem]:
+    """P015: every image pinned by digest; an error when publishing, a warning otherwise."""
+    for i, member in enumerate(app.manifest.containers):
+        if member.image_digest is None:
+            problem = app.problem(
+                ("containers", i, "image"),
+                f"image {member.image!r} is not pinned; append @sha256:<digest> "
+                "(podman image inspect --format '{{.Digest}}' shows it); publishing refuses "
+                "images without one",
+                "P015",
+            )
+            yield problem if required else warning(problem)
+
+
+def check_host_ports_in_app(app: ManifestSource) -> Iterator[Problem]:
+    """P006 inside one app: two members (or ports) of a stack cannot share a host port."""
+    seen: dict[tuple[int, str], Location] = {}
+    for i, member in enumerate(app.manifest.containers):
+        for j, port in enumerate(member.ports):
+            key = (port.host_port, port.protocol)
+            location = port_location(i, j, port)
+            first = seen.setdefault(key, location)
+            if first is not location:
+                yield app.problem(
+                    location,
+                    f"host port {port.host_port}/{port.protocol} is already published at "
+                    f"line {app.line_of(*first)} of this app; give this one another host port",
+                    "P006",
+                )
+
+
+def check_secrets(app: ManifestSource) -> Iterator[Problem]:
+    """P008: every secret used is declared; a declared secret never used is a warning."""
+    declared = {secret.name for secret in app.manifest.generated_secrets}
+    used: set[str] = set()
+    for i, member in enumerate(app.manifest.containers):
+        for key, value in member.env.items():
+            if isinstance(value, str):
+                continue
+            used.add(value.secret)
+            if value.secret not in declared:
+                yield app.problem(
+                    ("containers", i, "env", key, "secret"),
+                    f"secret {value.secret!r} is not declared; add '- name: {value.secret}' "
+                    "under generated_secrets",
+                    "P008",
+                )
+    for k, secret in enumerate(app.manifest.generated_secrets):
+        if secret.name not in used:
+            yield warning(
+                app.problem(
+                    ("generated_secrets", k, "name"),
+                    f"secret {secret.name!r} is generated but no env uses it; use it with "
+                    f"{{secret: {secret.name}}} or remove it",
+                    "P008",
+                )
+            )
+
+
+def check_start_order(app: ManifestSource) -> Iterator[Problem]:
+    """P010 inside one app: depends_on between members never loops."""
+    members = app.manifest.containers
+    graph = {member.name: list(member.depends_on) for member in members}
+    for cycle in find_cycles(graph):
+        i = next(index for index, member in enumerate(members) if member.name == cycle[0])
+        j = members[i].depends_on.index(cycle[1])
+        yield app.problem(
+            ("containers", i, "depends_on", j),
+            f"start-order cycle: {' -> '.join(cycle)}; members cannot wait for each other, "
+            "remove one of these depends_on",
+            "P010",
+        )
+
+
+def check_capabilities(app: ManifestSource) -> Iterator[Problem]:
+    """P011."""
+    net_admin = app.manifest.permissions.net_admin
+    for i, member in enumerate(app.manifest.containers):
+        for k, name in enumerate(member.cap_add):
+            capability = name.removeprefix("CAP_")
+            if capability in ALLOWED_CAPABILITIES:
+                continue
+            if capability in NET_ADMIN_CAPABILITIES:
+                if net_admin:
+                    continue
+                message = (
+                    f"{name} needs a reviewed permission; add 'net_admin: true' under "
+                    "permissions (VPN and firewall apps only)"
+                )
+            else:
+                message = (
+                    f"{name} is not allowed; use only "
+                    f"{', '.join(sorted(ALLOWED_CAPABILITIES))} (and NET_ADMIN, NET_RAW with "
+                    "permissions.net_admin)"
+                )
+            yield app.problem(("containers", i, "cap_add", k), message, "P011")
+
+
+def check_devices(app: ManifestSource) -> Iterator[Problem]:
+    """P012: devices only as listed in permissions.devices; paths stay in /dev."""
+    granted = app.manifest.permissions.devices
+    for k, device in enumerate(granted):
+        if has_parent_reference(device):
+            yield app.problem(
+                ("permissions", "devices", k),
+                "'..' is not allowed in device paths; name the device under /dev directly",
+                "P012",
+            )
+    allowed = {canonical(device) for device in granted if not has_parent_reference(device)}
+    for i, member in enumerate(app.manifest.containers):
+        for k, device in enumerate(member.devices):
+            location: Location = ("containers", i, "devices", k)
+            if has_parent_reference(device):
+                yield app.problem(
+                    location,
+                    "'..' is not allowed in device paths; name the device under /dev directly",
+                    "P012",
+                )
+            elif canonical(device) not in allowed:
+                yield app.problem(
+                    location,
+                    f"device {device} needs a reviewed permission; list it under "
+                    "permissions.devices",
+                    "P012",
+                )
+
+
+def check_hooks(app: ManifestSource) -> Iterator[Problem]:
+    """P013: hooks act on this app's members and copy only from allowlisted host dirs."""
+    manifest = app.manifest
+    names = sorted(member.name for member in manifest.containers)
+    roots = ", ".join(f"{root}/" for root in HOOK_SOURCE_ROOTS)
+    for phase, steps in (
+        ("post_install", manifest.hooks.post_install),
+        ("pre_start", manifest.hooks.pre_start),
+    ):
+        for k, step in enumerate(steps):
+            location: Location = ("hooks", phase, k)
+            kind = "exec" if step.exec is not None else "copy_from_host"
+            target = step.exec or step.copy_from_host
+            assert target is not None  # the model guarantees exactly one kind
+            if target.container not in names:
+                yield app.problem(
+                    (*location, kind, "container"),
+                    f"{target.container!r} is not a member of this app; hooks run only in the "
+                    f"app's own containers: {', '.join(names)}",
+                    "P013",
+                )
+            if step.copy_from_host is None:
+                continue
+            source = step.copy_from_host.source
+            if has_parent_reference(source):
+                message = f"'..' is not allowed in hook sources; name a file under {roots}"
+            elif not any(is_strictly_within(canonical(source), root) for root in HOOK_SOURCE_ROOTS):
+                message = f"hooks may copy only from below {roots}; ship the file there"
+            else:
+                continue
+            yield app.problem((*location, "copy_from_host", "source"), message, "P013")
+
+
+def check_ui(app: ManifestSource) -> Iterator[Problem]:
+    """P014: the proxy reaches the UI through a published port; UI members report health."""
+    ui = app.manifest.ui
+    if ui is None:
+        return
+    member = app.manifest.member(ui.container)
+    published = sorted({port.container for port in member.ports})
+    if ui.port not in published:
+        choices = f"one of {published}" if published else "a port you publish"
+        yield app.problem(
+            ("ui", "port"),
+            f"ui.port {ui.port} is not a container port of {ui.container!r}; add "
+            f"'- container: {ui.port}' to its ports, or set ui.port to {choices}",
+            "P014",
+        )
+    if member.health is None:
+        yield warning(
+            app.problem(
+                ("ui", "container"),
+                f"{ui.container!r} serves the UI but has no health check, so the node cannot "
+                "tell when the UI is up; add health: {http: {port: "
+                f"{ui.port}, path: /}}}}",
+                "P014",
+            )
+        )
+
+
+def check_data_uid(app: ManifestSource) -> Iterator[Problem]:
+    """P017."""
+    for i, member in enumerate(app.manifest.containers):
+        if member.data_uid is not None and not member.volumes:
+            yield warning(
+                app.problem(
+                    ("containers", i, "data_uid"),
+                    "data_uid sets the owner of the member's volumes, but it has none; "
+                    "remove data_uid or add the volume",
+                    "P017",
+                )
+            )
+
+
+def check_unused_permissions(app: ManifestSource) -> Iterator[Problem]:
+    """P020: ask only for what a member uses, so reviewers review what matters."""
+    manifest = app.manifest
+    permissions = manifest.permissions
+    members = manifest.containers
+
+    def unused(location: Location, what: str) -> Problem:
+        return warning(
+            app.problem(location, f"{what}, but no member uses it; remove the permission", "P020")
+        )
+
+    if permissions.host_network and not any(member.host_network for member in members):
+        yield unused(("permissions", "host_network"), "host_network is granted")
+    if permissions.net_admin and not any(
+        capability.removeprefix("CAP_") in NET_ADMIN_CAPABILITIES
+        for member in members
+        for capability in member.cap_add
+    ):
+        yield unused(("permissions", "net_admin"), "net_admin is granted")
+    used_devices = {canonical(device) for member in members for device in member.devices}
+    for k, device in enumerate(permissions.devices):
+        if canonical(device) not in used_devices:
+            yield unused(("permissions", "devices", k), f"device {device} is granted")
+    used_paths = {
+        host_side(volume.host_path, manifest.id)
+        for member in members
+        for volume in member.volumes
+        if volume.host_path is not None
+    }
+    for k, path in enumerate(permissions.host_paths):
+        if canonical(path) not in used_paths:
+            yield unused(("permissions", "host_paths", k), f"host path {path} is granted")
+
+
+APP_RULES: tuple[AppRule, ...] = (
+    check_privileged,
+    check_engine_mounts,
+    check_host_paths,
+    check_host_network,
+    check_image_tags,
+    check_host_ports_in_app,
+    check_secrets,
+    check_start_order,
+    check_capabilities,
+    check_devices,
+    check_hooks,
+    check_ui,
+    check_data_uid,
+    check_unused_permissions,
+)
+
+
+# -- the public API --------------------------------------------------------------------------------
+
+
+def check_app(app: ManifestSource, *, require_digests: bool = False) -> list[Problem]:
+    """Every per-app rule on one manifest; ``require_digests`` makes P015 an error (publishing)."""
+    problems: list[Problem] = []
+    for rule in APP_RULES:
+        problems.extend(rule(app))
+    problems.extend(image_digests(app, required=require_digests))
+    return sorted(problems, key=problem_order)
+
+
+def check_app_set(apps: Sequence[ManifestSource]) -> list[Problem]:
+    """The cross-app rules only (P006, P007, P009, P010, P016, P018, P019) over the catalog."""
+    return sorted(check_catalog(apps), key=problem_order)
+
+
+def check_all(apps: Sequence[ManifestSource], *, require_digests: bool = False) -> list[Problem]:
+    """Everything: each app's rules and the cross-app rules, in one deterministic list."""
+    problems = check_catalog(apps)
+    for app in apps:
+        problems.extend(check_app(app, require_digests=require_digests))
+    return sorted(problems, key=problem_order)
