@@ -35,7 +35,7 @@ from urllib.parse import quote
 from node_runtime.tuf_fetcher import Fetcher, RemoteFileNotFoundError, fetcher_for
 from signing.errors import EqualVersionNumberError, RepositoryError
 from signing.hashing import verify_chunks
-from signing.metadata import TargetFile, Targets
+from signing.metadata import Root, TargetFile, Targets
 from signing.trusted_set import TrustedSet
 
 
@@ -110,14 +110,32 @@ class Updater:
         self._load_targets("targets", "root")
 
     def _load_root(self) -> None:
-        first = self._trusted.root.version + 1
-        for version in range(first, first + self.config.max_root_rotations):
-            try:
-                data = self._download_metadata("root", self.config.root_max_length, version)
-            except RemoteFileNotFoundError:
-                return
-            self._trusted.update_root(data)
-            self._persist("root", data)
+        initial = self._trusted.root
+        first = initial.version + 1
+        try:
+            for version in range(first, first + self.config.max_root_rotations):
+                try:
+                    data = self._download_metadata("root", self.config.root_max_length, version)
+                except RemoteFileNotFoundError:
+                    break
+                self._trusted.update_root(data)
+                self._persist("root", data)
+        finally:
+            self._forget_after_online_key_rotation(initial)
+
+    def _forget_after_online_key_rotation(self, initial: Root) -> None:
+        """Spec 5.3.11: new timestamp or snapshot keys void the cached timestamp and snapshot.
+
+        This is the recovery from a fast-forward attack: versions pushed up by a
+        stolen online key must not block the repository once the key is replaced.
+        """
+        final = self._trusted.root
+        if any(
+            set(initial.roles[role].keyids) != set(final.roles[role].keyids)
+            for role in ("timestamp", "snapshot")
+        ):
+            for role in ("timestamp", "snapshot"):
+                (self._dir / role_file_name(role)).unlink(missing_ok=True)
 
     def _load_timestamp(self) -> None:
         local = self._read_local("timestamp")

@@ -24,14 +24,23 @@ class RecordingHandler(http.server.SimpleHTTPRequestHandler):
         super().do_GET()
 
     def translate_path(self, path: str) -> str:
-        # Each URL segment is one file name: a quoted "/" inside a role name
-        # (e.g. "..%2Fx") stays inside the name instead of becoming a directory.
+        # Each URL segment names one file.  A decoded segment holding "/" or
+        # other odd characters (role names like "../x") is looked up under its
+        # fully quoted name, the way signing.repository names such files.
         raw = path.split("?", 1)[0].split("#", 1)[0]
-        parts = [unquote(segment) for segment in raw.split("/") if segment]
-        names = [quote(part, safe="") if "/" in part else part for part in parts]
-        if any(name in (".", "..") for name in names):
-            return str(Path(self.directory) / "refused")
-        return str(Path(self.directory, *names))
+        location = Path(self.directory)
+        for segment in raw.split("/"):
+            if not segment:
+                continue
+            decoded = unquote(segment)
+            quoted = quote(decoded, safe="")
+            if "/" in decoded or (location / quoted).exists():
+                location = location / quoted
+            elif decoded in (".", ".."):
+                return str(Path(self.directory) / "refused")
+            else:
+                location = location / decoded
+        return str(location)
 
     def log_message(self, format: str, *args: object) -> None:
         pass
