@@ -139,7 +139,7 @@ def _wait_until_ready(server: SeaweedFS) -> None:
             client.delete_object(Bucket=probe_bucket, Key="probe")
             client.delete_bucket(Bucket=probe_bucket)
             return
-        except Exception as problem:  # noqa: BLE001 - any failure means "not ready yet"
+        except Exception as problem:  # any failure means "not ready yet"
             last_problem = f"{type(problem).__name__}: {problem}"
         with contextlib.suppress(subprocess.TimeoutExpired):
             server.process.wait(timeout=0.1)  # the poll interval; returns early if weed exits
