@@ -27,11 +27,15 @@ def port_location(member_index: int, port_index: int, port: Port) -> Location:
     return ("containers", member_index, "ports", port_index, field)
 
 
+def place(source: ManifestSource, location: Location) -> str:
+    """``apps/bitcoin-knots/manifest.yml:25``, for messages."""
+    line = source.line_of(*location)
+    return source.filename if line is None else f"{source.filename}:{line}"
+
+
 def where(source: ManifestSource, location: Location) -> str:
     """``'bitcoin-knots' (apps/bitcoin-knots/manifest.yml:25)``, for messages."""
-    line = source.line_of(*location)
-    place = source.filename if line is None else f"{source.filename}:{line}"
-    return f"{source.manifest.id!r} ({place})"
+    return f"{source.manifest.id!r} ({place(source, location)})"
 
 
 def setting_text(value: SettingValue) -> str:
@@ -54,19 +58,21 @@ def same_setting(wanted: SettingValue, actual: SettingValue) -> bool:
 def find_cycles(graph: Mapping[str, Sequence[str]]) -> list[list[str]]:
     """One cycle per tangle (strongly connected component) of ``graph``, as ``[a, b, a]``.
 
-    Each cycle starts at the smallest node of its tangle and is a shortest way
-    back to it, so the answer is the same for the same graph.  Edges to nodes
-    outside ``graph`` are ignored.
+    Each cycle starts at the node of its tangle that comes first in ``graph``
+    (file order for members, id order for apps) and is a shortest way back to
+    it, so the answer is the same for the same graph.  Edges to nodes outside
+    ``graph`` are ignored.
     """
+    position = {node: index for index, node in enumerate(graph)}
     nodes = sorted(graph)
     edges = {node: sorted({n for n in graph[node] if n in graph}) for node in nodes}
     cycles = []
     for component in _strongly_connected(nodes, edges):
-        start = min(component)
+        start = min(component, key=position.__getitem__)
         if len(component) == 1 and start not in edges[start]:
             continue
         cycles.append(_shortest_cycle(start, set(component), edges))
-    return sorted(cycles)
+    return sorted(cycles, key=lambda cycle: position[cycle[0]])
 
 
 def _strongly_connected(nodes: list[str], edges: Mapping[str, list[str]]) -> list[list[str]]:
@@ -174,7 +180,8 @@ def check_unique_ids(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
             if others:
                 yield claim.source.problem(
                     ("id",),
-                    f"app id {claim.source.manifest.id!r} is also the id of {_others(others)}; "
+                    f"app id {claim.source.manifest.id!r} is also the id in "
+                    f"{', '.join(place(other.source, ('id',)) for other in others)}; "
                     "every app needs its own id",
                     "P016",
                 )
@@ -262,7 +269,7 @@ def check_ui_routes(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
             yield app.problem(
                 ("ui", "route"),
                 f"route {route!r} is the same as, or nested with, the route of {_others(others)}; "
-                f"use a route of its own, e.g. '/apps/{app.manifest.id}/'",
+                f"give each app a route of its own that holds no other (e.g. '/apps/<id>/')",
                 "P018",
             )
 
@@ -282,9 +289,8 @@ def _version_mismatch(range_text: str, provider: ManifestSource) -> str | None:
         parsed = Version(version)
     except InvalidVersion:
         return (
-            f"version {version!r} of {where(provider, ('version',))} is not a PEP 440 version, "
-            f"so the range {range_text!r} cannot be checked; drop the range or give that app "
-            "a PEP 440 version (e.g. '28.1')"
+            f"{where(provider, ('version',))} has version {version!r}, which is not a PEP 440 "
+            f"version (like '28.1'), so {range_text!r} cannot be checked against it"
         )
     if SpecifierSet(range_text).contains(parsed, prereleases=True):
         return None
@@ -344,7 +350,7 @@ def _requirement_mismatches(
     reported = False
     for location, need, failures in checks:
         if all(failures[p.filename] is not None for p in found):
-            reasons = "; ".join(str(failures[p.filename]) for p in found)
+            reasons = " and ".join(str(failures[p.filename]) for p in found)
             yield app.problem(
                 location,
                 f"{need}, but {reasons}; change the requirement or the providing app",
@@ -364,7 +370,7 @@ def _requirement_mismatches(
 def check_requirement_cycles(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
     """P010 across apps: ``requires`` (optional ones aside) never loops back."""
     by_id: dict[str, ManifestSource] = {}
-    for app in apps:
+    for app in sorted(apps, key=lambda each: each.manifest.id):
         by_id.setdefault(app.manifest.id, app)
     graph: dict[str, list[str]] = {}
     for app_id, app in by_id.items():

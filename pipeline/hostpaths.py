@@ -114,7 +114,7 @@ def _matches(components: list[str], pattern: list[str]) -> bool:
 
 
 def engine_location(path: str, *, containing: bool) -> str | None:
-    """The engine socket or directory that ``path`` is, lies under, or (``containing``) holds.
+    """What engine socket or directory ``path`` is, lies under, or (``containing``) holds.
 
     Returns a short description for the message, or None when the path is clear.
     """
@@ -124,7 +124,7 @@ def engine_location(path: str, *, containing: bool) -> str | None:
     for location in ENGINE_LOCATIONS:
         pattern = resolve_components(location)
         if len(components) >= len(pattern) and _matches(components, pattern):
-            return location
+            return "/" + "/".join(components[: len(pattern)])
         if containing and _matches(components, pattern):
-            return f"{location} (it is inside /{'/'.join(components)})"
+            return f"/{'/'.join(components)}, which holds {location}"
     return None

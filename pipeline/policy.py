@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from catalog.loader import Location, ManifestSource
-from catalog.problems import Problem
+from catalog.problems import Problem, format_field_path
 from pipeline.crossapp import check_catalog, find_cycles, port_location
 from pipeline.hostpaths import (
     HOOK_SOURCE_ROOTS,
@@ -134,16 +134,16 @@ def check_engine_mounts(app: ManifestSource) -> Iterator[Problem]:
                 if found is not None:
                     yield app.problem(
                         (*location, "host_path"),
-                        f"mounts {found}, which controls the host's containers; this is refused "
-                        "even with permissions: talk to the node's API instead",
+                        f"mounts {found}: control of the host's containers; refused even "
+                        "with permissions, so remove this volume",
                         "P002",
                     )
             found = engine_location(volume.path, containing=False)
             if found is not None:
                 yield app.problem(
                     (*location, "path"),
-                    f"mounts a volume at {found} inside the container, where software expects "
-                    "the engine's socket; mount the volume somewhere else",
+                    f"{volume.path} is where software looks for {found}; mount the volume "
+                    "somewhere else",
                     "P002",
                 )
     for k, host_path in enumerate(app.manifest.permissions.host_paths):
@@ -151,8 +151,8 @@ def check_engine_mounts(app: ManifestSource) -> Iterator[Problem]:
         if found is not None:
             yield app.problem(
                 ("permissions", "host_paths", k),
-                f"asks for {found}, which controls the host's containers; this permission is "
-                "never granted: remove it",
+                f"asks for {found}: control of the host's containers; this permission is "
+                "never granted, so remove it",
                 "P002",
             )
 
@@ -272,8 +272,9 @@ def check_host_ports_in_app(app: ManifestSource) -> Iterator[Problem]:
             if first is not location:
                 yield app.problem(
                     location,
-                    f"host port {port.host_port}/{port.protocol} is already published at "
-                    f"line {app.line_of(*first)} of this app; give this one another host port",
+                    f"host port {port.host_port}/{port.protocol} is already published by "
+                    f"{format_field_path(first[:4])} (line {app.line_of(*first)}); give this "
+                    "one another host port",
                     "P006",
                 )
 
