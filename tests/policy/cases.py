@@ -76,3 +76,20 @@ def all_cases() -> list[Case]:
         match = GROUP_MEMBER.match(path.stem)
         groups.setdefault(match.group("group") if match else path.stem, []).append(path)
     return [Case(name, tuple(files)) for name, files in sorted(groups.items())]
+
+
+DIGEST = "@sha256:" + "4f" * 32
+
+
+def manifest_text(app_id: str, rest: str, version: str = "1.0.0") -> str:
+    """A manifest for tests written in code: the identity fields, then ``rest`` as given."""
+    return (
+        f"schema: 1\nid: {app_id}\nname: Policy case {app_id}\nversion: {version!r}\n"
+        "revision: 1\nsummary: A policy test case\ndescription: Written in a test.\n"
+        f"category: developer\nlicense: MIT\nhomepage: https://example.org/{app_id}\n"
+        f"source: https://example.org/{app_id}/src\narchitectures: [amd64]\n{rest}"
+    )
+
+
+def source_of(text: str, filename: str) -> ManifestSource:
+    return parse_manifest_source(text.encode(), filename)
