@@ -189,8 +189,13 @@ def test_a_missing_bucket_is_refused(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     message = _refused(
-        [str(builder.directory), "--to", "s3://no-such-bucket/repo"]
-        + ["--endpoint-url", seaweedfs.endpoint_url]
+        [
+            str(builder.directory),
+            "--to",
+            "s3://no-such-bucket/repo",
+            "--endpoint-url",
+            seaweedfs.endpoint_url,
+        ]
     )
     assert message == "error: bucket 'no-such-bucket' does not exist"
     names = {b["Name"] for b in seaweedfs.client().list_buckets()["Buckets"]}
@@ -201,7 +206,7 @@ def test_a_prefix_that_is_not_ours_is_refused_with_nothing_written(
     seaweedfs: SeaweedFS, bucket: str, builder: RepositoryBuilder
 ) -> None:
     seaweedfs.client().put_object(Bucket=bucket, Key="repo/someone-elses.txt", Body=b"hello")
-    with pytest.raises(PublishError, match="not empty and has no .archy-repository marker"):
+    with pytest.raises(PublishError, match=r"not empty and has no \.archy-repository marker"):
         publish_to_s3(
             builder.files(), f"s3://{bucket}/repo", seaweedfs.endpoint_url, seaweedfs.session()
         )
@@ -230,7 +235,7 @@ def test_bad_input_is_refused_before_any_request(tmp_path: Path) -> None:
         S3Origin.from_url("https://bucket/prefix")
     with pytest.raises(PublishError, match="not a valid bucket name"):
         S3Origin.from_url("s3://Bad_Bucket/prefix")
-    with pytest.raises(PublishError, match="no metadata/timestamp.json"):
+    with pytest.raises(PublishError, match=r"no metadata/timestamp\.json"):
         s3_origin.read_repository_dir(tmp_path)
     with pytest.raises(PublishError, match="nothing to publish"):
         plan_publish(S3Origin.from_url("s3://bucket"), {"targets/x": b""})
