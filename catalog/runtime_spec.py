@@ -371,6 +371,12 @@ def _member_spec(
     for part in ("entrypoint", "command"):
         for position, argument in enumerate(getattr(member, part) or ()):
             collect.text((*here, part, position), argument)
+            if part == "command" and argument == "":
+                collect.add(
+                    (*here, part, position),
+                    "an empty argument is dropped by Quadlet (with every argument after it); "
+                    "remove it or pass it through sh -c",
+                )
             if part == "command" and argument == ";":
                 collect.add(
                     (*here, part, position),

@@ -267,6 +267,14 @@ def split_words(text: str, *, refuse_separator: bool = False) -> list[str]:
             and (index + 1 == length or text[index + 1] in WHITESPACE)
         ):
             raise UnitSyntaxError("an unquoted ';' separates commands in ExecStart=")
+        if (
+            refuse_separator
+            and text.startswith("\\;", index)
+            and (index + 2 == length or text[index + 2] in WHITESPACE)
+        ):
+            words.append(";")  # systemd's escaped separator: a literal ';' word
+            index += 2
+            continue
         word: list[str] = []
         quote = ""
         while index < length:
