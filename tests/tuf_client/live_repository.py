@@ -12,7 +12,15 @@ from pathlib import Path
 
 from signing import repository as repo
 from signing.keys import SigningKey
-from signing.metadata import TOP_LEVEL_ROLES, Metadata, Root, Snapshot, TargetFile, Targets, Timestamp
+from signing.metadata import (
+    TOP_LEVEL_ROLES,
+    Metadata,
+    Root,
+    Snapshot,
+    TargetFile,
+    Targets,
+    Timestamp,
+)
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 LATER = NOW + timedelta(days=30)
@@ -21,7 +29,9 @@ LATER = NOW + timedelta(days=30)
 class LiveRepository:
     def __init__(self, directory: Path, consistent_snapshot: bool = True) -> None:
         self.directory = directory
-        self.keys: dict[str, list[SigningKey]] = {r: [SigningKey.generate()] for r in TOP_LEVEL_ROLES}
+        self.keys: dict[str, list[SigningKey]] = {
+            r: [SigningKey.generate()] for r in TOP_LEVEL_ROLES
+        }
         root = repo.new_root(
             LATER,
             {r: [k.public_key for k in keys] for r, keys in self.keys.items()},
@@ -44,17 +54,25 @@ class LiveRepository:
 
     # --- changes ---
 
-    def add_artifact(self, path: str, data: bytes, role: str = "targets", hashes=("blake3",)) -> TargetFile:
+    def add_artifact(
+        self, path: str, data: bytes, role: str = "targets", hashes=("blake3",)
+    ) -> TargetFile:
         target = repo.target_file(path, data, hashes)
         self.unsigned_targets[role] = repo.add_target(self.unsigned_targets[role], target)
         self.artifacts.append((target, data))
         return target
 
-    def delegate(self, delegator: str, role: str, paths=("*",), terminating=False, threshold=1, key_count=1) -> None:
+    def delegate(
+        self, delegator: str, role: str, paths=("*",), terminating=False, threshold=1, key_count=1
+    ) -> None:
         self.keys[role] = [SigningKey.generate() for _ in range(key_count)]
         self.unsigned_targets[delegator] = repo.delegate(
-            self.unsigned_targets[delegator], role, [k.public_key for k in self.keys[role]],
-            paths, threshold, terminating,
+            self.unsigned_targets[delegator],
+            role,
+            [k.public_key for k in self.keys[role]],
+            paths,
+            threshold,
+            terminating,
         )
         self.unsigned_targets.setdefault(role, Targets(1, LATER))
 
@@ -87,7 +105,7 @@ class LiveRepository:
     # --- publishing ---
 
     def publish(self, roles: tuple[str, ...] | None = None, expires: datetime = LATER) -> None:
-        """Sign the given targets roles (all changed ones by default), snapshot, timestamp; write."""
+        """Sign the given (default: changed) targets roles, snapshot, timestamp; write."""
         for name, signed in self.unsigned_targets.items():
             published = self.targets.get(name)
             if roles is not None and name not in roles and published is not None:
@@ -104,7 +122,9 @@ class LiveRepository:
 
     def sign_snapshot(self, expires: datetime = LATER, version: int | None = None) -> None:
         version = version or (1 if self.snapshot is None else self.snapshot.signed.version + 1)
-        self.snapshot = repo.sign(repo.snapshot_for(version, expires, self.targets), self.keys["snapshot"])
+        self.snapshot = repo.sign(
+            repo.snapshot_for(version, expires, self.targets), self.keys["snapshot"]
+        )
 
     def sign_timestamp(self, expires: datetime = LATER, version: int | None = None) -> None:
         assert self.snapshot is not None

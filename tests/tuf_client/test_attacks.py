@@ -41,7 +41,9 @@ def test_arbitrary_installation_is_refused(live_repo: LiveRepository, client_dir
     target = live_repo.add_artifact("app-catalog.json", b"the real catalog")
     live_repo.publish()
     digest = target.hashes["blake3"]
-    (live_repo.directory / "targets" / f"{digest}.app-catalog.json").write_bytes(b"evil catalog!!!!")
+    (live_repo.directory / "targets" / f"{digest}.app-catalog.json").write_bytes(
+        b"evil catalog!!!!"
+    )
     updater = fresh_client(live_repo, client_dir)
     info = updater.get_targetinfo("app-catalog.json")
     assert info is not None
@@ -453,9 +455,7 @@ def test_unsigned_delegated_role_in_a_chain_is_refused(
 ) -> None:
     live_repo.delegate("targets", "apps")
     live_repo.publish()
-    live_repo.targets["apps"] = repo_side.sign(
-        Targets(2, LATER), [SigningKey.generate()]
-    )
+    live_repo.targets["apps"] = repo_side.sign(Targets(2, LATER), [SigningKey.generate()])
     live_repo.sign_snapshot()
     live_repo.sign_timestamp()
     live_repo.write()

@@ -39,7 +39,10 @@ def our_client(server: RepositoryServer, client_dir: Path, root: bytes) -> Updat
 
 def again(server: RepositoryServer, client_dir: Path) -> Updater:
     return Updater(
-        client_dir / "metadata", f"{server.url}/metadata", client_dir / "targets", f"{server.url}/targets"
+        client_dir / "metadata",
+        f"{server.url}/metadata",
+        client_dir / "targets",
+        f"{server.url}/targets",
     )
 
 
