@@ -122,3 +122,8 @@ def refuse(error: ManifestError) -> None:
 
 if __name__ == "__main__":
     main()
+
+from pipeline.build_cli import build, images  # noqa: E402 - registered after main is defined
+
+main.add_command(build)
+main.add_command(images)

@@ -1,0 +1,578 @@
+"""``archy build``: one git commit in, one reproducible ``app-catalog.json`` out.
+
+The build reads ``apps/`` and ``images.lock.json`` at a commit
+(:mod:`pipeline.gitsource`), validates every manifest (schema, policy,
+cross-app rules), pins every image from the lock, checks what changed since
+the previous catalog (:mod:`pipeline.changes`), renders the Quadlet units,
+builds companions whose context changed (:mod:`pipeline.companions`), and
+writes the catalog as canonical JSON.  Nothing in the output comes from the
+clock or the machine, so the same commit gives the same bytes anywhere.
+
+Every check runs before anything is written: the targets are staged in a
+temporary folder inside the output folder and moved into ``targets/`` only
+when the catalog is complete, then the catalog replaces the old one with one
+rename.  A refused build leaves the output folder as it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import git
+
+from catalog.address import blake3_hex, blake3_stream
+from catalog.catalog_model import (
+    CATALOG_NAME,
+    CATALOG_SCHEMA_VERSION,
+    AppCatalog,
+    AppImage,
+    CatalogApp,
+    CatalogError,
+    Companion,
+    ImagePin,
+    Platform,
+    SourceInfo,
+    TargetFile,
+    manifest_blake3,
+    manifest_canonical,
+    parse_catalog,
+)
+from catalog.loader import MAX_MANIFEST_BYTES, ManifestSource, parse_manifest_source
+from catalog.manifest import Manifest, parse_image_reference
+from catalog.problems import ManifestError
+from pipeline.changes import AppState, ChangeReport, detect_changes
+from pipeline.companions import (
+    CompanionContext,
+    CompanionError,
+    PodmanRunner,
+    build_companion,
+    companion_contexts,
+    local_override,
+    reusable,
+)
+from pipeline.gitsource import (
+    IMAGES_LOCK_NAME,
+    Snapshot,
+    SourceError,
+    open_snapshot,
+)
+from pipeline.imagelock import ImageLock, LockFileError, lockable_reference, parse_lock
+from pipeline.policy import check_all
+from pipeline.render import render_app
+
+MAX_ICON_BYTES = 1 << 20
+NODE_BINARY_PREFIX = "archy-node-"
+OUTPUTS_NAME = "outputs.json"
+UNPINNED_IMAGE_RULE = "P015"
+
+Renderer = Callable[[ManifestSource], dict[str, str]]
+
+
+class BuildRefused(Exception):
+    """The build was refused; ``problems`` holds one line per reason. Nothing was written."""
+
+    def __init__(self, problems: list[str], warnings: list[str] | None = None) -> None:
+        self.problems = problems
+        self.warnings = warnings or []
+        super().__init__("\n".join(problems))
+
+
+class BuildProgress(Protocol):
+    """How a long step reports itself (the CLI shows a rich progress bar)."""
+
+    def start(self, step: str, total: int) -> None: ...
+
+    def advance(self, item: str) -> None: ...
+
+
+class SilentProgress:
+    def start(self, step: str, total: int) -> None:
+        return None
+
+    def advance(self, item: str) -> None:
+        return None
+
+
+@dataclass
+class BuildOptions:
+    repo: Path = Path(".")
+    revision: str = "HEAD"
+    out_dir: Path = Path("dist")
+    previous: Path | None = None
+    dev: bool = False
+    require_digests: bool = False
+    repository_url: str | None = None
+    node_binaries: list[Path] = field(default_factory=list)
+    rebuild_companions: bool = False
+    podman: PodmanRunner | None = None
+    renderer: Renderer | None = None
+
+
+@dataclass
+class BuildResult:
+    catalog: AppCatalog
+    catalog_bytes: bytes
+    catalog_path: Path
+    changes: ChangeReport
+    warnings: list[str]
+    outputs: dict[str, TargetFile]
+    companions_built: list[str] = field(default_factory=list)
+    companions_reused: list[str] = field(default_factory=list)
+
+    @property
+    def catalog_blake3(self) -> str:
+        return blake3_hex(self.catalog_bytes)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "catalog": str(self.catalog_path),
+            "blake3": self.catalog_blake3,
+            "length": len(self.catalog_bytes),
+            "commit": self.catalog.source.commit,
+            "dev_build": self.catalog.dev_build,
+            "apps": len(self.catalog.apps),
+            "changes": self.changes.as_json(),
+            "companions": {"built": self.companions_built, "reused": self.companions_reused},
+            "warnings": self.warnings,
+            "outputs": {name: target.model_dump() for name, target in self.outputs.items()},
+        }
+
+
+def default_renderer() -> Renderer:
+    return render_app
+
+
+# --- reading -----------------------------------------------------------------------
+
+
+def read_previous_catalog(path: Path | None) -> AppCatalog | None:
+    if path is None or not path.exists():
+        return None
+    try:
+        return parse_catalog(path.read_bytes())
+    except CatalogError as error:
+        raise BuildRefused([f"previous catalog {path}: {error}"]) from None
+
+
+def load_manifests(snapshot: Snapshot) -> tuple[list[ManifestSource], list[str]]:
+    sources: list[ManifestSource] = []
+    problems: list[str] = []
+    for app_id in snapshot.app_ids():
+        filename = f"apps/{app_id}/manifest.yml"
+        entry = snapshot.get(filename)
+        if entry is None:
+            problems.append(f"{filename}: missing (every folder under apps/ is one app)")
+            continue
+        if entry.is_symlink:
+            problems.append(f"{filename}: is a symlink; manifests must be files")
+            continue
+        if entry.size > MAX_MANIFEST_BYTES:
+            problems.append(f"{filename}: {entry.size} bytes; the limit is 1 MiB")
+            continue
+        try:
+            sources.append(parse_manifest_source(entry.read(), filename, app_id))
+        except ManifestError as error:
+            problems.extend(str(problem) for problem in error.problems)
+    return sources, problems
+
+
+def read_image_lock(snapshot: Snapshot) -> ImageLock:
+    entry = snapshot.get(IMAGES_LOCK_NAME)
+    if entry is None:
+        return ImageLock()
+    try:
+        return parse_lock(entry.read(), IMAGES_LOCK_NAME)
+    except LockFileError as error:
+        raise BuildRefused([str(error)]) from None
+
+
+def check_history(snapshot: Snapshot, previous: AppCatalog | None) -> list[str]:
+    """Warnings about the previous catalog's commit; an error if this build goes back in history."""
+    if previous is None or previous.source.commit == snapshot.commit:
+        return []
+    repo = snapshot.repo
+    try:
+        repo.commit(previous.source.commit)
+    except (ValueError, git.BadName, git.BadObject):  # a shallow or unrelated clone
+        return [
+            f"the previous catalog's commit {previous.source.commit[:12]} is not in this clone; "
+            "changes are compared by content only"
+        ]
+    if not repo.is_ancestor(repo.commit(previous.source.commit), repo.commit(snapshot.commit)):
+        raise BuildRefused(
+            [
+                f"commit {snapshot.commit[:12]} does not descend from the previous catalog's "
+                f"commit {previous.source.commit[:12]}; a catalog never goes back in history"
+            ]
+        )
+    return []
+
+
+# --- per-app pieces ---------------------------------------------------------------
+
+
+def pin_images(
+    source: ManifestSource, lock: ImageLock, require_digests: bool
+) -> tuple[list[AppImage], list[str], list[str]]:
+    """Each member's image with the digest from the manifest or the lock."""
+    images: list[AppImage] = []
+    errors: list[str] = []
+    warnings: list[str] = []
+    for index, member in enumerate(source.manifest.containers):
+        where = f"{source.filename}:{source.line_of('containers', index, 'image') or 1}"
+        repository, tag, pinned = parse_image_reference(member.image)
+        reference = f"{repository}:{tag}"
+        if member.build is not None:
+            images.append(AppImage(member=member.name, reference=reference, digest=None,
+                                   platforms={}, companion=True))  # fmt: skip
+            continue
+        locked = lock.images.get(lockable_reference(member.image))
+        if pinned is not None and locked is not None and locked.digest != pinned:
+            errors.append(
+                f"{where}: containers[{index}].image pins {pinned} but {IMAGES_LOCK_NAME} "
+                f"has {locked.digest} for {reference}; re-run `archy images lock`"
+            )
+            continue
+        digest = pinned or (None if locked is None else locked.digest)
+        platforms = dict(locked.platforms) if locked is not None and locked.digest == digest else {}
+        if digest is None:
+            message = (
+                f"{where}: containers[{index}].image {reference} has no digest; "
+                "run `archy images lock` and commit images.lock.json"
+            )
+            (errors if require_digests else warnings).append(message)
+        images.append(AppImage(member=member.name, reference=reference, digest=digest,
+                               platforms=platforms))  # fmt: skip
+    return images, errors, warnings
+
+
+def stage_icon(
+    snapshot: Snapshot, manifest: Manifest, staging: Path
+) -> tuple[TargetFile | None, str | None]:
+    """Copy the icon to ``staging/icons/<blake3>.<id>.svg``; (target, problem)."""
+    filename = f"apps/{manifest.id}/{manifest.icon}"
+    entry = snapshot.get(filename)
+    if entry is None:
+        return None, f"{filename}: missing (the manifest's icon)"
+    if entry.is_symlink:
+        return None, f"{filename}: is a symlink; icons must be files"
+    if entry.size > MAX_ICON_BYTES:
+        return None, f"{filename}: {entry.size} bytes; icons are at most 1 MiB"
+    data = entry.read()
+    head = data.lstrip()[:256]
+    if not (head.startswith(b"<svg") or head.startswith(b"<?xml")):
+        return None, f"{filename}: is not an SVG document"
+    digest = blake3_hex(data)
+    target = TargetFile(target=f"icons/{digest}.{manifest.id}.svg", blake3=digest, length=len(data))
+    write_file(staging / target.target, data)
+    return target, None
+
+
+def round_trip_problem(manifest: Manifest) -> str | None:
+    """Re-parse the embedded manifest; it must give back exactly the same canonical bytes."""
+    embedded = manifest_canonical(manifest)
+    try:
+        again = Manifest.model_validate(json.loads(embedded))
+    except ValueError as error:
+        return f"apps/{manifest.id}: the embedded manifest does not parse back: {error}"
+    if manifest_canonical(again) != embedded:
+        return f"apps/{manifest.id}: the embedded manifest does not round-trip to the same bytes"
+    return None
+
+
+def stage_node_binaries(
+    paths: list[Path], staging: Path
+) -> tuple[dict[Platform, TargetFile] | None, list[str]]:
+    if not paths:
+        return None, []
+    targets: dict[Platform, TargetFile] = {}
+    problems: list[str] = []
+    for path in paths:
+        platform = path.name.removeprefix(NODE_BINARY_PREFIX)
+        if not path.name.startswith(NODE_BINARY_PREFIX) or platform not in (
+            "linux-amd64",
+            "linux-arm64",
+        ):
+            problems.append(f"{path}: node binaries are named archy-node-linux-amd64 or -arm64")
+            continue
+        if not path.is_file():
+            problems.append(f"{path}: not a file")
+            continue
+        with open(path, "rb") as stream:
+            digest = blake3_stream(stream)
+        target = f"node/{digest}.{path.name}"
+        destination = staging / target
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, destination)
+        targets[platform] = TargetFile(  # type: ignore[index]
+            target=target, blake3=digest, length=path.stat().st_size
+        )
+    return dict(sorted(targets.items())), problems
+
+
+# --- writing ---------------------------------------------------------------------
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write atomically: a temporary file in the same folder, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temporary.write_bytes(data)
+    temporary.replace(path)
+
+
+@contextmanager
+def staging_dir(out_dir: Path) -> Iterator[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def publish_staged(staging: Path, targets_dir: Path) -> None:
+    """Move staged targets into place; content-addressed names never need replacing."""
+    for root, _dirs, files in os.walk(staging):
+        for name in sorted(files):
+            source = Path(root) / name
+            destination = targets_dir / source.relative_to(staging)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            if not destination.exists():
+                source.replace(destination)
+
+
+def outputs_manifest(catalog: AppCatalog, catalog_bytes: bytes) -> dict[str, TargetFile]:
+    """TUF target name -> file: what the publisher uploads and the targets role lists."""
+    digest = blake3_hex(catalog_bytes)
+    outputs = {
+        CATALOG_NAME: TargetFile(
+            target=f"{digest}.{CATALOG_NAME}", blake3=digest, length=len(catalog_bytes)
+        )
+    }
+    for target in catalog.targets():
+        outputs[target.name] = target
+    return dict(sorted(outputs.items()))
+
+
+# --- the build ---------------------------------------------------------------------
+
+
+def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) -> BuildResult:
+    """Build ``out_dir/app-catalog.json`` from the commit; raise BuildRefused on any problem."""
+    progress = progress or SilentProgress()
+    try:
+        snapshot = open_snapshot(options.repo, options.revision, dev=options.dev)
+    except SourceError as error:
+        raise BuildRefused([str(error)]) from None
+    previous = read_previous_catalog(options.previous)
+    warnings = check_history(snapshot, previous)
+    lock = read_image_lock(snapshot)
+
+    progress.start("Reading and validating manifests", len(snapshot.app_ids()))
+    sources, problems = load_manifests(snapshot)
+    for problem in check_all(sources, require_digests=False):
+        if problem.rule == UNPINNED_IMAGE_RULE:
+            continue  # pin_images checks digests, knowing what images.lock.json pins
+        (problems if problem.severity == "error" else warnings).append(str(problem))
+    progress.advance("validated")
+
+    with staging_dir(options.out_dir) as staging:
+        apps, contexts, states = {}, {}, {}
+        for source in sources:
+            manifest = source.manifest
+            images, image_errors, image_warnings = pin_images(source, lock, options.require_digests)
+            problems.extend(image_errors)
+            warnings.extend(image_warnings)
+            icon, icon_problem = stage_icon(snapshot, manifest, staging)
+            if icon_problem is not None:
+                (warnings if options.dev else problems).append(icon_problem)
+            try:
+                contexts[manifest.id] = companion_contexts(snapshot, manifest)
+            except CompanionError as error:
+                problems.append(str(error))
+                contexts[manifest.id] = []
+            guard = round_trip_problem(manifest)
+            if guard is not None:
+                problems.append(guard)
+            apps[manifest.id] = (source, images, icon)
+            states[manifest.id] = AppState(
+                version=manifest.version,
+                revision=manifest.revision,
+                manifest_blake3=manifest_blake3(manifest),
+                icon_blake3=None if icon is None else icon.blake3,
+                companion_contexts=tuple(
+                    sorted((each.member, each.blake3) for each in contexts[manifest.id])
+                ),
+                images=tuple(image.pinned_reference for image in images),
+            )
+        changes = detect_changes(previous, states)
+        problems.extend(changes.errors)
+        if problems:
+            raise BuildRefused(problems, warnings)
+
+        units = render_all(apps, options.renderer or default_renderer(), progress)
+        companions, built, reused = build_companions(
+            contexts, previous, options, snapshot, staging, progress
+        )
+        node, node_problems = stage_node_binaries(options.node_binaries, staging)
+        if node_problems:
+            raise BuildRefused(node_problems, warnings)
+
+        catalog = assemble_catalog(snapshot, options, apps, units, companions, node)
+        catalog_bytes = catalog.to_canonical()
+        if parse_catalog(catalog_bytes).to_canonical() != catalog_bytes:
+            raise BuildRefused(["the catalog does not parse back to the same bytes"], warnings)
+
+        outputs = outputs_manifest(catalog, catalog_bytes)
+        write_file(staging / outputs[CATALOG_NAME].target, catalog_bytes)
+        publish_staged(staging, options.out_dir / "targets")
+    outputs_document = {name: target.model_dump() for name, target in outputs.items()}
+    write_file(options.out_dir / OUTPUTS_NAME, json.dumps(outputs_document, indent=2).encode())
+    catalog_path = options.out_dir / CATALOG_NAME
+    write_file(catalog_path, catalog_bytes)
+    return BuildResult(
+        catalog=catalog,
+        catalog_bytes=catalog_bytes,
+        catalog_path=catalog_path,
+        changes=changes,
+        warnings=warnings,
+        outputs=outputs,
+        companions_built=built,
+        companions_reused=reused,
+    )
+
+
+def with_pinned_images(source: ManifestSource, images: list[AppImage]) -> ManifestSource:
+    """The manifest as the node must run it: every image at the digest the build pinned."""
+    pinned = {image.member: image.pinned_reference for image in images}
+    members = [
+        member.model_copy(update={"image": pinned.get(member.name, member.image)})
+        for member in source.manifest.containers
+    ]
+    return dataclasses.replace(
+        source, manifest=source.manifest.model_copy(update={"containers": members})
+    )
+
+
+def render_all(
+    apps: dict[str, tuple[ManifestSource, list[AppImage], TargetFile | None]],
+    renderer: Renderer,
+    progress: BuildProgress,
+) -> dict[str, dict[str, str]]:
+    """Every app's units, rendered with the pinned image references."""
+    progress.start("Rendering Quadlet units", len(apps))
+    units: dict[str, dict[str, str]] = {}
+    problems: list[str] = []
+    for app_id, (source, images, _icon) in sorted(apps.items()):
+        try:
+            units[app_id] = dict(sorted(renderer(with_pinned_images(source, images)).items()))
+        except ManifestError as error:
+            problems.extend(str(problem) for problem in error.problems)
+        except ValueError as error:
+            problems.append(f"apps/{app_id}: rendering failed: {error}")
+        progress.advance(app_id)
+    if problems:
+        raise BuildRefused(problems)
+    return units
+
+
+def build_companions(
+    contexts: dict[str, list[CompanionContext]],
+    previous: AppCatalog | None,
+    options: BuildOptions,
+    snapshot: Snapshot,
+    staging: Path,
+    progress: BuildProgress,
+) -> tuple[dict[str, list[Companion]], list[str], list[str]]:
+    """Build the companions whose context changed; reuse the others; never build :local."""
+    result: dict[str, list[Companion]] = {}
+    built: list[str] = []
+    reused: list[str] = []
+    total = sum(len(each) for each in contexts.values())
+    if total:
+        progress.start("Companion images", total)
+    timestamp = _epoch(snapshot.committed_at)
+    for app_id, app_contexts in sorted(contexts.items()):
+        entries: list[Companion] = []
+        old_entries = {}
+        if previous is not None and app_id in previous.apps:
+            old_entries = {each.member: each for each in previous.apps[app_id].companions}
+        for context in app_contexts:
+            old = old_entries.get(context.member)
+            if context.local_override:
+                entries.append(local_override(context))
+            elif reusable(context, old) and not options.rebuild_companions and old is not None:
+                entries.append(old)
+                reused.append(context.member)
+            else:
+                if options.podman is None:
+                    raise BuildRefused([f"{app_id}: companion {context.member} needs podman"])
+                try:
+                    entries.append(
+                        build_companion(
+                            context, options.podman, timestamp=timestamp, targets_dir=staging
+                        )
+                    )
+                except CompanionError as error:
+                    raise BuildRefused([str(error)]) from None
+                built.append(context.member)
+            progress.advance(context.member)
+        result[app_id] = entries
+    return result, built, reused
+
+
+def _epoch(timestamp: str) -> int:
+    moment = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def assemble_catalog(
+    snapshot: Snapshot,
+    options: BuildOptions,
+    apps: dict[str, tuple[ManifestSource, list[AppImage], TargetFile | None]],
+    units: dict[str, dict[str, str]],
+    companions: dict[str, list[Companion]],
+    node: dict[Platform, TargetFile] | None,
+) -> AppCatalog:
+    entries: dict[str, CatalogApp] = {}
+    pins: dict[str, ImagePin] = {}
+    for app_id, (source, images, icon) in sorted(apps.items()):
+        manifest = source.manifest
+        entries[app_id] = CatalogApp(
+            version=manifest.version,
+            revision=manifest.revision,
+            manifest=manifest,
+            manifest_blake3=manifest_blake3(manifest),
+            units=units[app_id],
+            images=images,
+            icon=icon,
+            companions=companions.get(app_id, []),
+        )
+        for image in images:
+            if not image.companion:
+                pins[image.reference] = ImagePin(digest=image.digest, platforms=image.platforms)
+    return AppCatalog(
+        schema=CATALOG_SCHEMA_VERSION,
+        source=SourceInfo(
+            repository=options.repository_url or snapshot.repository_url,
+            commit=snapshot.commit,
+            committed_at=snapshot.committed_at,
+            dirty=snapshot.dirty,
+        ),
+        dev_build=options.dev,
+        apps=entries,
+        images=dict(sorted(pins.items())),
+        node=node,
+    )
