@@ -1,0 +1,38 @@
+"""Every app in apps/ renders to units the real Quadlet generator converts without a warning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.appset import find_app_folders
+from pipeline.render import render_app_folder, write_units
+from tests.realparts import REPO_ROOT
+from tests.realparts.quadlet import quadlet_problems, run_quadlet_dryrun
+
+pytestmark = pytest.mark.integration
+
+APP_FOLDERS = find_app_folders([REPO_ROOT / "apps"])
+
+
+def test_the_app_set_is_not_empty() -> None:
+    assert APP_FOLDERS, f"no app folders under {REPO_ROOT / 'apps'}"
+
+
+@pytest.mark.parametrize("folder", APP_FOLDERS, ids=lambda folder: folder.name)
+def test_every_unit_of_the_app_converts_without_warnings(
+    quadlet_bin: Path, tmp_path: Path, folder: Path
+) -> None:
+    units = render_app_folder(folder)
+    write_units(units, tmp_path)
+    stdout, stderr, returncode = run_quadlet_dryrun(tmp_path, quadlet=quadlet_bin)
+    assert quadlet_problems(stderr) == [], stderr
+    assert returncode == 0, stderr
+    generated = {line[3:-3] for line in stdout.split("\n") if line.startswith("---")}
+    expected = {
+        name.removesuffix(".container") + ".service"
+        for name in units
+        if name.endswith(".container")
+    } | {"archy-net-network.service"}
+    assert generated == expected
