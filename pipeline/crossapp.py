@@ -226,8 +226,8 @@ def check_container_names(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
         yield claim.source.problem(
             claim.location,
             f"container name {key!r} is also used by {_others(others)}; container names are "
-            f"global on a node, so prefix yours with the app id (e.g. "
-            f"{claim.source.manifest.id + '-' + str(key)!r})",
+            "global on a node: give each app's containers names of their own, prefixed with "
+            "the app id",
             "P007",
         )
 
@@ -327,14 +327,15 @@ def _requirement_mismatches(
     app: ManifestSource, index: int, requirement: Requirement, found: list[ManifestSource]
 ) -> Iterator[Problem]:
     """Problems only when no provider meets the whole requirement; then say what each lacks."""
-    checks: list[tuple[Location, str, dict[str, str | None]]] = []
+    # Each check: the field, what the requirement asks, and per provider why it fails (or None).
+    checks: list[tuple[Location, str, list[str | None]]] = []
     if requirement.version is not None:
         range_text = requirement.version
         checks.append(
             (
                 ("requires", index, "version"),
                 f"needs {requirement.app!r} {range_text}",
-                {p.filename: _version_mismatch(range_text, p) for p in found},
+                [_version_mismatch(range_text, provider) for provider in found],
             )
         )
     for name, wanted in sorted(requirement.settings.items()):
@@ -342,15 +343,15 @@ def _requirement_mismatches(
             (
                 ("requires", index, "settings", name),
                 f"needs {requirement.app!r} with {name}: {setting_text(wanted)}",
-                {p.filename: _setting_mismatch(name, wanted, p) for p in found},
+                [_setting_mismatch(name, wanted, provider) for provider in found],
             )
         )
-    if any(all(check[2][p.filename] is None for check in checks) for p in found):
+    if any(all(failures[k] is None for _, _, failures in checks) for k in range(len(found))):
         return
     reported = False
     for location, need, failures in checks:
-        if all(failures[p.filename] is not None for p in found):
-            reasons = " and ".join(str(failures[p.filename]) for p in found)
+        if all(failure is not None for failure in failures):
+            reasons = " and ".join(str(failure) for failure in failures)
             yield app.problem(
                 location,
                 f"{need}, but {reasons}; change the requirement or the providing app",
@@ -358,7 +359,7 @@ def _requirement_mismatches(
             )
             reported = True
     if not reported:
-        names = ", ".join(where(p, ("id",)) for p in found)
+        names = ", ".join(where(provider, ("id",)) for provider in found)
         yield app.problem(
             ("requires", index),
             f"no single provider of {requirement.app!r} meets the whole requirement "

@@ -143,6 +143,34 @@ def test_a_requirement_met_by_one_of_several_providers_passes() -> None:
     assert check_all(_group("P009-pass-crossapp"), require_digests=True) == []
 
 
+def test_providers_that_each_miss_part_of_a_requirement_do_not_meet_it() -> None:
+    def bitcoin(app_id: str, version: str, txindex: str) -> ManifestSource:
+        text = manifest_text(
+            app_id,
+            f"provides: [bitcoin]\nsettings: {{txindex: {txindex}}}\ncontainers:\n"
+            f"  - name: {app_id}\n    image: example/{app_id}:1.0{DIGEST}\n",
+            version=version,
+        )
+        return source_of(text, f"{app_id}.yml")
+
+    electrs = manifest_text(
+        "electrs",
+        "requires:\n  - app: bitcoin\n    version: '>=29'\n    settings: {txindex: true}\n"
+        f"containers:\n  - name: electrs\n    image: example/electrs:0.10.6{DIGEST}\n",
+    )
+    problems = check_app_set(
+        [
+            source_of(electrs, "electrs.yml"),
+            bitcoin("bitcoin-core", "28.1", "true"),
+            bitcoin("bitcoin-knots", "29.1", "false"),
+        ]
+    )
+    assert [(p.file, p.line, p.field, p.rule) for p in problems] == [
+        ("electrs.yml", 14, "requires[0]", "P009")
+    ]
+    assert "no single provider of 'bitcoin' meets the whole requirement" in problems[0].message
+
+
 def test_a_version_that_is_not_pep_440_is_explained() -> None:
     (problem,) = check_app_set(_group("P009-fail-crossapp-not-pep440"))
     assert "'28.1.knots20250305', which is not a PEP 440 version" in problem.message
