@@ -10,7 +10,7 @@ from pathlib import Path
 
 import git
 
-ICON = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><rect width="8" height="8"/></svg>\n'
+ICON = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><rect width="8"/></svg>\n'
 
 
 def manifest_text(
