@@ -21,7 +21,7 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, ClassVar
 from urllib.parse import unquote, urlsplit
 
 from signing.errors import TufError
@@ -94,11 +94,17 @@ class FileFetcher(Fetcher):
 class HttpFetcher(Fetcher):
     """HTTP(S) with httpx: no redirects, a timeout on every read."""
 
+    _shared: ClassVar[dict[float, httpx.Client]] = {}
+
     def __init__(self, timeout_seconds: float = 30.0) -> None:
         import httpx  # imported lazily: a file:// client never pays for it
 
         self._httpx = httpx
-        self._client: httpx.Client = httpx.Client(timeout=timeout_seconds)
+        # One connection pool per process: building a client (TLS context) is
+        # slower than most metadata downloads.
+        if timeout_seconds not in self._shared:
+            self._shared[timeout_seconds] = httpx.Client(timeout=timeout_seconds)
+        self._client = self._shared[timeout_seconds]
 
     def chunks(self, url: str) -> Generator[bytes, None, None]:
         try:
@@ -110,9 +116,6 @@ class HttpFetcher(Fetcher):
                 yield from response.iter_bytes(CHUNK_SIZE)
         except self._httpx.HTTPError as error:
             raise DownloadError(f"{url}: {error}") from None
-
-    def close(self) -> None:
-        self._client.close()
 
 
 def fetcher_for(url: str) -> Fetcher:
