@@ -28,6 +28,7 @@ from tests.render.test_escaping import split_dryrun
 pytestmark = pytest.mark.integration
 
 APP_FOLDERS = find_app_folders([REPO_ROOT / "apps"])
+TEST_APP_FOLDERS = find_app_folders([REPO_ROOT / "tests" / "apps"])
 SPECIFIERS = {"t": "/run/user/1000", "N": "unit"}
 
 FLAGS_WITHOUT_VALUE = {"--detach", "--replace", "--rm", "--read-only", "--init"}
@@ -84,7 +85,7 @@ def assert_same_containers(manifest_model: Manifest, unit_dir: Path) -> None:
     assert generated == {}
 
 
-@pytest.mark.parametrize("folder", APP_FOLDERS, ids=lambda folder: folder.name)
+@pytest.mark.parametrize("folder", APP_FOLDERS + TEST_APP_FOLDERS, ids=lambda folder: folder.name)
 def test_the_backend_runs_each_member_as_quadlet_does(
     quadlet_bin: Path, tmp_path: Path, folder: Path
 ) -> None:

@@ -14,13 +14,14 @@ from tests.realparts.quadlet import quadlet_problems, run_quadlet_dryrun
 pytestmark = pytest.mark.integration
 
 APP_FOLDERS = find_app_folders([REPO_ROOT / "apps"])
+TEST_APP_FOLDERS = find_app_folders([REPO_ROOT / "tests" / "apps"])
 
 
 def test_the_app_set_is_not_empty() -> None:
     assert APP_FOLDERS, f"no app folders under {REPO_ROOT / 'apps'}"
 
 
-@pytest.mark.parametrize("folder", APP_FOLDERS, ids=lambda folder: folder.name)
+@pytest.mark.parametrize("folder", APP_FOLDERS + TEST_APP_FOLDERS, ids=lambda folder: folder.name)
 def test_every_unit_of_the_app_converts_without_warnings(
     quadlet_bin: Path, tmp_path: Path, folder: Path
 ) -> None:
