@@ -13,7 +13,7 @@ from catalog.runtime_spec import (
     host_uid_for,
     start_order,
 )
-from catalog.systemd_syntax import parse_unit, split_words
+from catalog.systemd_syntax import parse_unit, split_words, unit_keys
 from pipeline.render import render_app, render_app_folder, write_units
 from tests.render.app_manifests import manifest, manifest_document, with_changes
 
@@ -221,3 +221,23 @@ def test_write_units_writes_every_unit_and_nothing_else(tmp_path: Path) -> None:
     assert all(p.read_text() == units[p.name] for p in written)
     with pytest.raises(ValueError, match="not a unit file name"):
         write_units({"../evil.container": ""}, tmp_path / "out")
+
+
+def test_a_template_cannot_print_a_value_without_an_escaping_filter() -> None:
+    from pipeline.render import _TEMPLATES
+
+    with pytest.raises(TypeError, match="without an escaping filter"):
+        _TEMPLATES.from_string("Environment={{ value }}\n").render(value="A=b\nExecStartPre=x")
+    rendered = _TEMPLATES.from_string("Environment={{ value | word }}\n").render(
+        value="A=b\nExecStartPre=x"
+    )
+    assert rendered == 'Environment="A=b\\nExecStartPre=x"\n'
+
+
+def test_a_hostile_app_name_stays_on_the_description_line() -> None:
+    document = manifest_document(web={})
+    unit = render_app(with_changes(document, name="Evil\nExecStartPre=/bin/x %h\\"))[
+        "archy-demo-web.container"
+    ]
+    assert entries(unit, "Unit", "Description") == ["Evil ExecStartPre=/bin/x %%h\\ (web)"]
+    assert ("Unit", "ExecStartPre") not in unit_keys(unit)
