@@ -19,6 +19,7 @@ import os
 import posixpath
 import shutil
 import subprocess
+import tarfile
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -181,6 +182,32 @@ def _podman_checked(runner: PodmanRunner, context: CompanionContext, *args: str)
     return done.stdout
 
 
+def normalise_archive(source: Path, destination: Path, timestamp: int) -> None:
+    """Rewrite podman's OCI archive with fixed tar headers, so the same image gives the same bytes.
+
+    ``podman save`` stamps every entry with the time of saving; the content
+    (index, manifests, blobs) is already content-addressed.  Entries are
+    written in name order, owned by 0:0, dated ``timestamp``.
+    """
+    with (
+        tarfile.open(source, "r:") as original,
+        tarfile.open(destination, "w:", format=tarfile.PAX_FORMAT) as normalised,
+    ):
+        members = sorted(original.getmembers(), key=lambda member: member.name)
+        for member in members:
+            if not (member.isfile() or member.isdir()):
+                raise CompanionError(f"podman save wrote an unexpected entry {member.name!r}")
+            header = tarfile.TarInfo(member.name)
+            header.type = member.type
+            header.mode = 0o755 if member.isdir() else 0o644
+            header.mtime = timestamp
+            header.uid = header.gid = 0
+            header.uname = header.gname = ""
+            header.size = member.size if member.isfile() else 0
+            payload = original.extractfile(member) if member.isfile() else None
+            normalised.addfile(header, payload)
+
+
 def build_companion(
     context: CompanionContext,
     runner: PodmanRunner,
@@ -209,11 +236,13 @@ def build_companion(
             str(build_dir),
         )
         image_id = (work / "image-id").read_text().strip().removeprefix("sha256:")
-        archive = work / "image.oci.tar"
+        saved = work / "saved.oci.tar"
         _podman_checked(
-            runner, context, "save", "--format", "oci-archive", "--output", str(archive),
+            runner, context, "save", "--format", "oci-archive", "--output", str(saved),
             context.image,
         )  # fmt: skip
+        archive = work / "image.oci.tar"
+        normalise_archive(saved, archive, timestamp)
         with open(archive, "rb") as stream:
             digest = blake3_stream(stream)
         target = f"companions/{digest}.{context.member}.oci.tar"
