@@ -127,3 +127,13 @@ from pipeline.build_cli import build, images  # noqa: E402 - registered after ma
 
 main.add_command(build)
 main.add_command(images)
+
+from pipeline.ceremony.commands import (  # noqa: E402 - registered after main is defined
+    ceremony,
+    publish,
+    refresh_timestamp_command,
+)
+
+main.add_command(ceremony)
+main.add_command(publish)
+main.add_command(refresh_timestamp_command)

@@ -1,0 +1,1 @@
+"""The maintainers' signing ceremony: keys at rest, signing events, catalog diffs."""

@@ -1,0 +1,112 @@
+"""What changed between two catalogs, in words a maintainer checks before signing.
+
+Pure: two parsed catalogs (the previous one may be absent) in, lines of
+text out.  Each line names the app and the change: added or removed apps,
+version bumps, image references and digests, permissions, host ports and
+hooks — the things that change what runs on a node and what it may touch.
+
+Public API: ``diff_catalogs(previous, current) -> list[str]`` (empty when
+nothing a node would notice changed), ``format_diff(lines) -> str``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog.catalog_model import AppCatalog, CatalogApp
+
+
+def _permissions(app: CatalogApp) -> set[str]:
+    granted: set[str] = set()
+    for name, value in app.manifest.permissions.model_dump(mode="json").items():
+        if value is True:
+            granted.add(name)
+        elif isinstance(value, list):
+            granted.update(f"{name}:{item}" for item in value)
+    return granted
+
+
+def _ports(app: CatalogApp) -> set[str]:
+    return {
+        f"{member.name} {port.host or '-'}->{port.container}/{port.protocol} ({port.expose})"
+        for member in app.manifest.containers
+        for port in member.ports
+    }
+
+
+def _images(app: CatalogApp) -> dict[str, str]:
+    return {image.member: image.pinned_reference for image in app.images}
+
+
+def _hooks(app: CatalogApp) -> dict[str, Any]:
+    return app.manifest.hooks.model_dump(mode="json", exclude_defaults=True)
+
+
+def _set_changes(app_id: str, what: str, before: set[str], after: set[str]) -> list[str]:
+    lines = [f"  {app_id}: new {what} {item}" for item in sorted(after - before)]
+    lines += [f"  {app_id}: dropped {what} {item}" for item in sorted(before - after)]
+    return lines
+
+
+def _describe_new_app(app_id: str, app: CatalogApp) -> list[str]:
+    lines = [f"+ {app_id} {app.version}-r{app.revision} (new app)"]
+    lines += [f"  {app_id}: image {member} {ref}" for member, ref in sorted(_images(app).items())]
+    lines += [f"  {app_id}: permission {item}" for item in sorted(_permissions(app))]
+    lines += [f"  {app_id}: port {item}" for item in sorted(_ports(app))]
+    if _hooks(app):
+        lines.append(f"  {app_id}: hooks {_hooks(app)}")
+    return lines
+
+
+def _describe_changed_app(app_id: str, before: CatalogApp, after: CatalogApp) -> list[str]:
+    lines: list[str] = []
+    old_version = f"{before.version}-r{before.revision}"
+    new_version = f"{after.version}-r{after.revision}"
+    if old_version != new_version:
+        lines.append(f"  {app_id}: version {old_version} -> {new_version}")
+    old_images, new_images = _images(before), _images(after)
+    for member in sorted(set(old_images) | set(new_images)):
+        old_ref, new_ref = old_images.get(member), new_images.get(member)
+        if old_ref != new_ref:
+            lines.append(
+                f"  {app_id}: image {member} {old_ref or '(none)'} -> {new_ref or '(none)'}"
+            )
+    lines += _set_changes(app_id, "permission", _permissions(before), _permissions(after))
+    lines += _set_changes(app_id, "port", _ports(before), _ports(after))
+    if _hooks(before) != _hooks(after):
+        lines.append(f"  {app_id}: hooks {_hooks(before) or '{}'} -> {_hooks(after) or '{}'}")
+    if before.units != after.units:
+        changed = sorted(
+            name
+            for name in set(before.units) | set(after.units)
+            if before.units.get(name) != after.units.get(name)
+        )
+        lines.append(f"  {app_id}: units changed: {', '.join(changed)}")
+    if not lines and before.manifest_blake3 != after.manifest_blake3:
+        lines.append(f"  {app_id}: manifest text changed (no runtime change)")
+    return [f"~ {app_id} {new_version}", *lines] if lines else []
+
+
+def diff_catalogs(previous: AppCatalog | None, current: AppCatalog) -> list[str]:
+    """Every change from ``previous`` to ``current`` a signer should see, one per line."""
+    old_apps = {} if previous is None else dict(previous.apps)
+    lines: list[str] = []
+    if previous is not None and previous.source.commit != current.source.commit:
+        lines.append(f"source commit {previous.source.commit[:12]} -> {current.source.commit[:12]}")
+    elif previous is None:
+        lines.append(f"first catalog, source commit {current.source.commit[:12]}")
+    if current.dev_build:
+        lines.append("WARNING: a dev build (never publish this to production)")
+    for app_id in sorted(set(old_apps) | set(current.apps)):
+        before, after = old_apps.get(app_id), current.apps.get(app_id)
+        if before is None and after is not None:
+            lines += _describe_new_app(app_id, after)
+        elif after is None and before is not None:
+            lines.append(f"- {app_id} {before.version}-r{before.revision} (removed)")
+        elif before is not None and after is not None:
+            lines += _describe_changed_app(app_id, before, after)
+    return lines
+
+
+def format_diff(lines: list[str]) -> str:
+    return "\n".join(lines) + "\n" if lines else "no app changes\n"

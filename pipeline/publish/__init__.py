@@ -1,0 +1,1 @@
+"""Publishing a signed repository to an origin (DESIGN §6): layout, order, origins."""

@@ -1,0 +1,57 @@
+"""Publish a signing event of the ceremony: the bridge from ``ceremony/`` to an origin.
+
+``publish_signing_event`` re-checks the event (intact since it was opened, a
+targets event), takes the ceremony's verified root chain, matches the build
+outputs in ``dist_dir`` against what was signed, and hands over to
+``publish_targets``.  Nothing is written when any check fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from pipeline.ceremony.event import CeremonyError, check_intact
+from pipeline.ceremony.state import CeremonyState
+from pipeline.publish.artifacts import ArtifactError, read_build_outputs
+from pipeline.publish.file_origin import Origin
+from pipeline.publish.signed_repository import PublishError, PublishReport, publish_targets
+from signing.keys import SigningKey
+from signing.metadata import Targets
+
+
+def publish_signing_event(
+    state: CeremonyState,
+    event_id: str | None,
+    dist_dir: Path,
+    origin: Origin,
+    online_key: SigningKey,
+    now: datetime,
+    on_file: Callable[[str], None] = lambda path: None,
+) -> PublishReport:
+    try:
+        event = state.load_event(event_id or state.latest_event_id("targets"))
+        check_intact(event)
+        roots = state.roots()
+        settings = state.settings
+    except CeremonyError as error:
+        raise PublishError(str(error)) from None
+    if not isinstance(event.metadata.signed, Targets):
+        raise PublishError(f"event {event.event_id} is a root event; publish a targets event")
+    try:
+        outputs = read_build_outputs(dist_dir)
+    except ArtifactError as error:
+        raise PublishError(str(error)) from None
+    artifacts = dict(outputs.artifacts)
+    return publish_targets(
+        origin,
+        roots,
+        event.metadata,
+        artifacts,
+        online_key,
+        now,
+        settings.expiry("snapshot"),
+        settings.expiry("timestamp"),
+        on_file,
+    )

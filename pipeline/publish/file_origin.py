@@ -1,0 +1,119 @@
+"""Origins a publish writes to, and the local-directory one (``file://DIR``).
+
+``Origin`` is the small interface a publish needs: read a file, create an
+immutable file (never overwriting one), replace the mutable timestamp.  The
+file origin writes each file through a temporary file and a rename, so a
+reader never sees half a file; ``create`` links the finished file into
+place, which fails rather than overwrite a file another publisher made.
+
+Public API: ``Origin`` (protocol), ``FileOrigin(root)``, ``origin_for_url(url)``,
+``OriginError``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+
+class OriginError(Exception):
+    """The origin cannot be reached or written; one line says why."""
+
+
+class Origin(Protocol):
+    def describe(self, path: str = "") -> str: ...
+
+    def read(self, path: str) -> bytes | None:
+        """The file's bytes, or None if there is no such file."""
+
+    def create(self, path: str, data: bytes) -> bool:
+        """Write a new immutable file; False (and nothing written) if it already exists."""
+
+    def replace(self, path: str, data: bytes) -> None:
+        """Write or replace a mutable file atomically."""
+
+
+def _relative(path: str) -> PurePosixPath:
+    relative = PurePosixPath(path)
+    if relative.is_absolute() or any(part in ("", ".", "..") for part in path.split("/")):
+        raise OriginError(f"{path!r}: origin paths are relative, without '.' or '..'")
+    return relative
+
+
+class FileOrigin:
+    """A repository in a local directory: the embedded default origin."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def describe(self, path: str = "") -> str:
+        return str(self.root / path) if path else str(self.root)
+
+    def _path(self, path: str) -> Path:
+        return self.root.joinpath(*_relative(path).parts)
+
+    def read(self, path: str) -> bytes | None:
+        try:
+            return self._path(path).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as error:
+            raise OriginError(f"{self.describe(path)}: {error.strerror}") from None
+
+    def _staged(self, target: Path, data: bytes) -> str:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            os.fchmod(handle, 0o644)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            raise
+        return temporary
+
+    def create(self, path: str, data: bytes) -> bool:
+        target = self._path(path)
+        try:
+            temporary = self._staged(target, data)
+            try:
+                os.link(temporary, target)
+            except FileExistsError:
+                return False
+            finally:
+                os.unlink(temporary)
+        except OSError as error:
+            raise OriginError(f"{self.describe(path)}: {error.strerror}") from None
+        return True
+
+    def replace(self, path: str, data: bytes) -> None:
+        target = self._path(path)
+        try:
+            temporary = self._staged(target, data)
+            try:
+                os.replace(temporary, target)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temporary)
+                raise
+        except OSError as error:
+            raise OriginError(f"{self.describe(path)}: {error.strerror}") from None
+
+
+def origin_for_url(url: str) -> FileOrigin:
+    """The origin ``url`` names: ``file:///abs/dir`` or ``file://relative/dir`` or a path."""
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return FileOrigin(Path(unquote(parts.netloc + parts.path)))
+    if parts.scheme == "":
+        return FileOrigin(Path(url))
+    raise OriginError(
+        f"{url}: unsupported origin (use file://DIR; S3 origins publish with `archy publish-s3`)"
+    )
