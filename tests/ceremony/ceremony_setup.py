@@ -16,14 +16,14 @@ NOW = datetime.now(UTC).replace(microsecond=0)  # nodes and commands check expir
 
 
 @dataclass
-class TestCeremony:
+class ThrowawayCeremony:
     state: CeremonyState
     maintainers: list[SigningKey]
     online: SigningKey
     key_files: dict[str, Path]
 
 
-def make_ceremony(directory: Path, now: datetime = NOW) -> TestCeremony:
+def make_ceremony(directory: Path, now: datetime = NOW) -> ThrowawayCeremony:
     maintainers = [SigningKey.generate() for _ in range(3)]
     online = SigningKey.generate()
     key_files = {}
@@ -46,4 +46,4 @@ def make_ceremony(directory: Path, now: datetime = NOW) -> TestCeremony:
         maintainers[:2],
         now,
     )
-    return TestCeremony(state, maintainers, online, key_files)
+    return ThrowawayCeremony(state, maintainers, online, key_files)
