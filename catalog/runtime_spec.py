@@ -102,9 +102,12 @@ def app_data_dir(app_id: str, data_root: str = DEFAULT_DATA_ROOT) -> str:
 def volume_host_path(
     app_id: str, volume_name: str, host_path: str | None, data_root: str = DEFAULT_DATA_ROOT
 ) -> str:
-    """The host side of a volume: the granted ``host_path``, or ``<data_root>/<app>/<name>``."""
+    """The host side of a volume: the granted ``host_path``, or ``<data_root>/<app>/<name>``.
+
+    A relative ``host_path`` is relative to the app's data dir (the policy reads it so too).
+    """
     if host_path is not None:
-        return posixpath.normpath(host_path)
+        return posixpath.normpath(posixpath.join(app_data_dir(app_id, data_root), host_path))
     return posixpath.join(app_data_dir(app_id, data_root), volume_name)
 
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from catalog.manifest import manifest_json_schema
 from catalog.problems import ManifestError
+from pipeline.render import render_app_folder, write_units
+from pipeline.schema_export import policy_json_schema
 from pipeline.validation import ValidationReport, validate_paths
 
 DEFAULT_APPS_DIR = Path("apps")
@@ -86,8 +88,12 @@ def validate(paths: tuple[Path, ...], as_json: bool, require_digests: bool) -> N
 @main.command()
 @click.option("--out", type=click.Path(path_type=Path), help="Write to a file instead of stdout.")
 def schema(out: Path | None) -> None:
-    """Print the JSON Schema of manifest.yml (schema 1), for editors and linters."""
-    text = json.dumps(manifest_json_schema(), indent=2, sort_keys=True) + "\n"
+    """Print the JSON Schema of manifest.yml (schema 1), for editors and linters.
+
+    Besides the shape, it carries the policy rules a schema can express (P001,
+    P002, P004, P005, P011, P012, P013); `archy validate` checks all of them.
+    """
+    text = json.dumps(policy_json_schema(), indent=2, sort_keys=True) + "\n"
     if out is None:
         click.echo(text, nl=False)
     else:
@@ -108,13 +114,58 @@ def app_validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> 
     ctx.invoke(validate, paths=paths, as_json=as_json, require_digests=False)
 
 
-def fail(message: str) -> None:
+@app.command("render")
+@click.argument("app_ref", metavar="APP")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the units into this directory (default: print them).",
+)
+@click.option(
+    "--apps-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_APPS_DIR,
+    show_default=True,
+    help="Where APP is looked up when it is an id rather than a path.",
+)
+@click.option(
+    "--data-root",
+    default="/var/lib/archipelago",
+    show_default=True,
+    help="The node's data root that volumes live under.",
+)
+def app_render(app_ref: str, out: Path | None, apps_dir: Path, data_root: str) -> None:
+    """Render APP (an id under apps/, or an app folder) to Quadlet units.
+
+    The manifest is validated first (schema and policy); nothing is written
+    if it is refused.
+    """
+    folder = Path(app_ref)
+    if not (folder / "manifest.yml").exists():
+        folder = apps_dir / app_ref
+    if not (folder / "manifest.yml").exists():
+        fail(f"{app_ref}: no such app (looked for {folder / 'manifest.yml'})")
+    try:
+        units = render_app_folder(folder, data_root=data_root)
+    except ManifestError as error:
+        refuse(error)
+    if out is None:
+        for name, text in units.items():
+            click.echo(f"# --- {name} ---")
+            click.echo(text, nl=False)
+        return
+    written = write_units(units, out)
+    for path in written:
+        click.echo(str(path))
+
+
+def fail(message: str) -> NoReturn:
     """Print a one-line error and exit 1."""
     stderr.print(f"error: {message}", style="red", markup=False)
     sys.exit(1)
 
 
-def refuse(error: ManifestError) -> None:
+def refuse(error: ManifestError) -> NoReturn:
     for problem in error.problems:
         stderr.print(str(problem), style="red", markup=False)
     sys.exit(1)

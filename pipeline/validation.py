@@ -8,7 +8,7 @@ from typing import Any
 
 from catalog.problems import Problem
 from pipeline.appset import AppFolder, load_app_folders
-from pipeline.policy import check_all
+from pipeline.policy import check_all, problem_order
 
 
 @dataclass
@@ -48,7 +48,7 @@ class ValidationReport:
             ],
             "errors": len(self.errors),
             "warnings": len(self.warnings),
-            "problems": [problem.as_json() for problem in sorted(self.problems)],
+            "problems": [problem.as_json() for problem in self.problems],
         }
 
 
@@ -56,4 +56,4 @@ def validate_paths(paths: list[Path], require_digests: bool = False) -> Validati
     """Load every app under ``paths`` and run every check; never stops at the first problem."""
     apps, problems = load_app_folders(paths)
     problems.extend(check_all([app.source for app in apps], require_digests=require_digests))
-    return ValidationReport(apps=apps, problems=sorted(problems))
+    return ValidationReport(apps=apps, problems=sorted(problems, key=problem_order))
