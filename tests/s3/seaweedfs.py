@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -86,19 +86,25 @@ class SeaweedFS:
     log_path: Path
     _bucket_counter: int = 0
 
+    _sessions: dict[str, boto3.session.Session] = field(default_factory=dict)
+
+    def session(self, secret_key: str = SECRET_KEY) -> boto3.session.Session:
+        """A session with the test credentials, made once (its loaded models are reused).
+
+        Make clients from it on one thread; the clients themselves may be shared.
+        """
+        if secret_key not in self._sessions:
+            self._sessions[secret_key] = boto3.session.Session(
+                aws_access_key_id=ACCESS_KEY, aws_secret_access_key=secret_key, region_name=REGION
+            )
+        return self._sessions[secret_key]
+
     def client(self, secret_key: str = SECRET_KEY) -> Any:
         """A boto3 S3 client with the test credentials (path-style, loopback)."""
-        return boto3.session.Session(
-            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=secret_key, region_name=REGION
-        ).client(
+        return self.session(secret_key).client(
             "s3",
             endpoint_url=self.endpoint_url,
             config=Config(s3={"addressing_style": "path"}, retries={"mode": "standard"}),
-        )
-
-    def session(self, secret_key: str = SECRET_KEY) -> boto3.session.Session:
-        return boto3.session.Session(
-            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=secret_key, region_name=REGION
         )
 
     def new_bucket(self, stem: str = "repo") -> str:
