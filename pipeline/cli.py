@@ -188,3 +188,7 @@ from pipeline.ceremony.commands import (  # noqa: E402 - registered after main i
 main.add_command(ceremony)
 main.add_command(publish)
 main.add_command(refresh_timestamp_command)
+
+from pipeline.main_flow import dev_flow  # noqa: E402 - registered after main is defined
+
+main.add_command(dev_flow)

@@ -1,0 +1,381 @@
+"""The README's main job on the embedded default: build, sign, publish, pull — all local.
+
+``run_dev_flow`` runs the whole supply chain on one machine, with no server and
+no network:
+
+1. a throwaway ceremony in ``dist/dev-ceremony/`` (three dev maintainer keys,
+   root and targets 2-of-3, an online key; passphrases from an environment
+   variable);
+2. ``archy build --dev`` into ``dist/dev-build/``; when podman cannot build the
+   companion images here (no podman, or their base images are not available
+   offline), the apps that need one are left out of this dev build, with a note;
+3. a signing event for that build, signed by two of the three dev keys;
+4. a publish to ``dist/repo/`` (the origin layout of DESIGN §6);
+5. the node client (``archy-node tuf``) initialises from root v1, refreshes and
+   downloads ``app-catalog.json`` from ``dist/repo/``;
+6. a summary of what the node received.
+
+Everything it writes is under ``dist/`` and is recreated on every run.
+
+Public API: ``run_dev_flow(repo, dist, passphrase, say) -> DevFlowResult``,
+``DevFlowError``; the ``archy dev-flow`` command.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from catalog.address import blake3_hex
+from catalog.catalog_model import CATALOG_NAME, AppCatalog, CatalogError, parse_catalog
+from catalog.manifest import parse_image_reference
+from pipeline.appset import load_app_folders
+from pipeline.catalog_build import BuildOptions, BuildRefused, BuildResult, build_catalog
+from pipeline.ceremony.event import CeremonyError, EventStatus
+from pipeline.ceremony.keystore import KdfCost, KeyFileError, read_key_file, write_key_file
+from pipeline.ceremony.state import CeremonyState
+from pipeline.ceremony.steps import init_ceremony, open_catalog_event, sign_event
+from pipeline.companions import LOCAL_OVERRIDE_TAG, LocalPodman
+from pipeline.publish.event_publish import publish_signing_event
+from pipeline.publish.file_origin import FileOrigin, OriginError
+from pipeline.publish.signed_repository import PublishError, PublishReport
+from signing.keys import SigningKey
+from signing.metadata import Metadata, Root, Snapshot, Targets, Timestamp
+
+PASSPHRASE_ENV = "ARCHY_DEV_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
+DEV_MAINTAINERS = ("dev-maintainer-1", "dev-maintainer-2", "dev-maintainer-3")
+DEV_THRESHOLD = 2
+_DEV_DIRS = ("dev-ceremony", "dev-build", "dev-source", "repo", "dev-node")
+
+
+class DevFlowError(Exception):
+    """A step of the dev flow failed; the message says which and why."""
+
+
+@dataclass
+class DevFlowResult:
+    catalog: AppCatalog
+    catalog_bytes: bytes
+    repo: Path
+    event_status: EventStatus
+    publish: PublishReport
+    skipped_apps: list[str] = field(default_factory=list)
+    node_catalog_path: Path | None = None
+
+
+Say = Callable[[str], None]
+
+
+# --- 1. the throwaway ceremony ---
+
+
+def make_dev_ceremony(
+    directory: Path, passphrase: bytes, now: datetime
+) -> tuple[CeremonyState, list[Path], Path]:
+    """Three dev maintainer keys and an online key (encrypted, 0600), and root v1."""
+    keys_dir = directory / "keys"
+    key_files: list[Path] = []
+    signing_keys: list[SigningKey] = []
+    for name in (*DEV_MAINTAINERS, "dev-online"):
+        key = SigningKey.generate()
+        path = keys_dir / f"{name}.key"
+        write_key_file(path, key, passphrase, KdfCost.INTERACTIVE)
+        key_files.append(path)
+        signing_keys.append(key)
+    maintainers, online = signing_keys[:3], signing_keys[3]
+    public = [key.public_key for key in maintainers]
+    state = CeremonyState(directory)
+    init_ceremony(
+        state,
+        {
+            "root": public,
+            "targets": public,
+            "snapshot": [online.public_key],
+            "timestamp": [online.public_key],
+        },
+        {"root": DEV_THRESHOLD, "targets": DEV_THRESHOLD},
+        maintainers[:DEV_THRESHOLD],
+        now,
+    )
+    return state, key_files[:3], key_files[3]
+
+
+# --- 2. the build ---
+
+
+def podman_usable() -> bool:
+    if shutil.which("podman") is None:
+        return False
+    try:
+        probe = subprocess.run(
+            ["podman", "info", "--format", "{{.Host.OCIRuntime.Name}}"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+def apps_needing_companion_builds(apps_dir: Path) -> list[str]:
+    folders, _problems = load_app_folders([apps_dir])
+    needing = []
+    for folder in folders:
+        for member in folder.source.manifest.containers:
+            if member.build is None:
+                continue
+            try:
+                tag = parse_image_reference(member.image)[1]
+            except ValueError:
+                tag = None
+            if tag != LOCAL_OVERRIDE_TAG:
+                needing.append(folder.app_id)
+                break
+    return sorted(needing)
+
+
+def _build(repo: Path, out_dir: Path, with_podman: bool) -> BuildResult:
+    options = BuildOptions(
+        repo=repo,
+        out_dir=out_dir,
+        previous=None,
+        dev=True,
+        podman=LocalPodman() if with_podman else None,
+    )
+    return build_catalog(options)
+
+
+def _source_without(repo: Path, destination: Path, app_ids: list[str]) -> Path:
+    """A local clone of ``repo`` at HEAD whose work tree lacks ``app_ids`` (a dirty dev tree)."""
+    subprocess.run(
+        ["git", "clone", "--quiet", "--local", "--no-hardlinks", str(repo), str(destination)],
+        check=True,
+        capture_output=True,
+    )
+    for app_id in app_ids:
+        shutil.rmtree(destination / "apps" / app_id)
+    return destination
+
+
+def build_dev_catalog(repo: Path, dist: Path, say: Say) -> tuple[BuildResult, list[str]]:
+    """Build with companions when podman can; otherwise without the apps that need one."""
+    out_dir = dist / "dev-build"
+    needing = apps_needing_companion_builds(repo / "apps")
+    if not needing:
+        return _build(repo, out_dir, with_podman=False), []
+    reason = "podman is not usable here"
+    if podman_usable():
+        try:
+            return _build(repo, out_dir, with_podman=True), []
+        except BuildRefused as error:
+            reason = f"companion builds failed ({error.problems[0].splitlines()[0][:160]})"
+    say(
+        f"note: {reason}; this dev build leaves out the {len(needing)} apps whose companion "
+        f"image must be built: {', '.join(needing)}"
+    )
+    source = _source_without(repo, dist / "dev-source", needing)
+    return _build(source, out_dir, with_podman=False), needing
+
+
+# --- 5. the node ---
+
+
+def _archy_node_command() -> list[str]:
+    beside = Path(sys.executable).with_name("archy-node")
+    if beside.is_file():
+        return [str(beside)]
+    return [sys.executable, "-c", "from node_runtime.cli import main; main()"]
+
+
+def node_pull(repo: Path, node_dir: Path) -> Path:
+    """Run our node client against ``repo``: trust root v1, refresh, download the catalog."""
+    metadata_dir, targets_dir = node_dir / "metadata", node_dir / "targets"
+    base = [*_archy_node_command(), "tuf", "--metadata-dir", str(metadata_dir)]
+    remote = ["--metadata-url", (repo / "metadata").resolve().as_uri()]
+    steps = [
+        [*base, "init", str(repo / "metadata" / "1.root.json")],
+        [*base, *remote, "refresh"],
+        [
+            *base,
+            *remote,
+            "--target-name",
+            CATALOG_NAME,
+            "--target-base-url",
+            (repo / "targets").resolve().as_uri(),
+            "--target-dir",
+            str(targets_dir),
+            "download",
+        ],
+    ]
+    for command in steps:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            detail = (done.stderr or done.stdout).strip().splitlines()
+            raise DevFlowError(
+                f"archy-node tuf {command[len(base)]}: {detail[-1] if detail else done.returncode}"
+            )
+    return targets_dir / CATALOG_NAME
+
+
+# --- the whole flow ---
+
+
+def run_dev_flow(repo: Path, dist: Path, passphrase: bytes, say: Say) -> DevFlowResult:
+    now = datetime.now(UTC)
+    for name in _DEV_DIRS:
+        shutil.rmtree(dist / name, ignore_errors=True)
+    try:
+        say("[1/5] dev ceremony: 3 dev maintainer keys, root and targets 2-of-3, an online key")
+        state, maintainer_keys, online_key_file = make_dev_ceremony(
+            dist / "dev-ceremony", passphrase, now
+        )
+        say("[2/5] building the catalog (archy build --dev)")
+        build, skipped = build_dev_catalog(repo, dist, say)
+        say(f"      {len(build.catalog.apps)} apps, {len(build.catalog_bytes)} bytes")
+        say("[3/5] opening a signing event and signing it with 2 of the 3 dev keys")
+        event = open_catalog_event(state, dist / "dev-build", now)
+        status = None
+        for path in maintainer_keys[:DEV_THRESHOLD]:
+            status = sign_event(state, event.event_id, read_key_file(path, passphrase), now)
+        assert status is not None
+        say(f"[4/5] publishing to {dist / 'repo'} (snapshot and timestamp signed online)")
+        online_key = read_key_file(online_key_file, passphrase)
+        report = publish_signing_event(
+            state, event.event_id, dist / "dev-build", FileOrigin(dist / "repo"), online_key, now
+        )
+        say("[5/5] the node client refreshes and downloads app-catalog.json")
+        node_catalog = node_pull(dist / "repo", dist / "dev-node")
+    except BuildRefused as error:
+        raise DevFlowError(f"build refused: {'; '.join(error.problems[:3])}") from None
+    except (CeremonyError, KeyFileError, PublishError, OriginError) as error:
+        raise DevFlowError(str(error)) from None
+    data = node_catalog.read_bytes()
+    if data != build.catalog_bytes:
+        raise DevFlowError("the node's catalog differs from the one that was built")
+    try:
+        catalog = parse_catalog(data)
+    except CatalogError as error:
+        raise DevFlowError(f"the node's catalog does not parse: {error}") from None
+    return DevFlowResult(catalog, data, dist / "repo", status, report, skipped, node_catalog)
+
+
+# --- the summary ---
+
+
+def _load(repo: Path, name: str, role_type: type) -> Metadata:  # type: ignore[type-arg]
+    return Metadata.from_bytes((repo / "metadata" / name).read_bytes(), role_type)
+
+
+def summary_tables(result: DevFlowResult) -> list[Table]:
+    apps = Table(title="Apps the node received", title_justify="left")
+    for column in ("app", "version", "containers", "units"):
+        apps.add_column(column)
+    for app_id, app in sorted(result.catalog.apps.items()):
+        apps.add_row(
+            app_id,
+            f"{app.version}-r{app.revision}",
+            str(len(app.manifest.containers)),
+            str(len(app.units)),
+        )
+    timestamp = _load(result.repo, "timestamp.json", Timestamp)
+    snapshot = _load(
+        result.repo, f"{timestamp.signed.snapshot_meta.version}.snapshot.json", Snapshot
+    )
+    targets_version = snapshot.signed.meta["targets.json"].version
+    targets = _load(result.repo, f"{targets_version}.targets.json", Targets)
+    roots = sorted((result.repo / "metadata").glob("*.root.json"))
+    root = _load(result.repo, roots[-1].name, Root)
+    repo_files = [p for p in result.repo.rglob("*") if p.is_file()]
+    trust = Table(title="Signed repository (dist/repo)", title_justify="left")
+    for column in ("what", "version", "signatures", "size"):
+        trust.add_column(column)
+    trust.add_row(
+        CATALOG_NAME, "-", "(a target of targets)", f"{len(result.catalog_bytes):,} bytes"
+    )
+    for label, metadata, role in (
+        ("root", root, "root"),
+        ("targets", targets, "targets"),
+        ("snapshot", snapshot, "snapshot"),
+        ("timestamp", timestamp, "timestamp"),
+    ):
+        required = root.signed.roles[role]
+        signed_by = {s.keyid for s in metadata.signatures} & set(required.keyids)
+        trust.add_row(
+            label,
+            f"v{metadata.signed.version}",
+            f"{len(signed_by)} of {len(required.keyids)} (needs {required.threshold})",
+            f"{len(metadata.to_bytes()):,} bytes",
+        )
+    trust.add_row(
+        "whole repository",
+        "-",
+        "-",
+        f"{len(repo_files)} files, {sum(p.stat().st_size for p in repo_files):,} bytes",
+    )
+    return [apps, trust]
+
+
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@click.command("dev-flow")
+@click.option(
+    "--repo",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="The git clone whose apps/ is built.",
+)
+@click.option(
+    "--dist",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("dist"),
+    show_default=True,
+    help="Where everything is written (dev-ceremony/, dev-build/, repo/, dev-node/).",
+)
+def dev_flow(repo: Path, dist: Path) -> None:
+    """Build, sign (a throwaway 2-of-3 dev ceremony), publish to DIST/repo and pull it as a node.
+
+    The throwaway dev keys' passphrase comes from $ARCHY_DEV_PASSPHRASE.
+    """
+    passphrase = os.environ.get(PASSPHRASE_ENV, "")
+    if not passphrase:
+        stderr.print(
+            f"error: set {PASSPHRASE_ENV} (the passphrase for the throwaway dev keys)",
+            style="red",
+            markup=False,
+        )
+        sys.exit(1)
+    try:
+        result = run_dev_flow(
+            repo, dist, passphrase.encode(), lambda line: stdout.print(line, markup=False)
+        )
+    except DevFlowError as error:
+        stderr.print(f"error: {error}", style="red", markup=False)
+        sys.exit(1)
+    for table in summary_tables(result):
+        stdout.print(table)
+    skipped = (
+        f" ({len(result.skipped_apps)} apps left out: no companion builds here)"
+        if result.skipped_apps
+        else ""
+    )
+    stdout.print(f"{CATALOG_NAME} blake3 {blake3_hex(result.catalog_bytes)}", markup=False)
+    received = f"{CATALOG_NAME} ({len(result.catalog.apps)} apps)"
+    stdout.print(
+        f"the node verified and downloaded {received}{skipped}",
+        style="green",
+        markup=False,
+    )
