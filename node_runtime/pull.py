@@ -1,0 +1,246 @@
+"""``archy-node pull``: refresh trust, fetch the catalog and what installed apps need.
+
+The order, all under the state lock:
+
+1. refresh trust with the TUF client workflow (root chain, timestamp,
+   snapshot, targets) from the origin — metadata freshness always comes from
+   the origin;
+2. look up ``app-catalog.json`` in the trusted targets and bring its blob into
+   the store (a blob already there is re-hashed; a tampered one is fetched
+   again);
+3. parse the catalog;
+4. bring in the targets the installed apps need (icons, companion archives),
+   by the BLAKE3 the signed catalog names — from the origin, else from a seed;
+   a seed that serves wrong bytes is dropped for the rest of the pull;
+5. switch the current catalog pointer in one rename, and record the pull.
+
+Any failure before step 5 leaves the current catalog as it was (the last
+good one); the pull is recorded as failed with the reason, and
+:class:`PullError` says which step failed and why, on one line.
+
+Public API: ``CATALOG_TARGET``, ``PullResult``, ``PullError``,
+``pull(paths, fetcher=None, reference_time=None) -> PullResult``,
+``targets_for_apps(catalog, app_ids) -> list[TargetFile]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from catalog.catalog_model import CATALOG_NAME, AppCatalog, CatalogError, TargetFile, parse_catalog
+from node_runtime.blob_store import BlobError, BlobMismatchError, BlobStore
+from node_runtime.node_config import NodeConfig, NodeConfigError, load_config
+from node_runtime.node_state import (
+    CatalogPointer,
+    NodePaths,
+    NodeState,
+    PullRecord,
+    StateError,
+    utc_now_text,
+)
+from node_runtime.origin_fetcher import OriginFetcher, repository_urls
+from node_runtime.tuf_fetcher import DownloadError, Fetcher
+from node_runtime.tuf_updater import Updater
+from signing.errors import RepositoryError, TufError
+
+CATALOG_TARGET = CATALOG_NAME
+
+
+class PullError(Exception):
+    """The pull failed; the current catalog is unchanged.  ``step`` names what failed."""
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(f"{step}: {message}")
+        self.step = step
+
+
+@dataclass(frozen=True)
+class PullResult:
+    pointer: CatalogPointer
+    changed: bool
+    """True when the current catalog switched to a new one."""
+    downloaded: list[str] = field(default_factory=list)
+    """Target paths fetched by this pull (empty when everything was already in the store)."""
+
+
+def targets_for_apps(catalog: AppCatalog, app_ids: Iterable[str]) -> list[TargetFile]:
+    """The files the given apps need on the node: their icons and companion archives."""
+    needed: dict[str, TargetFile] = {}
+    for app_id in app_ids:
+        app = catalog.apps.get(app_id)
+        if app is None:
+            continue
+        if app.icon is not None:
+            needed[app.icon.target] = app.icon
+        for companion in app.companions:
+            if companion.archive is not None:
+                needed[companion.archive.target] = companion.archive
+    return [needed[path] for path in sorted(needed)]
+
+
+class _BlobSources:
+    """Where blobs come from: the origin's targets/ first, then each seed still trusted."""
+
+    def __init__(self, fetcher: Fetcher, targets_url: str, seeds: list[str]) -> None:
+        self._fetcher = fetcher
+        self._origin = targets_url
+        self._seeds = [seed if seed.endswith("/") else f"{seed}/" for seed in seeds]
+
+    def fetch(
+        self,
+        store: BlobStore,
+        target_path: str,
+        blake3: str,
+        length: int,
+        other_hashes: Mapping[str, str] | None = None,
+    ) -> None:
+        """Bring one blob into the store; raise :class:`PullError` if no source has it right."""
+        failures: list[str] = []
+        for base in [self._origin, *self._seeds]:
+            try:
+                with store.receive(blake3, length, other_hashes) as sink:
+                    self._fetcher.download_to(base + target_path, length, sink)
+                return
+            except BlobMismatchError as error:
+                if base == self._origin:
+                    raise PullError("targets", f"{target_path} from the origin: {error}") from None
+                self._seeds.remove(base)  # a seed that lies is not asked again in this pull
+                failures.append(f"seed {base} served wrong bytes (dropped)")
+            except DownloadError as error:
+                failures.append(str(error))
+        raise PullError("targets", f"{target_path}: " + "; ".join(failures))
+
+
+def _record_failure(state: NodeState, error: PullError) -> None:
+    with contextlib.suppress(StateError):  # the pull error is the one to report
+        state.record_pull(PullRecord(at=utc_now_text(), ok=False, error=str(error)))
+
+
+def _refresh_trust(updater: Updater, origin: str) -> None:
+    try:
+        updater.refresh()
+    except DownloadError as error:
+        raise PullError("trust", f"cannot download metadata from {origin}: {error}") from None
+    except RepositoryError as error:
+        raise PullError(
+            "trust",
+            f"refused the metadata from {origin}: {error} (the current catalog is kept)",
+        ) from None
+    except TufError as error:
+        raise PullError("trust", f"{origin}: {error}") from None
+
+
+def _fetch_catalog(
+    updater: Updater, store: BlobStore, sources: _BlobSources
+) -> tuple[CatalogPointer, AppCatalog, bool]:
+    try:
+        info = updater.get_targetinfo(CATALOG_TARGET)
+    except TufError as error:
+        raise PullError("catalog", f"looking up {CATALOG_TARGET}: {error}") from None
+    if info is None:
+        raise PullError("catalog", f"the repository's signed targets have no {CATALOG_TARGET}")
+    blake3 = info.hashes.get("blake3")
+    if blake3 is None:
+        raise PullError("catalog", f"{CATALOG_TARGET} is signed without a blake3 hash")
+    downloaded = False
+    if not store.is_intact(blake3):
+        others = {name: value for name, value in info.hashes.items() if name != "blake3"}
+        consistent = updater.trusted_set.root.consistent_snapshot
+        remote = f"{blake3}.{CATALOG_TARGET}" if consistent else CATALOG_TARGET
+        sources.fetch(store, remote, blake3, info.length, others)
+        downloaded = True
+    try:
+        catalog = parse_catalog(store.read_verified(blake3))
+    except CatalogError as error:
+        raise PullError("catalog", f"the signed {CATALOG_TARGET} is unreadable: {error}") from None
+    except BlobError as error:
+        raise PullError("catalog", str(error)) from None
+    pointer = CatalogPointer(
+        blake3=blake3,
+        length=info.length,
+        commit=catalog.source.commit,
+        targets_version=updater.trusted_set.targets.version,
+        pulled_at=utc_now_text(),
+    )
+    return pointer, catalog, downloaded
+
+
+def _pull_locked(
+    paths: NodePaths,
+    state: NodeState,
+    config: NodeConfig,
+    fetcher: Fetcher,
+    reference_time: datetime | None,
+) -> PullResult:
+    store = BlobStore(paths.blobs_dir)
+    try:
+        metadata_url, targets_url = repository_urls(config.origin, config.s3_endpoint)
+    except ValueError as error:
+        raise PullError("config", str(error)) from None
+    sources = _BlobSources(fetcher, targets_url, config.seeds)
+    try:
+        updater = Updater(
+            paths.trust_dir,
+            metadata_url,
+            fetcher=fetcher,
+            reference_time=reference_time,
+        )
+    except (TufError, OSError) as error:
+        raise PullError("trust", f"{paths.trusted_root_file}: {error}") from None
+    _refresh_trust(updater, config.origin)
+    pointer, catalog, catalog_downloaded = _fetch_catalog(updater, store, sources)
+    downloaded = [CATALOG_TARGET] if catalog_downloaded else []
+    for target in targets_for_apps(catalog, state.installed().apps):
+        if not store.is_intact(target.blake3):
+            sources.fetch(store, target.target, target.blake3, target.length)
+            downloaded.append(target.target)
+    previous = state.current_catalog()
+    changed = previous is None or previous.current.blake3 != pointer.blake3
+    if changed:
+        state.switch_catalog(pointer)
+    else:
+        assert previous is not None
+        pointer = previous.current
+    state.record_pull(
+        PullRecord(
+            at=utc_now_text(),
+            ok=True,
+            catalog_blake3=pointer.blake3,
+            changed=changed,
+            downloaded=downloaded,
+        )
+    )
+    return PullResult(pointer=pointer, changed=changed, downloaded=downloaded)
+
+
+def pull(
+    paths: NodePaths,
+    fetcher: Fetcher | None = None,
+    reference_time: datetime | None = None,
+) -> PullResult:
+    """Refresh trust and fetch; switch the current catalog only if everything verified."""
+    try:
+        config = load_config(paths)
+    except NodeConfigError as error:
+        raise PullError("config", str(error)) from None
+    state = NodeState(paths)
+    active = fetcher if fetcher is not None else OriginFetcher()
+    try:
+        with state.lock():
+            try:
+                return _pull_locked(paths, state, config, active, reference_time)
+            except PullError as error:
+                _record_failure(state, error)
+                raise
+            except (StateError, BlobError, OSError) as error:
+                failure = PullError("store", str(error))
+                _record_failure(state, failure)
+                raise failure from None
+    except StateError as error:
+        raise PullError("state", str(error)) from None
+    finally:
+        if fetcher is None and isinstance(active, OriginFetcher):
+            active.close()
