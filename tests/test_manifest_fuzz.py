@@ -11,11 +11,11 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pipeline.policy import check_all
 from ruamel.yaml import YAML
 
 from catalog.loader import parse_manifest_source
 from catalog.problems import ManifestError
+from pipeline.policy import check_all
 from tests.catalog.sample_manifest import VALID_MANIFEST
 
 FILE = "apps/demo-web/manifest.yml"
