@@ -235,3 +235,29 @@ def test_a_tampered_event_is_one_line(ceremony_with_event) -> None:
 def test_a_passphrase_is_never_an_argument_value() -> None:
     result = archy("ceremony", "sign", "--passphrase", "x", "--key", "k")
     assert result.exit_code == 2
+
+
+def test_sign_reads_the_passphrase_from_a_file_and_status_shows_the_threshold(
+    ceremony_with_event, tmp_path: Path
+) -> None:
+    ceremony, _ = ceremony_with_event
+    passphrase_file = tmp_path / "passphrase"
+    passphrase_file.write_bytes(PASSPHRASE + b"\n")
+    directory = str(ceremony.state.path)
+    for name in ("alice", "carol"):
+        result = archy(
+            "ceremony",
+            "sign",
+            "--dir",
+            directory,
+            "--key",
+            str(ceremony.key_files[name]),
+            "--yes",
+            "--passphrase-file",
+            str(passphrase_file),
+        )
+        assert result.exit_code == 0, result.output
+    assert "targets: 2 of 2 needed — met" in result.stdout
+    status = archy("ceremony", "status", "--dir", directory)
+    assert status.exit_code == 0, status.output
+    assert "Trusted root v1" in status.stdout and "met" in status.stdout
