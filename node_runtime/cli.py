@@ -16,3 +16,8 @@ def main() -> None:
 
 
 main.add_command(tuf)
+
+from node_runtime.node_commands import NODE_COMMANDS  # noqa: E402
+
+for node_command in NODE_COMMANDS:
+    main.add_command(node_command)

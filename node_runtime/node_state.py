@@ -21,7 +21,8 @@ Public API:
 
 - ``NodePaths(root)`` — every path above;
 - ``write_file_atomically(path, data, mode=0o644)``;
-- models: ``InstalledApp``, ``InstalledApps``, ``AppliedApp``, ``AppliedApps``,
+- models: ``InstalledApp``, ``InstalledApps``, ``AppliedApp``, ``FailedUpdate``,
+  ``AppliedApps``,
   ``CatalogPointer``, ``CurrentCatalog``, ``PullRecord``;
 - ``NodeState(paths)``: ``installed()``/``save_installed()``,
   ``applied()``/``save_applied()``/``record_applied()``/``forget_applied()``,
@@ -175,27 +176,36 @@ class InstalledApps(StateModel):
 
 
 class AppliedApp(StateModel):
-    """What the apply engine last brought one app to, successfully."""
+    """The last successful apply of one app: the rollback target.
 
-    version: str
-    revision: int
-    manifest_blake3: str
+    It holds the whole catalog entry as applied (manifest, units, images), so
+    a rollback never depends on an old catalog still being in the store.
+    """
+
+    app: CatalogApp
+    data_root: str
     catalog_blake3: str = Field(description="the catalog blob the app was applied from")
-    units: dict[str, str] = Field(
-        default_factory=dict, description="the unit files as applied (the rollback target)"
-    )
-    applied_at: str
+    applied_at: str = Field(default_factory=lambda: utc_now_text())
 
     @property
     def version_text(self) -> str:
-        return f"{self.version}-r{self.revision}"
+        return f"{self.app.version}-r{self.app.revision}"
+
+
+class FailedUpdate(StateModel):
+    """An update that failed and was rolled back: not retried until the catalog changes it."""
+
+    manifest_blake3: str
+    reason: str
+    at: str = Field(default_factory=lambda: utc_now_text())
 
 
 class AppliedApps(StateModel):
-    """``state/applied.json``: per app, the last successful apply."""
+    """``state/applied.json``: per app, the last successful apply (and failed updates)."""
 
     schema_version: Literal[1] = Field(default=STATE_SCHEMA_VERSION, alias="schema")
     apps: dict[str, AppliedApp] = Field(default_factory=dict)
+    failed_updates: dict[str, FailedUpdate] = Field(default_factory=dict)
 
 
 class CatalogPointer(StateModel):

@@ -1,0 +1,263 @@
+"""``archy-node init|pull|status|list|install|uninstall``: thin click commands.
+
+Each command parses its options, calls one library function
+(:mod:`node_runtime.node_config`, :mod:`node_runtime.pull`,
+:mod:`node_runtime.node_state`) and prints the result: lines for people,
+``--json`` for machines.  Exit 0 ok, 1 refused (one line on stderr, nothing
+changed), 2 usage.
+
+Every command takes ``--state-root`` (default ``$ARCHY_NODE_STATE_ROOT``,
+else ``/var/lib/archy-node``); :data:`state_root_option` is that option, for
+other commands to reuse.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from node_runtime.blob_store import BlobStore
+from node_runtime.node_config import (
+    DEFAULT_DATA_ROOT,
+    DEFAULT_STATE_ROOT,
+    STATE_ROOT_ENV,
+    NodeConfigError,
+    initialise_node,
+)
+from node_runtime.node_state import (
+    DesiredChange,
+    InstallRefused,
+    NodePaths,
+    NodeState,
+    StateError,
+    catalog_listing,
+    install_app,
+    status_report,
+    uninstall_app,
+)
+from node_runtime.pull import PullError, pull
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+state_root_option: Callable[[Command], Command] = click.option(
+    "--state-root",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar=STATE_ROOT_ENV,
+    default=DEFAULT_STATE_ROOT,
+    show_default=True,
+    help=f"The node's state directory (or ${STATE_ROOT_ENV}).",
+)
+json_option: Callable[[Command], Command] = click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON for machines."
+)
+
+
+def _refuse(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    raise SystemExit(1)
+
+
+def _print_json(document: object) -> None:
+    click.echo(json.dumps(document, indent=2, sort_keys=True))
+
+
+def _apply_engine_available() -> bool:
+    return importlib.util.find_spec("node_runtime.apply") is not None
+
+
+# --- init ---
+
+
+@click.command("init")
+@click.option(
+    "--root",
+    "root_file",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The registry's root.json to trust (self-signed to its threshold).",
+)
+@click.option("--origin", required=True, help="Where the registry is: file://, http(s)://, s3://.")
+@click.option("--seed", "seeds", multiple=True, help="An HTTP mirror of targets/ (repeatable).")
+@click.option(
+    "--data-root",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_DATA_ROOT,
+    show_default=True,
+    help="Where apps keep their data.",
+)
+@click.option("--s3-endpoint", help="The S3 endpoint for an s3:// origin.")
+@click.option("--force", is_flag=True, help="Replace the config and trusted root of a set-up node.")
+@state_root_option
+def init_command(
+    root_file: Path,
+    origin: str,
+    seeds: tuple[str, ...],
+    data_root: Path,
+    s3_endpoint: str | None,
+    force: bool,
+    state_root: Path,
+) -> None:
+    """Set up this node: trust ROOT, remember the origin and seeds."""
+    try:
+        root_bytes = root_file.read_bytes()
+    except OSError as error:
+        _refuse(f"{root_file}: cannot read ({error.strerror})")
+    try:
+        config = initialise_node(
+            NodePaths(state_root),
+            root_bytes,
+            origin,
+            seeds,
+            data_root,
+            s3_endpoint,
+            force,
+            root_source=str(root_file),
+        )
+    except NodeConfigError as error:
+        _refuse(str(error))
+    click.echo(f"initialised {state_root}: origin {config.origin}; next: archy-node pull")
+
+
+# --- pull ---
+
+
+@click.command("pull")
+@json_option
+@state_root_option
+def pull_command(as_json: bool, state_root: Path) -> None:
+    """Refresh trust and fetch the signed catalog and what installed apps need."""
+    try:
+        result = pull(NodePaths(state_root))
+    except PullError as error:
+        if as_json:
+            _print_json({"ok": False, "step": error.step, "error": str(error)})
+        _refuse(f"pull failed, the current catalog is kept: {error}")
+    pointer = result.pointer
+    if as_json:
+        _print_json(
+            {
+                "ok": True,
+                "changed": result.changed,
+                "catalog": pointer.model_dump(mode="json"),
+                "downloaded": result.downloaded,
+            }
+        )
+        return
+    what = "new catalog" if result.changed else "catalog unchanged"
+    click.echo(
+        f"{what}: commit {pointer.commit[:12]}, targets v{pointer.targets_version}; "
+        f"downloaded {len(result.downloaded)} file(s)"
+    )
+
+
+# --- status and list ---
+
+
+@click.command("status")
+@json_option
+@state_root_option
+def status_command(as_json: bool, state_root: Path) -> None:
+    """Installed apps (catalog vs applied version), the catalog and the last pull."""
+    paths = NodePaths(state_root)
+    try:
+        report = status_report(NodeState(paths), BlobStore(paths.blobs_dir))
+    except StateError as error:
+        _refuse(str(error))
+    if as_json:
+        _print_json(report)
+        return
+    catalog = report["catalog"]
+    if catalog is None:
+        click.echo(f"catalog: none ({report['catalog_error'] or 'run archy-node pull'})")
+    else:
+        click.echo(
+            f"catalog: commit {catalog['commit'][:12]}, targets v{catalog['targets_version']}, "
+            f"{catalog['apps']} apps, pulled {catalog['pulled_at']}"
+        )
+    last = report["last_pull"]
+    if last is not None:
+        outcome = "ok" if last["ok"] else f"failed: {last['error']}"
+        click.echo(f"last pull: {last['at']} {outcome}")
+    if not report["apps"]:
+        click.echo("no apps installed")
+    for app in report["apps"]:
+        click.echo(
+            f"{app['id']:<24} catalog {app['catalog_version'] or '-':<16} "
+            f"applied {app['applied_version'] or '-':<16} {app['state']}"
+        )
+
+
+@click.command("list")
+@json_option
+@state_root_option
+def list_command(as_json: bool, state_root: Path) -> None:
+    """Every app in the current catalog, installed or not."""
+    paths = NodePaths(state_root)
+    try:
+        apps = catalog_listing(NodeState(paths), BlobStore(paths.blobs_dir))
+    except StateError as error:
+        _refuse(str(error))
+    if as_json:
+        _print_json(apps)
+        return
+    for app in apps:
+        mark = "*" if app["installed"] else " "
+        click.echo(f"{mark} {app['id']:<24} {app['version']:<16} {app['summary']}")
+
+
+# --- install and uninstall ---
+
+
+def _report_change(change: DesiredChange, verb: str) -> None:
+    if change.changed:
+        click.echo(f"{change.app_id}: {verb}")
+    else:
+        click.echo(f"{change.app_id}: already {verb}")
+    for note in change.notes:
+        click.echo(f"note: {note}")
+
+
+@click.command("install")
+@click.argument("app_id", metavar="APP")
+@state_root_option
+def install_command(app_id: str, state_root: Path) -> None:
+    """Add APP to the apps this node should run."""
+    paths = NodePaths(state_root)
+    try:
+        change = install_app(NodeState(paths), BlobStore(paths.blobs_dir), app_id)
+    except (InstallRefused, StateError) as error:
+        _refuse(str(error))
+    _report_change(change, "installed (desired state)")
+    click.echo("next: archy-node pull (fetches its files), then archy-node apply")
+
+
+@click.command("uninstall")
+@click.argument("app_id", metavar="APP")
+@click.option("--purge", is_flag=True, help="Let apply delete the app's data too.")
+@state_root_option
+def uninstall_command(app_id: str, purge: bool, state_root: Path) -> None:
+    """Remove APP from the apps this node should run (its data is kept unless --purge)."""
+    try:
+        change = uninstall_app(NodeState(NodePaths(state_root)), app_id)
+    except (InstallRefused, StateError) as error:
+        _refuse(str(error))
+    _report_change(change, "uninstalled (desired state); its data is kept")
+    if purge:
+        click.echo(f"next: archy-node apply --purge {app_id} removes its data")
+    else:
+        click.echo("next: archy-node apply")
+
+
+NODE_COMMANDS = (
+    init_command,
+    pull_command,
+    status_command,
+    list_command,
+    install_command,
+    uninstall_command,
+)

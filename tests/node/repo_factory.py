@@ -1,0 +1,260 @@
+"""A signed registry on disk, with a real catalog, for the node agent's tests.
+
+``make_repository(directory, apps)`` builds an ``app-catalog.json`` from
+manifest YAML (units rendered by the publisher's renderer, an icon per app,
+optional companion archives), signs it as a TUF target and publishes it with
+the publisher's own file-origin code (``pipeline.publish``), in the publish
+order.  ``handle.publish(apps)`` publishes the next catalog version.
+
+    repository = make_repository(tmp_path / "origin", {"demo": manifest_yaml("demo")})
+    repository.origin        # file:// URL to give `archy-node init --origin`
+    repository.root_path     # metadata/1.root.json, for `archy-node init --root`
+    repository.publish({"demo": manifest_yaml("demo", version="1.1.0")})
+
+The keys are in ``handle.keys`` (one per role; ``online`` signs snapshot and
+timestamp), so a test can also sign things the repository should not serve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from catalog.address import blake3_hex
+from catalog.catalog_model import (
+    CATALOG_NAME,
+    AppCatalog,
+    AppImage,
+    CatalogApp,
+    Companion,
+    ImagePin,
+    SourceInfo,
+    TargetFile,
+    manifest_blake3,
+)
+from catalog.loader import parse_manifest_source
+from catalog.manifest import parse_image_reference
+from pipeline.publish.file_origin import FileOrigin
+from pipeline.publish.signed_repository import publish_targets
+from pipeline.render import render_app
+from signing import repository as tuf_repository
+from signing.keys import SigningKey
+from signing.metadata import Metadata, Root, Targets
+
+PLACEHOLDER_DIGEST = "sha256:" + "ab" * 32
+DEFAULT_DATA_ROOT = "/var/lib/archipelago"
+
+
+def manifest_yaml(
+    app_id: str,
+    *,
+    version: str = "1.0.0",
+    revision: int = 1,
+    image: str = "docker.io/library/busybox:1.36",
+    host_port: int | None = None,
+    requires: str = "",
+    provides: tuple[str, ...] = (),
+    settings: str = "",
+    extra_yaml: str = "",
+) -> str:
+    """A small valid manifest; ``requires``/``settings`` are YAML list/mapping bodies.
+
+    e.g. ``requires="  - {app: bitcoin, version: '>=25'}\\n"``.
+    """
+    ports = (
+        f"    ports:\n      - container: 8080\n        host: {host_port}\n        expose: lan\n"
+        if host_port is not None
+        else ""
+    )
+    text = f"""\
+schema: 1
+id: {app_id}
+name: {app_id.title()}
+version: "{version}"
+revision: {revision}
+summary: A small test app
+description: Does very little.
+category: developer
+license: MIT
+homepage: https://example.org/{app_id}
+source: https://example.org/{app_id}/src
+architectures: [amd64, arm64]
+containers:
+  - name: {app_id}
+    image: {image}
+    command: ["sleep", "infinity"]
+{ports}"""
+    if provides:
+        text += f"provides: [{', '.join(provides)}]\n"
+    if requires:
+        text += f"requires:\n{requires}"
+    if settings:
+        text += f"settings:\n{settings}"
+    return text + extra_yaml
+
+
+def icon_bytes(app_id: str) -> bytes:
+    return f'<svg xmlns="http://www.w3.org/2000/svg"><title>{app_id}</title></svg>\n'.encode()
+
+
+def _target(directory: str, name: str, data: bytes) -> TargetFile:
+    digest = blake3_hex(data)
+    return TargetFile(target=f"{directory}/{digest}.{name}", blake3=digest, length=len(data))
+
+
+@dataclass
+class RepositoryHandle:
+    directory: Path
+    keys: dict[str, SigningKey]
+    data_root: str = DEFAULT_DATA_ROOT
+    roots: list[Metadata[Root]] = field(default_factory=list)
+    catalog: AppCatalog | None = None
+    catalog_bytes: bytes = b""
+    targets_version: int = 0
+    now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+
+    @property
+    def origin(self) -> str:
+        return self.directory.as_uri()
+
+    @property
+    def root_path(self) -> Path:
+        return self.directory / "metadata" / "1.root.json"
+
+    def path(self, relative: str) -> Path:
+        """A file of the published repository, e.g. ``metadata/timestamp.json``."""
+        return self.directory / relative
+
+    def catalog_file(self) -> Path:
+        """The published ``targets/<blake3>.app-catalog.json`` of the current catalog."""
+        return self.path(f"targets/{blake3_hex(self.catalog_bytes)}.{CATALOG_NAME}")
+
+    def publish(
+        self,
+        apps: Mapping[str, str],
+        *,
+        commit: str | None = None,
+        companions: Mapping[str, Mapping[str, bytes]] | None = None,
+    ) -> AppCatalog:
+        """Build a catalog of ``apps`` (id -> manifest YAML) and publish it as the next version.
+
+        ``companions`` maps an app id to {member name: OCI archive bytes}.
+        """
+        self.targets_version += 1
+        catalog, artifacts = self._build_catalog(
+            apps, commit or f"{self.targets_version:040x}", companions or {}
+        )
+        self.catalog = catalog
+        self.catalog_bytes = catalog.to_canonical()
+        artifacts[CATALOG_NAME] = self.catalog_bytes
+        targets = Targets(self.targets_version, self.now + timedelta(days=90))
+        for name, data in sorted(artifacts.items()):
+            targets = tuf_repository.add_target(targets, tuf_repository.target_file(name, data))
+        signed_targets: Metadata[Targets] = tuf_repository.sign(targets, [self.keys["targets"]])
+        publish_targets(
+            FileOrigin(self.directory),
+            self.roots,
+            signed_targets,
+            artifacts,
+            self.keys["online"],
+            self.now,
+            snapshot_expiry=timedelta(days=7),
+            timestamp_expiry=timedelta(days=1),
+        )
+        return catalog
+
+    def _build_catalog(
+        self,
+        apps: Mapping[str, str],
+        commit: str,
+        companions: Mapping[str, Mapping[str, bytes]],
+    ) -> tuple[AppCatalog, dict[str, bytes]]:
+        entries: dict[str, CatalogApp] = {}
+        pins: dict[str, ImagePin] = {}
+        artifacts: dict[str, bytes] = {}
+        for app_id, text in sorted(apps.items()):
+            source = parse_manifest_source(text.encode(), f"apps/{app_id}/manifest.yml", app_id)
+            manifest = source.manifest
+            images = []
+            for member in manifest.containers:
+                repository, tag, digest = parse_image_reference(member.image)
+                reference = f"{repository}:{tag}"
+                images.append(
+                    AppImage(
+                        member=member.name,
+                        reference=reference,
+                        digest=digest or PLACEHOLDER_DIGEST,
+                    )
+                )
+                pins[reference] = ImagePin(digest=digest or PLACEHOLDER_DIGEST)
+            icon_data = icon_bytes(app_id)
+            icon = _target("icons", f"{app_id}.svg", icon_data)
+            artifacts[icon.name] = icon_data
+            app_companions = []
+            for member_name, archive_data in sorted(companions.get(app_id, {}).items()):
+                archive = _target("companions", f"{member_name}.oci.tar", archive_data)
+                artifacts[archive.name] = archive_data
+                app_companions.append(
+                    Companion(
+                        member=member_name,
+                        image=f"localhost/{member_name}:latest",
+                        context_blake3=blake3_hex(member_name.encode()),
+                        image_id=blake3_hex(archive_data),
+                        archive=archive,
+                    )
+                )
+            entries[app_id] = CatalogApp(
+                version=manifest.version,
+                revision=manifest.revision,
+                manifest=manifest,
+                manifest_blake3=manifest_blake3(manifest),
+                units=render_app(manifest, self.data_root),
+                images=images,
+                icon=icon,
+                companions=app_companions,
+            )
+        catalog = AppCatalog(
+            schema=1,
+            source=SourceInfo(
+                repository=self.origin,
+                commit=commit,
+                committed_at="2026-01-01T00:00:00Z",
+                dirty=False,
+            ),
+            dev_build=False,
+            apps=entries,
+            images=dict(sorted(pins.items())),
+            node=None,
+        )
+        return catalog, artifacts
+
+
+def make_repository(
+    directory: Path,
+    apps: Mapping[str, str],
+    *,
+    companions: Mapping[str, Mapping[str, bytes]] | None = None,
+    data_root: str = DEFAULT_DATA_ROOT,
+) -> RepositoryHandle:
+    """A new signed repository in ``directory`` serving a catalog of ``apps``."""
+    keys = {
+        "root": SigningKey.generate(),
+        "targets": SigningKey.generate(),
+        "online": SigningKey.generate(),
+    }
+    handle = RepositoryHandle(directory=directory, keys=keys, data_root=data_root)
+    root = tuf_repository.new_root(
+        handle.now + timedelta(days=365),
+        {
+            "root": [keys["root"].public_key],
+            "targets": [keys["targets"].public_key],
+            "snapshot": [keys["online"].public_key],
+            "timestamp": [keys["online"].public_key],
+        },
+    )
+    handle.roots = [tuf_repository.sign(root, [keys["root"]])]
+    directory.mkdir(parents=True, exist_ok=True)
+    handle.publish(apps, companions=companions)
+    return handle
