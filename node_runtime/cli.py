@@ -21,3 +21,8 @@ from node_runtime.node_commands import NODE_COMMANDS  # noqa: E402
 
 for node_command in NODE_COMMANDS:
     main.add_command(node_command)
+
+from node_runtime.self_update_commands import self_update_command, version_command  # noqa: E402
+
+main.add_command(version_command)
+main.add_command(self_update_command)
