@@ -53,6 +53,10 @@ class BlobTamperedError(BlobError):
 class BlobMismatchError(BlobError):
     """Bytes offered to the store are not the ones promised (length or hash)."""
 
+    def __init__(self, blake3: str, reason: str) -> None:
+        super().__init__(f"blob {blake3}: {reason}")
+        self.reason = reason
+
 
 def _fsync_directory(directory: Path) -> None:
     handle = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
@@ -108,7 +112,7 @@ class BlobStore:
                 try:
                     verify_chunks(iter(lambda: stream.read(CHUNK_SIZE), b""), length, hashes)
                 except LengthOrHashMismatchError as error:
-                    raise BlobMismatchError(f"blob {blake3}: {error}") from None
+                    raise BlobMismatchError(blake3, str(error)) from None
             os.replace(temporary, destination)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -120,7 +124,7 @@ class BlobStore:
         """Store ``data``; return its BLAKE3.  Refuse it if it is not ``expected_blake3``."""
         actual = blake3_hex(data)
         if expected_blake3 is not None and actual != expected_blake3:
-            raise BlobMismatchError(f"blob {expected_blake3}: the bytes hash to {actual}")
+            raise BlobMismatchError(expected_blake3, f"the bytes hash to {actual}")
         if self.is_intact(actual):
             return actual
         with self.receive(actual, len(data)) as stream:

@@ -96,8 +96,10 @@ class _BlobSources:
         blake3: str,
         length: int,
         other_hashes: Mapping[str, str] | None = None,
+        label: str | None = None,
     ) -> None:
         """Bring one blob into the store; raise :class:`PullError` if no source has it right."""
+        label = f"{label or target_path} (blake3 {blake3[:12]}…)"
         failures: list[str] = []
         for base in [self._origin, *self._seeds]:
             try:
@@ -106,12 +108,14 @@ class _BlobSources:
                 return
             except BlobMismatchError as error:
                 if base == self._origin:
-                    raise PullError("targets", f"{target_path} from the origin: {error}") from None
+                    raise PullError(
+                        "targets", f"{label} from the origin is not what was signed: {error.reason}"
+                    ) from None
                 self._seeds.remove(base)  # a seed that lies is not asked again in this pull
                 failures.append(f"seed {base} served wrong bytes (dropped)")
             except DownloadError as error:
                 failures.append(str(error))
-        raise PullError("targets", f"{target_path}: " + "; ".join(failures))
+        raise PullError("targets", f"{label}: " + "; ".join(failures))
 
 
 def _record_failure(state: NodeState, error: PullError) -> None:
@@ -150,7 +154,7 @@ def _fetch_catalog(
         others = {name: value for name, value in info.hashes.items() if name != "blake3"}
         consistent = updater.trusted_set.root.consistent_snapshot
         remote = f"{blake3}.{CATALOG_TARGET}" if consistent else CATALOG_TARGET
-        sources.fetch(store, remote, blake3, info.length, others)
+        sources.fetch(store, remote, blake3, info.length, others, CATALOG_TARGET)
         downloaded = True
     try:
         catalog = parse_catalog(store.read_verified(blake3))
@@ -195,7 +199,7 @@ def _pull_locked(
     downloaded = [CATALOG_TARGET] if catalog_downloaded else []
     for target in targets_for_apps(catalog, state.installed().apps):
         if not store.is_intact(target.blake3):
-            sources.fetch(store, target.target, target.blake3, target.length)
+            sources.fetch(store, target.target, target.blake3, target.length, label=target.name)
             downloaded.append(target.target)
     previous = state.current_catalog()
     changed = previous is None or previous.current.blake3 != pointer.blake3
