@@ -20,8 +20,12 @@ by the first publish); a non-empty prefix without it is refused.
 Public API:
 
 - ``S3Location`` / ``parse_s3_url(url)``; ``s3_client(endpoint_url, session)``;
-- ``S3Origin(location, client)`` — ``ensure_ours()``, ``stat``, ``read``,
-  ``create``, ``replace`` (the origin operations a publish needs);
+- ``S3Origin(location, client)`` / ``S3Origin.from_url(url, endpoint_url,
+  session)`` — ``ensure_ours()``, ``stat``, ``read``, ``read_with_etag``,
+  ``create``, ``replace``, ``overwrite``.  It is also a
+  :class:`pipeline.publish.file_origin.Origin`, so the ceremony's
+  ``publish_targets`` / ``refresh_timestamp`` write through it unchanged
+  (``replace`` is conditional on the ETag of the origin's first read);
 - ``publish_order(paths)``, ``plan_publish(origin, files) -> PublishPlan``,
   ``execute_plan(origin, plan, on_progress) -> PublishResult``;
 - ``publish_to_s3(files, url, endpoint_url=None, ...)`` — plan + execute;
@@ -38,6 +42,7 @@ instance roles) and are never printed.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -59,6 +64,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from catalog.address import blake3_hex
+from pipeline.publish.file_origin import OriginError
 from signing.errors import TufError
 from signing.metadata import Metadata, Timestamp
 
@@ -76,6 +82,7 @@ MARKER_CACHE_CONTROL = "no-cache"
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 MULTIPART_PART_SIZE = 8 * 1024 * 1024
 MAX_TIMESTAMP_BYTES = 1024 * 1024
+MAX_READ_BYTES = 64 * 1024 * 1024  # metadata read back by the ceremony's publish
 
 _CONTENT_TYPES = {
     ".json": "application/json",
@@ -90,8 +97,13 @@ _DENIED_CODES = frozenset(
 _MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
-class PublishError(Exception):
-    """The publish was refused; the message is one line that says what to do."""
+class PublishError(OriginError):
+    """The publish was refused; the message is one line that says what to do.
+
+    An :class:`pipeline.publish.file_origin.OriginError`, so the ceremony's
+    commands (``archy publish``, ``archy refresh-timestamp``) report it as a
+    refusal when they write through an :class:`S3Origin`.
+    """
 
 
 class PublishConflictError(PublishError):
@@ -131,7 +143,17 @@ def parse_s3_url(url: str) -> S3Location:
 
 
 def s3_client(endpoint_url: str | None = None, session: boto3.session.Session | None = None) -> Any:
-    """An S3 client: credentials from the standard chain, path-style for custom endpoints."""
+    """An S3 client: credentials from the standard chain, path-style for custom endpoints.
+
+    Without ``endpoint_url``, ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``
+    (the SDKs' standard variables) name an S3-compatible store.
+    """
+    endpoint_url = (
+        endpoint_url
+        or os.environ.get("AWS_ENDPOINT_URL_S3")
+        or os.environ.get("AWS_ENDPOINT_URL")
+        or None
+    )
     session = session or boto3.session.Session()
     config = Config(
         s3={"addressing_style": "path" if endpoint_url else "auto"},
@@ -216,15 +238,25 @@ class StoredObject:
 
 
 class RepositoryOrigin(Protocol):
-    """What planning and executing a publish need from an origin (S3 here)."""
+    """What planning and executing a publish need from an origin.
+
+    A superset of :class:`pipeline.publish.file_origin.Origin` (``describe``,
+    ``read``, ``create``, ``replace``), so an :class:`S3Origin` also serves the
+    ceremony's ``publish_targets`` and ``refresh_timestamp``.
+    """
 
     def describe(self, path: str = "") -> str: ...
     def ensure_ours(self) -> bool: ...
     def stat(self, path: str) -> StoredObject | None: ...
-    def read(self, path: str, max_length: int) -> tuple[bytes, str] | None: ...
-    def create(self, path: str, data: bytes, on_progress: Callable[[int], None]) -> bool: ...
-    def replace(self, path: str, data: bytes, expected_etag: str | None) -> None: ...
+    def read(self, path: str) -> bytes | None: ...
+    def read_with_etag(self, path: str, max_length: int) -> tuple[bytes, str] | None: ...
+    def create(self, path: str, data: bytes, on_progress: Callable[[int], None] = ...) -> bool: ...
+    def replace(self, path: str, data: bytes) -> None: ...
     def overwrite(self, path: str, data: bytes) -> None: ...
+
+
+def _ignore_progress(sent: int) -> None:
+    """No progress display."""
 
 
 def _error_code(error: ClientError) -> str:
@@ -236,11 +268,19 @@ def _status(error: ClientError) -> int:
 
 
 class S3Origin:
-    """One repository under ``s3://BUCKET/PREFIX``, reached with a boto3 client."""
+    """One repository under ``s3://BUCKET/PREFIX``, reached with a boto3 client.
+
+    Use one instance per publish: it remembers the ETag of the *first* read of
+    each mutable file (the state the publish started from), and ``replace``
+    writes only if the object still has that ETag.  Before its first write it
+    checks that the prefix is ours (or empty, and then writes the marker first).
+    """
 
     def __init__(self, location: S3Location, client: Any) -> None:
         self.location = location
         self._client = client
+        self._ours: bool | None = None  # None: not checked yet
+        self._starting_etags: dict[str, str | None] = {}  # mutable path → ETag (None: absent)
 
     @classmethod
     def from_url(
@@ -279,6 +319,8 @@ class S3Origin:
 
     def ensure_ours(self) -> bool:
         """True when the prefix holds our marker, False when empty; refuse anything else."""
+        if self._ours is not None:
+            return self._ours
         bucket = self.location.bucket
         try:
             self._client.head_bucket(Bucket=bucket)
@@ -289,6 +331,7 @@ class S3Origin:
         except BotoCoreError as error:
             raise self._refusal("open the bucket", "", error) from None
         if self.stat(MARKER_PATH) is not None:
+            self._ours = True
             return True
         list_prefix = f"{self.location.prefix}/" if self.location.prefix else ""
         try:
@@ -300,7 +343,14 @@ class S3Origin:
                 f"{self.describe()} is not empty and has no {MARKER_PATH} marker: it is not an "
                 "Archipelago repository; publish to an empty prefix"
             )
+        self._ours = False
         return False
+
+    def _before_write(self, path: str) -> None:
+        """Refuse a prefix that is not ours; claim an empty one with the marker first."""
+        if self.ensure_ours() or path == MARKER_PATH:
+            return
+        self.create(MARKER_PATH, MARKER_BYTES)
 
     def stat(self, path: str) -> StoredObject | None:
         try:
@@ -316,7 +366,20 @@ class S3Origin:
         metadata = head.get("Metadata", {})
         return StoredObject(int(head["ContentLength"]), metadata.get("blake3"), head["ETag"])
 
-    def read(self, path: str, max_length: int) -> tuple[bytes, str] | None:
+    def read(self, path: str) -> bytes | None:
+        """The object's bytes, or None if there is none (the file origin's contract)."""
+        limit = MAX_TIMESTAMP_BYTES if path in MUTABLE_PATHS else MAX_READ_BYTES
+        found = self.read_with_etag(path, limit)
+        return None if found is None else found[0]
+
+    def read_with_etag(self, path: str, max_length: int) -> tuple[bytes, str] | None:
+        """The object's bytes and ETag, or None; remembers the first ETag of a mutable file."""
+        found = self._get(path, max_length)
+        if path in MUTABLE_PATHS and path not in self._starting_etags:
+            self._starting_etags[path] = None if found is None else found[1]
+        return found
+
+    def _get(self, path: str, max_length: int) -> tuple[bytes, str] | None:
         try:
             answer = self._client.get_object(
                 Bucket=self.location.bucket, Key=self.location.key(path)
@@ -344,8 +407,11 @@ class S3Origin:
             "Metadata": {"blake3": blake3_hex(data), "length": str(len(data))},
         }
 
-    def create(self, path: str, data: bytes, on_progress: Callable[[int], None]) -> bool:
+    def create(
+        self, path: str, data: bytes, on_progress: Callable[[int], None] = _ignore_progress
+    ) -> bool:
         """Create ``path`` if absent (``If-None-Match: *``); False if it already existed."""
+        self._before_write(path)
         try:
             if len(data) >= MULTIPART_THRESHOLD:
                 self._create_multipart(path, data, on_progress)
@@ -360,6 +426,8 @@ class S3Origin:
             raise self._refusal("upload", path, error) from None
         except BotoCoreError as error:
             raise self._refusal("upload", path, error) from None
+        if path == MARKER_PATH:
+            self._ours = True
         return True
 
     def _create_multipart(self, path: str, data: bytes, on_progress: Callable[[int], None]) -> None:
@@ -382,16 +450,28 @@ class S3Origin:
                 self._client.abort_multipart_upload(**where)
             raise
 
-    def replace(self, path: str, data: bytes, expected_etag: str | None) -> None:
-        """Write ``path`` only if it still has ``expected_etag`` (None: only if absent)."""
+    def replace(self, path: str, data: bytes) -> None:
+        """Write a mutable file only if it is still as this publish first read it.
+
+        ``If-Match`` on the ETag of the first read (``If-None-Match: *`` if it
+        was absent); a file never read before is read now.  Of two publishers
+        that started from the same timestamp, exactly one gets through.
+        """
+        if path not in self._starting_etags:
+            self.read_with_etag(path, MAX_TIMESTAMP_BYTES)
+        expected_etag = self._starting_etags[path]
+        self._before_write(path)
         condition = {"IfNoneMatch": "*"} if expected_etag is None else {"IfMatch": expected_etag}
         try:
-            self._client.put_object(**self._object_arguments(path, data), Body=data, **condition)
+            answer = self._client.put_object(
+                **self._object_arguments(path, data), Body=data, **condition
+            )
         except ClientError as error:
             if _status(error) == 412 or _error_code(error) in ("PreconditionFailed", "NoSuchKey"):
                 # A retried request whose first attempt landed also ends here.
-                current = self.read(path, MAX_TIMESTAMP_BYTES)
+                current = self._get(path, MAX_TIMESTAMP_BYTES)
                 if current is not None and current[0] == data:
+                    self._starting_etags[path] = current[1]
                     return
                 raise PublishConflictError(
                     f"{self.describe(path)} was changed by another publisher since this publish "
@@ -400,9 +480,11 @@ class S3Origin:
             raise self._refusal("upload", path, error) from None
         except BotoCoreError as error:
             raise self._refusal("upload", path, error) from None
+        self._starting_etags[path] = str(answer["ETag"])
 
     def overwrite(self, path: str, data: bytes) -> None:
         """Unconditional write, for files no trust decision depends on (the storefront)."""
+        self._before_write(path)
         try:
             self._client.put_object(**self._object_arguments(path, data), Body=data)
         except (ClientError, BotoCoreError) as error:
@@ -428,7 +510,6 @@ class PublishPlan:
     destination: str
     uploads: list[PlannedUpload] = field(default_factory=list)  # in publish order
     skipped: list[str] = field(default_factory=list)
-    timestamp_etag: str | None = None  # the If-Match of the timestamp put
     origin_timestamp_version: int | None = None
     new_timestamp_version: int = 0
 
@@ -451,7 +532,7 @@ def _same_content(origin: RepositoryOrigin, path: str, data: bytes, stored: Stor
         return False
     if stored.blake3 is not None:
         return stored.blake3 == blake3_hex(data)
-    current = origin.read(path, len(data))  # written by another tool: compare the bytes
+    current = origin.read_with_etag(path, len(data))  # written by another tool: compare bytes
     return current is not None and current[0] == data
 
 
@@ -473,10 +554,10 @@ def plan_publish(origin: RepositoryOrigin, files: Mapping[str, bytes]) -> Publis
     plan = PublishPlan(origin.describe(), new_timestamp_version=new_version)
     if not origin.ensure_ours():
         plan.uploads.append(PlannedUpload(MARKER_PATH, MARKER_BYTES, "new"))
-    current_timestamp = origin.read(TIMESTAMP_PATH, MAX_TIMESTAMP_BYTES)
+    current_timestamp = origin.read_with_etag(TIMESTAMP_PATH, MAX_TIMESTAMP_BYTES)
     timestamp_unchanged = False
     if current_timestamp is not None:
-        current_data, plan.timestamp_etag = current_timestamp
+        current_data = current_timestamp[0]
         plan.origin_timestamp_version = _timestamp_version(
             current_data, origin.describe(TIMESTAMP_PATH)
         )
@@ -511,13 +592,13 @@ def plan_publish(origin: RepositoryOrigin, files: Mapping[str, bytes]) -> Publis
 def execute_plan(
     origin: RepositoryOrigin,
     plan: PublishPlan,
-    on_progress: Callable[[int], None] = lambda sent: None,
+    on_progress: Callable[[int], None] = _ignore_progress,
 ) -> PublishResult:
     """Upload the plan in order; stop at the first failure (a re-run completes the job)."""
     uploaded: list[str] = []
     for upload in plan.uploads:
         if upload.path == TIMESTAMP_PATH:
-            origin.replace(upload.path, upload.data, plan.timestamp_etag)
+            origin.replace(upload.path, upload.data)  # If-Match: the ETag the plan read
             on_progress(upload.size)
         elif upload.path in MUTABLE_PATHS:
             origin.overwrite(upload.path, upload.data)
@@ -542,7 +623,7 @@ def publish_to_s3(
     url: str,
     endpoint_url: str | None = None,
     session: boto3.session.Session | None = None,
-    on_progress: Callable[[int], None] = lambda sent: None,
+    on_progress: Callable[[int], None] = _ignore_progress,
 ) -> PublishResult:
     origin = S3Origin.from_url(url, endpoint_url, session)
     return execute_plan(origin, plan_publish(origin, files), on_progress)
