@@ -192,3 +192,7 @@ main.add_command(refresh_timestamp_command)
 from pipeline.main_flow import dev_flow  # noqa: E402 - registered after main is defined
 
 main.add_command(dev_flow)
+
+from pipeline.s3_origin import publish_s3_command  # noqa: E402 - registered after main is defined
+
+main.add_command(publish_s3_command)
