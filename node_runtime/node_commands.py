@@ -246,11 +246,11 @@ def uninstall_command(app_id: str, purge: bool, state_root: Path) -> None:
         change = uninstall_app(NodeState(NodePaths(state_root)), app_id)
     except (InstallRefused, StateError) as error:
         _refuse(str(error))
-    _report_change(change, "uninstalled (desired state); its data is kept")
+    _report_change(change, "uninstalled (desired state)")
     if purge:
         click.echo(f"next: archy-node apply --purge {app_id} removes its data")
     else:
-        click.echo("next: archy-node apply")
+        click.echo("its data is kept; next: archy-node apply")
 
 
 NODE_COMMANDS = (
