@@ -21,8 +21,7 @@ Public API:
 
 - ``NodePaths(root)`` — every path above;
 - ``write_file_atomically(path, data, mode=0o644)``;
-- models: ``InstalledApp``, ``InstalledApps``, ``AppliedApp``, ``FailedUpdate``,
-  ``AppliedApps``,
+- models: ``InstalledApp``, ``InstalledApps``, ``AppliedApp``, ``AppliedApps``,
   ``CatalogPointer``, ``CurrentCatalog``, ``PullRecord``;
 - ``NodeState(paths)``: ``installed()``/``save_installed()``,
   ``applied()``/``save_applied()``/``record_applied()``/``forget_applied()``,
@@ -176,36 +175,32 @@ class InstalledApps(StateModel):
 
 
 class AppliedApp(StateModel):
-    """The last successful apply of one app: the rollback target.
+    """What the apply engine last brought one app to, successfully (the rollback target).
 
-    It holds the whole catalog entry as applied (manifest, units, images), so
-    a rollback never depends on an old catalog still being in the store.
+    The apply engine also keeps ``data_root`` and the whole applied catalog
+    entry (``catalog_app``) here as extra fields, so a rollback never depends
+    on an old catalog still being in the store.
     """
 
-    app: CatalogApp
-    data_root: str
+    version: str
+    revision: int
+    manifest_blake3: str
     catalog_blake3: str = Field(description="the catalog blob the app was applied from")
-    applied_at: str = Field(default_factory=lambda: utc_now_text())
+    units: dict[str, str] = Field(
+        default_factory=dict, description="the unit files as applied (the rollback target)"
+    )
+    applied_at: str
 
     @property
     def version_text(self) -> str:
-        return f"{self.app.version}-r{self.app.revision}"
-
-
-class FailedUpdate(StateModel):
-    """An update that failed and was rolled back: not retried until the catalog changes it."""
-
-    manifest_blake3: str
-    reason: str
-    at: str = Field(default_factory=lambda: utc_now_text())
+        return f"{self.version}-r{self.revision}"
 
 
 class AppliedApps(StateModel):
-    """``state/applied.json``: per app, the last successful apply (and failed updates)."""
+    """``state/applied.json``: per app, the last successful apply."""
 
     schema_version: Literal[1] = Field(default=STATE_SCHEMA_VERSION, alias="schema")
     apps: dict[str, AppliedApp] = Field(default_factory=dict)
-    failed_updates: dict[str, FailedUpdate] = Field(default_factory=dict)
 
 
 class CatalogPointer(StateModel):

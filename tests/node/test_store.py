@@ -16,6 +16,7 @@ from node_runtime.blob_store import (
     BlobTamperedError,
 )
 from node_runtime.node_state import (
+    AppliedApp,
     CatalogPointer,
     InstalledApps,
     NodePaths,
@@ -143,3 +144,24 @@ def test_switching_the_catalog_keeps_the_one_before(tmp_path: Path) -> None:
     assert switched.current.blake3 == "b" * 64
     assert switched.previous is not None and switched.previous.blake3 == "a" * 64
     assert state.current_catalog() == switched
+
+
+def test_applied_records_keep_what_the_apply_engine_adds(tmp_path: Path) -> None:
+    state = NodeState(NodePaths(tmp_path))
+    record = AppliedApp.model_validate(
+        {
+            "version": "1.0.0",
+            "revision": 2,
+            "manifest_blake3": "m" * 64,
+            "catalog_blake3": "c" * 64,
+            "units": {"demo.container": "[Container]\n"},
+            "applied_at": "2026-01-01T00:00:00Z",
+            "data_root": "/var/lib/archipelago",
+        }
+    )
+    state.record_applied("demo", record)
+    back = state.applied().apps["demo"]
+    assert back == record and back.version_text == "1.0.0-r2"
+    assert (back.model_extra or {})["data_root"] == "/var/lib/archipelago"
+    state.forget_applied("demo")
+    assert state.applied().apps == {}
