@@ -651,10 +651,11 @@ _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 def _print_plan(plan: PublishPlan) -> None:
     for upload in plan.uploads:
         _stdout.print(f"would upload  {upload.path}  ({upload.size} bytes, {upload.reason})")
+    current = plan.origin_timestamp_version
     _stdout.print(
         f"{plan.destination}: {len(plan.uploads)} to upload ({plan.upload_bytes} bytes), "
         f"{len(plan.skipped)} already there; timestamp version "
-        f"{plan.origin_timestamp_version} → {plan.new_timestamp_version}",
+        f"{'none' if current is None else current} → {plan.new_timestamp_version}",
         markup=False,
     )
 
