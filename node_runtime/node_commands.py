@@ -13,7 +13,6 @@ other commands to reuse.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -64,10 +63,6 @@ def _refuse(message: str) -> NoReturn:
 
 def _print_json(document: object) -> None:
     click.echo(json.dumps(document, indent=2, sort_keys=True))
-
-
-def _apply_engine_available() -> bool:
-    return importlib.util.find_spec("node_runtime.apply") is not None
 
 
 # --- init ---
