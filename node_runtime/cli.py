@@ -26,3 +26,8 @@ from node_runtime.self_update_commands import self_update_command, version_comma
 
 main.add_command(version_command)
 main.add_command(self_update_command)
+
+from node_runtime.apply_commands import APPLY_COMMANDS  # noqa: E402
+
+for apply_command in APPLY_COMMANDS:
+    main.add_command(apply_command)

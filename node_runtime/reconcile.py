@@ -494,7 +494,7 @@ def dependency_order(apps: Mapping[str, DesiredApp]) -> list[str]:
 # -- planning one app --------------------------------------------------------------------------
 
 
-def _data_dirs(desired: DesiredApp, data_root: str) -> list[tuple[str, int | None]]:
+def app_data_dirs(desired: DesiredApp, data_root: str) -> list[tuple[str, int | None]]:
     """(path, container uid that owns it) for the app dir and every volume dir under it."""
     app_dir = app_data_dir(desired.app_id, data_root)
     dirs: dict[str, int | None] = {app_dir: None}
@@ -555,7 +555,7 @@ def plan_app(
         return AppPlan(app_id, "stop", tuple(actions), version=version, target=desired.app)
 
     actions = []
-    for path, container_uid in _data_dirs(desired, data_root):
+    for path, container_uid in app_data_dirs(desired, data_root):
         if path not in observed.existing_dirs:
             actions.append(CreateDataDir(app_id, path, container_uid))
     for secret in desired.manifest.generated_secrets:
@@ -743,7 +743,7 @@ def paths_to_observe(
             desired = desired_app(app, data_root)
         except RuntimeSpecError:
             continue
-        dirs.update(path for path, _ in _data_dirs(desired, data_root))
+        dirs.update(path for path, _ in app_data_dirs(desired, data_root))
         secrets.update(
             podman_secret_name(app.manifest.id, s.name) for s in app.manifest.generated_secrets
         )

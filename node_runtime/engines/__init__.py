@@ -1,0 +1,40 @@
+"""Container engines the apply step runs a plan through.
+
+* :mod:`.container_engine` — the :class:`ContainerEngine` protocol, the
+  podman runner protocol and the engine errors;
+* :mod:`.podman_engine` — ``podman run`` per member (hosts without a systemd
+  user session; what the tests and CI run);
+* :mod:`.quadlet_engine` — writes the catalog's Quadlet units and drives
+  them with ``systemctl --user``;
+* :func:`choose_engine` — Quadlet when a systemd user session exists, else podman.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from node_runtime.engines.container_engine import ContainerEngine, PodmanRunner
+from node_runtime.engines.podman_engine import LocalPodmanRunner, PodmanEngine
+from node_runtime.engines.quadlet_engine import (
+    LocalSystemctl,
+    QuadletEngine,
+    default_quadlet_dir,
+    systemd_user_session_available,
+)
+
+ENGINE_NAMES = ("auto", "podman", "quadlet")
+
+
+def choose_engine(
+    name: str = "auto",
+    *,
+    runner: PodmanRunner | None = None,
+    quadlet_dir: Path | None = None,
+) -> ContainerEngine:
+    """The engine called ``name``; ``auto`` picks Quadlet only where systemd runs the user."""
+    podman = runner if runner is not None else LocalPodmanRunner()
+    if name == "quadlet" or (name == "auto" and systemd_user_session_available()):
+        return QuadletEngine(podman, LocalSystemctl(), quadlet_dir or default_quadlet_dir())
+    if name in ("auto", "podman"):
+        return PodmanEngine(podman)
+    raise ValueError(f"unknown engine {name!r}; use one of {', '.join(ENGINE_NAMES)}")

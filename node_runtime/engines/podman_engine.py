@@ -1,0 +1,244 @@
+"""The podman engine: each member is a ``podman run --restart=always`` container.
+
+For hosts without a systemd user session (and this project's CI).  Every
+podman argument comes from :mod:`node_runtime.podman_backend`, which derives
+them from the same member spec the Quadlet units are rendered from; this
+module only runs them, through an injectable :class:`PodmanRunner`, with a
+deadline on every call (a slow engine is reported, never waited on forever).
+
+Image presence is a bounded, targeted ``podman image inspect`` of the one
+reference, never ``podman image exists`` (which can walk the whole store).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from catalog.runtime_spec import (
+    LABEL_APP,
+    LABEL_CONFIG_HASH,
+    LABEL_MEMBER,
+    NETWORK_NAME,
+    MemberSpec,
+    podman_secret_name,
+)
+from node_runtime.engines.container_engine import (
+    CommandResult,
+    ContainerStatus,
+    EngineError,
+    EngineObservation,
+    EngineTimeout,
+    PodmanRunner,
+)
+from node_runtime.podman_backend import (
+    healthcheck_arguments,
+    network_create_arguments,
+    network_exists_arguments,
+    remove_arguments,
+    run_arguments,
+    secret_create_arguments,
+    stop_arguments,
+)
+from node_runtime.reconcile import ObservedContainer
+
+OBSERVE_TIMEOUT = 30.0
+INSPECT_TIMEOUT = 15.0
+COMMAND_TIMEOUT = 120.0
+PULL_TIMEOUT = 1800.0
+STOP_SECONDS = 10
+
+
+class LocalPodmanRunner:
+    """Runs ``podman`` as the current (node) user; kills it at the deadline."""
+
+    def __init__(self, program: str = "podman", env: Mapping[str, str] | None = None) -> None:
+        self.program = program
+        self.env = None if env is None else {**os.environ, **env}
+
+    def __call__(
+        self, args: Sequence[str], *, input: bytes | None = None, timeout: float
+    ) -> CommandResult:
+        process = subprocess.Popen(
+            [self.program, *args],
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self.env,
+            start_new_session=True,
+        )
+        try:
+            stdout, stderr = process.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise EngineTimeout(
+                f"`podman {' '.join(args[:2])}` did not answer within {timeout:g}s"
+            ) from None
+        return CommandResult(process.returncode, stdout, stderr)
+
+
+def _observed(entry: Mapping[str, object]) -> ObservedContainer | None:
+    names = entry.get("Names")
+    if not isinstance(names, list) or not names:
+        return None
+    labels = entry.get("Labels")
+    labels = labels if isinstance(labels, dict) else {}
+    return ObservedContainer(
+        name=str(names[0]),
+        id=str(entry.get("Id", "")),
+        running=entry.get("State") == "running",
+        app_id=labels.get(LABEL_APP),
+        member=labels.get(LABEL_MEMBER),
+        config_hash=labels.get(LABEL_CONFIG_HASH),
+    )
+
+
+class PodmanEngine:
+    name = "podman"
+
+    def __init__(self, runner: PodmanRunner) -> None:
+        self.runner = runner
+
+    # -- running podman ------------------------------------------------------------------------
+
+    def _run(
+        self, args: Sequence[str], *, timeout: float = COMMAND_TIMEOUT, input: bytes | None = None
+    ) -> CommandResult:
+        return self.runner(args, input=input, timeout=timeout)
+
+    def _must(
+        self,
+        args: Sequence[str],
+        what: str,
+        *,
+        timeout: float = COMMAND_TIMEOUT,
+        input: bytes | None = None,
+    ) -> CommandResult:
+        result = self._run(args, timeout=timeout, input=input)
+        if not result.ok:
+            raise EngineError(f"{what} failed: {result.error_line()}")
+        return result
+
+    # -- observing -----------------------------------------------------------------------------
+
+    def observe(self) -> EngineObservation:
+        listing = self._must(["ps", "--all", "--format", "json"], "listing containers",
+                             timeout=OBSERVE_TIMEOUT)  # fmt: skip
+        try:
+            entries = json.loads(listing.stdout or b"[]")
+        except json.JSONDecodeError as error:
+            raise EngineError(f"podman ps printed something that is not JSON: {error}") from None
+        containers: dict[str, ObservedContainer] = {}
+        for entry in entries if isinstance(entries, list) else []:
+            observed = _observed(entry) if isinstance(entry, dict) else None
+            if observed is not None:
+                containers[observed.name] = observed
+        secrets = self._must(
+            ["secret", "ls", "--noheading", "--format", "{{.Name}}"],
+            "listing secrets",
+            timeout=OBSERVE_TIMEOUT,
+        )
+        names = frozenset(line.strip() for line in secrets.stdout.decode().splitlines() if line)
+        network = self._run(network_exists_arguments(), timeout=OBSERVE_TIMEOUT)
+        return EngineObservation(containers, names, network.ok)
+
+    def container_status(self, container: str) -> ContainerStatus | None:
+        result = self._run(
+            ["inspect", "--type", "container", "--format",
+             "{{.State.Status}}|{{.State.Health.Status}}", container],
+            timeout=INSPECT_TIMEOUT,
+        )  # fmt: skip
+        if not result.ok:
+            return None
+        state, _, health = result.stdout.decode().strip().partition("|")
+        return ContainerStatus(state, health)
+
+    def run_health_check(self, container: str) -> bool:
+        return self._run(healthcheck_arguments(container), timeout=COMMAND_TIMEOUT).ok
+
+    def logs_tail(self, container: str) -> str:
+        result = self._run(["logs", "--tail", "5", container], timeout=INSPECT_TIMEOUT)
+        text = (result.stdout + result.stderr).decode(errors="replace").strip()
+        return " | ".join(text.splitlines()[-5:])
+
+    # -- node-wide resources -------------------------------------------------------------------
+
+    def create_network(self) -> None:
+        if self._run(network_exists_arguments(), timeout=INSPECT_TIMEOUT).ok:
+            return
+        # podman 4.3 (Debian 12) has no `network create --ignore`
+        result = self._run(network_create_arguments(ignore_existing=False))
+        if not result.ok and "already exists" not in result.error_line():
+            raise EngineError(f"creating network {NETWORK_NAME} failed: {result.error_line()}")
+
+    def image_present(self, image: str) -> bool:
+        result = self._run(["image", "inspect", "--format", "{{.Id}}", image],
+                           timeout=INSPECT_TIMEOUT)  # fmt: skip
+        return result.ok
+
+    def pull_image(self, image: str) -> None:
+        self._must(["pull", "--quiet", image], f"pulling {image}", timeout=PULL_TIMEOUT)
+
+    def load_image_archive(self, archive: Path) -> None:
+        self._must(["load", "--quiet", "--input", str(archive)], f"loading {archive.name}",
+                   timeout=PULL_TIMEOUT)  # fmt: skip
+
+    def create_podman_secret(self, app_id: str, secret_name: str, value: bytes) -> None:
+        result = self._run(secret_create_arguments(app_id, secret_name), input=value)
+        if not result.ok:
+            # never echo podman's output here: it is about a secret
+            raise EngineError(
+                f"creating podman secret {podman_secret_name(app_id, secret_name)} failed "
+                f"(exit status {result.returncode})"
+            )
+
+    def remove_podman_secret(self, app_id: str, secret_name: str) -> None:
+        name = podman_secret_name(app_id, secret_name)
+        result = self._run(["secret", "rm", name])
+        if not result.ok and "no such secret" not in result.error_line():
+            raise EngineError(f"removing podman secret {name} failed: {result.error_line()}")
+
+    # -- files in the user namespace -----------------------------------------------------------
+
+    def chown_in_user_namespace(self, path: str, container_uid: int) -> None:
+        owner = f"{container_uid}:{container_uid}"
+        self._must(["unshare", "chown", owner, path], f"giving {path} to container uid {owner}")
+
+    def remove_tree_in_user_namespace(self, path: str) -> None:
+        self._must(["unshare", "rm", "-rf", "--", path], f"removing {path}")
+
+    # -- units and members ---------------------------------------------------------------------
+
+    def write_units(self, app_id: str, units: Mapping[str, str]) -> None:
+        """No units without systemd: the member specs carry the same configuration."""
+
+    def remove_units(self, app_id: str) -> None:
+        """No units without systemd."""
+
+    def start_member(self, spec: MemberSpec, *, create: bool) -> None:
+        if create:
+            self._must(run_arguments(spec), f"starting {spec.name}")
+        else:
+            self._must(["start", spec.name], f"starting {spec.name}")
+
+    def stop_member(self, app_id: str, container: str) -> None:
+        self._must(stop_arguments(container, STOP_SECONDS), f"stopping {container}")
+
+    def remove_member(self, app_id: str, container: str) -> None:
+        self._must(stop_arguments(container, STOP_SECONDS), f"stopping {container}")
+        self._must(remove_arguments(container), f"removing {container}")
+
+    def restart_member(self, spec: MemberSpec) -> None:
+        self._must(["restart", f"--time={STOP_SECONDS}", spec.name], f"restarting {spec.name}")
+
+    def exec_in(self, container: str, command: Sequence[str]) -> None:
+        self._must(["exec", container, *command], f"running {command[0]} in {container}")
+
+    def copy_into(self, source: str, container: str, destination: str) -> None:
+        self._must(["cp", source, f"{container}:{destination}"],
+                   f"copying {source} into {container}")  # fmt: skip

@@ -1,0 +1,172 @@
+"""The Quadlet engine: the catalog's units in ``~/.config/containers/systemd/``, run by systemd.
+
+Chosen automatically where the node user has a systemd user session
+(``$XDG_RUNTIME_DIR/systemd/private`` exists and ``systemctl`` is installed).
+The units written are the catalog's bytes, exactly what CI checked with the
+real Quadlet generator.  Writes are atomic and only happen when a unit's
+bytes differ; node-specific settings live in drop-ins (``<unit>.d/*.conf``),
+which this engine never writes, moves or removes.  A unit file belongs to an
+app when its first line is the renderer's header naming that app, so an
+app id that is a prefix of another (``foo``, ``foo-bar``) never takes the
+other's units.
+
+Observation, images, secrets and health checks go through podman, as in the
+podman engine; members are started, stopped and restarted through
+``systemctl --user`` so systemd (and not conmon) supervises them.
+
+Machines without systemd (this project's CI) cannot run this engine for
+real: the tests check the unit writing and that the real Quadlet generator
+accepts the written directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from catalog.runtime_spec import NETWORK_UNIT_FILE, MemberSpec, member_unit_name
+from node_runtime.engines.container_engine import (
+    CommandResult,
+    EngineError,
+    EngineTimeout,
+    PodmanRunner,
+)
+from node_runtime.engines.podman_engine import PodmanEngine
+from node_runtime.node_state import write_file_atomically
+
+SYSTEMCTL_TIMEOUT = 600.0  # a unit's start waits for health (Notify=healthy)
+
+
+def default_quadlet_dir() -> Path:
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "containers" / "systemd"
+
+
+def systemd_user_session_available() -> bool:
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if not runtime or shutil.which("systemctl") is None:
+        return False
+    return Path(runtime, "systemd", "private").exists()
+
+
+def unit_header(app_id: str) -> str:
+    """The first line the renderer writes into every unit of ``app_id``."""
+    return f"# Rendered by the Archipelago registry from the manifest of {app_id}; do not edit."
+
+
+class SystemctlRunner(Protocol):
+    def __call__(self, args: Sequence[str], *, timeout: float) -> CommandResult:
+        """Run ``systemctl --user <args>``."""
+        ...
+
+
+class LocalSystemctl:
+    def __call__(self, args: Sequence[str], *, timeout: float) -> CommandResult:
+        try:
+            process = subprocess.run(
+                ["systemctl", "--user", *args], capture_output=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise EngineTimeout(
+                f"`systemctl --user {args[0]}` did not finish in {timeout:g}s"
+            ) from None
+        return CommandResult(process.returncode, process.stdout, process.stderr)
+
+
+def app_unit_files(unit_dir: Path, app_id: str) -> list[Path]:
+    """The unit files in ``unit_dir`` that the renderer wrote for ``app_id`` (not drop-ins)."""
+    header = unit_header(app_id).encode()
+    found: list[Path] = []
+    if not unit_dir.is_dir():
+        return found
+    for path in sorted(unit_dir.iterdir()):
+        if not path.is_file() or path.is_symlink() or path.name.startswith("."):
+            continue
+        with path.open("rb") as stream:
+            if stream.readline().rstrip(b"\n") == header:
+                found.append(path)
+    return found
+
+
+def write_app_units(unit_dir: Path, app_id: str, units: Mapping[str, str]) -> bool:
+    """Make ``unit_dir`` hold exactly ``units`` for the app; True when anything changed.
+
+    Each unit is written atomically and only when its bytes differ; the app's
+    units that are gone from ``units`` are removed; drop-in dirs stay.
+    """
+    for name in units:
+        if not name or "/" in name or name.startswith(".") or name.endswith(".d"):
+            raise EngineError(f"{name!r} is not a unit file name")
+    unit_dir.mkdir(parents=True, exist_ok=True)
+    changed = False
+    for name, text in sorted(units.items()):
+        path = unit_dir / name
+        data = text.encode()
+        try:
+            same = path.read_bytes() == data
+        except FileNotFoundError:
+            same = False
+        if not same:
+            write_file_atomically(path, data, mode=0o644)
+            changed = True
+    for path in app_unit_files(unit_dir, app_id):
+        if path.name not in units:
+            path.unlink()
+            changed = True
+    return changed
+
+
+def remove_app_units(unit_dir: Path, app_id: str) -> bool:
+    """Remove the app's unit files (never drop-ins, never the shared network unit)."""
+    removed = False
+    for path in app_unit_files(unit_dir, app_id):
+        if path.name != NETWORK_UNIT_FILE:
+            path.unlink()
+            removed = True
+    return removed
+
+
+class QuadletEngine(PodmanEngine):
+    name = "quadlet"
+
+    def __init__(self, runner: PodmanRunner, systemctl: SystemctlRunner, unit_dir: Path) -> None:
+        super().__init__(runner)
+        self.systemctl = systemctl
+        self.unit_dir = unit_dir
+
+    def _systemctl(self, *args: str) -> None:
+        result = self.systemctl(args, timeout=SYSTEMCTL_TIMEOUT)
+        if not result.ok:
+            raise EngineError(f"systemctl --user {' '.join(args)} failed: {result.error_line()}")
+
+    @staticmethod
+    def _service(app_id: str, container: str) -> str:
+        return f"{member_unit_name(app_id, container)}.service"
+
+    def write_units(self, app_id: str, units: Mapping[str, str]) -> None:
+        if write_app_units(self.unit_dir, app_id, units):
+            self._systemctl("daemon-reload")
+
+    def remove_units(self, app_id: str) -> None:
+        if remove_app_units(self.unit_dir, app_id):
+            self._systemctl("daemon-reload")
+
+    def create_network(self) -> None:
+        """``archy-net.network`` is one of every app's units; systemd creates the network."""
+
+    def start_member(self, spec: MemberSpec, *, create: bool) -> None:
+        self._systemctl("start", self._service(spec.app_id, spec.name))
+
+    def stop_member(self, app_id: str, container: str) -> None:
+        self._systemctl("stop", self._service(app_id, container))
+
+    def remove_member(self, app_id: str, container: str) -> None:
+        self._systemctl("stop", self._service(app_id, container))
+        super().remove_member(app_id, container)  # an adopted container outside systemd
+
+    def restart_member(self, spec: MemberSpec) -> None:
+        self._systemctl("restart", self._service(spec.app_id, spec.name))
