@@ -171,9 +171,6 @@ def refuse(error: ManifestError) -> NoReturn:
     sys.exit(1)
 
 
-if __name__ == "__main__":
-    main()
-
 from pipeline.build_cli import build, images  # noqa: E402 - registered after main is defined
 
 main.add_command(build)
@@ -196,3 +193,7 @@ main.add_command(dev_flow)
 from pipeline.s3_origin import publish_s3_command  # noqa: E402 - registered after main is defined
 
 main.add_command(publish_s3_command)
+
+
+if __name__ == "__main__":
+    main()

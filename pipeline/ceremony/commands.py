@@ -493,7 +493,9 @@ def _print_report(report: PublishReport) -> None:
 
 
 @click.command("publish")
-@click.option("--to", "destination", required=True, help="The origin: file://DIR.")
+@click.option(
+    "--to", "destination", required=True, help="The origin: file://DIR or s3://BUCKET/PREFIX."
+)
 @click.option(
     "--ceremony",
     "ceremony_dir",
@@ -510,10 +512,16 @@ def _print_report(report: PublishReport) -> None:
     show_default=True,
     help="The build outputs the event signed.",
 )
+@click.option(
+    "--endpoint-url",
+    envvar="AWS_ENDPOINT_URL_S3",
+    help="S3-compatible endpoint for s3:// origins (default: the AWS chain's).",
+)
 @online_key_options
 @refusing
 def publish(
     destination: str,
+    endpoint_url: str | None,
     ceremony_dir: Path,
     event_id: str | None,
     dist_dir: Path,
@@ -522,8 +530,11 @@ def publish(
     passphrase_file: Path | None,
     passphrase_env: str | None,
 ) -> None:
-    """Publish a threshold-signed event: targets, targets metadata, snapshot, timestamp last."""
-    origin = origin_for_url(destination)
+    """Publish a threshold-signed event: targets, targets metadata, snapshot, timestamp last.
+
+    --to is file://DIR or s3://BUCKET/PREFIX.
+    """
+    origin = origin_for_url(destination, endpoint_url)
     key = _load_online_key(
         online_key, online_key_env, _passphrases(passphrase_file, passphrase_env)
     )
@@ -534,7 +545,9 @@ def publish(
 
 
 @click.command("refresh-timestamp")
-@click.option("--to", "destination", required=True, help="The origin: file://DIR.")
+@click.option(
+    "--to", "destination", required=True, help="The origin: file://DIR or s3://BUCKET/PREFIX."
+)
 @click.option(
     "--ceremony",
     "ceremony_dir",
@@ -543,10 +556,16 @@ def publish(
     show_default=True,
     help="For the expiry periods.",
 )
+@click.option(
+    "--endpoint-url",
+    envvar="AWS_ENDPOINT_URL_S3",
+    help="S3-compatible endpoint for s3:// origins (default: the AWS chain's).",
+)
 @online_key_options
 @refusing
 def refresh_timestamp_command(
     destination: str,
+    endpoint_url: str | None,
     ceremony_dir: Path,
     online_key: Path | None,
     online_key_env: str | None,
@@ -555,7 +574,7 @@ def refresh_timestamp_command(
 ) -> None:
     """Re-sign the timestamp (and the snapshot when it is about to expire)."""
     settings = CeremonyState(ceremony_dir).settings
-    origin = origin_for_url(destination)
+    origin = origin_for_url(destination, endpoint_url)
     key = _load_online_key(
         online_key, online_key_env, _passphrases(passphrase_file, passphrase_env)
     )

@@ -107,13 +107,17 @@ class FileOrigin:
             raise OriginError(f"{self.describe(path)}: {error.strerror}") from None
 
 
-def origin_for_url(url: str) -> FileOrigin:
-    """The origin ``url`` names: ``file:///abs/dir`` or ``file://relative/dir`` or a path."""
+def origin_for_url(url: str, endpoint_url: str | None = None) -> Origin:
+    """The origin ``url`` names: ``file:///abs/dir``, ``file://relative/dir``, a path, or
+    ``s3://BUCKET/PREFIX`` (``endpoint_url`` for S3-compatible stores; credentials from the
+    standard AWS chain)."""
     parts = urlsplit(url)
     if parts.scheme == "file":
         return FileOrigin(Path(unquote(parts.netloc + parts.path)))
     if parts.scheme == "":
         return FileOrigin(Path(url))
-    raise OriginError(
-        f"{url}: unsupported origin (use file://DIR; S3 origins publish with `archy publish-s3`)"
-    )
+    if parts.scheme == "s3":
+        from pipeline.s3_origin import S3Origin  # boto3 is loaded only for S3 origins
+
+        return S3Origin.from_url(url, endpoint_url)
+    raise OriginError(f"{url}: unsupported origin (use file://DIR or s3://BUCKET/PREFIX)")
