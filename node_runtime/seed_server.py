@@ -1,0 +1,393 @@
+"""A swarm seed: serve verified blobs by BLAKE3 over HTTP and over iroh (``archy/blobs/1``).
+
+The store is a directory of blobs named by their BLAKE3 (the node's
+``blobs/`` layout, or what ``archy seed sync`` writes).  A blob is hashed
+before it is first served and again whenever its file changes (size, mtime or
+inode), so a seed never serves bytes that do not match their name — though a
+client must not rely on that: it checks the hash itself.
+
+HTTP (one thread per connection):
+
+- ``GET|HEAD /blobs/<blake3>`` — the blob; a single ``Range: bytes=…`` gives
+  ``206`` with ``Content-Range``; ``416`` when the range lies outside the blob;
+- ``GET|HEAD /targets/<dir>/<blake3>.<name>`` — the same blob under the
+  origin's consistent-snapshot name, so a seed is also a plain HTTP mirror of
+  ``targets/`` for clients that only know paths;
+- ``GET /metadata/<name>`` — the metadata copy ``archy seed sync`` keeps (a
+  node uses it only when its origin is unreachable, through the full TUF
+  checks);
+- ``404`` for anything else.
+
+iroh: an endpoint with the ``archy/blobs/1`` ALPN; every bi-directional
+stream carries one request (see :mod:`node_runtime.seed_protocol`).
+
+Public API: ``SeedStore(blobs_dir, metadata_dir=None)``, ``SeedStats``,
+``HttpSeedServer(store, host, port)`` (``start()``, ``url``, ``close()``),
+``IrohSeed(store, bind_addr, relays=False)`` (``async start()``,
+``seed_url``, ``async serve()``, ``async close()``), ``iroh_seed_url(addr)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from catalog.address import blake3_stream, is_blake3_hex
+from node_runtime import seed_protocol
+from node_runtime.seed_protocol import (
+    BlobAnswer,
+    ProtocolError,
+    RangeNotSatisfiableError,
+    Refusal,
+)
+
+SEND_CHUNK_BYTES = 1 << 20
+_TARGET_NAME = re.compile(r"^(?:[a-z0-9_.-]+/)*([0-9a-f]{64})\.[^/]+$")
+_METADATA_NAME = re.compile(r"^[A-Za-z0-9_.-]+\.json$")
+
+
+class BlobNotServedError(Exception):
+    """The seed has no verified blob by that hash."""
+
+
+@dataclass
+class SeedStats:
+    requests: int = 0
+    bytes_sent: int = 0
+    refusals: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def record(self, sent: int, refused: bool = False) -> None:
+        with self._lock:
+            self.requests += 1
+            self.bytes_sent += sent
+            self.refusals += int(refused)
+
+
+class SeedStore:
+    """Blobs by BLAKE3 in ``blobs_dir``, each hashed before it is served."""
+
+    def __init__(self, blobs_dir: Path, metadata_dir: Path | None = None) -> None:
+        self.blobs_dir = blobs_dir
+        self.metadata_dir = metadata_dir
+        self._verified: dict[str, tuple[int, int, int]] = {}
+        self._lock = threading.Lock()
+
+    def open_blob(self, blake3: str) -> tuple[BinaryIO, int]:
+        """An open handle on a verified blob and its length; :class:`BlobNotServedError` if none."""
+        if not is_blake3_hex(blake3):
+            raise BlobNotServedError(f"{blake3[:70]!r} is not a BLAKE3 hex digest")
+        path = self.blobs_dir / blake3
+        try:
+            stream = path.open("rb")
+        except OSError:
+            raise BlobNotServedError(f"no blob {blake3}") from None
+        try:
+            status = os.fstat(stream.fileno())
+            signature = (status.st_size, status.st_mtime_ns, status.st_ino)
+            with self._lock:
+                known = self._verified.get(blake3) == signature
+            if not known:
+                if blake3_stream(stream) != blake3:
+                    raise BlobNotServedError(f"blob {blake3} does not hash to its name")
+                stream.seek(0)
+                with self._lock:
+                    self._verified[blake3] = signature
+        except BaseException:
+            stream.close()
+            raise
+        return stream, status.st_size
+
+    def metadata_bytes(self, name: str) -> bytes:
+        if self.metadata_dir is None or not _METADATA_NAME.fullmatch(name):
+            raise BlobNotServedError(f"no metadata {name[:80]!r}")
+        try:
+            return (self.metadata_dir / name).read_bytes()
+        except OSError:
+            raise BlobNotServedError(f"no metadata {name[:80]!r}") from None
+
+
+def blake3_of_target_path(path: str) -> str | None:
+    """The BLAKE3 in a consistent-snapshot target path (``icons/<blake3>.demo.svg``)."""
+    match = _TARGET_NAME.fullmatch(path)
+    return match.group(1) if match else None
+
+
+# --- HTTP ---
+
+
+class _SeedRequestHandler(BaseHTTPRequestHandler):
+    server: _SeedHttpServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_HEAD(self) -> None:
+        self._answer(send_body=False)
+
+    def do_GET(self) -> None:
+        self._answer(send_body=True)
+
+    def _plain(self, status: int, text: str, send_body: bool) -> None:
+        body = (text + "\n").encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)
+        self.server.stats.record(0, refused=True)
+
+    def _answer(self, send_body: bool) -> None:
+        path = self.path.split("?", 1)[0]
+        if path.startswith("/metadata/"):
+            self._metadata(path.removeprefix("/metadata/"), send_body)
+            return
+        if path.startswith("/blobs/"):
+            blake3: str | None = path.removeprefix("/blobs/")
+        elif path.startswith("/targets/"):
+            blake3 = blake3_of_target_path(path.removeprefix("/targets/"))
+        else:
+            blake3 = None
+        if blake3 is None:
+            self._plain(404, "not found: use /blobs/<blake3>", send_body)
+            return
+        try:
+            stream, total = self.server.store.open_blob(blake3)
+        except BlobNotServedError as error:
+            self._plain(404, str(error), send_body)
+            return
+        with stream:
+            try:
+                wanted = seed_protocol.parse_http_range(self.headers.get("Range"), total)
+            except RangeNotSatisfiableError as error:
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{total}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                self.server.stats.record(0, refused=True)
+                del error
+                return
+            offset, count = wanted if wanted is not None else (0, total)
+            self.send_response(206 if wanted is not None else 200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Accept-Ranges", "bytes")
+            self.send_header("Cache-Control", "public, max-age=31536000, immutable")
+            self.send_header("Content-Length", str(count))
+            if wanted is not None:
+                self.send_header("Content-Range", f"bytes {offset}-{offset + count - 1}/{total}")
+            self.end_headers()
+            sent = self._copy(stream, offset, count) if send_body else 0
+            self.server.stats.record(sent)
+
+    def _copy(self, stream: BinaryIO, offset: int, count: int) -> int:
+        stream.seek(offset)
+        sent = 0
+        while sent < count:
+            chunk = stream.read(min(SEND_CHUNK_BYTES, count - sent))
+            if not chunk:
+                break
+            self.wfile.write(chunk)
+            sent += len(chunk)
+        return sent
+
+    def _metadata(self, name: str, send_body: bool) -> None:
+        try:
+            data = self.server.store.metadata_bytes(name)
+        except BlobNotServedError as error:
+            self._plain(404, str(error), send_body)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        if send_body:
+            self.wfile.write(data)
+        self.server.stats.record(len(data) if send_body else 0)
+
+
+class _SeedHttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], store: SeedStore) -> None:
+        super().__init__(address, _SeedRequestHandler)
+        self.store = store
+        self.stats = SeedStats()
+
+
+class HttpSeedServer:
+    """``GET /blobs/<blake3>`` on ``host:port`` (port 0: any free port), in a background thread."""
+
+    def __init__(self, store: SeedStore, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = _SeedHttpServer((host, port), store)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        text = host.decode() if isinstance(host, bytes) else str(host)
+        shown = f"[{text}]" if ":" in text else text
+        return f"http://{shown}:{port}"
+
+    @property
+    def stats(self) -> SeedStats:
+        return self._server.stats
+
+    def start(self) -> HttpSeedServer:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="http-seed", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+        self._server.server_close()
+
+    def __enter__(self) -> HttpSeedServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+# --- iroh ---
+
+
+def iroh_seed_url(endpoint_id: str, direct_addresses: list[str]) -> str:
+    """``iroh://<endpoint id>@<addr>,<addr>`` — how seeds are named in config and messages."""
+    return f"iroh://{endpoint_id}@{','.join(direct_addresses)}"
+
+
+async def bind_iroh_endpoint(
+    bind_addr: str = "127.0.0.1:0", relays: bool = False, alpns: list[bytes] | None = None
+) -> Any:
+    """An iroh endpoint: minimal preset (no discovery), relays off unless asked for."""
+    import iroh
+
+    from node_runtime.iroh_send_buffer import install_fast_send_buffer
+
+    install_fast_send_buffer()
+    builder = iroh.EndpointBuilder()  # type: ignore[no-untyped-call]
+    if relays:
+        builder.apply_n0()
+    else:
+        builder.apply_minimal()
+        builder.relay_mode(iroh.RelayMode.disabled())
+    builder.alpns(alpns or [])
+    builder.bind_addr(bind_addr)
+    return await builder.bind()
+
+
+class IrohSeed:
+    """Serves ``archy/blobs/1`` on an iroh endpoint; one request per bi-directional stream."""
+
+    def __init__(
+        self, store: SeedStore, bind_addr: str = "127.0.0.1:0", relays: bool = False
+    ) -> None:
+        self.store = store
+        self.stats = SeedStats()
+        self._bind_addr = bind_addr
+        self._relays = relays
+        self._endpoint: Any = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> IrohSeed:
+        self._endpoint = await bind_iroh_endpoint(
+            self._bind_addr, self._relays, [seed_protocol.ALPN]
+        )
+        return self
+
+    @property
+    def seed_url(self) -> str:
+        addr = self._endpoint.addr()
+        return iroh_seed_url(str(addr.id()), list(addr.direct_addresses()))
+
+    async def serve(self) -> None:
+        """Accept connections until :meth:`close`."""
+        while True:
+            incoming = await self._endpoint.accept_next()
+            if incoming is None:
+                return
+            self._spawn(self._connection(incoming))
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _connection(self, incoming: Any) -> None:
+        with contextlib.suppress(Exception):  # a peer that goes away ends only its connection
+            accepting = await incoming.accept()
+            connection = await accepting.connect()
+            while True:
+                stream = await connection.accept_bi()
+                self._spawn(self._request(stream))
+
+    async def _request(self, stream: Any) -> None:
+        send = stream.send()
+        sent = 0
+        refused = False
+        with contextlib.suppress(Exception):
+            try:
+                raw = await stream.recv().read_to_end(seed_protocol.MAX_REQUEST_BYTES + 1)
+                request = seed_protocol.decode_request(raw)
+            except ProtocolError as error:
+                refused = True
+                await send.write_all(
+                    seed_protocol.encode_refusal(Refusal("bad-request", str(error)))
+                )
+                await send.finish()
+                return
+            try:
+                blob, total = await asyncio.to_thread(self.store.open_blob, request.blake3)
+            except BlobNotServedError as error:
+                refused = True
+                await send.write_all(seed_protocol.encode_refusal(Refusal("not-found", str(error))))
+                await send.finish()
+                return
+            with blob:
+                try:
+                    offset, count = seed_protocol.resolve_range(
+                        total, request.offset, request.count
+                    )
+                except RangeNotSatisfiableError as error:
+                    refused = True
+                    await send.write_all(
+                        seed_protocol.encode_refusal(Refusal("bad-range", str(error)))
+                    )
+                    await send.finish()
+                    return
+                await send.write_all(seed_protocol.encode_answer(BlobAnswer(total, offset, count)))
+                blob.seek(offset)
+                while sent < count:
+                    chunk = blob.read(min(SEND_CHUNK_BYTES, count - sent))
+                    if not chunk:
+                        break
+                    await send.write_all(chunk)
+                    sent += len(chunk)
+            await send.finish()
+        self.stats.record(sent, refused)
+
+    async def close(self) -> None:
+        if self._endpoint is not None:
+            await self._endpoint.close()
+        for task in list(self._tasks):
+            task.cancel()
