@@ -448,6 +448,8 @@ class MultiSourceBlobFetcher:
         report: BlobFetchReport,
     ) -> None:
         """The blob does not verify: re-fetch ranges from one seed at a time until it does."""
+        if not ranges:
+            raise BlobUnavailableError(f"blob {blake3[:12]}…: no bytes can hash to it")
         for candidate in self.live():
             if candidate.name in missing or candidate.name in self.dropped:
                 continue
@@ -477,7 +479,7 @@ class MultiSourceBlobFetcher:
                 return
             for piece, previous in replaced:
                 os.pwrite(descriptor, previous, base + piece.offset)
-            if all(piece.owner == candidate.name for piece in ranges):
+            if ranges and all(piece.owner == candidate.name for piece in ranges):
                 self._drop(candidate.name, "sent bytes that do not match the blob's BLAKE3")
         for owner in {piece.owner for piece in ranges if piece.owner is not None}:
             self._drop(owner, "took part in a blob that does not match its BLAKE3")
