@@ -252,8 +252,10 @@ class HttpSeedServer:
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
+    def wait(self) -> None:
+        """Block until the server stops (it runs in its own thread)."""
+        if self._thread is not None:
+            self._thread.join()
 
     def close(self) -> None:
         if self._thread is not None:

@@ -195,5 +195,9 @@ from pipeline.s3_origin import publish_s3_command  # noqa: E402 - registered aft
 main.add_command(publish_s3_command)
 
 
+from pipeline.seed_commands import seed as seed_group  # noqa: E402 - registered after main is defined
+
+main.add_command(seed_group)
+
 if __name__ == "__main__":
     main()
