@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     model_validator,
 )
@@ -48,6 +49,12 @@ TargetPath = Annotated[
 UnitName = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9@._-]{0,200}(\.d/[A-Za-z0-9._-]+)?$")
 ]
+# A swarm seed that serves the catalog's blobs by BLAKE3 (docs/seed-protocol.md).
+SeedUrl = Annotated[
+    str,
+    StringConstraints(pattern=r"^(https?|iroh)://[^\s/@]+(@[^\s]+)?(/[^\s]*)?$", max_length=1000),
+]
+_SEED_URL: TypeAdapter[str] = TypeAdapter(SeedUrl)
 Platform = Literal["linux-amd64", "linux-arm64"]
 Architecture = Literal["amd64", "arm64"]
 
@@ -176,6 +183,11 @@ class AppCatalog(CatalogModel):
     node: dict[Platform, TargetFile] | None = Field(
         description="the archy-node binary for each platform, when this build ships one"
     )
+    seeds: list[SeedUrl] = Field(
+        default_factory=list,
+        description="swarm seeds (http(s):// or iroh://) that serve this catalog's blobs; "
+        "trusted only as far as the signed catalog is, and every blob is still hash-checked",
+    )
 
     @model_validator(mode="after")
     def keys_match_ids(self) -> AppCatalog:
@@ -185,7 +197,10 @@ class AppCatalog(CatalogModel):
         return self
 
     def to_document(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
+        document = self.model_dump(mode="json", by_alias=True)
+        if not self.seeds:
+            del document["seeds"]  # catalogs without seeds keep the bytes they always had
+        return document
 
     def to_canonical(self) -> bytes:
         return encode_canonical(self.to_document())
@@ -200,6 +215,18 @@ class AppCatalog(CatalogModel):
         if self.node is not None:
             files.extend(self.node.values())
         return sorted(files, key=lambda each: each.target)
+
+
+def seed_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a catalog seed, or None when it can."""
+    try:
+        _SEED_URL.validate_python(url)
+    except ValidationError:
+        return (
+            f"seed {url[:80]!r}: use http(s)://HOST[:PORT][/PATH] or "
+            "iroh://<endpoint id>@<host:port>,… (no spaces)"
+        )
+    return None
 
 
 def manifest_canonical(manifest: Manifest) -> bytes:

@@ -137,6 +137,13 @@ def _refused(problems: list[str], warnings: list[str], as_json: bool) -> None:
     is_flag=True,
     help="Rebuild every companion even if its context did not change.",
 )
+@click.option(
+    "--seed",
+    "seeds",
+    multiple=True,
+    metavar="URL",
+    help="A swarm seed (http(s):// or iroh://) to record in the catalog (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 def build(
     repo: Path,
@@ -148,6 +155,7 @@ def build(
     repository_url: str | None,
     node_binaries: tuple[Path, ...],
     rebuild_companions: bool,
+    seeds: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Build OUT/app-catalog.json from apps/ at a commit, reproducibly.
@@ -168,6 +176,7 @@ def build(
         node_binaries=list(node_binaries),
         rebuild_companions=rebuild_companions,
         podman=LocalPodman(),
+        seeds=list(seeds),
     )
     try:
         with RichProgress(quiet=as_json) as progress:
@@ -279,7 +288,7 @@ def lock(
     finally:
         client.close()
     failures = [message for _key, message in sorted(result.failures.items())]
-    if failures and require_digests:
+    if failures and (require_digests or result.auth_failures):  # a token failure: always
         _refused(failures, [], as_json)
     write_lock_file(lock_path, result.lock)
     summary: dict[str, Any] = {**result.as_json(), "lock": str(lock_path)}

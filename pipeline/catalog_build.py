@@ -46,6 +46,7 @@ from catalog.catalog_model import (
     manifest_blake3,
     manifest_canonical,
     parse_catalog,
+    seed_url_problem,
 )
 from catalog.loader import MAX_MANIFEST_BYTES, ManifestSource, parse_manifest_source
 from catalog.manifest import Manifest, parse_image_reference
@@ -116,6 +117,8 @@ class BuildOptions:
     rebuild_companions: bool = False
     podman: PodmanRunner | None = None
     renderer: Renderer | None = None
+    seeds: list[str] = field(default_factory=list)
+    """Swarm seeds to record in the catalog (``seeds``)."""
 
 
 @dataclass
@@ -372,6 +375,9 @@ def outputs_manifest(catalog: AppCatalog, catalog_bytes: bytes) -> dict[str, Tar
 def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) -> BuildResult:
     """Build ``out_dir/app-catalog.json`` from the commit; raise BuildRefused on any problem."""
     progress = progress or SilentProgress()
+    seed_problems = [p for p in map(seed_url_problem, options.seeds) if p is not None]
+    if seed_problems:
+        raise BuildRefused(seed_problems)
     try:
         snapshot = open_snapshot(options.repo, options.revision, dev=options.dev)
     except SourceError as error:
@@ -575,4 +581,5 @@ def assemble_catalog(
         apps=entries,
         images=dict(sorted(pins.items())),
         node=node,
+        seeds=list(options.seeds),
     )
