@@ -46,6 +46,14 @@ class RegistryError(Exception):
     """A registry could not be asked, refused, or answered something we cannot trust."""
 
 
+class RegistryAuthError(RegistryError):
+    """The bearer-token flow failed: no token, or the registry refused the one issued.
+
+    Unlike a missing tag, this is about the whole registry, so ``archy images
+    lock`` refuses (writes nothing) even without ``--require-digests``.
+    """
+
+
 class LockFileError(Exception):
     """images.lock.json is not a valid lock file."""
 
@@ -170,16 +178,25 @@ class RegistryClient:
         return self.endpoints.get(host, default_endpoint(host)).rstrip("/")
 
     def _get(self, image: ImageName, url: str, accept: str) -> RegistryAnswer:
+        """GET with the repository's token; on a 401, fetch a fresh token once and retry."""
         headers = {"Accept": accept}
         token = self._tokens.get((image.host, image.path))
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         response = self._send(image, url, headers)
-        if response.status_code == 401 and token is None:
-            token = self._pull_token(image, response.headers.get("www-authenticate", ""))
-            self._tokens[(image.host, image.path)] = token
-            headers["Authorization"] = f"Bearer {token}"
-            response = self._send(image, url, headers)
+        if response.status_code != 401:
+            return response
+        challenge = response.headers.get("www-authenticate", "")
+        realm, token = self._pull_token(image, challenge)  # none yet, or the cached one expired
+        self._tokens[(image.host, image.path)] = token
+        headers["Authorization"] = f"Bearer {token}"
+        response = self._send(image, url, headers)
+        if response.status_code == 401:
+            raise RegistryAuthError(
+                f"{image.key}: the registry refused the token from {realm} "
+                f"({_refusal_reason(response)}); check the token service's signing key, "
+                "issuer, audience and clock"
+            )
         return response
 
     def _send(self, image: ImageName, url: str, headers: dict[str, str]) -> RegistryAnswer:
@@ -199,41 +216,44 @@ class RegistryClient:
                 f"({type(error).__name__}: {error or 'no answer'})"
             ) from None
 
-    def _pull_token(self, image: ImageName, challenge: str) -> str:
+    def _pull_token(self, image: ImageName, challenge: str) -> tuple[str, str]:
         """The token flow: the 401's Bearer challenge names a realm that hands out pull tokens."""
         scheme = challenge.split(" ", 1)[0].lower()
         if scheme != "bearer":
-            raise RegistryError(
+            raise RegistryAuthError(
                 f"{image.key}: the registry wants {scheme or 'unknown'} authentication; "
                 "only anonymous pulls and bearer tokens are supported"
             )
         parameters = dict(_CHALLENGE_PARAMETER.findall(challenge))
         realm = parameters.get("realm")
         if not realm:
-            raise RegistryError(f"{image.key}: the registry's bearer challenge names no realm")
+            raise RegistryAuthError(f"{image.key}: the registry's bearer challenge names no realm")
         query = {"scope": parameters.get("scope") or f"repository:{image.path}:pull"}
         if parameters.get("service"):
             query["service"] = parameters["service"]
         try:
             response = self.http.get(realm, params=query, timeout=self.timeout)
         except httpx.TransportError as error:
-            raise RegistryError(
-                f"{image.key}: cannot reach the token service {realm}: {error}"
+            raise RegistryAuthError(
+                f"{image.key}: cannot reach the token service {realm} "
+                f"({type(error).__name__}: {error or 'no answer'})"
             ) from None
         if response.status_code != 200:
-            raise RegistryError(
+            raise RegistryAuthError(
                 f"{image.key}: the token service {realm} answered {response.status_code}"
             )
         try:
             answer = response.json()
         except ValueError:
-            raise RegistryError(f"{image.key}: the token service {realm} sent no JSON") from None
+            raise RegistryAuthError(
+                f"{image.key}: the token service {realm} sent no JSON"
+            ) from None
         token = (
             answer.get("token") or answer.get("access_token") if isinstance(answer, dict) else None
         )
         if not isinstance(token, str) or not token:
-            raise RegistryError(f"{image.key}: the token service {realm} sent no token")
-        return token
+            raise RegistryAuthError(f"{image.key}: the token service {realm} sent no token")
+        return realm, token
 
     def fetch_manifest(self, image: ImageName, reference: str) -> tuple[str, str, bytes]:
         """(digest, media type, bytes) of the manifest at a tag or digest, hash-checked."""
@@ -316,6 +336,22 @@ class RegistryClient:
         return {architecture: digest}
 
 
+def _refusal_reason(response: RegistryAnswer) -> str:
+    """One line from a 401: the challenge's error and the first error message of the body."""
+    parts = [f"HTTP {response.status_code}"]
+    challenge = dict(_CHALLENGE_PARAMETER.findall(response.headers.get("www-authenticate", "")))
+    if challenge.get("error"):
+        parts.append(challenge["error"])
+    try:
+        errors = json.loads(response.content).get("errors") or []
+        message = str(errors[0].get("message", "")) if errors else ""
+    except (ValueError, AttributeError, TypeError):
+        message = ""
+    if message:
+        parts.append(message)
+    return " ".join(", ".join(parts).splitlines())
+
+
 def _json_object(image: ImageName, body: bytes) -> dict[str, Any]:
     try:
         document = json.loads(body)
@@ -346,6 +382,7 @@ class LockResult:
     resolved: dict[str, LockedImage] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
     unchanged: list[str] = field(default_factory=list)
+    auth_failures: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -380,6 +417,8 @@ def lock_images(
             result.resolved[key] = locked
         except RegistryError as error:
             result.failures[key] = str(error)
+            if isinstance(error, RegistryAuthError):
+                result.auth_failures.append(key)
             if key in previous.images:
                 images[key] = previous.images[key]
         on_resolved(reference)
