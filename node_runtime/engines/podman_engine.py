@@ -51,6 +51,8 @@ INSPECT_TIMEOUT = 15.0
 COMMAND_TIMEOUT = 120.0
 PULL_TIMEOUT = 1800.0
 STOP_SECONDS = 10
+STALE_STOP_SECONDS = 2
+STALE_ATTEMPTS = 2
 
 
 class LocalPodmanRunner:
@@ -82,16 +84,31 @@ class LocalPodmanRunner:
         return CommandResult(process.returncode, stdout, stderr)
 
 
+def process_alive(pid: int) -> bool:
+    """True when ``pid`` runs (exists and is not a zombie): podman's record may be stale
+    when conmon died with its container (a killed service, a machine that lost power)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[-1].split()
+    except OSError:
+        return False
+    return bool(fields) and fields[0] not in (b"Z", b"X")
+
+
 def _observed(entry: Mapping[str, object]) -> ObservedContainer | None:
     names = entry.get("Names")
     if not isinstance(names, list) or not names:
         return None
     labels = entry.get("Labels")
     labels = labels if isinstance(labels, dict) else {}
+    pid = entry.get("Pid")
+    running = entry.get("State") == "running" and (
+        not isinstance(pid, int) or pid <= 0 or process_alive(pid)
+    )
     return ObservedContainer(
         name=str(names[0]),
         id=str(entry.get("Id", "")),
-        running=entry.get("State") == "running",
+        running=running,
         app_id=labels.get(LABEL_APP),
         member=labels.get(LABEL_MEMBER),
         config_hash=labels.get(LABEL_CONFIG_HASH),
@@ -223,8 +240,24 @@ class PodmanEngine:
     def start_member(self, spec: MemberSpec, *, create: bool) -> None:
         if create:
             self._must(run_arguments(spec), f"starting {spec.name}")
+            return
+        for _ in range(STALE_ATTEMPTS):
+            status = self.container_status(spec.name)
+            if status is None or status.state not in ("running", "stopping"):
+                break
+            # podman still records it running, but its process is gone (the plan only
+            # starts members it saw dead, e.g. after conmon was killed): let podman
+            # notice the exit, then tear down its network (the port forwarder died
+            # too) so the start sets it up again
+            self._run(stop_arguments(spec.name, STALE_STOP_SECONDS))
+            self._run(["container", "cleanup", spec.name])
         else:
-            self._must(["start", spec.name], f"starting {spec.name}")
+            # podman 4.3 can leave such a container "stopping" for good; it is dead and
+            # its data is a bind mount: remove it and create it again from the same spec
+            self._must(["rm", "--force", "--time=0", spec.name], f"removing dead {spec.name}")
+            self._must(run_arguments(spec), f"starting {spec.name}")
+            return
+        self._must(["start", spec.name], f"starting {spec.name}")
 
     def stop_member(self, app_id: str, container: str) -> None:
         self._must(stop_arguments(container, STOP_SECONDS), f"stopping {container}")
