@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from node_runtime.node_state import NodePaths, write_file_atomically
 from node_runtime.origin_fetcher import origin_base_url
+from node_runtime.seed_fetcher import parse_iroh_seed_url
 from signing.errors import TufError
 from signing.trusted_set import TrustedSet
 
@@ -56,7 +57,10 @@ class NodeConfig(BaseModel):
     schema_version: Literal[1] = Field(default=1, alias="schema")
     origin: str = Field(description="file://DIR, http(s)://… or s3://BUCKET/PREFIX")
     s3_endpoint: str | None = Field(default=None, description="endpoint for an s3:// origin")
-    seeds: list[str] = Field(default_factory=list, description="HTTP mirrors of targets/")
+    seeds: list[str] = Field(
+        default_factory=list,
+        description="swarm seeds (http(s)://, iroh://) and mirrors of targets/ (file://, http)",
+    )
     data_root: str = Field(default=str(DEFAULT_DATA_ROOT), description="apps' data directories")
 
 
@@ -86,9 +90,21 @@ def _check_origin(origin: str, s3_endpoint: str | None) -> None:
 
 
 def _check_seed(seed: str) -> None:
-    if urlsplit(seed).scheme not in ("http", "https", "file"):
+    scheme = urlsplit(seed).scheme
+    if scheme == "iroh":
+        try:
+            _endpoint_id, addresses = parse_iroh_seed_url(seed)
+        except ValueError as error:
+            raise NodeConfigError(str(error)) from None
+        if not addresses:
+            raise NodeConfigError(
+                f"seed {seed!r}: name at least one address (iroh://<endpoint id>@<host:port>)"
+            )
+        return
+    if scheme not in ("http", "https", "file"):
         raise NodeConfigError(
-            f"seed {seed!r}: use an http(s):// or file:// URL of a mirror of the targets/ folder"
+            f"seed {seed!r}: use an http(s):// seed or mirror of targets/, a file:// mirror, "
+            "or iroh://<endpoint id>@<host:port>"
         )
 
 

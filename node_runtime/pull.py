@@ -10,9 +10,17 @@ The order, all under the state lock:
    again);
 3. parse the catalog;
 4. bring in the targets the installed apps need (icons, companion archives),
-   by the BLAKE3 the signed catalog names — from the origin, else from a seed;
-   a seed that serves wrong bytes is dropped for the rest of the pull;
+   by the BLAKE3 the signed catalog names;
 5. switch the current catalog pointer in one rename, and record the pull.
+
+Where blobs come from (the default pull): the swarm seeds first — the
+config's ``http(s)://`` and ``iroh://`` seeds, the seeds the current catalog
+names, and, once the new catalog has verified, the seeds it names (trusted
+only because the catalog is signed; every blob is hash-checked anyway) —
+then the origin, then ``file://`` and plain HTTP mirrors of ``targets/`` from
+the config.  A seed that serves wrong bytes is dropped for the rest of the
+pull.  Metadata always comes from the origin when it answers; a seed's copy
+is read only when the origin cannot be reached, and checked like any other.
 
 Any failure before step 5 leaves the current catalog as it was (the last
 good one); the pull is recorded as failed with the reason, and
@@ -20,6 +28,7 @@ good one); the pull is recorded as failed with the reason, and
 
 Public API: ``CATALOG_TARGET``, ``PullResult``, ``PullError``,
 ``pull(paths, fetcher=None, reference_time=None) -> PullResult``,
+``default_fetcher(config) -> SeedAwareFetcher``,
 ``targets_for_apps(catalog, app_ids) -> list[TargetFile]``.
 """
 
@@ -42,6 +51,7 @@ from node_runtime.node_state import (
     utc_now_text,
 )
 from node_runtime.origin_fetcher import OriginFetcher, repository_urls
+from node_runtime.seed_fetcher import MultiSourceBlobFetcher, SeedAwareFetcher
 from node_runtime.tuf_fetcher import DownloadError, Fetcher
 from node_runtime.tuf_updater import Updater
 from signing.errors import RepositoryError, TufError
@@ -87,7 +97,8 @@ class _BlobSources:
     def __init__(self, fetcher: Fetcher, targets_url: str, seeds: list[str]) -> None:
         self._fetcher = fetcher
         self._origin = targets_url
-        self._seeds = [seed if seed.endswith("/") else f"{seed}/" for seed in seeds]
+        mirrors = [seed for seed in seeds if not seed.startswith("iroh://")]
+        self._seeds = [seed if seed.endswith("/") else f"{seed}/" for seed in mirrors]
 
     def fetch(
         self,
@@ -172,6 +183,33 @@ def _fetch_catalog(
     return pointer, catalog, downloaded
 
 
+def _add_seed(swarm: MultiSourceBlobFetcher, seed: str) -> None:
+    try:
+        swarm.add_seed(seed)
+    except Exception as error:  # an iroh endpoint that cannot bind must not stop the pull
+        swarm.dropped.setdefault(seed, f"cannot be used: {type(error).__name__}: {error}")
+
+
+def _current_catalog_seeds(state: NodeState, store: BlobStore) -> list[str]:
+    """The seeds the current (verified) catalog names; none when it cannot be read."""
+    current = state.current_catalog()
+    if current is None:
+        return []
+    try:
+        return list(parse_catalog(store.read_verified(current.current.blake3)).seeds)
+    except (BlobError, CatalogError):
+        return []
+
+
+def default_fetcher(config: NodeConfig) -> SeedAwareFetcher:
+    """The pull's fetcher: the origin for metadata, swarm seeds first for blobs."""
+    try:
+        metadata_url, targets_url = repository_urls(config.origin, config.s3_endpoint)
+    except ValueError as error:
+        raise PullError("config", str(error)) from None
+    return SeedAwareFetcher(OriginFetcher(), metadata_url, targets_url, MultiSourceBlobFetcher())
+
+
 def _pull_locked(
     paths: NodePaths,
     state: NodeState,
@@ -194,8 +232,15 @@ def _pull_locked(
         )
     except (TufError, OSError) as error:
         raise PullError("trust", f"{paths.trusted_root_file}: {error}") from None
+    swarm = fetcher.blobs if isinstance(fetcher, SeedAwareFetcher) else None
+    if swarm is not None:
+        for seed in [*config.seeds, *_current_catalog_seeds(state, store)]:
+            _add_seed(swarm, seed)
     _refresh_trust(updater, config.origin)
     pointer, catalog, catalog_downloaded = _fetch_catalog(updater, store, sources)
+    if swarm is not None:
+        for seed in catalog.seeds:
+            _add_seed(swarm, seed)
     downloaded = [CATALOG_TARGET] if catalog_downloaded else []
     for target in targets_for_apps(catalog, state.installed().apps):
         if not store.is_intact(target.blake3):
@@ -231,7 +276,7 @@ def pull(
     except NodeConfigError as error:
         raise PullError("config", str(error)) from None
     state = NodeState(paths)
-    active = fetcher if fetcher is not None else OriginFetcher()
+    active = fetcher if fetcher is not None else default_fetcher(config)
     try:
         with state.lock():
             try:
@@ -246,5 +291,7 @@ def pull(
     except StateError as error:
         raise PullError("state", str(error)) from None
     finally:
-        if fetcher is None and isinstance(active, OriginFetcher):
-            active.close()
+        if fetcher is None and isinstance(active, SeedAwareFetcher):
+            active.blobs.close()
+            if isinstance(active.origin, OriginFetcher):
+                active.origin.close()

@@ -25,8 +25,8 @@ targets come from the seeds first, the origin last.
 
 Public API: ``SeedError`` ← ``SeedMissingBlobError``, ``SeedFaultError``;
 ``BlobUnavailableError``; ``BlobTransport`` (``read_range``), ``HttpSeedTransport``,
-``IrohSeedTransport``, ``IrohClient``; ``MultiSourceBlobFetcher`` (``fetch``,
-``dropped``); ``SeedAwareFetcher``; ``seed_root_url``; ``transport_for_seed``.
+``IrohSeedTransport``, ``IrohClient``; ``MultiSourceBlobFetcher`` (``add_seed``,
+``fetch``, ``dropped``, ``close``); ``SeedAwareFetcher``; ``seed_root_url``; ``transport_for_seed``.
 """
 
 from __future__ import annotations
@@ -323,13 +323,48 @@ class MultiSourceBlobFetcher:
     """Fetch blobs from several seeds in parallel; one instance lives for one pull."""
 
     def __init__(
-        self, transports: Sequence[BlobTransport], range_bytes: int = DEFAULT_RANGE_BYTES
+        self,
+        transports: Sequence[BlobTransport] = (),
+        range_bytes: int = DEFAULT_RANGE_BYTES,
+        stall_seconds: float = DEFAULT_STALL_SECONDS,
+        iroh_bind_addr: str = "0.0.0.0:0",
     ) -> None:
         self.transports = list(transports)
         self.range_bytes = range_bytes
+        self.stall_seconds = stall_seconds
+        self.iroh_bind_addr = iroh_bind_addr
         self.dropped: dict[str, str] = {}
         """Seeds dropped for the rest of the pull, with the reason."""
         self._lock = threading.Lock()
+        self._iroh_client: IrohClient | None = None
+
+    def add_seed(self, seed_url: str) -> bool:
+        """Add a seed by URL; False when it is known already or is not a swarm seed.
+
+        ``http(s)://`` seeds are asked with ``GET /blobs/<blake3>``; ``iroh://``
+        seeds over ``archy/blobs/1`` (the first one binds this fetcher's iroh
+        endpoint); ``file://`` mirrors are not swarm seeds.
+        """
+        if seed_url.startswith("iroh://"):
+            parse_iroh_seed_url(seed_url)
+            name = seed_url.rstrip("/")
+        elif seed_url.startswith(("http://", "https://")):
+            name = seed_root_url(seed_url)
+        else:
+            return False
+        if any(transport.name == name for transport in self.transports):
+            return False
+        if seed_url.startswith("iroh://"):
+            if self._iroh_client is None:
+                self._iroh_client = IrohClient(self.iroh_bind_addr)
+            transport: BlobTransport = IrohSeedTransport(
+                name, self._iroh_client, self.stall_seconds
+            )
+        else:
+            transport = HttpSeedTransport(seed_url, self.stall_seconds)
+        with self._lock:
+            self.transports.append(transport)
+        return True
 
     def live(self) -> list[BlobTransport]:
         with self._lock:
@@ -491,6 +526,9 @@ class MultiSourceBlobFetcher:
     def close(self) -> None:
         for transport in self.transports:
             transport.close()
+        if self._iroh_client is not None:
+            self._iroh_client.close()
+            self._iroh_client = None
 
 
 def _hash_region(descriptor: int, base: int, length: int) -> str:

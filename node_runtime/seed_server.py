@@ -18,11 +18,22 @@ HTTP (one thread per connection):
   checks);
 - ``404`` for anything else.
 
+Uploads (only when the server was given an upload token, see
+``docs/seed-protocol.md``): ``PUT /blobs/<blake3>`` with ``Authorization:
+Bearer <token>`` and a ``Content-Length`` of at most ``max_upload_bytes``; the
+body is stored only if it hashes to its name (``201``; ``200`` when the seed
+already held it); ``401`` without the right token, ``411`` without a length,
+``413`` over the limit, ``422`` for bytes that do not match.  ``PUT
+/metadata/<published name>`` replaces the metadata copy the same way (nodes
+check metadata through TUF, so the seed stores what its publisher sends).
+
 iroh: an endpoint with the ``archy/blobs/1`` ALPN; every bi-directional
 stream carries one request (see :mod:`node_runtime.seed_protocol`).
 
-Public API: ``SeedStore(blobs_dir, metadata_dir=None)``, ``SeedStats``,
-``HttpSeedServer(store, host, port)`` (``start()``, ``url``, ``close()``),
+Public API: ``SeedStore(blobs_dir, metadata_dir=None)`` (``add_blob``,
+``replace_metadata``), ``SeedStats``, ``UploadRefusedError``,
+``HttpSeedServer(store, host, port, upload_token=None, max_upload_bytes=…)``
+(``start()``, ``url``, ``close()``),
 ``IrohSeed(store, bind_addr, relays=False)`` (``async start()``,
 ``seed_url``, ``async serve()``, ``async close()``), ``iroh_seed_url(addr)``.
 """
@@ -31,9 +42,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import os
 import re
+import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -41,6 +55,7 @@ from typing import Any, BinaryIO
 
 from catalog.address import blake3_stream, is_blake3_hex
 from node_runtime import seed_protocol
+from node_runtime.blob_store import BlobMismatchError, BlobStore
 from node_runtime.seed_protocol import (
     BlobAnswer,
     ProtocolError,
@@ -49,12 +64,25 @@ from node_runtime.seed_protocol import (
 )
 
 SEND_CHUNK_BYTES = 1 << 20
+DEFAULT_MAX_UPLOAD_BYTES = 8 << 30
+MAX_METADATA_UPLOAD_BYTES = 16 << 20
 _TARGET_NAME = re.compile(r"^(?:[a-z0-9_.-]+/)*([0-9a-f]{64})\.[^/]+$")
 _METADATA_NAME = re.compile(r"^[A-Za-z0-9_.-]+\.json$")
+_PUBLISHED_METADATA_NAME = re.compile(
+    r"^(timestamp|[1-9][0-9]{0,9}\.(root|snapshot|targets))\.json$"
+)
 
 
 class BlobNotServedError(Exception):
     """The seed has no verified blob by that hash."""
+
+
+class UploadRefusedError(Exception):
+    """An upload the seed will not store; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -107,6 +135,47 @@ class SeedStore:
             raise
         return stream, status.st_size
 
+    def add_blob(self, blake3: str, length: int, read: Callable[[int], bytes]) -> bool:
+        """Store ``length`` bytes from ``read(n)`` as blob ``blake3`` if they hash to it.
+
+        False when the seed already held the blob intact (the body is still
+        read, so the connection stays usable).  :class:`UploadRefusedError`
+        when the bytes do not match; nothing is stored then.
+        """
+        if not is_blake3_hex(blake3):
+            raise UploadRefusedError(404, f"{blake3[:70]!r} is not a BLAKE3 hex digest")
+        store = BlobStore(self.blobs_dir)
+        held = store.is_intact(blake3)
+        try:
+            with store.receive(blake3, length) as sink:
+                remaining = length
+                while remaining:
+                    chunk = read(min(SEND_CHUNK_BYTES, remaining))
+                    if not chunk:
+                        raise UploadRefusedError(400, f"the body ended {remaining} bytes early")
+                    sink.write(chunk)
+                    remaining -= len(chunk)
+        except BlobMismatchError as error:
+            raise UploadRefusedError(422, f"refused blob {blake3}: {error.reason}") from None
+        return not held
+
+    def replace_metadata(self, name: str, data: bytes) -> None:
+        """Replace the metadata copy ``name`` (a published name such as ``3.targets.json``)."""
+        if self.metadata_dir is None:
+            raise UploadRefusedError(404, "this seed keeps no metadata copy")
+        if not _PUBLISHED_METADATA_NAME.fullmatch(name):
+            raise UploadRefusedError(404, f"{name[:80]!r} is not a published metadata name")
+        self.metadata_dir.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.metadata_dir, prefix=".incoming-")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+            os.replace(temporary, self.metadata_dir / name)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            raise
+
     def metadata_bytes(self, name: str) -> bytes:
         if self.metadata_dir is None or not _METADATA_NAME.fullmatch(name):
             raise BlobNotServedError(f"no metadata {name[:80]!r}")
@@ -138,7 +207,55 @@ class _SeedRequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._answer(send_body=True)
 
-    def _plain(self, status: int, text: str, send_body: bool) -> None:
+    def do_PUT(self) -> None:
+        try:
+            status, text = self._upload()
+        except UploadRefusedError as error:
+            status, text = error.status, str(error)
+        self._plain(status, text, send_body=True, refused=status >= 400)
+
+    def _upload(self) -> tuple[int, str]:
+        """Check the token and the length before a byte of the body is read."""
+        token = self.server.upload_token
+        if token is None:
+            self.close_connection = True
+            raise UploadRefusedError(405, "this seed does not accept uploads")
+        offered = self.headers.get("Authorization", "")
+        if not hmac.compare_digest(offered.encode(), f"Bearer {token}".encode()):
+            self.close_connection = True
+            raise UploadRefusedError(401, "uploads need the seed's token (Authorization: Bearer)")
+        declared = self.headers.get("Content-Length", "")
+        if self.headers.get("Transfer-Encoding") or not declared.isdigit():
+            self.close_connection = True
+            raise UploadRefusedError(411, "an upload needs a Content-Length")
+        length = int(declared)
+        path = self.path.split("?", 1)[0]
+        if path.startswith("/metadata/"):
+            if length > MAX_METADATA_UPLOAD_BYTES:
+                self.close_connection = True
+                raise UploadRefusedError(
+                    413, f"metadata is at most {MAX_METADATA_UPLOAD_BYTES} bytes"
+                )
+            name = path.removeprefix("/metadata/")
+            self.server.store.replace_metadata(name, self.rfile.read(length))
+            return 201, f"stored metadata {name}"
+        if not path.startswith("/blobs/"):
+            self.close_connection = True
+            raise UploadRefusedError(404, "upload to /blobs/<blake3> or /metadata/<name>")
+        if length > self.server.max_upload_bytes:
+            self.close_connection = True
+            raise UploadRefusedError(
+                413, f"{length} bytes is over this seed's {self.server.max_upload_bytes}-byte limit"
+            )
+        blake3 = path.removeprefix("/blobs/")
+        try:
+            stored = self.server.store.add_blob(blake3, length, self.rfile.read)
+        except UploadRefusedError:
+            self.close_connection = True
+            raise
+        return (201, f"stored {blake3}") if stored else (200, f"already held {blake3}")
+
+    def _plain(self, status: int, text: str, send_body: bool, refused: bool = True) -> None:
         body = (text + "\n").encode()
         self.send_response(status)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
@@ -146,7 +263,7 @@ class _SeedRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if send_body:
             self.wfile.write(body)
-        self.server.stats.record(0, refused=True)
+        self.server.stats.record(0, refused=refused)
 
     def _answer(self, send_body: bool) -> None:
         path = self.path.split("?", 1)[0]
@@ -221,17 +338,37 @@ class _SeedHttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], store: SeedStore) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        store: SeedStore,
+        upload_token: str | None,
+        max_upload_bytes: int,
+    ) -> None:
         super().__init__(address, _SeedRequestHandler)
         self.store = store
         self.stats = SeedStats()
+        self.upload_token = upload_token
+        self.max_upload_bytes = max_upload_bytes
 
 
 class HttpSeedServer:
-    """``GET /blobs/<blake3>`` on ``host:port`` (port 0: any free port), in a background thread."""
+    """``GET /blobs/<blake3>`` on ``host:port`` (port 0: any free port), in a background thread.
 
-    def __init__(self, store: SeedStore, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = _SeedHttpServer((host, port), store)
+    With ``upload_token`` the seed also accepts authenticated ``PUT`` uploads.
+    """
+
+    def __init__(
+        self,
+        store: SeedStore,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        upload_token: str | None = None,
+        max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    ) -> None:
+        if upload_token is not None and len(upload_token) < 16:
+            raise ValueError("an upload token has at least 16 characters")
+        self._server = _SeedHttpServer((host, port), store, upload_token, max_upload_bytes)
         self._thread: threading.Thread | None = None
 
     @property

@@ -46,6 +46,7 @@ from pipeline.ceremony.steps import (
 )
 from pipeline.publish.event_publish import publish_signing_event
 from pipeline.publish.file_origin import OriginError, origin_for_url
+from pipeline.publish.seed_push import SeedPushError, push_to_seed
 from pipeline.publish.signed_repository import PublishError, PublishReport, refresh_timestamp
 from signing.keys import SigningKey
 from signing.metadata import format_expires
@@ -54,7 +55,7 @@ stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEFAULT_CEREMONY_DIR = Path("ceremony")
-REFUSALS = (CeremonyError, KeyFileError, PublishError, OriginError)
+REFUSALS = (CeremonyError, KeyFileError, PublishError, OriginError, SeedPushError)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -517,6 +518,18 @@ def _print_report(report: PublishReport) -> None:
     envvar="AWS_ENDPOINT_URL_S3",
     help="S3-compatible endpoint for s3:// origins (default: the AWS chain's).",
 )
+@click.option(
+    "--seed",
+    "seeds",
+    multiple=True,
+    metavar="URL",
+    help="After publishing, upload the new targets and metadata to this HTTP seed (repeatable).",
+)
+@click.option(
+    "--seed-token-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The seeds' upload token (what they were started with).",
+)
 @online_key_options
 @refusing
 def publish(
@@ -525,6 +538,8 @@ def publish(
     ceremony_dir: Path,
     event_id: str | None,
     dist_dir: Path,
+    seeds: tuple[str, ...],
+    seed_token_file: Path | None,
     online_key: Path | None,
     online_key_env: str | None,
     passphrase_file: Path | None,
@@ -532,8 +547,10 @@ def publish(
 ) -> None:
     """Publish a threshold-signed event: targets, targets metadata, snapshot, timestamp last.
 
-    --to is file://DIR or s3://BUCKET/PREFIX.
+    --to is file://DIR or s3://BUCKET/PREFIX.  With --seed, the seeds are sent
+    what they lack once the publish has succeeded.
     """
+    token = _seed_token(seeds, seed_token_file)
     origin = origin_for_url(destination, endpoint_url)
     key = _load_online_key(
         online_key, online_key_env, _passphrases(passphrase_file, passphrase_env)
@@ -542,6 +559,28 @@ def publish(
         CeremonyState(ceremony_dir), event_id, dist_dir, origin, key, _now()
     )
     _print_report(report)
+    for seed_url in seeds:
+        pushed = push_to_seed(origin, seed_url, token)
+        stdout.print(
+            f"seed {pushed.seed}: {len(pushed.uploaded)} files uploaded "
+            f"({pushed.bytes_uploaded} bytes of blobs), {pushed.already_held} blobs already held",
+            markup=False,
+        )
+
+
+def _seed_token(seeds: tuple[str, ...], token_file: Path | None) -> str:
+    if not seeds:
+        return ""
+    if token_file is None:
+        raise click.UsageError("--seed needs --seed-token-file (the seeds' upload token)")
+    try:
+        token = token_file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise click.UsageError(f"{token_file}: cannot read the token ({error})") from None
+    for seed_url in seeds:
+        if not seed_url.startswith(("http://", "https://")):
+            raise click.UsageError(f"--seed {seed_url!r}: uploads go to an http(s):// seed")
+    return token
 
 
 @click.command("refresh-timestamp")
