@@ -28,7 +28,7 @@ good one); the pull is recorded as failed with the reason, and
 
 Public API: ``CATALOG_TARGET``, ``PullResult``, ``PullError``,
 ``pull(paths, fetcher=None, reference_time=None) -> PullResult``,
-``default_fetcher(config) -> SeedAwareFetcher``,
+``default_fetcher(config, origin=None) -> SeedAwareFetcher``,
 ``targets_for_apps(catalog, app_ids) -> list[TargetFile]``.
 """
 
@@ -201,13 +201,18 @@ def _current_catalog_seeds(state: NodeState, store: BlobStore) -> list[str]:
         return []
 
 
-def default_fetcher(config: NodeConfig) -> SeedAwareFetcher:
-    """The pull's fetcher: the origin for metadata, swarm seeds first for blobs."""
+def default_fetcher(config: NodeConfig, origin: Fetcher | None = None) -> SeedAwareFetcher:
+    """The pull's fetcher: the origin for metadata, swarm seeds first for blobs.
+
+    The pull adds the seeds (config, current and new catalog) to its ``blobs``.
+    """
     try:
         metadata_url, targets_url = repository_urls(config.origin, config.s3_endpoint)
     except ValueError as error:
         raise PullError("config", str(error)) from None
-    return SeedAwareFetcher(OriginFetcher(), metadata_url, targets_url, MultiSourceBlobFetcher())
+    return SeedAwareFetcher(
+        origin or OriginFetcher(), metadata_url, targets_url, MultiSourceBlobFetcher()
+    )
 
 
 def _pull_locked(
