@@ -72,6 +72,7 @@ def agent_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 class NodeAgent:
     podman: RootlessPodman
     root: Path
+    catalog: AppCatalog | None = None
 
     @property
     def state_root(self) -> Path:
@@ -110,6 +111,7 @@ class NodeAgent:
             )
         )
         self.podman.chown_to_user(self.state_root)
+        self.catalog = catalog
         return blake3
 
     def env(self, crash_at: str | None = None) -> dict[str, str]:
