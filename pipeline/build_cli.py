@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 from rich.console import Console
@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from catalog.catalog_model import CATALOG_NAME
 from pipeline.appset import load_app_folders
-from pipeline.catalog_build import BuildOptions, BuildRefused, build_catalog
+from pipeline.catalog_build import CACHE_DIR_NAME, BuildOptions, BuildRefused, build_catalog
 from pipeline.companions import LOCAL_OVERRIDE_TAG, LocalPodman
 from pipeline.gitsource import APPS_DIR, IMAGES_LOCK_NAME
 from pipeline.imagelock import (
@@ -144,6 +144,18 @@ def _refused(problems: list[str], warnings: list[str], as_json: bool) -> None:
     metavar="URL",
     help="A swarm seed (http(s):// or iroh://) to record in the catalog (repeatable).",
 )
+@click.option(
+    "--companions",
+    type=click.Choice(["build", "skip"]),
+    default="build",
+    show_default=True,
+    help="skip (with --dev only): leave out the apps whose companion image must be built.",
+)
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help=f"Do not read or write the build cache (REPO/{CACHE_DIR_NAME}).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 def build(
     repo: Path,
@@ -156,6 +168,8 @@ def build(
     node_binaries: tuple[Path, ...],
     rebuild_companions: bool,
     seeds: tuple[str, ...],
+    companions: Literal["build", "skip"],
+    no_cache: bool,
     as_json: bool,
 ) -> None:
     """Build OUT/app-catalog.json from apps/ at a commit, reproducibly.
@@ -177,6 +191,8 @@ def build(
         rebuild_companions=rebuild_companions,
         podman=LocalPodman(),
         seeds=list(seeds),
+        cache_dir=None if no_cache else repo / CACHE_DIR_NAME,
+        companions=companions,
     )
     try:
         with RichProgress(quiet=as_json) as progress:
@@ -193,11 +209,16 @@ def build(
         stdout.print(line, markup=False)
     if not result.changes.lines():
         stdout.print("no app changed", style="dim")
-    companions = result.companions_built
+    built = result.companions_built
+    if result.left_out:
+        stdout.print(
+            f"left out of this dev build (companions: skip): {', '.join(result.left_out)}",
+            markup=False,
+        )
     stdout.print(
         f"{result.catalog_path}: {len(result.catalog.apps)} apps, {len(result.catalog_bytes)} "
         f"bytes, blake3 {result.catalog_blake3}; companions built: "
-        f"{', '.join(companions) or 'none'}" + (" [dev build]" if dev else ""),
+        f"{', '.join(built) or 'none'}" + (" [dev build]" if dev else ""),
         markup=False,
     )
 

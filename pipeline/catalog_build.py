@@ -22,11 +22,13 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
+from importlib import metadata
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 import git
 
@@ -43,7 +45,6 @@ from catalog.catalog_model import (
     Platform,
     SourceInfo,
     TargetFile,
-    manifest_blake3,
     manifest_canonical,
     parse_catalog,
     seed_url_problem,
@@ -51,8 +52,10 @@ from catalog.catalog_model import (
 from catalog.loader import MAX_MANIFEST_BYTES, ManifestSource, parse_manifest_source
 from catalog.manifest import Manifest, parse_image_reference
 from catalog.problems import ManifestError
+from catalog.runtime_spec import DEFAULT_DATA_ROOT
 from pipeline.changes import AppState, ChangeReport, detect_changes
 from pipeline.companions import (
+    LOCAL_OVERRIDE_TAG,
     CompanionContext,
     CompanionError,
     PodmanRunner,
@@ -75,6 +78,9 @@ MAX_ICON_BYTES = 1 << 20
 NODE_BINARY_PREFIX = "archy-node-"
 OUTPUTS_NAME = "outputs.json"
 UNPINNED_IMAGE_RULE = "P015"
+T = TypeVar("T")
+CACHE_DIR_NAME = ".cache/build"
+CACHE_FORMAT = 1
 
 Renderer = Callable[[ManifestSource], dict[str, str]]
 
@@ -117,6 +123,10 @@ class BuildOptions:
     rebuild_companions: bool = False
     podman: PodmanRunner | None = None
     renderer: Renderer | None = None
+    cache_dir: Path | None = None
+    """Where parsed manifests and rendered units are cached (``REPO/.cache/build``); None: off."""
+    companions: Literal["build", "skip"] = "build"
+    """``skip`` (dev builds only): leave out the apps whose companion image must be built."""
     seeds: list[str] = field(default_factory=list)
     """Swarm seeds to record in the catalog (``seeds``)."""
 
@@ -131,6 +141,10 @@ class BuildResult:
     outputs: dict[str, TargetFile]
     companions_built: list[str] = field(default_factory=list)
     companions_reused: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
+    """Apps left out of a dev build with ``companions=skip``."""
+    cache_hits: int = 0
+    cache_misses: int = 0
 
     @property
     def catalog_blake3(self) -> str:
@@ -145,6 +159,8 @@ class BuildResult:
             "commit": self.catalog.source.commit,
             "dev_build": self.catalog.dev_build,
             "apps": len(self.catalog.apps),
+            "left_out": self.left_out,
+            "cache": {"hits": self.cache_hits, "misses": self.cache_misses},
             "changes": self.changes.as_json(),
             "companions": {"built": self.companions_built, "reused": self.companions_reused},
             "warnings": self.warnings,
@@ -154,6 +170,146 @@ class BuildResult:
 
 def default_renderer() -> Renderer:
     return render_app
+
+
+# --- the build cache ---------------------------------------------------------------
+
+
+@cache
+def code_fingerprint() -> str:
+    """BLAKE3 over the code that turns manifest bytes into models and units.
+
+    Part of every cache key, so a cache entry written by other code (or other
+    pydantic, ruamel.yaml or jinja2 versions) is never read.
+    """
+    roots = [Path(__file__).resolve().parents[1] / name for name in ("catalog", "pipeline")]
+    parts = [f"format {CACHE_FORMAT}".encode()]
+    for package in ("pydantic", "pydantic-core", "ruamel.yaml", "jinja2"):
+        try:
+            parts.append(f"{package} {metadata.version(package)}".encode())
+        except metadata.PackageNotFoundError:
+            parts.append(f"{package} none".encode())
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and path.suffix != ".pyc":
+                parts.append(str(path.relative_to(root.parent)).encode())
+                parts.append(blake3_hex(path.read_bytes()).encode())
+    return blake3_hex(b"\0".join(parts))
+
+
+def cache_key(kind: str, *parts: bytes) -> str:
+    """The key of an entry: BLAKE3 of the code fingerprint, the kind and the input bytes."""
+    framed = [code_fingerprint().encode(), kind.encode()]
+    for part in parts:
+        framed.append(str(len(part)).encode())
+        framed.append(part)
+    return blake3_hex(b"\0".join(framed))
+
+
+@dataclass
+class BuildCache:
+    """Per-app results that depend only on bytes, as ``<dir>/<kind>/<key>.json``.
+
+    An entry is a pure function of its key (see :func:`cache_key`): written
+    atomically, read back only when it names its own key, and anything that
+    does not read back cleanly is ignored and rebuilt.  Errors are never cached.
+    """
+
+    directory: Path
+    hits: int = 0
+    misses: int = 0
+
+    def _path(self, kind: str, key: str) -> Path:
+        return self.directory / kind / f"{key}.json"
+
+    def get(self, kind: str, key: str, decode: Callable[[Any], T]) -> T | None:
+        """The entry's value as ``decode`` returns it; None (a miss) if anything is off."""
+        try:
+            entry = json.loads(self._path(kind, key).read_bytes())
+            if entry.get("key") != key:
+                raise ValueError("the entry names another key")
+            value = decode(entry["value"])
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return value
+
+    def put(self, kind: str, key: str, value: Any) -> None:
+        with suppress(OSError):  # a cache that cannot be written only slows the next build
+            write_file(self._path(kind, key), json.dumps({"key": key, "value": value}).encode())
+
+
+@dataclass
+class CanonicalBytes:
+    """Each manifest's canonical JSON, computed once per build (pure Python, not cheap)."""
+
+    _bytes: dict[int, tuple[Manifest, bytes, str]] = field(default_factory=dict)
+    _round_tripped: set[int] = field(default_factory=set)
+
+    def remember(self, manifest: Manifest, canonical: bytes, *, round_tripped: bool) -> None:
+        self._bytes[id(manifest)] = (manifest, canonical, blake3_hex(canonical))
+        if round_tripped:
+            self._round_tripped.add(id(manifest))
+
+    def of(self, manifest: Manifest) -> bytes:
+        if id(manifest) not in self._bytes:
+            self.remember(manifest, manifest_canonical(manifest), round_tripped=False)
+        return self._bytes[id(manifest)][1]
+
+    def blake3(self, manifest: Manifest) -> str:
+        self.of(manifest)
+        return self._bytes[id(manifest)][2]
+
+    def round_tripped(self, manifest: Manifest) -> bool:
+        """True when the manifest was itself parsed from its canonical bytes (a cache hit)."""
+        return id(manifest) in self._round_tripped
+
+
+def manifest_from_cache(
+    cache: BuildCache | None, data: bytes, filename: str, app_id: str, canon: CanonicalBytes
+) -> ManifestSource:
+    """``parse_manifest_source`` (ruamel, the slow part), cached on the manifest's bytes."""
+    if cache is None:
+        return parse_manifest_source(data, filename, app_id)
+    key = cache_key("manifest", filename.encode(), app_id.encode(), data)
+
+    def decode(value: Any) -> ManifestSource:
+        manifest = Manifest.model_validate(json.loads(value["manifest"]))
+        canonical = manifest_canonical(manifest)
+        if canonical.decode() != value["manifest"]:
+            raise ValueError("the cached manifest does not round-trip")
+        lines = {tuple(location): int(line) for location, line in value["lines"]}
+        canon.remember(manifest, canonical, round_tripped=True)  # parsed from its own bytes
+        return ManifestSource(manifest, filename, lines)
+
+    cached = cache.get("manifests", key, decode)
+    if cached is not None:
+        return cached
+    source = parse_manifest_source(data, filename, app_id)
+    cache.put(
+        "manifests",
+        key,
+        {
+            "manifest": canon.of(source.manifest).decode(),
+            "lines": [[list(location), line] for location, line in source.lines.items()],
+        },
+    )
+    return source
+
+
+def _decode_units(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(name, str) and isinstance(text, str) for name, text in value.items()
+    ):
+        raise ValueError("cached units are not a mapping of file names to texts")
+    return value
+
+
+def units_key(canon: CanonicalBytes, source: ManifestSource, images: list[AppImage]) -> str:
+    """Rendered units depend on the manifest, the data root and the pinned images only."""
+    pins = json.dumps(sorted((image.member, image.pinned_reference) for image in images))
+    return cache_key("units", canon.of(source.manifest), DEFAULT_DATA_ROOT.encode(), pins.encode())
 
 
 # --- reading -----------------------------------------------------------------------
@@ -168,7 +324,10 @@ def read_previous_catalog(path: Path | None) -> AppCatalog | None:
         raise BuildRefused([f"previous catalog {path}: {error}"]) from None
 
 
-def load_manifests(snapshot: Snapshot) -> tuple[list[ManifestSource], list[str]]:
+def load_manifests(
+    snapshot: Snapshot, cache: BuildCache | None = None, canon: CanonicalBytes | None = None
+) -> tuple[list[ManifestSource], list[str]]:
+    canon = canon or CanonicalBytes()
     sources: list[ManifestSource] = []
     problems: list[str] = []
     for app_id in snapshot.app_ids():
@@ -184,7 +343,7 @@ def load_manifests(snapshot: Snapshot) -> tuple[list[ManifestSource], list[str]]
             problems.append(f"{filename}: {entry.size} bytes; the limit is 1 MiB")
             continue
         try:
-            sources.append(parse_manifest_source(entry.read(), filename, app_id))
+            sources.append(manifest_from_cache(cache, entry.read(), filename, app_id, canon))
         except ManifestError as error:
             problems.extend(str(problem) for problem in error.problems)
     return sources, problems
@@ -282,9 +441,12 @@ def stage_icon(
     return target, None
 
 
-def round_trip_problem(manifest: Manifest) -> str | None:
+def round_trip_problem(manifest: Manifest, canon: CanonicalBytes | None = None) -> str | None:
     """Re-parse the embedded manifest; it must give back exactly the same canonical bytes."""
-    embedded = manifest_canonical(manifest)
+    canon = canon or CanonicalBytes()
+    if canon.round_tripped(manifest):
+        return None  # it was parsed from its canonical bytes and gave them back
+    embedded = canon.of(manifest)
     try:
         again = Manifest.model_validate(json.loads(embedded))
     except ValueError as error:
@@ -378,6 +540,10 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
     seed_problems = [p for p in map(seed_url_problem, options.seeds) if p is not None]
     if seed_problems:
         raise BuildRefused(seed_problems)
+    if options.companions == "skip" and not options.dev:
+        raise BuildRefused(
+            ["companions=skip is for dev builds only; a publishing build builds every companion"]
+        )
     try:
         snapshot = open_snapshot(options.repo, options.revision, dev=options.dev)
     except SourceError as error:
@@ -387,7 +553,13 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
     lock = read_image_lock(snapshot)
 
     progress.start("Reading and validating manifests", len(snapshot.app_ids()))
-    sources, problems = load_manifests(snapshot)
+    cache = None if options.cache_dir is None else BuildCache(options.cache_dir)
+    canon = CanonicalBytes()
+    sources, problems = load_manifests(snapshot, cache, canon)
+    left_out: list[str] = []
+    if options.companions == "skip":
+        sources, left_out, skip_warnings = without_companion_apps(sources)
+        warnings.extend(skip_warnings)
     for problem in check_all(sources, require_digests=False):
         if problem.rule == UNPINNED_IMAGE_RULE:
             continue  # pin_images checks digests, knowing what images.lock.json pins
@@ -409,14 +581,14 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
             except CompanionError as error:
                 problems.append(str(error))
                 contexts[manifest.id] = []
-            guard = round_trip_problem(manifest)
+            guard = round_trip_problem(manifest, canon)
             if guard is not None:
                 problems.append(guard)
             apps[manifest.id] = (source, images, icon)
             states[manifest.id] = AppState(
                 version=manifest.version,
                 revision=manifest.revision,
-                manifest_blake3=manifest_blake3(manifest),
+                manifest_blake3=canon.blake3(manifest),
                 icon_blake3=None if icon is None else icon.blake3,
                 companion_contexts=tuple(
                     sorted((each.member, each.blake3) for each in contexts[manifest.id])
@@ -428,7 +600,10 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
         if problems:
             raise BuildRefused(problems, warnings)
 
-        units = render_all(apps, options.renderer or default_renderer(), progress)
+        renderer = options.renderer or default_renderer()
+        units = render_all(
+            apps, renderer, progress, cache if options.renderer is None else None, canon
+        )
         companions, built, reused = build_companions(
             contexts, previous, options, snapshot, staging, progress
         )
@@ -436,7 +611,7 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
         if node_problems:
             raise BuildRefused(node_problems, warnings)
 
-        catalog = assemble_catalog(snapshot, options, apps, units, companions, node)
+        catalog = assemble_catalog(snapshot, options, apps, units, companions, node, canon)
         catalog_bytes = catalog.to_canonical()
         if parse_catalog(catalog_bytes).to_canonical() != catalog_bytes:
             raise BuildRefused(["the catalog does not parse back to the same bytes"], warnings)
@@ -457,7 +632,39 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
         outputs=outputs,
         companions_built=built,
         companions_reused=reused,
+        left_out=left_out,
+        cache_hits=0 if cache is None else cache.hits,
+        cache_misses=0 if cache is None else cache.misses,
     )
+
+
+def companion_members_to_build(manifest: Manifest) -> list[str]:
+    """The members whose image the build must build (a ``:local`` override is never built)."""
+    return [
+        member.name
+        for member in manifest.containers
+        if member.build is not None and member.image_tag != LOCAL_OVERRIDE_TAG
+    ]
+
+
+def without_companion_apps(
+    sources: list[ManifestSource],
+) -> tuple[list[ManifestSource], list[str], list[str]]:
+    """(kept sources, left-out app ids, one warning per left-out app) for ``companions=skip``."""
+    kept: list[ManifestSource] = []
+    left_out: list[str] = []
+    warnings: list[str] = []
+    for source in sources:
+        members = companion_members_to_build(source.manifest)
+        if not members:
+            kept.append(source)
+            continue
+        left_out.append(source.manifest.id)
+        warnings.append(
+            f"apps/{source.manifest.id}: left out of this dev build: companion image "
+            f"{', '.join(members)} is not built (companions: skip)"
+        )
+    return kept, left_out, warnings
 
 
 def with_pinned_images(source: ManifestSource, images: list[AppImage]) -> ManifestSource:
@@ -476,14 +683,25 @@ def render_all(
     apps: dict[str, tuple[ManifestSource, list[AppImage], TargetFile | None]],
     renderer: Renderer,
     progress: BuildProgress,
+    cache: BuildCache | None = None,
+    canon: CanonicalBytes | None = None,
 ) -> dict[str, dict[str, str]]:
-    """Every app's units, rendered with the pinned image references."""
+    """Every app's units, rendered with the pinned image references (cached when given one)."""
+    canon = canon or CanonicalBytes()
     progress.start("Rendering Quadlet units", len(apps))
     units: dict[str, dict[str, str]] = {}
     problems: list[str] = []
     for app_id, (source, images, _icon) in sorted(apps.items()):
+        key = None if cache is None else units_key(canon, source, images)
+        cached = None if cache is None or key is None else cache.get("units", key, _decode_units)
+        if cached is not None:
+            units[app_id] = dict(sorted(cached.items()))
+            progress.advance(app_id)
+            continue
         try:
             units[app_id] = dict(sorted(renderer(with_pinned_images(source, images)).items()))
+            if cache is not None and key is not None:
+                cache.put("units", key, units[app_id])
         except ManifestError as error:
             problems.extend(str(problem) for problem in error.problems)
         except ValueError as error:
@@ -551,7 +769,9 @@ def assemble_catalog(
     units: dict[str, dict[str, str]],
     companions: dict[str, list[Companion]],
     node: dict[Platform, TargetFile] | None,
+    canon: CanonicalBytes | None = None,
 ) -> AppCatalog:
+    canon = canon or CanonicalBytes()
     entries: dict[str, CatalogApp] = {}
     pins: dict[str, ImagePin] = {}
     for app_id, (source, images, icon) in sorted(apps.items()):
@@ -560,7 +780,7 @@ def assemble_catalog(
             version=manifest.version,
             revision=manifest.revision,
             manifest=manifest,
-            manifest_blake3=manifest_blake3(manifest),
+            manifest_blake3=canon.blake3(manifest),
             units=units[app_id],
             images=images,
             icon=icon,

@@ -8,7 +8,9 @@ no network:
    variable);
 2. ``archy build --dev`` into ``dist/dev-build/``; when podman cannot build the
    companion images here (no podman, or their base images are not available
-   offline), the apps that need one are left out of this dev build, with a note;
+   offline), the build runs with ``companions="skip"``: the apps that need one
+   are left out of this dev build, with a warning per app, and the summary
+   says which;
 3. a signing event for that build, signed by two of the three dev keys;
 4. a publish to ``dist/repo/`` (the origin layout of DESIGN §6);
 5. the node client (``archy-node tuf``) initialises from root v1, refreshes and
@@ -38,14 +40,18 @@ from rich.table import Table
 
 from catalog.address import blake3_hex
 from catalog.catalog_model import CATALOG_NAME, AppCatalog, CatalogError, parse_catalog
-from catalog.manifest import parse_image_reference
-from pipeline.appset import load_app_folders
-from pipeline.catalog_build import BuildOptions, BuildRefused, BuildResult, build_catalog
+from pipeline.catalog_build import (
+    CACHE_DIR_NAME,
+    BuildOptions,
+    BuildRefused,
+    BuildResult,
+    build_catalog,
+)
 from pipeline.ceremony.event import CeremonyError, EventStatus
 from pipeline.ceremony.keystore import KdfCost, KeyFileError, read_key_file, write_key_file
 from pipeline.ceremony.state import CeremonyState
 from pipeline.ceremony.steps import init_ceremony, open_catalog_event, sign_event
-from pipeline.companions import LOCAL_OVERRIDE_TAG, LocalPodman
+from pipeline.companions import LocalPodman
 from pipeline.publish.event_publish import publish_signing_event
 from pipeline.publish.file_origin import FileOrigin, OriginError
 from pipeline.publish.signed_repository import PublishError, PublishReport
@@ -55,7 +61,7 @@ from signing.metadata import Metadata, Root, Snapshot, Targets, Timestamp
 PASSPHRASE_ENV = "ARCHY_DEV_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 DEV_MAINTAINERS = ("dev-maintainer-1", "dev-maintainer-2", "dev-maintainer-3")
 DEV_THRESHOLD = 2
-_DEV_DIRS = ("dev-ceremony", "dev-build", "dev-source", "repo", "dev-node")
+_DEV_DIRS = ("dev-ceremony", "dev-build", "dev-source", "repo", "dev-node")  # dev-source: old runs
 
 
 class DevFlowError(Exception):
@@ -128,23 +134,6 @@ def podman_usable() -> bool:
     return probe.returncode == 0
 
 
-def apps_needing_companion_builds(apps_dir: Path) -> list[str]:
-    folders, _problems = load_app_folders([apps_dir])
-    needing = []
-    for folder in folders:
-        for member in folder.source.manifest.containers:
-            if member.build is None:
-                continue
-            try:
-                tag = parse_image_reference(member.image)[1]
-            except ValueError:
-                tag = None
-            if tag != LOCAL_OVERRIDE_TAG:
-                needing.append(folder.app_id)
-                break
-    return sorted(needing)
-
-
 def _build(repo: Path, out_dir: Path, with_podman: bool) -> BuildResult:
     options = BuildOptions(
         repo=repo,
@@ -152,40 +141,30 @@ def _build(repo: Path, out_dir: Path, with_podman: bool) -> BuildResult:
         previous=None,
         dev=True,
         podman=LocalPodman() if with_podman else None,
+        cache_dir=repo / CACHE_DIR_NAME,
+        companions="build" if with_podman else "skip",
     )
     return build_catalog(options)
 
 
-def _source_without(repo: Path, destination: Path, app_ids: list[str]) -> Path:
-    """A local clone of ``repo`` at HEAD whose work tree lacks ``app_ids`` (a dirty dev tree)."""
-    subprocess.run(
-        ["git", "clone", "--quiet", "--local", "--no-hardlinks", str(repo), str(destination)],
-        check=True,
-        capture_output=True,
-    )
-    for app_id in app_ids:
-        shutil.rmtree(destination / "apps" / app_id)
-    return destination
-
-
-def build_dev_catalog(repo: Path, dist: Path, say: Say) -> tuple[BuildResult, list[str]]:
-    """Build with companions when podman can; otherwise without the apps that need one."""
+def build_dev_catalog(repo: Path, dist: Path, say: Say) -> BuildResult:
+    """Build with companions when podman can; otherwise leave their apps out (companions=skip)."""
     out_dir = dist / "dev-build"
-    needing = apps_needing_companion_builds(repo / "apps")
-    if not needing:
-        return _build(repo, out_dir, with_podman=False), []
-    reason = "podman is not usable here"
     if podman_usable():
         try:
-            return _build(repo, out_dir, with_podman=True), []
+            return _build(repo, out_dir, with_podman=True)
         except BuildRefused as error:
-            reason = f"companion builds failed ({error.problems[0].splitlines()[0][:160]})"
-    say(
-        f"note: {reason}; this dev build leaves out the {len(needing)} apps whose companion "
-        f"image must be built: {', '.join(needing)}"
-    )
-    source = _source_without(repo, dist / "dev-source", needing)
-    return _build(source, out_dir, with_podman=False), needing
+            say(
+                "note: companion builds failed "
+                f"({error.problems[0].splitlines()[0][:160]}); building without them"
+            )
+    else:
+        say("note: podman is not usable here; building without companion images")
+    result = _build(repo, out_dir, with_podman=False)
+    for warning in result.warnings:
+        if warning.endswith("(companions: skip)"):
+            say(f"warning: {warning}")
+    return result
 
 
 # --- 5. the node ---
@@ -241,7 +220,8 @@ def run_dev_flow(repo: Path, dist: Path, passphrase: bytes, say: Say) -> DevFlow
             dist / "dev-ceremony", passphrase, now
         )
         say("[2/5] building the catalog (archy build --dev)")
-        build, skipped = build_dev_catalog(repo, dist, say)
+        build = build_dev_catalog(repo, dist, say)
+        skipped = build.left_out
         say(f"      {len(build.catalog.apps)} apps, {len(build.catalog_bytes)} bytes")
         say("[3/5] opening a signing event and signing it with 2 of the 3 dev keys")
         event = open_catalog_event(state, dist / "dev-build", now)
@@ -368,7 +348,8 @@ def dev_flow(repo: Path, dist: Path) -> None:
     for table in summary_tables(result):
         stdout.print(table)
     skipped = (
-        f" ({len(result.skipped_apps)} apps left out: no companion builds here)"
+        f" ({len(result.skipped_apps)} apps left out, their companion images not built: "
+        f"{', '.join(result.skipped_apps)})"
         if result.skipped_apps
         else ""
     )

@@ -1,0 +1,113 @@
+"""The build cache (``.cache/build``): same bytes with, without, warm, cold or corrupt."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.catalog_build import (
+    BuildOptions,
+    BuildRefused,
+    BuildResult,
+    build_catalog,
+    cache_key,
+)
+from tests.build.apprepo import AppRepo
+
+
+def three_app_repo(path: Path) -> AppRepo:
+    source = AppRepo(path)
+    source.add_app("demo-one")
+    source.add_app("demo-two", port=18081, version="2.5")
+    source.add_app("demo-three", port=18082, image="127.0.0.1:5000/demo/api:3@sha256:" + "a" * 64)
+    source.commit("three apps")
+    return source
+
+
+def build(source: AppRepo, out: Path, cache: Path | None) -> BuildResult:
+    return build_catalog(BuildOptions(repo=source.path, out_dir=out, cache_dir=cache))
+
+
+def cache_files(cache: Path) -> list[Path]:
+    return sorted(path for path in cache.rglob("*.json") if path.is_file())
+
+
+def test_cold_warm_and_no_cache_builds_write_identical_bytes(tmp_path: Path) -> None:
+    source = three_app_repo(tmp_path / "repo")
+    cache = tmp_path / "cache"
+
+    uncached = build(source, tmp_path / "none", None)
+    cold = build(source, tmp_path / "cold", cache)
+    warm = build(source, tmp_path / "warm", cache)
+
+    assert cold.catalog_bytes == uncached.catalog_bytes == warm.catalog_bytes
+    assert (cold.cache_hits, cold.cache_misses) == (0, 6)  # 3 manifests + 3 unit sets
+    assert (warm.cache_hits, warm.cache_misses) == (6, 0)
+    assert len(cache_files(cache)) == 6
+    for name in ("none", "cold", "warm"):
+        assert (tmp_path / name / "outputs.json").read_bytes() == (
+            tmp_path / "none" / "outputs.json"
+        ).read_bytes()
+
+
+def test_a_changed_manifest_misses_only_its_own_entries(tmp_path: Path) -> None:
+    source = three_app_repo(tmp_path / "repo")
+    cache = tmp_path / "cache"
+    build(source, tmp_path / "first", cache)
+    source.add_app("demo-two", port=18081, version="2.6")
+    source.commit("bump demo-two")
+
+    cached = build(source, tmp_path / "cached", cache)
+
+    assert (cached.cache_hits, cached.cache_misses) == (4, 2)
+    assert cached.catalog_bytes == build(source, tmp_path / "uncached", None).catalog_bytes
+    assert cached.catalog.apps["demo-two"].version == "2.6"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda path: path.write_bytes(b""),
+        lambda path: path.write_bytes(path.read_bytes()[:-7]),
+        lambda path: path.write_bytes(b'{"key": "0", "value": {}}'),
+        lambda path: path.write_text(
+            json.dumps({"key": path.stem, "value": {"manifest": "{}", "lines": []}})
+        ),
+        lambda path: path.write_text(json.dumps({"key": path.stem, "value": [1, 2]})),
+    ],
+    ids=["empty", "truncated", "wrong-key", "wrong-shape", "not-a-mapping"],
+)
+def test_corrupt_entries_are_ignored_and_rebuilt(tmp_path: Path, damage: object) -> None:
+    source = three_app_repo(tmp_path / "repo")
+    cache = tmp_path / "cache"
+    first = build(source, tmp_path / "first", cache)
+    for path in cache_files(cache):
+        damage(path)  # type: ignore[operator]
+
+    again = build(source, tmp_path / "again", cache)
+    healed = build(source, tmp_path / "healed", cache)
+
+    assert again.catalog_bytes == first.catalog_bytes == healed.catalog_bytes
+    assert again.cache_hits == 0
+    assert (healed.cache_hits, healed.cache_misses) == (6, 0)
+
+
+def test_keys_cover_the_bytes_and_their_framing() -> None:
+    assert cache_key("manifest", b"ab", b"c") != cache_key("manifest", b"a", b"bc")
+    assert cache_key("manifest", b"x") != cache_key("units", b"x")
+    assert cache_key("manifest", b"x") == cache_key("manifest", b"x")
+
+
+def test_a_broken_manifest_is_refused_with_or_without_a_warm_cache(tmp_path: Path) -> None:
+    source = three_app_repo(tmp_path / "repo")
+    cache = tmp_path / "cache"
+    build(source, tmp_path / "first", cache)
+    source.write("apps/demo-one/manifest.yml", "schema: 1\nid: demo-one\n")
+    source.commit("break demo-one")
+
+    for cache_dir in (cache, None):
+        with pytest.raises(BuildRefused) as refused:
+            build(source, tmp_path / "second", cache_dir)
+        assert any("demo-one" in problem for problem in refused.value.problems)
