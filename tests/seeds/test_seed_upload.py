@@ -54,7 +54,8 @@ def test_the_seed_stores_an_upload_only_with_the_token_and_the_right_bytes(
         assert put(f"{seed.url}/blobs/{name}", blob).status_code == 200  # already held
         assert httpx.get(f"{seed.url}/blobs/{name}").content == blob
         # a body longer than the limit is refused from its Content-Length, before it is read
-        connection = http.client.HTTPConnection(*seed.url.removeprefix("http://").split(":"))
+        host, port = seed.url.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port))
         connection.putrequest("PUT", f"/blobs/{blake3_hex(b'big')}")
         connection.putheader("Authorization", f"Bearer {TOKEN}")
         connection.putheader("Content-Length", "1001")

@@ -1,0 +1,126 @@
+"""The default pull builds its blob fetching from the config's seeds and the signed catalog's:
+a node with no seeds of its own finds the catalog's seed when the origin loses a blob, and an
+iroh:// seed in the config serves the node (inside a loopback-only network namespace)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from catalog.canonical import encode_canonical
+from catalog.catalog_model import AppCatalog, parse_catalog
+from node_runtime.node_config import NodeConfigError, initialise_node
+from node_runtime.node_state import NodePaths
+from node_runtime.pull import pull
+from node_runtime.seed_server import HttpSeedServer, SeedStore
+from tests.node.repo_factory import RepositoryHandle, make_repository, manifest_yaml
+from tests.seeds.misbehaving_seeds import seed_store_from_repository
+from tests.seeds.seeded_node import seeded_node, stored_companion
+from tests.seeds.test_iroh_seed import in_loopback_namespace
+
+COMPANION = b"the companion only a seed still has" * 2000
+
+
+@dataclasses.dataclass
+class RepositoryNamingSeeds(RepositoryHandle):
+    """A repository whose catalogs name ``catalog_seeds`` (what `archy build --seed` records)."""
+
+    catalog_seeds: list[str] = dataclasses.field(default_factory=list)
+
+    def _build_catalog(
+        self,
+        apps: Mapping[str, str],
+        commit: str,
+        companions: Mapping[str, Mapping[str, bytes]],
+    ) -> tuple[AppCatalog, dict[str, bytes]]:
+        catalog, artifacts = super()._build_catalog(apps, commit, companions)
+        document = {**catalog.to_document(), "seeds": self.catalog_seeds}
+        return parse_catalog(encode_canonical(document)), artifacts
+
+
+def lose_the_companion(repository: RepositoryHandle) -> None:
+    assert repository.catalog is not None
+    archive = repository.catalog.apps["demo"].companions[0].archive
+    assert archive is not None
+    repository.path(f"targets/{archive.target}").unlink()
+
+
+def test_a_node_without_seeds_finds_the_catalogs_seed_when_the_origin_loses_a_blob(
+    tmp_path: Path,
+) -> None:
+    plain = make_repository(
+        tmp_path / "origin",
+        {"demo": manifest_yaml("demo", host_port=18093)},
+        companions={"demo": {"demo-ui": COMPANION}},
+    )
+    store = seed_store_from_repository(plain.directory, tmp_path / "seed")
+    with HttpSeedServer(SeedStore(store / "blobs")) as seed:
+        fields = {field.name: getattr(plain, field.name) for field in dataclasses.fields(plain)}
+        repository = RepositoryNamingSeeds(**fields, catalog_seeds=[seed.url])
+        repository.publish(
+            {"demo": manifest_yaml("demo", host_port=18093)},
+            companions={"demo": {"demo-ui": COMPANION}},
+        )
+        assert repository.catalog is not None and repository.catalog.seeds == [seed.url]
+        lose_the_companion(repository)
+        paths = seeded_node(tmp_path, repository, repository.origin)  # no seeds in its config
+        result = pull(paths)
+        assert seed.stats.bytes_sent >= len(COMPANION)
+    assert result.changed
+    assert stored_companion(paths, repository) == COMPANION
+
+
+def test_a_catalog_without_seeds_keeps_its_bytes(tmp_path: Path) -> None:
+    repository = make_repository(tmp_path / "origin", {"demo": manifest_yaml("demo")})
+    assert b'"seeds"' not in repository.catalog_bytes
+    assert repository.catalog is not None and repository.catalog.seeds == []
+
+
+@pytest.mark.parametrize(
+    ("seed", "reason"),
+    [
+        ("iroh://", "iroh://<endpoint id>"),
+        ("iroh://abc", "at least one address"),
+        ("ftp://x", "iroh://<endpoint id>@<host:port>"),
+    ],
+)
+def test_init_refuses_a_seed_it_cannot_use(tmp_path: Path, seed: str, reason: str) -> None:
+    repository = make_repository(tmp_path / "origin", {"demo": manifest_yaml("demo")})
+    with pytest.raises(NodeConfigError, match=reason):
+        initialise_node(
+            NodePaths(tmp_path / "node"),
+            repository.root_path.read_bytes(),
+            repository.origin,
+            [seed],
+            data_root=tmp_path / "data",
+        )
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux)")
+def test_an_iroh_seed_in_the_config_serves_the_default_pull(tmp_path: Path) -> None:
+    repository = make_repository(
+        tmp_path / "origin",
+        {"demo": manifest_yaml("demo", host_port=18094)},
+        companions={"demo": {"demo-ui": COMPANION}},
+    )
+    seed_store_from_repository(repository.directory, tmp_path / "seed")
+    lose_the_companion(repository)
+    finished = in_loopback_namespace(
+        "-m",
+        "tests.seeds.iroh_pull_scenario",
+        str(tmp_path / "seed" / "blobs"),
+        str(repository.root_path),
+        repository.origin,
+        str(tmp_path / "node"),
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    outcome = json.loads(finished.stdout.strip().splitlines()[-1])
+    assert outcome["seed"].startswith("iroh://")
+    assert outcome["seed_bytes_sent"] >= len(COMPANION)
+    paths = NodePaths(tmp_path / "node")
+    assert stored_companion(paths, repository) == COMPANION
