@@ -10,11 +10,15 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
+import httpx
 import pytest
 
+from catalog.address import blake3_hex
 from catalog.canonical import encode_canonical
 from catalog.catalog_model import AppCatalog, parse_catalog
+from node_runtime.blob_store import BlobStore
 from node_runtime.node_config import NodeConfigError, initialise_node
+from node_runtime.node_seed import serve_node_store
 from node_runtime.node_state import NodePaths
 from node_runtime.pull import pull
 from node_runtime.seed_server import HttpSeedServer, SeedStore
@@ -122,5 +126,20 @@ def test_an_iroh_seed_in_the_config_serves_the_default_pull(tmp_path: Path) -> N
     outcome = json.loads(finished.stdout.strip().splitlines()[-1])
     assert outcome["seed"].startswith("iroh://")
     assert outcome["seed_bytes_sent"] >= len(COMPANION)
+    assert stored_companion(NodePaths(tmp_path / "node"), repository) == COMPANION
+    # the node then seeded a second node over iroh (archy-node daemon --seed's serve_node_store)
+    assert outcome["node_seed"].startswith("iroh://")
+    assert outcome["node_seed_bytes_sent"] >= len(COMPANION)
+    assert outcome["second_catalog"] == outcome["catalog"]
+    assert stored_companion(NodePaths(tmp_path / "node-second"), repository) == COMPANION
+
+
+def test_a_node_serves_its_blob_store_over_http(tmp_path: Path) -> None:
     paths = NodePaths(tmp_path / "node")
-    assert stored_companion(paths, repository) == COMPANION
+    BlobStore(paths.blobs_dir).add_bytes(COMPANION)
+    with serve_node_store(paths, http_addr="127.0.0.1:0") as node_seed:
+        assert node_seed.http_url is not None and node_seed.iroh_url is None
+        served = httpx.get(f"{node_seed.http_url}/blobs/{blake3_hex(COMPANION)}")
+    assert served.content == COMPANION
+    with pytest.raises(ValueError, match="--seed-http"), serve_node_store(paths, "no-port"):
+        pass
