@@ -58,7 +58,12 @@ from typing import Any, Literal
 from catalog.address import blake3_hex
 from catalog.catalog_model import AppCatalog, CatalogApp, parse_catalog
 from catalog.manifest import GeneratedSecret, HookStep
-from catalog.runtime_spec import MemberSpec, app_data_dir, podman_secret_name
+from catalog.runtime_spec import (
+    MemberSpec,
+    RuntimeSpecError,
+    app_data_dir,
+    podman_secret_name,
+)
 from node_runtime.blob_store import BlobError, BlobStore
 from node_runtime.engines.container_engine import (
     ContainerEngine,
@@ -66,6 +71,8 @@ from node_runtime.engines.container_engine import (
     EngineObservation,
     EngineTimeout,
 )
+from node_runtime.engines.quadlet_engine import app_unit_files
+from node_runtime.engines.stage_engine import STAGED_REASON, StageEngine
 from node_runtime.node_state import AppliedApp as AppliedRecord
 from node_runtime.node_state import (
     NodePaths,
@@ -111,7 +118,7 @@ FAILURES_FILE = "apply-failures.json"
 STOPPED_FILE = "stopped.json"
 OBSERVED_FILE = "observed.json"
 
-Status = Literal["ok", "unchanged", "failed", "removed", "stopped"]
+Status = Literal["ok", "unchanged", "failed", "removed", "stopped", "staged"]
 
 _CHARSETS = {
     "alphanumeric": string.ascii_letters + string.digits,
@@ -622,6 +629,11 @@ def apply(
     catalog changes; an explicit apply retries it.  ``hook_sources`` are the
     host dirs ``copy_from_host`` may read (besides nothing else).
     """
+    if isinstance(engine, StageEngine):
+        return stage_apps(
+            catalog, installed, state_root=state_root, data_root=data_root, engine=engine,
+            stopped=stopped, only=only,
+        )  # fmt: skip
     paths = NodePaths(state_root)
     report = ApplyReport(engine.name)
     applied = read_applied(paths)
@@ -763,6 +775,87 @@ def _remove_failed_install(plan: AppPlan, context: _Context) -> None:
         if isinstance(action, StartMember):
             with contextlib.suppress(EngineError):
                 context.engine.remove_member(plan.app_id, action.spec.name)
+
+
+# -- staging: no container engine -------------------------------------------------------------
+
+
+def stage_apps(
+    catalog: AppCatalog,
+    installed: Collection[str],
+    *,
+    state_root: Path,
+    data_root: str,
+    engine: StageEngine,
+    stopped: Collection[str] | None = None,
+    only: Collection[str] | None = None,
+) -> ApplyReport:
+    """What apply can honestly do without a container engine (see ``engines.stage_engine``).
+
+    For each installed app: its units (the catalog's bytes) into the engine's unit dir,
+    its data dirs, its generated secrets (once); the result is ``staged``, never ``ok``,
+    and nothing is recorded as applied.  An uninstalled app's staged units are removed
+    (``removed``; its data and secrets are kept, as with every engine).
+    """
+    report = ApplyReport(engine.name)
+    stopped_apps = read_stopped(NodePaths(state_root)) if stopped is None else set(stopped)
+    wanted = set(installed) if only is None else set(installed) & set(only)
+    for app_id in sorted(wanted):
+        report.results[app_id] = _stage_app(catalog, app_id, state_root, data_root, engine,
+                                            app_id in stopped_apps)  # fmt: skip
+        report.steps.append(f"stage:{app_id}")
+    leaving = set(catalog.apps) - set(installed)
+    for app_id in sorted(leaving if only is None else leaving & set(only)):
+        if app_unit_files(engine.unit_dir, app_id):
+            engine.remove_units(app_id)
+            report.results[app_id] = AppResult(
+                app_id, "removed", "staged units removed; data and secrets kept", None, "remove"
+            )
+            report.steps.append(f"unstage:{app_id}")
+    return report
+
+
+def _stage_app(
+    catalog: AppCatalog,
+    app_id: str,
+    state_root: Path,
+    data_root: str,
+    engine: StageEngine,
+    stopped: bool,
+) -> AppResult:
+    app = catalog.apps.get(app_id)
+    if app is None:
+        return AppResult(app_id, "failed", "is not in the current catalog")
+    try:
+        desired = desired_app(app, data_root)
+    except RuntimeSpecError as error:
+        return AppResult(app_id, "failed", f"cannot be run on any engine: {error}")
+    warnings: list[str] = []
+    app_dir = app_data_dir(app_id, data_root)
+    if any(m.host_path.startswith(app_dir) for spec in desired.specs for m in spec.mounts) and not (
+        any(app_dir in text for text in app.units.values())
+    ):
+        warnings.append(
+            f"the catalog's units mount the catalog's data root, not {data_root} (this node's)"
+        )
+    try:
+        for path, container_uid in app_data_dirs(desired, data_root):
+            existed = os.path.isdir(path)
+            create_data_dir(engine, path, container_uid)
+            if container_uid and not existed:
+                warnings.append(
+                    f"{path} is owned by the node user, not container uid {container_uid} "
+                    "(no container engine to map it)"
+                )
+        for secret in app.manifest.generated_secrets:
+            value_file = secret_file(state_root, app_id, secret.name)
+            if not value_file.exists():
+                write_secret_once(value_file, generate_secret_value(secret))
+        engine.write_units(app_id, dict(app.units))
+    except (OSError, EngineError) as error:
+        return AppResult(app_id, "failed", f"staging: {error}", desired.version_text, "stage")
+    reason = STAGED_REASON + ("; stopped by the owner" if stopped else "")
+    return AppResult(app_id, "staged", reason, desired.version_text, "stage", tuple(warnings))
 
 
 # -- one app at a time -------------------------------------------------------------------------

@@ -6,6 +6,12 @@ Each command parses its options, calls one library function
 ``--json`` for machines.  Exit 0 ok, 1 refused (one line on stderr, nothing
 changed), 2 usage.
 
+``install`` and ``uninstall`` change the desired state (``installed.json``,
+under the state lock, in :mod:`node_runtime.node_state`) and then apply that
+one app (:func:`node_runtime.apply.apply` with ``only={APP}``, under the
+lock again, as ``archy-node apply`` holds it); ``--no-apply`` leaves the
+apply to a later ``archy-node apply`` or the daemon.
+
 Every command takes ``--state-root`` (default ``$ARCHY_NODE_STATE_ROOT``,
 else ``/var/lib/archy-node``); :data:`state_root_option` is that option, for
 other commands to reuse.
@@ -20,13 +26,17 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from node_runtime.apply import ApplyReport, AppResult, PurgeRefused, apply, purge_app
 from node_runtime.blob_store import BlobStore
+from node_runtime.engines import ENGINE_NAMES, choose_engine
+from node_runtime.engines.container_engine import EngineError
 from node_runtime.node_config import (
     DEFAULT_DATA_ROOT,
     DEFAULT_STATE_ROOT,
     STATE_ROOT_ENV,
     NodeConfigError,
     initialise_node,
+    load_config,
 )
 from node_runtime.node_state import (
     DesiredChange,
@@ -36,6 +46,7 @@ from node_runtime.node_state import (
     StateError,
     catalog_listing,
     install_app,
+    load_current_catalog,
     status_report,
     uninstall_app,
 )
@@ -207,6 +218,105 @@ def list_command(as_json: bool, state_root: Path) -> None:
 
 # --- install and uninstall ---
 
+install_engine_option: Callable[[Command], Command] = click.option(
+    "--engine",
+    "engine_name",
+    type=click.Choice(ENGINE_NAMES),
+    default="auto",
+    envvar="ARCHY_NODE_ENGINE",
+    show_default=True,
+    help="The engine that applies the change (as for archy-node apply).",
+)
+no_apply_option: Callable[[Command], Command] = click.option(
+    "--no-apply", is_flag=True, help="Only change the desired state; apply later."
+)
+install_hook_source_option: Callable[[Command], Command] = click.option(
+    "--hook-source-dir",
+    "hook_sources",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="ARCHY_NODE_HOOK_SOURCES",
+    help="A host dir post_install copy_from_host may read (repeatable).",
+)
+
+
+def _apply_one_app(
+    paths: NodePaths,
+    app_id: str,
+    engine_name: str,
+    hook_sources: tuple[Path, ...] = (),
+    purge: bool = False,
+) -> tuple[ApplyReport, list[str] | None]:
+    """Apply ``app_id`` alone under the state lock (and purge it if asked): the same call
+    ``archy-node apply`` makes, limited to that app."""
+    state = NodeState(paths)
+    store = BlobStore(paths.blobs_dir)
+    try:
+        data_root = load_config(paths).data_root
+        engine = choose_engine(engine_name)
+        with state.lock():
+            loaded = load_current_catalog(state, store)
+            if loaded is None:
+                _refuse("no catalog yet; run `archy-node pull` first")
+            installed = set(state.installed().apps)
+            report = apply(
+                loaded.catalog, installed, state_root=paths.root, data_root=data_root,
+                engine=engine, catalog_blake3=loaded.pointer.blake3, only={app_id},
+                hook_sources=tuple(str(path) for path in hook_sources),
+            )  # fmt: skip
+            purged = None
+            if purge and report.ok:
+                purged = purge_app(
+                    app_id, state_root=paths.root, data_root=data_root, engine=engine,
+                    installed=installed,
+                )  # fmt: skip
+    except (NodeConfigError, StateError, PurgeRefused, EngineError) as error:
+        _refuse(f"the desired state is changed, but applying it failed: {error}")
+    return report, purged
+
+
+def _app_result(report: ApplyReport, app_id: str) -> AppResult:
+    if report.engine_slow is not None:
+        return AppResult(app_id, "failed", f"engine slow: {report.engine_slow}")
+    return report.results.get(app_id) or AppResult(app_id, "unchanged")
+
+
+def _finish_change(
+    change: DesiredChange,
+    verb: str,
+    applied: tuple[ApplyReport, list[str] | None] | None,
+    as_json: bool,
+    next_step: str,
+) -> None:
+    result = None if applied is None else _app_result(applied[0], change.app_id)
+    purged = None if applied is None else applied[1]
+    if as_json:
+        document: dict[str, Any] = {
+            "app": change.app_id,
+            "changed": change.changed,
+            "notes": change.notes,
+            "applied": applied is not None,
+        }
+        if applied is not None and result is not None:
+            document["engine"] = applied[0].engine
+            document["apps"] = [result.to_document()]
+        if purged is not None:
+            document["purged"] = purged
+        _print_json(document)
+    else:
+        _report_change(change, verb)
+        if result is None:
+            click.echo(f"next: {next_step}")
+        else:
+            detail = f": {result.reason}" if result.reason else ""
+            click.echo(f"applied: {result.status}{detail}")
+            for warning in result.warnings:
+                click.echo(f"warning: {warning}")
+        if purged is not None:
+            click.echo(f"purged: {', '.join(purged) or 'nothing (no data left)'}")
+    if result is not None and result.status == "failed":
+        raise SystemExit(1)
+
 
 def _report_change(change: DesiredChange, verb: str) -> None:
     if change.changed:
@@ -219,33 +329,49 @@ def _report_change(change: DesiredChange, verb: str) -> None:
 
 @click.command("install")
 @click.argument("app_id", metavar="APP")
+@no_apply_option
+@install_engine_option
+@install_hook_source_option
+@json_option
 @state_root_option
-def install_command(app_id: str, state_root: Path) -> None:
-    """Add APP to the apps this node should run."""
+def install_command(
+    app_id: str,
+    no_apply: bool,
+    engine_name: str,
+    hook_sources: tuple[Path, ...],
+    as_json: bool,
+    state_root: Path,
+) -> None:
+    """Add APP to the apps this node should run, then apply it (unless --no-apply)."""
     paths = NodePaths(state_root)
     try:
         change = install_app(NodeState(paths), BlobStore(paths.blobs_dir), app_id)
     except (InstallRefused, StateError) as error:
         _refuse(str(error))
-    _report_change(change, "installed (desired state)")
-    click.echo("next: archy-node pull (fetches its files), then archy-node apply")
+    applied = None if no_apply else _apply_one_app(paths, app_id, engine_name, hook_sources)
+    _finish_change(change, "installed (desired state)", applied, as_json, "archy-node apply")
 
 
 @click.command("uninstall")
 @click.argument("app_id", metavar="APP")
-@click.option("--purge", is_flag=True, help="Let apply delete the app's data too.")
+@click.option("--purge", is_flag=True, help="Also delete the app's data and secrets.")
+@no_apply_option
+@install_engine_option
+@json_option
 @state_root_option
-def uninstall_command(app_id: str, purge: bool, state_root: Path) -> None:
-    """Remove APP from the apps this node should run (its data is kept unless --purge)."""
+def uninstall_command(
+    app_id: str, purge: bool, no_apply: bool, engine_name: str, as_json: bool, state_root: Path
+) -> None:
+    """Remove APP from the apps this node should run and apply that (its data is kept unless
+    --purge)."""
+    paths = NodePaths(state_root)
     try:
-        change = uninstall_app(NodeState(NodePaths(state_root)), app_id)
+        change = uninstall_app(NodeState(paths), app_id)
     except (InstallRefused, StateError) as error:
         _refuse(str(error))
-    _report_change(change, "uninstalled (desired state)")
-    if purge:
-        click.echo(f"next: archy-node apply --purge {app_id} removes its data")
-    else:
-        click.echo("its data is kept; next: archy-node apply")
+    applied = None if no_apply else _apply_one_app(paths, app_id, engine_name, purge=purge)
+    next_step = f"archy-node apply{' --purge ' + app_id if purge else ''}"
+    _finish_change(change, "uninstalled (desired state)", applied, as_json, next_step)
 
 
 NODE_COMMANDS = (

@@ -15,7 +15,16 @@ no network:
 4. a publish to ``dist/repo/`` (the origin layout of DESIGN §6);
 5. the node client (``archy-node tuf``) initialises from root v1, refreshes and
    downloads ``app-catalog.json`` from ``dist/repo/``;
-6. a summary of what the node received.
+6. the real node agent (``archy-node`` subprocesses, as the current user) in a
+   sandbox under ``dist/``: ``init`` (root v1, ``file://`` origin
+   ``dist/repo``, state ``dist/dev-node-state``, data ``dist/dev-node-data``),
+   ``pull``, ``install --no-apply`` of :data:`DEV_NODE_APPS`, ``pull`` (their
+   files), ``apply``.  The engine is podman only when podman is installed and
+   has every image those apps run (a bounded ``podman image inspect``, stopping
+   at the first missing one; nothing is pulled); otherwise ``--engine stage``:
+   the units are written to ``dist/dev-node-units``, data dirs and generated
+   secrets are created, nothing is started and each app says ``staged``;
+7. a summary of what the node received and what the agent did.
 
 Everything it writes is under ``dist/`` and is recreated on every run.
 
@@ -25,6 +34,7 @@ Public API: ``run_dev_flow(repo, dist, passphrase, say) -> DevFlowResult``,
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -61,7 +71,15 @@ from signing.metadata import Metadata, Root, Snapshot, Targets, Timestamp
 PASSPHRASE_ENV = "ARCHY_DEV_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 DEV_MAINTAINERS = ("dev-maintainer-1", "dev-maintainer-2", "dev-maintainer-3")
 DEV_THRESHOLD = 2
-_DEV_DIRS = ("dev-ceremony", "dev-build", "dev-source", "repo", "dev-node")  # dev-source: old runs
+_DEV_DIRS = (
+    "dev-ceremony", "dev-build", "dev-source", "repo", "dev-node",  # dev-source: old runs
+    "dev-node-state", "dev-node-data", "dev-node-units",
+)  # fmt: skip
+DEV_NODE_APPS = ("bitcoin-core", "electrs", "immich", "vaultwarden")
+"""A provider and an app that needs it, a three-container stack, a one-container web app.
+A few rather than all: each ``archy-node`` call starts a Python (~0.6 s) and ``install``
+takes one app, so all 37 would add ~25 s to a ~10 s command without showing more."""
+IMAGE_INSPECT_TIMEOUT = 15.0
 
 
 class DevFlowError(Exception):
@@ -77,6 +95,7 @@ class DevFlowResult:
     publish: PublishReport
     skipped_apps: list[str] = field(default_factory=list)
     node_catalog_path: Path | None = None
+    node_run: DevNodeRun | None = None
 
 
 Say = Callable[[str], None]
@@ -207,6 +226,81 @@ def node_pull(repo: Path, node_dir: Path) -> Path:
     return targets_dir / CATALOG_NAME
 
 
+# --- 6. the node agent ---
+
+
+@dataclass
+class DevNodeRun:
+    engine: str
+    why: str
+    results: list[dict[str, object]]
+    unit_dir: Path
+
+
+def _node_images(catalog: AppCatalog, app_ids: list[str], data_root: Path) -> list[str]:
+    from node_runtime.reconcile import desired_app
+
+    images: list[str] = []
+    for app_id in app_ids:
+        for spec in desired_app(catalog.apps[app_id], str(data_root)).specs:
+            images.append(spec.image)
+    return list(dict.fromkeys(images))
+
+
+def choose_dev_engine(images: list[str]) -> tuple[str, str]:
+    """podman when it is installed and has every image here (nothing is pulled), else stage."""
+    if shutil.which("podman") is None:
+        return "stage", "podman is not installed"
+    for image in images:
+        try:
+            probe = subprocess.run(
+                ["podman", "image", "inspect", "--format", "{{.Id}}", image],
+                capture_output=True, timeout=IMAGE_INSPECT_TIMEOUT, check=False,
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired):
+            return "stage", f"podman did not answer `image inspect {image}`"
+        if probe.returncode != 0:
+            return "stage", f"podman has no {image} here (offline: images are not pulled)"
+    return "podman", f"podman has all {len(images)} images"
+
+
+def _run_node(args: list[str], env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        [*_archy_node_command(), *args], capture_output=True, text=True, check=False,
+        env=None if env is None else {**os.environ, **env},
+    )  # fmt: skip
+    if done.returncode != 0 and not (args[0] == "apply" and done.stdout.strip()):
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        raise DevFlowError(f"archy-node {args[0]}: {detail[-1] if detail else done.returncode}")
+    return done.stdout
+
+
+def run_dev_node(repo: Path, dist: Path, catalog: AppCatalog, say: Say) -> DevNodeRun:
+    """The real agent into a sandbox under ``dist``: init, pull, install, pull, apply."""
+    state = ["--state-root", str(dist / "dev-node-state")]
+    data_root, unit_dir = dist / "dev-node-data", dist / "dev-node-units"
+    _run_node([
+        "init", "--root", str(repo / "metadata" / "1.root.json"),
+        "--origin", repo.resolve().as_uri(), "--data-root", str(data_root), *state,
+    ])  # fmt: skip
+    _run_node(["pull", *state])
+    apps = [app_id for app_id in DEV_NODE_APPS if app_id in catalog.apps]
+    for app_id in apps:
+        _run_node(["install", app_id, "--no-apply", *state])
+    _run_node(["pull", *state])  # the installed apps' files (companion image archives)
+    engine, why = choose_dev_engine(_node_images(catalog, apps, data_root))
+    say(f"      engine: {engine} ({why})")
+    output = _run_node(
+        ["apply", "--engine", engine, "--json", *state],
+        env={"ARCHY_NODE_QUADLET_DIR": str(unit_dir.resolve())},
+    )
+    try:
+        document = json.loads(output)
+    except json.JSONDecodeError:
+        raise DevFlowError(f"archy-node apply printed no JSON: {output[:200]}") from None
+    return DevNodeRun(engine, why, list(document.get("apps", [])), unit_dir)
+
+
 # --- the whole flow ---
 
 
@@ -215,27 +309,29 @@ def run_dev_flow(repo: Path, dist: Path, passphrase: bytes, say: Say) -> DevFlow
     for name in _DEV_DIRS:
         shutil.rmtree(dist / name, ignore_errors=True)
     try:
-        say("[1/5] dev ceremony: 3 dev maintainer keys, root and targets 2-of-3, an online key")
+        say("[1/6] dev ceremony: 3 dev maintainer keys, root and targets 2-of-3, an online key")
         state, maintainer_keys, online_key_file = make_dev_ceremony(
             dist / "dev-ceremony", passphrase, now
         )
-        say("[2/5] building the catalog (archy build --dev)")
+        say("[2/6] building the catalog (archy build --dev)")
         build = build_dev_catalog(repo, dist, say)
         skipped = build.left_out
         say(f"      {len(build.catalog.apps)} apps, {len(build.catalog_bytes)} bytes")
-        say("[3/5] opening a signing event and signing it with 2 of the 3 dev keys")
+        say("[3/6] opening a signing event and signing it with 2 of the 3 dev keys")
         event = open_catalog_event(state, dist / "dev-build", now)
         status = None
         for path in maintainer_keys[:DEV_THRESHOLD]:
             status = sign_event(state, event.event_id, read_key_file(path, passphrase), now)
         assert status is not None
-        say(f"[4/5] publishing to {dist / 'repo'} (snapshot and timestamp signed online)")
+        say(f"[4/6] publishing to {dist / 'repo'} (snapshot and timestamp signed online)")
         online_key = read_key_file(online_key_file, passphrase)
         report = publish_signing_event(
             state, event.event_id, dist / "dev-build", FileOrigin(dist / "repo"), online_key, now
         )
-        say("[5/5] the node client refreshes and downloads app-catalog.json")
+        say("[5/6] the node client refreshes and downloads app-catalog.json")
         node_catalog = node_pull(dist / "repo", dist / "dev-node")
+        say("[6/6] the node agent: init, pull, install, apply (sandbox under dist/)")
+        node_run = run_dev_node(dist / "repo", dist, build.catalog, say)
     except BuildRefused as error:
         raise DevFlowError(f"build refused: {'; '.join(error.problems[:3])}") from None
     except (CeremonyError, KeyFileError, PublishError, OriginError) as error:
@@ -247,7 +343,9 @@ def run_dev_flow(repo: Path, dist: Path, passphrase: bytes, say: Say) -> DevFlow
         catalog = parse_catalog(data)
     except CatalogError as error:
         raise DevFlowError(f"the node's catalog does not parse: {error}") from None
-    return DevFlowResult(catalog, data, dist / "repo", status, report, skipped, node_catalog)
+    return DevFlowResult(
+        catalog, data, dist / "repo", status, report, skipped, node_catalog, node_run
+    )
 
 
 # --- the summary ---
@@ -303,7 +401,19 @@ def summary_tables(result: DevFlowResult) -> list[Table]:
         "-",
         f"{len(repo_files)} files, {sum(p.stat().st_size for p in repo_files):,} bytes",
     )
-    return [apps, trust]
+    tables = [apps, trust]
+    if result.node_run is not None:
+        run = result.node_run
+        did = Table(
+            title=f"What the node agent did (engine {run.engine}: {run.why})",
+            title_justify="left",
+        )
+        for column in ("app", "result", "reason"):
+            did.add_column(column)
+        for entry in run.results:
+            did.add_row(str(entry["app"]), str(entry["status"]), str(entry.get("reason") or ""))
+        tables.append(did)
+    return tables
 
 
 stdout = Console(highlight=False, soft_wrap=True)
@@ -360,3 +470,15 @@ def dev_flow(repo: Path, dist: Path) -> None:
         style="green",
         markup=False,
     )
+    run = result.node_run
+    if run is not None:
+        counts: dict[str, int] = {}
+        for entry in run.results:
+            counts[str(entry["status"])] = counts.get(str(entry["status"]), 0) + 1
+        done = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+        where = (
+            f"units written to {run.unit_dir}, nothing started"
+            if run.engine == "stage"
+            else "containers started by podman"
+        )
+        stdout.print(f"the node agent applied: {done} ({where})", markup=False)

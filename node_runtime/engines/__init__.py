@@ -6,11 +6,14 @@
   user session; what the tests and CI run);
 * :mod:`.quadlet_engine` — writes the catalog's Quadlet units and drives
   them with ``systemctl --user``;
+* :mod:`.stage_engine` — writes the catalog's units into a directory and starts
+  nothing (a node user without a usable container engine; ``--engine stage``);
 * :func:`choose_engine` — Quadlet when a systemd user session exists, else podman.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from node_runtime.engines.container_engine import ContainerEngine, PodmanRunner
@@ -21,8 +24,10 @@ from node_runtime.engines.quadlet_engine import (
     default_quadlet_dir,
     systemd_user_session_available,
 )
+from node_runtime.engines.stage_engine import STAGE_ENGINE_NAME, StageEngine
 
-ENGINE_NAMES = ("auto", "podman", "quadlet")
+ENGINE_NAMES = ("auto", "podman", "quadlet", STAGE_ENGINE_NAME)
+QUADLET_DIR_ENV = "ARCHY_NODE_QUADLET_DIR"
 
 
 def choose_engine(
@@ -31,10 +36,19 @@ def choose_engine(
     runner: PodmanRunner | None = None,
     quadlet_dir: Path | None = None,
 ) -> ContainerEngine:
-    """The engine called ``name``; ``auto`` picks Quadlet only where systemd runs the user."""
+    """The engine called ``name``; ``auto`` picks Quadlet only where systemd runs the user.
+
+    The unit dir (Quadlet and stage) is ``quadlet_dir``, else ``$ARCHY_NODE_QUADLET_DIR``,
+    else where the user's Quadlet generator reads (``~/.config/containers/systemd``).
+    """
+    if quadlet_dir is None and os.environ.get(QUADLET_DIR_ENV):
+        quadlet_dir = Path(os.environ[QUADLET_DIR_ENV])
+    unit_dir = quadlet_dir or default_quadlet_dir()
+    if name == STAGE_ENGINE_NAME:
+        return StageEngine(unit_dir)
     podman = runner if runner is not None else LocalPodmanRunner()
     if name == "quadlet" or (name == "auto" and systemd_user_session_available()):
-        return QuadletEngine(podman, LocalSystemctl(), quadlet_dir or default_quadlet_dir())
+        return QuadletEngine(podman, LocalSystemctl(), unit_dir)
     if name in ("auto", "podman"):
         return PodmanEngine(podman)
     raise ValueError(f"unknown engine {name!r}; use one of {', '.join(ENGINE_NAMES)}")

@@ -8,18 +8,20 @@ post_install hook), every round runs:
     install → ui → stop → start → restart → reinstall → reboot
             → agent-restart → uninstall → purge
 
-* install: ``archy-node install`` + ``apply``; the app is ok and running;
+* install: ``archy-node install`` (which applies the app); the app is ok and
+  running, and a following ``apply`` has nothing left to do for it;
 * ui: HTTP 200 from its UI on 127.0.0.1;
 * stop / start / restart: ``archy-node stop|start|restart``; the UI goes
   away and comes back; restart keeps the container ids;
-* reinstall: uninstall + apply + install + apply; data and secrets are
+* reinstall: uninstall + install; data and secrets are
   byte-identical;
 * reboot: every container process and its conmon are killed (SIGKILL); the
   boot reconcile (``archy-node apply``) brings all back, same data;
 * agent-restart: a daemon reconciles, is stopped and started again; the
   containers are not recreated (same ids);
-* uninstall: containers gone, data and secrets kept;
-* purge: ``uninstall --purge`` then ``apply --purge``: data and secrets gone.
+* uninstall: ``archy-node uninstall`` (which applies it): containers gone,
+  data and secrets kept;
+* purge: ``apply --purge``: data and secrets gone.
 
 It prints a matrix (app x step: pass/fail and seconds) and exits 1 on any
 failure.  Waits are on conditions (HTTP, podman state), never fixed sleeps.
@@ -230,14 +232,14 @@ class GateRun:
     # -- steps ---------------------------------------------------------------------------------
 
     def install(self, app_id: str) -> None:
-        self.agent.install(app_id)
-        rc, document = self.agent.apply()
+        rc, document = self.agent.install(app_id)
         self.expect_ok(app_id, rc, document, "ok")
         self.expect_running(app_id)
+        rc, document = self.agent.apply()  # install applied it: nothing left to do
+        self.expect_ok(app_id, rc, document, "unchanged")
 
     def uninstall(self, app_id: str) -> None:
-        self.agent.uninstall(app_id)
-        rc, document = self.agent.apply()
+        rc, document = self.agent.uninstall(app_id)
         self.expect_ok(app_id, rc, document, "removed")
         left = [name for name, cid in self.container_ids(app_id).items() if cid]
         if left:

@@ -148,15 +148,13 @@ class NodeAgent:
     def apply(self, *extra: str, crash_at: str | None = None) -> tuple[int, dict[str, Any]]:
         return self.run_json("apply", *extra, crash_at=crash_at)
 
-    def install(self, app_id: str) -> None:
-        result = self.run("install", app_id)
-        if result.returncode != 0:
-            raise AssertionError(f"install {app_id}: {result.stderr.strip()}")
+    def install(self, app_id: str) -> tuple[int, dict[str, Any]]:
+        """``archy-node install APP``: the desired state, then an apply of that app."""
+        return self.run_json("install", app_id)
 
-    def uninstall(self, app_id: str) -> None:
-        result = self.run("uninstall", app_id)
-        if result.returncode != 0:
-            raise AssertionError(f"uninstall {app_id}: {result.stderr.strip()}")
+    def uninstall(self, app_id: str, *extra: str) -> tuple[int, dict[str, Any]]:
+        """``archy-node uninstall APP``: the desired state, then an apply of that app."""
+        return self.run_json("uninstall", app_id, *extra)
 
     def start_daemon(self, *args: str) -> DaemonProcess:
         process = subprocess.Popen(

@@ -38,7 +38,14 @@ def state_root(tmp_path: Path) -> Path:
 
 
 def run(state_root: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, list(args), env={STATE_ROOT_ENV: str(state_root)})
+    """The command with the stage engine (units into the tmp dir): install and uninstall
+    apply, and these tests have no container engine for the catalog's images."""
+    env = {
+        STATE_ROOT_ENV: str(state_root),
+        "ARCHY_NODE_ENGINE": "stage",
+        "ARCHY_NODE_QUADLET_DIR": str(state_root.parent / "units"),
+    }
+    return CliRunner().invoke(main, list(args), env=env)
 
 
 def init(state_root: Path, repository: RepositoryHandle, *extra: str) -> Result:
@@ -195,16 +202,28 @@ def test_status_and_list_json(pulled: Path) -> None:
     assert human.exit_code == 0 and "bitcoin-core" in human.stdout
 
 
-def test_uninstall_changes_desired_state_only_and_keeps_data(pulled: Path) -> None:
+def test_uninstall_keeps_data_and_only_purge_deletes_it(pulled: Path) -> None:
     data_file = pulled.parent / "data" / "bitcoin-core" / "wallet.dat"
     data_file.parent.mkdir(parents=True)
     data_file.write_bytes(b"precious")
     assert run(pulled, "install", "bitcoin-core").exit_code == 0
-    result = run(pulled, "uninstall", "bitcoin-core", "--purge")
+    result = run(pulled, "uninstall", "bitcoin-core")
     assert result.exit_code == 0, result.output
+    assert "applied: removed" in result.stdout
     assert NodeState(NodePaths(pulled)).installed().apps == {}
     assert data_file.read_bytes() == b"precious"
     assert "not installed" in one_error_line(run(pulled, "uninstall", "bitcoin-core"))
+    assert run(pulled, "install", "bitcoin-core").exit_code == 0
+    purged = run(pulled, "uninstall", "bitcoin-core", "--purge")
+    assert purged.exit_code == 0, purged.output
+    assert "purged: " in purged.stdout and not data_file.parent.exists()
+
+
+def test_install_no_apply_only_changes_the_desired_state(pulled: Path) -> None:
+    result = run(pulled, "install", "bitcoin-core", "--no-apply")
+    assert result.exit_code == 0 and "next: archy-node apply" in result.stdout
+    assert list(NodeState(NodePaths(pulled)).installed().apps) == ["bitcoin-core"]
+    assert not (pulled.parent / "units").exists()
 
 
 def test_every_command_has_help(state_root: Path) -> None:
