@@ -82,6 +82,7 @@ class SimulatedLink:
 
 class CountingOrigin(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 1024
 
     def __init__(self, directory: Path) -> None:
         self.bytes_sent = 0
@@ -317,8 +318,8 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--workers", type=int, default=200)
-    parser.add_argument("--archive-kib", type=int, default=256)
-    parser.add_argument("--link-mbytes", type=float, default=25.0, help="MB/s per server uplink")
+    parser.add_argument("--archive-kib", type=int, default=64)
+    parser.add_argument("--link-mbytes", type=float, default=2.0, help="MB/s per server uplink")
     parser.add_argument("--blob-mib", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--transfer-only", action="store_true", help=argparse.SUPPRESS)

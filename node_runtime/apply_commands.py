@@ -15,6 +15,7 @@ SIGTERM or SIGINT.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -44,6 +45,7 @@ from node_runtime.engines import ENGINE_NAMES, choose_engine
 from node_runtime.engines.container_engine import ContainerEngine, EngineError
 from node_runtime.node_commands import json_option, state_root_option
 from node_runtime.node_config import NodeConfigError, load_config
+from node_runtime.node_seed import serve_node_store
 from node_runtime.node_state import NodePaths, NodeState, StateError, load_current_catalog
 
 DEFAULT_RECONCILE_SECONDS = 30.0
@@ -334,6 +336,19 @@ def _pull_once(paths: NodePaths) -> None:
     help="Mean seconds between pulls (jittered by ±20%).",
 )
 @click.option("--no-pull", is_flag=True, help="Only reconcile; never pull.")
+@click.option("--seed", is_flag=True, help="Also serve this node's verified blobs to other nodes.")
+@click.option(
+    "--seed-http",
+    default="0.0.0.0:8470",
+    show_default=True,
+    help="HOST:PORT of the HTTP seed (GET /blobs/<blake3>), or 'off'.",
+)
+@click.option(
+    "--seed-iroh",
+    default="0.0.0.0:0",
+    show_default=True,
+    help="HOST:PORT of the iroh seed (archy/blobs/1, relays off), or 'off'.",
+)
 @engine_option
 @data_root_option
 @hook_source_option
@@ -342,13 +357,36 @@ def daemon_command(
     reconcile_interval: float,
     pull_interval: float,
     no_pull: bool,
+    seed: bool,
+    seed_http: str,
+    seed_iroh: str,
     engine_name: str,
     data_root: Path | None,
     hook_sources: tuple[Path, ...],
     state_root: Path,
 ) -> None:
-    """Pull on a jittered interval and keep the installed apps converged."""
+    """Pull on a jittered interval and keep the installed apps converged (--seed: and seed)."""
     node = _Node(state_root, engine_name, data_root, hook_sources)
+    with contextlib.ExitStack() as seeding:
+        if seed:
+            try:
+                node_seed = seeding.enter_context(
+                    serve_node_store(
+                        node.paths,
+                        None if seed_http == "off" else seed_http,
+                        None if seed_iroh == "off" else seed_iroh,
+                    )
+                )
+            except (ValueError, OSError) as error:
+                click.echo(f"error: --seed: {error}", err=True)
+                raise SystemExit(1) from None
+            _emit("seeding", urls=node_seed.urls())
+        _daemon_loop(node, reconcile_interval, pull_interval, no_pull)
+
+
+def _daemon_loop(
+    node: _Node, reconcile_interval: float, pull_interval: float, no_pull: bool
+) -> None:
     stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -337,6 +337,7 @@ class _SeedRequestHandler(BaseHTTPRequestHandler):
 class _SeedHttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 1024  # a seed many nodes ask at once (the default backlog is 5)
 
     def __init__(
         self,

@@ -7,6 +7,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -25,7 +28,7 @@ from node_runtime.seed_server import HttpSeedServer, SeedStore
 from tests.node.repo_factory import RepositoryHandle, make_repository, manifest_yaml
 from tests.seeds.misbehaving_seeds import seed_store_from_repository
 from tests.seeds.seeded_node import seeded_node, stored_companion
-from tests.seeds.test_iroh_seed import in_loopback_namespace
+from tests.seeds.test_iroh_seed import REPOSITORY_ROOT, in_loopback_namespace
 
 COMPANION = b"the companion only a seed still has" * 2000
 
@@ -143,3 +146,30 @@ def test_a_node_serves_its_blob_store_over_http(tmp_path: Path) -> None:
     assert served.content == COMPANION
     with pytest.raises(ValueError, match="--seed-http"), serve_node_store(paths, "no-port"):
         pass
+
+
+def test_archy_node_daemon_seed_serves_the_nodes_blobs_until_it_stops(tmp_path: Path) -> None:
+    repository = make_repository(tmp_path / "origin", {"demo": manifest_yaml("demo")})
+    paths = NodePaths(tmp_path / "node")
+    initialise_node(
+        paths, repository.root_path.read_bytes(), repository.origin, data_root=tmp_path / "data"
+    )
+    BlobStore(paths.blobs_dir).add_bytes(COMPANION)
+    command = [sys.executable, "-m", "node_runtime", "daemon", "--seed", "--no-pull"]
+    options = ["--seed-http", "127.0.0.1:0", "--seed-iroh", "off", "--engine", "stage"]
+    with subprocess.Popen(
+        [*command, *options, "--state-root", str(paths.root)],
+        cwd=REPOSITORY_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as daemon:
+        try:
+            assert daemon.stdout is not None
+            event = json.loads(daemon.stdout.readline())
+            assert event["event"] == "seeding"
+            (http_url,) = event["urls"]
+            served = httpx.get(f"{http_url}/blobs/{blake3_hex(COMPANION)}")
+            assert served.content == COMPANION
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=60) == 0
