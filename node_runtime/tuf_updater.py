@@ -92,6 +92,7 @@ class Updater:
         root_bytes = (self._dir / "root.json").read_bytes()
         self._trusted = TrustedSet(root_bytes, reference_time)
         self._refreshed = False
+        self._ignore_cached_timestamp_and_snapshot = False
 
     @property
     def trusted_set(self) -> TrustedSet:
@@ -128,17 +129,21 @@ class Updater:
 
         This is the recovery from a fast-forward attack: versions pushed up by a
         stolen online key must not block the repository once the key is replaced.
+        The cached files are only ignored, not deleted: they stay the trusted
+        metadata on disk until a verified newer version replaces them, so a
+        refresh that fails later (say, the new snapshot misses its threshold)
+        leaves the last trusted versions in place, as python-tuf does.
         """
         final = self._trusted.root
-        if any(
+        self._ignore_cached_timestamp_and_snapshot = any(
             set(initial.roles[role].keyids) != set(final.roles[role].keyids)
             for role in ("timestamp", "snapshot")
-        ):
-            for role in ("timestamp", "snapshot"):
-                (self._dir / role_file_name(role)).unlink(missing_ok=True)
+        )
 
     def _load_timestamp(self) -> None:
-        local = self._read_local("timestamp")
+        local = (
+            None if self._ignore_cached_timestamp_and_snapshot else self._read_local("timestamp")
+        )
         if local is not None:
             # An invalid or expired local copy is not fatal; a valid one (even
             # expired) becomes the rollback reference for the new one.
@@ -152,7 +157,7 @@ class Updater:
         self._persist("timestamp", data)
 
     def _load_snapshot(self) -> None:
-        local = self._read_local("snapshot")
+        local = None if self._ignore_cached_timestamp_and_snapshot else self._read_local("snapshot")
         if local is not None:
             try:
                 self._trusted.update_snapshot(local, trusted=True)
