@@ -44,7 +44,7 @@ def state_files(root: Path) -> dict[str, int]:
 def test_an_apply_with_nothing_changed_writes_nothing(agent: NodeAgent) -> None:
     manifest = gate_manifest("gate-web", agent.hook_sources)
     agent.publish(catalog_of([manifest]))
-    agent.install("gate-web")
+    agent.install("gate-web", "--no-apply")
     rc, document = agent.apply()
     assert rc == 0 and results(document)["gate-web"]["status"] == "ok", document
     before = state_files(agent.state_root)
@@ -57,7 +57,7 @@ def test_a_failed_update_rolls_back_to_the_applied_version_and_says_why(agent: N
     manifest = gate_manifest("gate-web", agent.hook_sources)
     old = catalog_of([manifest])
     agent.publish(old)
-    agent.install("gate-web")
+    agent.install("gate-web", "--no-apply")
     assert agent.apply()[0] == 0
     old_hash = desired_app(old.apps["gate-web"], str(agent.data_root)).specs[0].config_hash
     broken = with_member_changes(
@@ -87,10 +87,10 @@ def test_an_app_whose_host_port_another_app_uses_fails_and_disturbs_nothing(
     port = web.containers[0].ports[0].host_port
     clash = simple_manifest("gate-clash", port=port)
     agent.publish(catalog_of([web, clash]))
-    agent.install("gate-web")
+    agent.install("gate-web", "--no-apply")
     assert agent.apply()[0] == 0
     container_id = agent.podman.inspect_field("gate-web", "{{.Id}}")
-    agent.install("gate-clash")
+    agent.install("gate-clash", "--no-apply")
     rc, document = agent.apply()
     assert rc == 1
     assert results(document)["gate-clash"]["reason"] == (

@@ -84,7 +84,7 @@ def test_a_crash_before_any_step_of_a_fresh_install_converges_without_regenerati
     agent: NodeAgent,
 ) -> None:
     agent.publish(gate_catalog(agent.hook_sources, (APP,)))
-    agent.install(APP)
+    agent.install(APP, "--no-apply")
     steps = plan_steps(agent)
     assert any(step.startswith("generate-secret:") for step in steps)
     assert any(step.startswith("create-data-dir:") for step in steps)
@@ -97,28 +97,28 @@ def test_a_crash_before_any_step_of_a_fresh_install_converges_without_regenerati
         assert set(after) == {"token", "key"}
         container_sees_the_node_secrets(agent)
         # back to a clean node for the next step
-        agent.uninstall(APP)
+        agent.uninstall(APP, "--no-apply")
         rc, document = agent.apply("--purge", APP)
         assert rc == 0, document
-        agent.install(APP)
+        agent.install(APP, "--no-apply")
 
 
 def test_a_crash_before_any_step_of_a_reinstall_keeps_data_and_secrets_byte_identical(
     agent: NodeAgent,
 ) -> None:
     agent.publish(gate_catalog(agent.hook_sources, (APP,)))
-    agent.install(APP)
+    agent.install(APP, "--no-apply")
     converge(agent)
     data = agent.data_root / APP
     baseline = (tree_digest(data), secret_files(agent))
 
     def uninstall_keeping_data() -> None:
-        agent.uninstall(APP)
+        agent.uninstall(APP, "--no-apply")
         rc, document = agent.apply()
         assert rc == 0, document
         for name in ("token", "key"):  # Podman loses them; the node hands them over again
             agent.podman.run("secret", "rm", f"archy-{APP}-{name}")
-        agent.install(APP)
+        agent.install(APP, "--no-apply")
 
     uninstall_keeping_data()
     steps = plan_steps(agent)

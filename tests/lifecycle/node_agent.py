@@ -148,12 +148,14 @@ class NodeAgent:
     def apply(self, *extra: str, crash_at: str | None = None) -> tuple[int, dict[str, Any]]:
         return self.run_json("apply", *extra, crash_at=crash_at)
 
-    def install(self, app_id: str) -> tuple[int, dict[str, Any]]:
-        """``archy-node install APP``: the desired state, then an apply of that app."""
-        return self.run_json("install", app_id)
+    def install(self, app_id: str, *extra: str) -> tuple[int, dict[str, Any]]:
+        """``archy-node install APP``: the desired state, then an apply of that app
+        (``--no-apply``: the desired state only)."""
+        return self.run_json("install", app_id, *extra)
 
     def uninstall(self, app_id: str, *extra: str) -> tuple[int, dict[str, Any]]:
-        """``archy-node uninstall APP``: the desired state, then an apply of that app."""
+        """``archy-node uninstall APP``: the desired state, then an apply of that app
+        (``--no-apply``: the desired state only)."""
         return self.run_json("uninstall", app_id, *extra)
 
     def start_daemon(self, *args: str) -> DaemonProcess:

@@ -140,7 +140,8 @@ class RepositoryHandle:
     ) -> AppCatalog:
         """Build a catalog of ``apps`` (id -> manifest YAML) and publish it as the next version.
 
-        ``companions`` maps an app id to {member name: OCI archive bytes}.
+        ``companions`` maps an app id to {member name: OCI archive bytes}; such a member's
+        image is ``localhost/<member>:latest``, left unpinned (the archive is the image).
         """
         self.targets_version += 1
         catalog, artifacts = self._build_catalog(
@@ -181,6 +182,10 @@ class RepositoryHandle:
             for member in manifest.containers:
                 repository, tag, digest = parse_image_reference(member.image)
                 reference = f"{repository}:{tag}"
+                if member.name in companions.get(app_id, {}):
+                    # built here and shipped as an archive: no registry digest to pin
+                    images.append(AppImage(member=member.name, reference=reference, digest=None))
+                    continue
                 images.append(
                     AppImage(
                         member=member.name,

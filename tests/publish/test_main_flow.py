@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import stat
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+from catalog.catalog_model import parse_catalog
+from node_runtime.engines.stage_engine import STAGED_REASON
 from pipeline.cli import main
+from pipeline.main_flow import DEV_NODE_APPS, choose_dev_engine
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,6 +40,44 @@ def test_the_dev_flow_publishes_what_the_node_then_downloads(tmp_path: Path) -> 
         "1.targets.json",
         "timestamp.json",
     ]
+    assert_the_node_agent_staged_the_apps(dist, result.stdout)
+
+
+def assert_the_node_agent_staged_the_apps(dist: Path, stdout: str) -> None:
+    """No podman image for the real apps offline: the agent stages them and says so."""
+    assert "What the node agent did (engine stage:" in stdout
+    assert f"the node agent applied: {len(DEV_NODE_APPS)} staged" in stdout
+    catalog = parse_catalog((dist / "dev-build/app-catalog.json").read_bytes())
+    written = {p.name: p.read_bytes() for p in (dist / "dev-node-units").iterdir()}
+    for app_id in DEV_NODE_APPS:
+        assert f"│ {app_id}" in stdout
+        for name, text in catalog.apps[app_id].units.items():
+            assert written[name] == text.encode()
+        for secret in catalog.apps[app_id].manifest.generated_secrets:
+            path = dist / "dev-node-state/secrets" / app_id / secret.name
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert (dist / "dev-node-data" / app_id).is_dir()
+    status = json.loads((dist / "dev-node-state/state/installed.json").read_text())
+    assert sorted(status["apps"]) == sorted(DEV_NODE_APPS)
+    assert STAGED_REASON in stdout.replace("\n", " ")
+
+
+def test_without_podman_the_dev_node_stages(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # a fresh clone on a machine without podman
+    assert choose_dev_engine(["docker.io/library/busybox:1.36"]) == (
+        "stage", "podman is not installed",
+    )  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed here")
+def test_with_podman_but_not_the_image_the_dev_node_stages_and_pulls_nothing() -> None:
+    engine, why = choose_dev_engine(["localhost/archy-never-built:0"])
+    assert engine == "stage"
+    assert (
+        why == "podman has no localhost/archy-never-built:0 here (offline: images are not pulled)"
+    )
 
 
 def test_the_dev_flow_needs_a_passphrase_variable(tmp_path: Path) -> None:
