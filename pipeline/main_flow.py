@@ -277,11 +277,12 @@ def _run_node(args: list[str], env: dict[str, str] | None = None) -> str:
 
 def run_dev_node(repo: Path, dist: Path, catalog: AppCatalog, say: Say) -> DevNodeRun:
     """The real agent into a sandbox under ``dist``: init, pull, install, pull, apply."""
+    dist, repo = dist.resolve(), repo.resolve()  # the node wants absolute paths
     state = ["--state-root", str(dist / "dev-node-state")]
     data_root, unit_dir = dist / "dev-node-data", dist / "dev-node-units"
     _run_node([
         "init", "--root", str(repo / "metadata" / "1.root.json"),
-        "--origin", repo.resolve().as_uri(), "--data-root", str(data_root), *state,
+        "--origin", repo.as_uri(), "--data-root", str(data_root), *state,
     ])  # fmt: skip
     _run_node(["pull", *state])
     apps = [app_id for app_id in DEV_NODE_APPS if app_id in catalog.apps]
@@ -292,7 +293,7 @@ def run_dev_node(repo: Path, dist: Path, catalog: AppCatalog, say: Say) -> DevNo
     say(f"      engine: {engine} ({why})")
     output = _run_node(
         ["apply", "--engine", engine, "--json", *state],
-        env={"ARCHY_NODE_QUADLET_DIR": str(unit_dir.resolve())},
+        env={"ARCHY_NODE_QUADLET_DIR": str(unit_dir)},
     )
     try:
         document = json.loads(output)
@@ -482,3 +483,6 @@ def dev_flow(repo: Path, dist: Path) -> None:
             else "containers started by podman"
         )
         stdout.print(f"the node agent applied: {done} ({where})", markup=False)
+        if counts.get("failed"):
+            stderr.print("error: the node agent failed an app (see the table)", style="red")
+            sys.exit(1)

@@ -18,11 +18,14 @@ from pipeline.main_flow import DEV_NODE_APPS, choose_dev_engine
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_the_dev_flow_publishes_what_the_node_then_downloads(tmp_path: Path) -> None:
+def test_the_dev_flow_publishes_what_the_node_then_downloads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a relative --dist, as scripts/main passes it
     dist = tmp_path / "dist"
     result = CliRunner().invoke(
         main,
-        ["dev-flow", "--repo", str(REPO), "--dist", str(dist)],
+        ["dev-flow", "--repo", str(REPO), "--dist", "dist"],
         env={"ARCHY_DEV_PASSPHRASE": "throwaway-dev-passphrase"},
     )
     assert result.exit_code == 0, result.output
