@@ -348,8 +348,33 @@ def install_command(
         change = install_app(NodeState(paths), BlobStore(paths.blobs_dir), app_id)
     except (InstallRefused, StateError) as error:
         _refuse(str(error))
-    applied = None if no_apply else _apply_one_app(paths, app_id, engine_name, hook_sources)
+    missing = _archives_not_pulled(paths, app_id)
+    if no_apply or missing:
+        next_step = "archy-node apply"
+        if missing:
+            next_step = f"archy-node pull (fetches {', '.join(missing)}), then archy-node apply"
+        _finish_change(change, "installed (desired state)", None, as_json, next_step)
+        return
+    applied = _apply_one_app(paths, app_id, engine_name, hook_sources)
     _finish_change(change, "installed (desired state)", applied, as_json, "archy-node apply")
+
+
+def _archives_not_pulled(paths: NodePaths, app_id: str) -> list[str]:
+    """The app's companion image archives the blob store does not hold yet (a pull
+    fetches them; applying before would ask a registry for an image only the archive has)."""
+    store = BlobStore(paths.blobs_dir)
+    try:
+        loaded = load_current_catalog(NodeState(paths), store)
+    except StateError:
+        return []
+    app = None if loaded is None else loaded.catalog.apps.get(app_id)
+    if app is None:
+        return []
+    return [
+        companion.archive.name
+        for companion in app.companions
+        if companion.archive is not None and not store.contains(companion.archive.blake3)
+    ]
 
 
 @click.command("uninstall")

@@ -56,13 +56,13 @@ def test_apply_loads_the_companion_image_from_the_archive(
     init = ("init", "--root", str(repository.root_path), "--origin", repository.origin)
     assert agent.run(*init, "--data-root", str(agent.data_root), "--force").returncode == 0
     assert agent.run("pull").returncode == 0
-    rc, document = agent.install(APP, "--no-apply")
-    assert rc == 0, document
+    rc, document = agent.install(APP)
+    assert rc == 0 and document["applied"] is False, document  # its archive is not here yet
     pulled = agent.run("pull", "--json")
     assert pulled.returncode == 0, pulled.stderr
     assert any("companions/" in name for name in json.loads(pulled.stdout)["downloaded"])
 
-    rc, document = agent.apply()
+    rc, document = agent.install(APP)  # now it applies
     assert rc == 0, document
     assert document["apps"][0]["status"] == "ok"
     loaded = podman.run("image", "inspect", "--format", "{{.Id}}", IMAGE).stdout.strip()
