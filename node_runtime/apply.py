@@ -31,6 +31,10 @@ What each action does on disk and in the engine:
   instead of an empty one, and :func:`apply` does nothing rather than act on
   a partial view.
 
+* **no container engine** (``--engine stage``): :func:`stage_apps` instead of a
+  plan: units written, data dirs and secrets created, nothing started, every
+  app reported ``staged`` and nothing recorded as applied.
+
 Every state write is atomic (``node_state.write_file_atomically``); a noop
 apply writes nothing.  Callers that change state hold ``NodeState.lock()``;
 :func:`apply` itself takes no lock, so a command already holding it can call it.
