@@ -60,7 +60,9 @@ engine_option = click.option(
     default="auto",
     envvar="ARCHY_NODE_ENGINE",
     show_default=True,
-    help="quadlet where a systemd user session runs, else podman (auto).",
+    help="auto: quadlet where a systemd user session runs, else podman; stage: write units, "
+    "data dirs and secrets but start nothing (units go to $ARCHY_NODE_QUADLET_DIR or the "
+    "user's Quadlet dir).",
 )
 data_root_option = click.option(
     "--data-root",

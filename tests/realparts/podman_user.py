@@ -288,9 +288,21 @@ def check_rootless_ready(podman: RootlessPodman) -> None:
         )
 
 
+def clear_leftovers(podman: RootlessPodman) -> None:
+    """Remove every container and secret of the test user: what an interrupted run left behind.
+
+    The test user exists only for these tests, so a session starts from a clean
+    engine (images stay: they are content-addressed and costly to rebuild). Two
+    test sessions at once on one machine would clear each other's containers:
+    run one at a time.
+    """
+    podman.run("rm", "--all", "--force", "--time", "0", check=False)
+    podman.run("secret", "rm", "--all", check=False)
+
+
 @pytest.fixture(scope="session")
 def rootless_podman() -> RootlessPodman:
-    """Rootless podman as the test user, checked to work (runc, cgroupfs)."""
+    """Rootless podman as the test user, checked to work (runc, cgroupfs), with no leftovers."""
     try:
         podman: RootlessPodman | None = RootlessPodman.for_user()
     except KeyError:
@@ -298,6 +310,7 @@ def rootless_podman() -> RootlessPodman:
     if podman is None:
         pytest.fail(f"test user {TEST_USER!r} does not exist: {SETUP_HINT}", pytrace=False)
     check_rootless_ready(podman)
+    clear_leftovers(podman)
     return podman
 
 
