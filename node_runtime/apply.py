@@ -35,7 +35,7 @@ What each action does on disk and in the engine:
   plan: units written, data dirs and secrets created, nothing started, every
   app reported ``staged`` and nothing recorded as applied.
 
-Every state write is atomic (``node_state.write_file_atomically``); a noop
+Every state write is atomic (``atomic_file.write_file_atomically``); a noop
 apply writes nothing.  Callers that change state hold ``NodeState.lock()``;
 :func:`apply` itself takes no lock, so a command already holding it can call it.
 
@@ -52,7 +52,6 @@ import os
 import platform
 import secrets
 import string
-import tempfile
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -68,6 +67,7 @@ from catalog.runtime_spec import (
     app_data_dir,
     podman_secret_name,
 )
+from node_runtime.atomic_file import create_file_once, write_file_atomically
 from node_runtime.blob_store import BlobError, BlobStore
 from node_runtime.engines.container_engine import (
     ContainerEngine,
@@ -83,7 +83,6 @@ from node_runtime.node_state import (
     NodeState,
     StateError,
     utc_now_text,
-    write_file_atomically,
 )
 from node_runtime.reconcile import (
     Action,
@@ -379,26 +378,7 @@ def write_secret_once(path: Path, value: bytes) -> bool:
     """Create ``path`` (0600) with ``value`` unless it exists; False when it already did."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        os.fchmod(handle, 0o600)
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(value)
-            stream.flush()
-            os.fsync(stream.fileno())
-        try:
-            os.link(temporary, path)  # refuses to replace an existing secret
-        except FileExistsError:
-            return False
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-    return True
+    return create_file_once(path, value, mode=0o600)  # refuses to replace an existing secret
 
 
 def create_data_dir(engine: ContainerEngine, path: str, container_uid: int | None) -> None:

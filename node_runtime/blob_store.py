@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from catalog.address import blake3_hex, blake3_stream, is_blake3_hex
+from node_runtime.atomic_file import fsync_directory
 from signing.errors import LengthOrHashMismatchError
 from signing.hashing import verify_chunks
 
@@ -56,14 +57,6 @@ class BlobMismatchError(BlobError):
     def __init__(self, blake3: str, reason: str) -> None:
         super().__init__(f"blob {blake3}: {reason}")
         self.reason = reason
-
-
-def _fsync_directory(directory: Path) -> None:
-    handle = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
 
 
 class BlobStore:
@@ -118,7 +111,7 @@ class BlobStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temporary)
             raise
-        _fsync_directory(self.directory)
+        fsync_directory(self.directory)
 
     def add_bytes(self, data: bytes, expected_blake3: str | None = None) -> str:
         """Store ``data``; return its BLAKE3.  Refuse it if it is not ``expected_blake3``."""

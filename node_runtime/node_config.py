@@ -28,7 +28,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from node_runtime.node_state import NodePaths, write_file_atomically
+from node_runtime.atomic_file import write_file_atomically
+from node_runtime.node_state import NodePaths
 from node_runtime.origin_fetcher import origin_base_url
 from node_runtime.seed_fetcher import parse_iroh_seed_url
 from signing.errors import TufError

@@ -11,16 +11,16 @@ Layout (DESIGN §7)::
     <state root>/state/last-pull.json  when the last pull ran and how it ended
     <state root>/state/.lock           held while a command changes state
 
-Every write goes through :func:`write_file_atomically` (temporary file, fsync,
-rename, fsync of the directory), so a crash leaves the old file or the new
-one.  The models allow fields they do not know, and keep them when written
-back: a node rolled back to an older binary must still read the state a newer
-one wrote.
+Every write goes through :func:`write_file_atomically` (``node_runtime.atomic_file``:
+temporary file, fsync, rename, fsync of the directory), so a crash leaves the
+old file or the new one.  The models allow fields they do not know, and keep
+them when written back: a node rolled back to an older binary must still read
+the state a newer one wrote.
 
 Public API:
 
 - ``NodePaths(root)`` — every path above;
-- ``write_file_atomically(path, data, mode=0o644)``;
+- ``write_file_atomically(path, data, mode=0o644)`` (from ``node_runtime.atomic_file``);
 - models: ``InstalledApp``, ``InstalledApps``, ``AppliedApp``, ``AppliedApps``,
   ``CatalogPointer``, ``CurrentCatalog``, ``PullRecord``;
 - ``NodeState(paths)``: ``installed()``/``save_installed()``,
@@ -41,7 +41,6 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,6 +53,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from catalog.catalog_model import AppCatalog, CatalogApp, CatalogError, parse_catalog
 from catalog.manifest import Requirement
+from node_runtime.atomic_file import write_file_atomically
 from node_runtime.blob_store import BlobError, BlobStore
 
 STATE_SCHEMA_VERSION: Literal[1] = 1
@@ -114,35 +114,6 @@ class NodePaths:
     @property
     def lock_file(self) -> Path:
         return self.state_dir / ".lock"
-
-
-# --- durable writes ---
-
-
-def _fsync_directory(directory: Path) -> None:
-    handle = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
-
-
-def write_file_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``data``: a reader (or a crash) sees the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        os.fchmod(handle, mode)
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    _fsync_directory(path.parent)
 
 
 # --- the models ---

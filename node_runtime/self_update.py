@@ -52,6 +52,7 @@ from typing import Literal, NoReturn
 
 import blake3
 
+from node_runtime.atomic_file import fsync_directory
 from node_runtime.tuf_updater import Updater
 from signing.errors import TufError
 from signing.metadata import TargetFile
@@ -108,14 +109,6 @@ def file_blake3(path: Path) -> str:
         while chunk := stream.read(1 << 20):
             hasher.update(chunk)
     return hasher.hexdigest()
-
-
-def _fsync_directory(directory: Path) -> None:
-    handle = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
 
 
 # --- the health probe ---
@@ -310,7 +303,7 @@ def install_update(
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(staged)
             raise
-        _fsync_directory(directory)
+        fsync_directory(directory)
     except OSError as error:
         raise SelfUpdateError(f"cannot swap {binary}: {error}; nothing was swapped") from None
     try:
@@ -319,7 +312,7 @@ def install_update(
         try:
             _replace_with_copy_of(previous, binary)
             _write_marker(rejected_marker_path(binary), offered + "\n")
-            _fsync_directory(directory)
+            fsync_directory(directory)
         except OSError as error:
             raise SelfUpdateError(
                 f"{failure}; and restoring {previous} failed: {error} — copy it over {binary} "

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Protocol
 
 from catalog.runtime_spec import NETWORK_UNIT_FILE, MemberSpec, member_unit_name
+from node_runtime.atomic_file import write_file_atomically
 from node_runtime.engines.container_engine import (
     CommandResult,
     EngineError,
@@ -36,7 +37,6 @@ from node_runtime.engines.container_engine import (
     PodmanRunner,
 )
 from node_runtime.engines.podman_engine import PodmanEngine
-from node_runtime.node_state import write_file_atomically
 
 SYSTEMCTL_TIMEOUT = 600.0  # a unit's start waits for health (Notify=healthy)
 
