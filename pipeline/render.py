@@ -14,8 +14,6 @@ them, and a node installs exactly what CI checked.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -42,6 +40,7 @@ from catalog.systemd_syntax import (
     raw_value,
 )
 from pipeline.appset import load_app_folder
+from pipeline.atomic_file import write_file_atomically
 from pipeline.policy import check_app
 
 # systemd's default (90 s) is too short for an image pull plus a slow first start.
@@ -200,16 +199,6 @@ def write_units(units: Mapping[str, str], out_dir: Path) -> list[Path]:
     written: list[Path] = []
     for name, text in sorted(units.items()):
         target = out_dir / name
-        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-                stream.write(text)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_file_atomically(target, text.encode("utf-8"), mode=0o644, prefix=f".{name}.")
         written.append(target)
     return written

@@ -20,11 +20,10 @@ Public API:
 
 from __future__ import annotations
 
-import contextlib
 import enum
+import errno
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ import nacl.pwhash.argon2id as argon2id
 import nacl.secret
 import nacl.utils
 
+from pipeline.atomic_file import create_file_once
 from signing.keys import PublicKey, SigningKey, key_id
 
 KEY_FILE_FORMAT = "archy-signing-key/1"
@@ -69,18 +69,9 @@ def write_private_file(path: Path, data: bytes) -> None:
     """Create ``path`` with mode 0600, atomically; refuse to replace an existing file."""
     if path.exists():
         raise KeyFileError(f"{path}: already exists; a key file is never overwritten")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-key-")
-    try:
-        os.fchmod(handle, 0o600)
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.link(temporary, path)  # fails if path appeared meanwhile: never overwrite
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
+    if not create_file_once(path, data, mode=0o600, prefix=".tmp-key-"):
+        # path appeared meanwhile: never overwrite
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
 
 
 def write_key_file(

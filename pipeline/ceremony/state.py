@@ -14,22 +14,21 @@ Private keys never live here.
 Public API: ``CeremonyState(path)`` with ``initialise(...)``, ``settings``,
 ``roots()`` (the verified chain), ``trusted_root()``, ``event_ids()``,
 ``load_event(id)``, ``save_event(event)``, ``accept_root(event)``,
-``latest_accepted_targets()``; ``write_file_atomically(path, data)``.
+``latest_accepted_targets()``; ``write_file_atomically(path, data)`` (from
+``pipeline.atomic_file``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 
+from pipeline.atomic_file import write_file_atomically
 from pipeline.ceremony.event import (
     DEFAULT_EVENT_LIFETIME,
     CeremonyError,
@@ -47,22 +46,6 @@ from signing.trusted_set import TrustedSet
 
 _ROOT_FILE = re.compile(r"^(\d+)\.root\.json$")
 _EVENT_ID = re.compile(r"^[a-z]+-v\d+-[0-9a-f]{12}$")
-
-
-def write_file_atomically(path: Path, data: bytes) -> None:
-    """Readers see the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
 
 
 def _pretty_json(document: object) -> bytes:

@@ -12,12 +12,11 @@ Public API: ``Origin`` (protocol), ``FileOrigin(root)``, ``origin_for_url(url)``
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
+
+from pipeline.atomic_file import create_file_once, write_file_atomically
 
 
 class OriginError(Exception):
@@ -64,45 +63,17 @@ class FileOrigin:
         except OSError as error:
             raise OriginError(f"{self.describe(path)}: {error.strerror}") from None
 
-    def _staged(self, target: Path, data: bytes) -> str:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            os.fchmod(handle, 0o644)
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-                stream.flush()
-                os.fsync(stream.fileno())
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-            raise
-        return temporary
-
     def create(self, path: str, data: bytes) -> bool:
         target = self._path(path)
         try:
-            temporary = self._staged(target, data)
-            try:
-                os.link(temporary, target)
-            except FileExistsError:
-                return False
-            finally:
-                os.unlink(temporary)
+            return create_file_once(target, data, mode=0o644)
         except OSError as error:
             raise OriginError(f"{self.describe(path)}: {error.strerror}") from None
-        return True
 
     def replace(self, path: str, data: bytes) -> None:
         target = self._path(path)
         try:
-            temporary = self._staged(target, data)
-            try:
-                os.replace(temporary, target)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(temporary)
-                raise
+            write_file_atomically(target, data, mode=0o644)
         except OSError as error:
             raise OriginError(f"{self.describe(path)}: {error.strerror}") from None
 

@@ -1,0 +1,72 @@
+"""Atomic file writes for the publisher.
+
+A file is written to a temporary file in the same directory and fsynced,
+then moved into place, so a reader sees the old file or the new one, never
+half of one.  (Unlike the node's writes, the directory is not fsynced.)
+
+Public API:
+
+- ``write_file_atomically(path, data, mode=None, prefix=".tmp-")`` — create
+  or replace;
+- ``create_file_once(path, data, mode=None, prefix=".tmp-") -> bool`` —
+  create, never replace: False (and nothing written) when ``path`` exists.
+
+``mode`` None keeps the temporary file's mode (0600, from ``mkstemp``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def _write_temporary(path: Path, data: bytes, mode: int | None, prefix: str) -> str:
+    """A fsynced temporary file beside ``path`` holding ``data``; its name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=prefix)
+    try:
+        if mode is not None:
+            os.fchmod(handle, mode)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    return temporary
+
+
+def write_file_atomically(
+    path: Path, data: bytes, mode: int | None = None, prefix: str = ".tmp-"
+) -> None:
+    """Create or replace ``path``: readers see the old file or the new one, never half of one."""
+    temporary = _write_temporary(path, data, mode, prefix)
+    try:
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def create_file_once(
+    path: Path, data: bytes, mode: int | None = None, prefix: str = ".tmp-"
+) -> bool:
+    """Create ``path`` with ``data`` unless it exists; False (nothing written) when it did.
+
+    The finished temporary file is hard-linked into place, which fails rather
+    than replace a file that exists (or appeared meanwhile).
+    """
+    temporary = _write_temporary(path, data, mode, prefix)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        return False
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+    return True
