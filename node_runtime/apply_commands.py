@@ -231,15 +231,7 @@ def start_command(
     app_id: str, engine_name: str, data_root: Path | None, as_json: bool, state_root: Path
 ) -> None:
     """Start APP's members in order, each once the one it needs is healthy."""
-    node = _Node(state_root, engine_name, data_root)
-    try:
-        with node.state.lock():
-            _one_app(node, app_id)
-            save_stopped(node.paths, read_stopped(node.paths) - {app_id})
-            result = _single(node.apply(only={app_id}), app_id)
-    except (StateError, EngineError) as error:
-        _refuse(str(error))
-    _finish([result], result.status != "failed", as_json, {})
+    _mark_stopped_and_apply(app_id, False, engine_name, data_root, as_json, state_root)
 
 
 @click.command("stop")
@@ -252,11 +244,24 @@ def stop_command(
     app_id: str, engine_name: str, data_root: Path | None, as_json: bool, state_root: Path
 ) -> None:
     """Stop APP (it stays stopped, also across reboots, until `archy-node start`)."""
+    _mark_stopped_and_apply(app_id, True, engine_name, data_root, as_json, state_root)
+
+
+def _mark_stopped_and_apply(
+    app_id: str,
+    stopped: bool,
+    engine_name: str,
+    data_root: Path | None,
+    as_json: bool,
+    state_root: Path,
+) -> None:
+    """Record whether the owner wants APP stopped, then apply APP alone to match."""
     node = _Node(state_root, engine_name, data_root)
     try:
         with node.state.lock():
             _one_app(node, app_id)
-            save_stopped(node.paths, read_stopped(node.paths) | {app_id})
+            others = read_stopped(node.paths) - {app_id}
+            save_stopped(node.paths, others | {app_id} if stopped else others)
             result = _single(node.apply(only={app_id}), app_id)
     except (StateError, EngineError) as error:
         _refuse(str(error))
