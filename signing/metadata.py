@@ -594,11 +594,19 @@ class Metadata(Generic[S]):
         if not isinstance(signatures_data, list):
             raise MetadataFormatError(f"{what}.signatures: must be a list")
         signatures = []
+        seen_keyids: set[str] = set()
         for index, item in enumerate(signatures_data):
             item = _object(item, f"{what}.signatures[{index}]")
+            keyid = _string(item, "keyid", f"{what}.signatures[{index}]")
+            if keyid in seen_keyids:
+                # The specification: a keyid MUST be unique in the signatures array.
+                raise MetadataFormatError(
+                    f"{what}.signatures[{index}].keyid: {keyid!r} signs more than once"
+                )
+            seen_keyids.add(keyid)
             signatures.append(
                 Signature(
-                    keyid=_string(item, "keyid", f"{what}.signatures[{index}]"),
+                    keyid=keyid,
                     sig=_string(item, "sig", f"{what}.signatures[{index}]"),
                     extra=_extra(item, ("keyid", "sig")),
                 )
