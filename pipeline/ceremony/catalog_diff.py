@@ -3,7 +3,9 @@
 Pure: two parsed catalogs (the previous one may be absent) in, lines of
 text out.  Each line names the app and the change: added or removed apps,
 version bumps, image references and digests, permissions, host ports and
-hooks — the things that change what runs on a node and what it may touch.
+hooks — the things that change what runs on a node and what it may touch —
+then the node binaries every node self-updates to (platform, size, BLAKE3)
+and the swarm seeds.
 
 Public API: ``diff_catalogs(previous, current) -> list[str]`` (empty when
 nothing a node would notice changed), ``format_diff(lines) -> str``.
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog.catalog_model import AppCatalog, CatalogApp
+from catalog.catalog_model import AppCatalog, CatalogApp, TargetFile
 
 
 def _permissions(app: CatalogApp) -> set[str]:
@@ -87,6 +89,37 @@ def _describe_changed_app(app_id: str, before: CatalogApp, after: CatalogApp) ->
     return [f"~ {app_id} {new_version}", *lines] if lines else []
 
 
+def _node_line(platform: str, target: TargetFile) -> str:
+    return f"{platform} {target.length} bytes blake3 {target.blake3}"
+
+
+def diff_node_binaries(previous: AppCatalog | None, current: AppCatalog) -> list[str]:
+    """The ``archy-node`` binaries added, changed or removed, per platform."""
+    before = {} if previous is None or previous.node is None else dict(previous.node)
+    after = {} if current.node is None else dict(current.node)
+    lines: list[str] = []
+    for platform in sorted(set(before) | set(after)):
+        old, new = before.get(platform), after.get(platform)
+        if old is None and new is not None:
+            lines.append(f"+ node binary {_node_line(platform, new)} (new)")
+        elif new is None and old is not None:
+            lines.append(f"- node binary {_node_line(platform, old)} (removed)")
+        elif old is not None and new is not None and old != new:
+            lines.append(
+                f"~ node binary {platform}: {old.length} bytes blake3 {old.blake3} -> "
+                f"{new.length} bytes blake3 {new.blake3}"
+            )
+    return lines
+
+
+def diff_seeds(previous: AppCatalog | None, current: AppCatalog) -> list[str]:
+    before = set() if previous is None else set(previous.seeds)
+    after = set(current.seeds)
+    return [f"+ seed {url}" for url in sorted(after - before)] + [
+        f"- seed {url}" for url in sorted(before - after)
+    ]
+
+
 def diff_catalogs(previous: AppCatalog | None, current: AppCatalog) -> list[str]:
     """Every change from ``previous`` to ``current`` a signer should see, one per line."""
     old_apps = {} if previous is None else dict(previous.apps)
@@ -105,8 +138,8 @@ def diff_catalogs(previous: AppCatalog | None, current: AppCatalog) -> list[str]
             lines.append(f"- {app_id} {before.version}-r{before.revision} (removed)")
         elif before is not None and after is not None:
             lines += _describe_changed_app(app_id, before, after)
-    return lines
+    return lines + diff_node_binaries(previous, current) + diff_seeds(previous, current)
 
 
 def format_diff(lines: list[str]) -> str:
-    return "\n".join(lines) + "\n" if lines else "no app changes\n"
+    return "\n".join(lines) + "\n" if lines else "no changes\n"
