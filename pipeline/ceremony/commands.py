@@ -154,7 +154,7 @@ def keygen(
         passphrase = _passphrases(passphrase_file, passphrase_env)(str(out))
     problem = new_passphrase_problem(passphrase)
     if problem is not None:
-        raise KeyFileError(f"{out}: {problem}; nothing was written")
+        raise KeyFileError(f"{out}: {problem} (nothing was written)")
     key = SigningKey.generate()
     write_key_file(out, key, passphrase, KdfCost[kdf_cost.upper()])
     write_public_key_file(out.with_name(out.name + ".pub"), key.public_key)

@@ -63,8 +63,8 @@ def new_passphrase_problem(passphrase: bytes) -> str | None:
         return "the passphrase is not UTF-8 text"
     if len(text) < MINIMUM_NEW_PASSPHRASE_LENGTH:
         return (
-            f"the passphrase has {len(text)} characters; a new key's passphrase needs at "
-            f"least {MINIMUM_NEW_PASSPHRASE_LENGTH}"
+            f"the passphrase has {len(text)} character{'' if len(text) == 1 else 's'}; "
+            f"a new key's passphrase needs at least {MINIMUM_NEW_PASSPHRASE_LENGTH}"
         )
     if text.strip().lower() in COMMON_PASSPHRASES:
         return "the passphrase is one of the most common ones; choose another"

@@ -35,6 +35,10 @@ class EventReview:
         return "\n".join(self.lines) + "\n"
 
 
+def _apps(count: int) -> str:
+    return f"{count} app passes" if count == 1 else f"{count} apps pass"
+
+
 def _previous_root(state: CeremonyState, next_root: Root) -> Root:
     for metadata in state.roots():
         if metadata.signed.version == next_root.version - 1:
@@ -72,8 +76,8 @@ def _review_targets(state: CeremonyState, event: SigningEvent, targets: Targets)
         f"targets v{targets.version}, expires {format_expires(targets.expires)}: "
         f"{CATALOG_NAME} ({signed.length} bytes, blake3 {signed.hashes['blake3']}) "
         f"and {others} file{'' if others == 1 else 's'} it names",
-        f"checked: {len(catalog.apps)} apps pass schema, policy and cross-app rules; "
-        "their units re-render byte for byte",
+        f"checked: {_apps(len(catalog.apps))} schema, policy and cross-app rules; "
+        "every unit re-renders byte for byte",
         baseline,
         *(diff_catalogs(previous, catalog) or ["no changes"]),
     ]

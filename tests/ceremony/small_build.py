@@ -65,9 +65,25 @@ containers:
 {app.extra_yaml}""" + (f"permissions:\n{permissions}" if permissions else "")
 
 
-def write_build(dist: Path, apps: list[SmallApp], commit: str = "a" * 40) -> AppCatalog:
+def write_build(
+    dist: Path,
+    apps: list[SmallApp],
+    commit: str = "a" * 40,
+    node: dict[str, bytes] | None = None,
+    seeds: list[str] | None = None,
+) -> AppCatalog:
+    """``node`` maps a platform (linux-amd64) to the bytes of its ``archy-node`` binary."""
     catalog_apps = {}
     targets = dist / "targets"
+    node_targets = {}
+    for platform, data in sorted((node or {}).items()):
+        digest = blake3_hex(data)
+        target = TargetFile(
+            target=f"node/{digest}.archy-node-{platform}", blake3=digest, length=len(data)
+        )
+        (targets / "node").mkdir(parents=True, exist_ok=True)
+        (targets / target.target).write_bytes(data)
+        node_targets[platform] = target
     for app in apps:
         source = parse_manifest_source(
             manifest_yaml(app).encode(), f"apps/{app.app_id}/manifest.yml", app.app_id
@@ -103,7 +119,8 @@ def write_build(dist: Path, apps: list[SmallApp], commit: str = "a" * 40) -> App
         dev_build=False,
         apps=catalog_apps,
         images={app.image: ImagePin(digest=DIGEST) for app in apps},
-        node=None,
+        node=node_targets or None,
+        seeds=seeds or [],
     )
     dist.mkdir(parents=True, exist_ok=True)
     (dist / "app-catalog.json").write_bytes(catalog.to_canonical())

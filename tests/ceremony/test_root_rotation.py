@@ -64,7 +64,7 @@ def test_a_node_refreshes_across_a_root_rotation(tmp_path: Path) -> None:
     assert ceremony.state.trusted_root().version == 2
 
     write_build(tmp_path / "dist2", [SmallApp("demo-web", version="1.1.0")], commit="b" * 40)
-    second, second_review = open_catalog_event(ceremony.state, tmp_path / "dist2", NOW)
+    second, _second_review = open_catalog_event(ceremony.state, tmp_path / "dist2", NOW)
     with pytest.raises(KeyNotInRoleError):
         sign_event(ceremony.state, second.event_id, alice, NOW)  # rotated out
     sign_event(ceremony.state, second.event_id, carol, NOW)
