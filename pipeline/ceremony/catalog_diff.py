@@ -2,10 +2,10 @@
 
 Pure: two parsed catalogs (the previous one may be absent) in, lines of
 text out.  Each line names the app and the change: added or removed apps,
-version bumps, image references and digests, permissions, host ports and
-hooks — the things that change what runs on a node and what it may touch —
-then the node binaries every node self-updates to (platform, size, BLAKE3)
-and the swarm seeds.
+version bumps, image references and digests, companion images, icons,
+permissions, host ports and hooks — the things that change what runs on a
+node and what it may touch — then the node binaries every node self-updates
+to (platform, size, BLAKE3) and the swarm seeds.
 
 Public API: ``diff_catalogs(previous, current) -> list[str]`` (empty when
 nothing a node would notice changed), ``format_diff(lines) -> str``.
@@ -40,6 +40,20 @@ def _images(app: CatalogApp) -> dict[str, str]:
     return {image.member: image.pinned_reference for image in app.images}
 
 
+def _companions(app: CatalogApp) -> dict[str, str]:
+    """member -> the companion image a node loads (its id and archive), or the :local override."""
+    return {
+        c.member: "local override"
+        if c.archive is None
+        else f"{c.image} id {c.image_id} archive {c.archive.length} bytes blake3 {c.archive.blake3}"
+        for c in app.companions
+    }
+
+
+def _icon(app: CatalogApp) -> str:
+    return "none" if app.icon is None else f"blake3 {app.icon.blake3}"
+
+
 def _hooks(app: CatalogApp) -> dict[str, Any]:
     return app.manifest.hooks.model_dump(mode="json", exclude_defaults=True)
 
@@ -53,6 +67,10 @@ def _set_changes(app_id: str, what: str, before: set[str], after: set[str]) -> l
 def _describe_new_app(app_id: str, app: CatalogApp) -> list[str]:
     lines = [f"+ {app_id} {app.version}-r{app.revision} (new app)"]
     lines += [f"  {app_id}: image {member} {ref}" for member, ref in sorted(_images(app).items())]
+    lines += [
+        f"  {app_id}: companion {member} {text}"
+        for member, text in sorted(_companions(app).items())
+    ]
     lines += [f"  {app_id}: permission {item}" for item in sorted(_permissions(app))]
     lines += [f"  {app_id}: port {item}" for item in sorted(_ports(app))]
     if _hooks(app):
@@ -73,6 +91,15 @@ def _describe_changed_app(app_id: str, before: CatalogApp, after: CatalogApp) ->
             lines.append(
                 f"  {app_id}: image {member} {old_ref or '(none)'} -> {new_ref or '(none)'}"
             )
+    old_companions, new_companions = _companions(before), _companions(after)
+    for member in sorted(set(old_companions) | set(new_companions)):
+        old_text, new_text = old_companions.get(member), new_companions.get(member)
+        if old_text != new_text:
+            lines.append(
+                f"  {app_id}: companion {member} {old_text or '(none)'} -> {new_text or '(none)'}"
+            )
+    if _icon(before) != _icon(after):
+        lines.append(f"  {app_id}: icon {_icon(before)} -> {_icon(after)}")
     lines += _set_changes(app_id, "permission", _permissions(before), _permissions(after))
     lines += _set_changes(app_id, "port", _ports(before), _ports(after))
     if _hooks(before) != _hooks(after):

@@ -5,7 +5,8 @@ holds is taken on faith: the catalog bytes must be the ones the event's
 targets metadata names (BLAKE3 and length), the metadata must list exactly
 the catalog and the files the catalog refers to, and every embedded manifest
 goes through the build's own checks again — schema (it parses back to the
-same canonical bytes), per-app policy and cross-app rules — and its units are
+same canonical bytes), per-app policy and cross-app rules, images pinned as
+the manifest names them — and its units are
 rendered again with the build's own renderer and must be byte-identical to
 the catalog's.  ``ceremony open``, ``ceremony sign`` and ``publish`` call
 :func:`verify_targets_event` before they show or upload anything.
@@ -18,8 +19,16 @@ Public API: ``verify_targets_event(targets, catalog_bytes) -> AppCatalog``,
 
 from __future__ import annotations
 
-from catalog.catalog_model import CATALOG_NAME, AppCatalog, CatalogError, parse_catalog
+from catalog.catalog_model import (
+    CATALOG_NAME,
+    AppCatalog,
+    CatalogApp,
+    CatalogError,
+    ImagePin,
+    parse_catalog,
+)
 from catalog.loader import ManifestSource
+from catalog.manifest import parse_image_reference
 from pipeline.catalog_build import (
     BuildRefused,
     SilentProgress,
@@ -122,6 +131,42 @@ def _unit_mismatch(app_id: str, expected: dict[str, str], found: dict[str, str])
     return None
 
 
+def _image_problems(app_id: str, app: CatalogApp) -> list[str]:
+    """The app's pinned images must be the manifest's members' images, as the build pins them."""
+    members = app.manifest.containers
+    if [image.member for image in app.images] != [member.name for member in members]:
+        return [f"apps/{app_id}: images do not list the manifest's members in order"]
+    problems = []
+    for image, member in zip(app.images, members, strict=True):
+        repository, tag, pinned = parse_image_reference(member.image)
+        if image.reference != f"{repository}:{tag}":
+            problems.append(
+                f"apps/{app_id}: image of {member.name} is {image.reference!r}, "
+                f"the manifest names {repository}:{tag}"
+            )
+        elif pinned is not None and image.digest != pinned:
+            problems.append(
+                f"apps/{app_id}: image of {member.name} is pinned to {image.digest}, "
+                f"the manifest pins {pinned}"
+            )
+        elif image.companion != (member.build is not None):
+            problems.append(f"apps/{app_id}: image of {member.name}: companion flag is wrong")
+    return problems
+
+
+def _pin_problems(catalog: AppCatalog) -> list[str]:
+    """The catalog-level ``images`` table says what the apps' own pins say, nothing else."""
+    pins = {
+        image.reference: ImagePin(digest=image.digest, platforms=image.platforms)
+        for app in catalog.apps.values()
+        for image in app.images
+        if not image.companion
+    }
+    if dict(catalog.images) != pins:
+        return ["images: the catalog's image table differs from the apps' pinned images"]
+    return []
+
+
 def check_catalog_apps(catalog: AppCatalog) -> None:
     """Re-run the build's checks on every embedded manifest and re-render every app's units."""
     sources = [
@@ -133,6 +178,9 @@ def check_catalog_apps(catalog: AppCatalog) -> None:
         for problem in (round_trip_problem(source.manifest) for source in sources)
         if problem is not None
     ]
+    for app_id, app in sorted(catalog.apps.items()):
+        problems.extend(_image_problems(app_id, app))
+    problems.extend(_pin_problems(catalog))
     errors, _warnings = manifest_check_problems(sources)
     problems.extend(errors)
     if problems:

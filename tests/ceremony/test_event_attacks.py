@@ -15,7 +15,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from catalog.address import blake3_hex
-from catalog.catalog_model import CATALOG_NAME, parse_catalog
+from catalog.catalog_model import CATALOG_NAME, AppCatalog, Companion, TargetFile, parse_catalog
+from pipeline.ceremony.catalog_diff import diff_catalogs
 from pipeline.ceremony.event import SigningEvent, add_signature, open_targets_event
 from pipeline.ceremony.keystore import write_public_key_file
 from pipeline.ceremony.state import CeremonyState
@@ -367,6 +368,31 @@ def test_a_policy_violation_in_an_embedded_manifest_is_refused(
     assert result.stdout == ""
 
 
+def test_an_image_swapped_in_the_catalog_but_not_in_the_manifest_is_refused(
+    ceremony: ThrowawayCeremony, tmp_path: Path
+) -> None:
+    dist = tmp_path / "dist"
+    write_build(dist, [SmallApp("demo-web")])
+    catalog = parse_catalog((dist / CATALOG_NAME).read_bytes())
+    app = catalog.apps["demo-web"]
+    evil = app.images[0].model_copy(update={"reference": "docker.io/evil/nginx:1.27.3"})
+    hostile = catalog.model_copy(
+        update={
+            "apps": {"demo-web": app.model_copy(update={"images": [evil]})},
+            "images": {evil.reference: catalog.images["docker.io/library/nginx:1.27.3"]},
+        }
+    )
+    (dist / CATALOG_NAME).write_bytes(hostile.to_canonical())
+
+    result = archy("ceremony", "open", "--dir", str(ceremony.state.path), "--dist", str(dist))
+
+    assert refusal(result) == (
+        f"error: {CATALOG_NAME}: apps/demo-web: image of demo-web is "
+        "'docker.io/evil/nginx:1.27.3', the manifest names docker.io/library/nginx:1.27.3"
+    )
+    assert ceremony.state.event_ids() == []
+
+
 def test_catalog_bytes_that_do_not_match_the_events_targets_metadata_are_refused(
     ceremony: ThrowawayCeremony, tmp_path: Path
 ) -> None:
@@ -545,3 +571,38 @@ def test_a_rotation_can_still_be_opened_with_the_event_review(
     event, review = open_root_rotation(ceremony.state, {}, {}, {"targets": 3}, NOW)
     assert review.event_id == event.event_id
     assert review.lines[1:] == ("  targets: threshold 2 -> 3",)
+
+
+def test_a_swapped_companion_image_and_icon_are_in_the_computed_diff(tmp_path: Path) -> None:
+    before = write_build(tmp_path / "v1", [SmallApp("demo-web")])
+
+    def companion(data: bytes, image_id: str) -> Companion:
+        digest = blake3_hex(data)
+        archive = TargetFile(
+            target=f"companions/{digest}.demo-web.oci.tar", blake3=digest, length=len(data)
+        )
+        return Companion(
+            member="demo-web",
+            image="localhost/demo-web:1",
+            context_blake3=blake3_hex(b"context"),
+            image_id=image_id,
+            archive=archive,
+        )
+
+    def with_companion(
+        catalog: AppCatalog, data: bytes, image_id: str, icon: TargetFile | None
+    ) -> AppCatalog:
+        app = catalog.apps["demo-web"]
+        app = app.model_copy(update={"companions": [companion(data, image_id)], "icon": icon})
+        return catalog.model_copy(update={"apps": {"demo-web": app}})
+
+    icon = before.apps["demo-web"].icon
+    old = with_companion(before, b"honest", "a" * 64, icon)
+    new = with_companion(before, b"swapped", "b" * 64, None)
+    honest, swapped = blake3_hex(b"honest"), blake3_hex(b"swapped")
+    assert diff_catalogs(old, new) == [
+        "~ demo-web 1.0.0-r1",
+        f"  demo-web: companion demo-web localhost/demo-web:1 id {'a' * 64} archive 6 bytes "
+        f"blake3 {honest} -> localhost/demo-web:1 id {'b' * 64} archive 7 bytes blake3 {swapped}",
+        f"  demo-web: icon blake3 {icon.blake3} -> none",
+    ]
