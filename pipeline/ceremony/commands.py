@@ -256,7 +256,9 @@ def init(
     show_default=True,
     help="The build outputs (archy build).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the event id and path as JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the event id, path and review as JSON."
+)
 @refusing
 def open_event(ceremony_dir: Path, dist_dir: Path, as_json: bool) -> None:
     """Open a signing event for the build in --dist: the next targets metadata and its diff.
@@ -268,7 +270,8 @@ def open_event(ceremony_dir: Path, dist_dir: Path, as_json: bool) -> None:
     event, review = open_catalog_event(state, dist_dir, _now())
     directory = state.event_dir(event.event_id)
     if as_json:
-        click.echo(json.dumps({"event_id": event.event_id, "path": str(directory)}))
+        document = {"event_id": event.event_id, "path": str(directory), "review": review.lines}
+        click.echo(json.dumps(document))
         return
     stdout.print(f"opened signing event {event.event_id} in {directory}", markup=False)
     stdout.print(review.text, markup=False, end="")

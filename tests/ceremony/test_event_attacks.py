@@ -606,3 +606,27 @@ def test_a_swapped_companion_image_and_icon_are_in_the_computed_diff(tmp_path: P
         f"blake3 {honest} -> localhost/demo-web:1 id {'b' * 64} archive 7 bytes blake3 {swapped}",
         f"  demo-web: icon blake3 {icon.blake3} -> none",
     ]
+
+
+def test_open_json_carries_the_computed_review(ceremony: ThrowawayCeremony, tmp_path: Path) -> None:
+    write_build(tmp_path / "dist", [SmallApp("demo-web")])
+    result = archy(
+        "ceremony",
+        "open",
+        "--dir",
+        str(ceremony.state.path),
+        "--dist",
+        str(tmp_path / "dist"),
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    event = ceremony.state.load_event(document["event_id"])
+    assert document["review"][1:4] == [
+        CHECKED.rstrip("\n"),
+        "no catalog was accepted before: everything is new",
+        "first catalog, source commit aaaaaaaaaaaa",
+    ]
+    assert document["review"][0] == targets_header(
+        event, (tmp_path / "dist" / CATALOG_NAME).read_bytes(), 1
+    ).rstrip("\n")
