@@ -49,6 +49,19 @@ def _previous_root(state: CeremonyState, next_root: Root) -> Root:
     )
 
 
+def _check_not_superseded(state: CeremonyState, event: SigningEvent) -> None:
+    """Refuse an event a newer accepted one already replaced: it could only roll nodes back."""
+    newest = state.latest_accepted_targets()
+    if newest is None or newest.event_id == event.event_id:
+        return
+    if newest.record.version >= event.record.version:
+        raise CeremonyError(
+            f"event {event.event_id} signs targets v{event.record.version}, but targets "
+            f"v{newest.record.version} (event {newest.event_id}) is already accepted; "
+            "signing it could only roll nodes back"
+        )
+
+
 def _baseline(state: CeremonyState, targets: Targets) -> tuple[str, AppCatalog | None]:
     """(the line naming what the changes are against, that catalog or None)."""
     accepted = state.latest_accepted_targets(below_version=targets.version)
@@ -68,6 +81,7 @@ def _baseline(state: CeremonyState, targets: Targets) -> tuple[str, AppCatalog |
 
 
 def _review_targets(state: CeremonyState, event: SigningEvent, targets: Targets) -> EventReview:
+    _check_not_superseded(state, event)
     catalog = verify_targets_event(targets, event.catalog)
     baseline, previous = _baseline(state, targets)
     signed = targets.targets[CATALOG_NAME]

@@ -177,6 +177,31 @@ def test_the_diff_is_against_the_last_accepted_catalog_not_an_unsigned_event(
     assert third.record.version == 3
 
 
+def test_an_old_version_reopened_after_a_newer_one_was_accepted_is_refused(
+    ceremony: ThrowawayCeremony, tmp_path: Path
+) -> None:
+    """CI writes a v1 event after v2 was accepted: the signer is not told "everything is new"."""
+    write_build(tmp_path / "v1", [SmallApp("demo-web")])
+    accepted_event(ceremony, tmp_path / "v1")
+    write_build(tmp_path / "v2", [SmallApp("demo-web", version="1.1.0")], commit="b" * 40)
+    second = accepted_event(ceremony, tmp_path / "v2")
+    write_build(tmp_path / "old", [SmallApp("demo-web", version="0.9.0")], commit="c" * 40)
+    outputs = read_build_outputs(tmp_path / "old")
+    stale = open_targets_event(
+        1, NOW + ceremony.state.settings.expiry("targets"), outputs.artifacts, NOW,
+        catalog=outputs.catalog_bytes,
+    )  # fmt: skip
+    ceremony.state.save_event(stale)
+
+    result = sign_cli(ceremony, stale.event_id)
+
+    assert refusal(result) == (
+        f"error: event {stale.event_id} signs targets v1, but targets v2 (event "
+        f"{second.event_id}) is already accepted; signing it could only roll nodes back"
+    )
+    assert result.stdout == ""
+
+
 def test_a_tampered_last_accepted_catalog_is_refused(
     ceremony: ThrowawayCeremony, tmp_path: Path
 ) -> None:
