@@ -17,7 +17,12 @@ from click.testing import CliRunner, Result
 from catalog.address import blake3_hex
 from catalog.catalog_model import CATALOG_NAME, AppCatalog, Companion, TargetFile, parse_catalog
 from pipeline.ceremony.catalog_diff import diff_catalogs
-from pipeline.ceremony.event import SigningEvent, add_signature, open_targets_event
+from pipeline.ceremony.event import (
+    CeremonyError,
+    SigningEvent,
+    add_signature,
+    open_targets_event,
+)
 from pipeline.ceremony.keystore import write_public_key_file
 from pipeline.ceremony.state import CeremonyState
 from pipeline.ceremony.steps import open_catalog_event, open_root_rotation, sign_event
@@ -655,3 +660,25 @@ def test_open_json_carries_the_computed_review(ceremony: ThrowawayCeremony, tmp_
     assert document["review"][0] == targets_header(
         event, (tmp_path / "dist" / CATALOG_NAME).read_bytes(), 1
     ).rstrip("\n")
+
+
+def test_an_event_changed_between_review_and_signature_is_not_signed(
+    ceremony: ThrowawayCeremony, tmp_path: Path
+) -> None:
+    write_build(tmp_path / "v1", [SmallApp("demo-web")])
+    shown, _review = open_catalog_event(ceremony.state, tmp_path / "v1", NOW)
+    reviewed = blake3_hex(shown.metadata.signed_bytes)
+    # While the signer reads, CI swaps the event for another build under the same id:
+    write_build(tmp_path / "v2", [SmallApp("demo-web", version="6.6.6")], commit="b" * 40)
+    outputs = read_build_outputs(tmp_path / "v2")
+    swapped = open_targets_event(
+        1, shown.metadata.signed.expires, outputs.artifacts, NOW, catalog=outputs.catalog_bytes
+    )
+    directory = ceremony.state.event_dir(shown.event_id)
+    swapped_dir = ceremony.state.save_event(swapped)
+    for name in ("metadata.json", "event.json", CATALOG_NAME):
+        (directory / name).write_bytes((swapped_dir / name).read_bytes())
+
+    with pytest.raises(CeremonyError, match="changed while you were reviewing it"):
+        sign_event(ceremony.state, shown.event_id, ceremony.maintainers[0], NOW, reviewed)
+    assert ceremony.state.load_event(shown.event_id).metadata.signatures == ()
