@@ -8,7 +8,7 @@ node and what it may touch — then the node binaries every node self-updates
 to (platform, size, BLAKE3) and the swarm seeds.
 
 Public API: ``diff_catalogs(previous, current) -> list[str]`` (empty when
-nothing a node would notice changed), ``format_diff(lines) -> str``.
+nothing a node would notice changed), ``diff_node_binaries``, ``diff_seeds``.
 """
 
 from __future__ import annotations
@@ -166,7 +166,3 @@ def diff_catalogs(previous: AppCatalog | None, current: AppCatalog) -> list[str]
         elif before is not None and after is not None:
             lines += _describe_changed_app(app_id, before, after)
     return lines + diff_node_binaries(previous, current) + diff_seeds(previous, current)
-
-
-def format_diff(lines: list[str]) -> str:
-    return "\n".join(lines) + "\n" if lines else "no changes\n"
