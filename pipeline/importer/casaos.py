@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pipeline.importer.compose import parse_project
+from pipeline.importer.compose import parse_env_file_text, parse_project
 from pipeline.importer.compose_yaml import load_yaml
 from pipeline.importer.reasons import refuse
 from pipeline.importer.source_app import (
@@ -99,7 +99,9 @@ def read_casaos_app(folder: Path, source: str) -> SourceApp:
     if meta.id is None:
         raise refuse("I001", "no compose name: (the store app id)", shown, 1)
     app_id = re.sub(r"[^a-z0-9-]+", "-", meta.id.lower()).strip("-") or "app"
-    variables = PlatformVariables(platform_variables(meta.id))
+    dotenv = read_source_file(folder, ".env", f"{source.rstrip('/')}/.env")
+    own = {} if dotenv is None else parse_env_file_text(dotenv.decode("utf-8", "replace"))
+    variables = PlatformVariables(platform_variables(meta.id), own)
 
     def read_file(relative: str, what: str, line: int | None) -> bytes | None:
         return read_source_file(folder, relative, shown, line)

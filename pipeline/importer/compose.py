@@ -277,7 +277,7 @@ def parse_volume(value: Any, filename: str, line: int | None) -> VolumeSpec:
 
 
 def parse_env_file_text(text: str) -> dict[str, str]:
-    """``KEY=VALUE`` lines (``export`` prefix, ``#`` comments, quotes); values not yet interpolated."""
+    """``KEY=VALUE`` lines (``export``, ``#`` comments, quotes); values not yet interpolated."""
     values: dict[str, str] = {}
     for raw_line in text.splitlines():
         line = raw_line.strip()

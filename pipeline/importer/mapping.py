@@ -100,6 +100,10 @@ NOT_CREDENTIAL = re.compile(
     r"(_FILE|_PATH|_LENGTH|_URL|_ENABLED|_TYPE|_NAME|_USER)$", re.IGNORECASE
 )
 
+HOST_KEY = re.compile(
+    r"(HOST|SERVER|ADDR|ADDRESS|URL|URI|ENDPOINT|BACKEND|UPSTREAM|BROKER)(_?NAME)?$", re.IGNORECASE
+)
+
 CATEGORIES: dict[str, str] = {
     "bitcoin": "bitcoin",
     "crypto": "bitcoin",
@@ -251,7 +255,8 @@ class _Mapper:
             if len(services) == 1 or service.name == ui_service:
                 base = self.app_id
             else:
-                base = safe_name(f"{self.app_id}-{service.name}", limit=55)
+                own = service.name.lower().startswith(f"{self.app_id}-")
+                base = safe_name(service.name if own else f"{self.app_id}-{service.name}", limit=55)
             name, suffix = base, 2
             while name in taken_here or self.name_taken(name):
                 name, suffix = f"{base}-{suffix}", suffix + 1
@@ -287,15 +292,36 @@ class _Mapper:
         return {old: new for old, new in addresses.items() if old != new}
 
     def rewrite_addresses(
-        self, value: str, addresses: dict[str, str], where: str, line: int | None
+        self,
+        value: str,
+        addresses: dict[str, str],
+        where: str,
+        line: int | None,
+        whole_value: bool = False,
     ) -> str:
-        result = value
-        for old, new in sorted(addresses.items(), key=lambda item: -len(item[0])):
-            if re.fullmatch(r"[0-9.]+", old):
-                pattern = rf"(?<![0-9.]){re.escape(old)}(?![0-9])"
-            else:
-                pattern = rf"(?:(?<=^)|(?<=[/@=\s,'\"])){re.escape(old)}(?=$|[:/\s,'\"])"
-            result = re.sub(pattern, new, result)
+        """Addresses of this app's members -> their container names here, in one pass.
+
+        A name is rewritten where it is clearly an address (``name:5432``,
+        ``//name``, ``@name``), or as a whole value when ``whole_value`` (an env
+        key that names a host); an IP of a member is rewritten anywhere.
+        """
+        if not addresses:
+            return value
+        if whole_value and value in addresses:
+            result = addresses[value]
+        else:
+            parts = []
+            for old in sorted(addresses, key=len, reverse=True):
+                escaped = re.escape(old)
+                if re.fullmatch(r"[0-9.]+", old):
+                    parts.append(rf"(?<![0-9.]){escaped}(?![0-9])")
+                else:
+                    parts.append(
+                        rf"(?:(?<=//)|(?<=@)){escaped}(?![A-Za-z0-9_.-])"
+                        rf"|(?<![A-Za-z0-9_./-]){escaped}(?=:[0-9])"
+                    )
+            pattern = re.compile("|".join(f"(?:{part})" for part in parts))
+            result = pattern.sub(lambda match: addresses[match.group(0)], value)
         if result != value:
             self.say(
                 "I004",
@@ -413,7 +439,11 @@ class _Mapper:
             converted = self.secret_value(value, f"{service.name}: environment {key}", line)
             if isinstance(converted, str):
                 converted = self.rewrite_addresses(
-                    converted, addresses, f"{service.name}: environment {key}", line
+                    converted,
+                    addresses,
+                    f"{service.name}: environment {key}",
+                    line,
+                    whole_value=HOST_KEY.search(key) is not None,
                 )
             env[key] = converted
             self.origin(f"{path}.env.{key}", line)
@@ -529,7 +559,7 @@ class _Mapper:
                 )
 
     def inside_data_dir(self, host: str) -> str | None:
-        """The part of ``host`` below the app's data dir (or a store's name for it); None if outside."""
+        """The part of ``host`` below the app's data dir (or the store's name for it), or None."""
         for home in (self.home, *self.source.data_dir_aliases):
             home = canonical(home)
             if is_within(host, home):
@@ -1201,16 +1231,17 @@ def _fixed_credentials(mapper: _Mapper, document: dict[str, Any]) -> None:
                 found.setdefault(value, []).append((member, key))
     default_password = mapper.source.meta.default_password
     for value, uses in found.items():
+        inside = re.compile(rf"(?<![A-Za-z0-9_.-]){re.escape(value)}(?![A-Za-z0-9_.-])")
         embedded = [
             f"{m['name']}.{k}"
             for m in members
             for k, v in m.get("env", {}).items()
-            if isinstance(v, str) and v != value and len(value) >= 4 and value in v
+            if isinstance(v, str) and v != value and inside.search(v)
         ] + [
             f"{m['name']}.command"
             for m in members
             for arg in (m.get("command") or []) + (m.get("entrypoint") or [])
-            if len(value) >= 4 and value in arg
+            if inside.search(arg)
         ]
         first_member, first_key = uses[0]
         line = mapper.mapped.origins.get(

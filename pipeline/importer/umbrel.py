@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 
 from pipeline.hostpaths import data_dir
-from pipeline.importer.compose import parse_project
+from pipeline.importer.compose import parse_env_file_text, parse_project
 from pipeline.importer.compose_yaml import load_yaml
 from pipeline.importer.reasons import Reason, refuse
 from pipeline.importer.source_app import (
@@ -190,6 +190,9 @@ def read_umbrel_app(folder: Path, source: str) -> SourceApp:
         except UnicodeDecodeError:
             raise refuse("I001", "not valid UTF-8", shown_exports) from None
         reasons.extend(notes)
+    dotenv = read_source_file(folder, ".env", f"{source.rstrip('/')}/.env")
+    if dotenv is not None:
+        own = {**parse_env_file_text(dotenv.decode("utf-8", "replace")), **own}
     variables = PlatformVariables(platform_variables(_plain_id(meta.id)), own)
 
     def read_file(relative: str, what: str, line: int | None) -> bytes | None:
