@@ -824,6 +824,15 @@ class _Mapper:
         self.origin(path, service.line)
         member: dict[str, Any] = {"_path": path, "name": self.container_names[service.name]}
         member["image"] = self.image(service, path)
+        wanted = service.raw.get("container_name")
+        if isinstance(wanted, str) and wanted != member["name"]:
+            self.say(
+                "I004",
+                f"{service.name}: container_name {wanted} is {member['name']} here (names carry "
+                "the app id); references to it were rewritten",
+                "note",
+                service.line_of("container_name"),
+            )
         entrypoint = self.plain_argv(
             service.entrypoint,
             f"{service.name}: entrypoint",
