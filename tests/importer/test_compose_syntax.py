@@ -62,7 +62,10 @@ def test_bad_ports_are_refused(value: Any, message: str) -> None:
         ("/srv/x:/x:ro", ("bind", "/srv/x", "/x", True)),
         ("./conf:/etc/app:ro,z", ("bind", "./conf", "/etc/app", True)),
         ("/srv/x:/x:rw", ("bind", "/srv/x", "/x", False)),
-        ({"type": "bind", "source": "/a", "target": "/b", "read_only": True}, ("bind", "/a", "/b", True)),
+        (
+            {"type": "bind", "source": "/a", "target": "/b", "read_only": True},
+            ("bind", "/a", "/b", True),
+        ),
         ({"type": "tmpfs", "target": "/tmp"}, ("tmpfs", None, "/tmp", False)),
     ],
 )
@@ -72,8 +75,16 @@ def test_volume_syntaxes(value: Any, expected: tuple[Any, ...]) -> None:
 
 @pytest.mark.parametrize(
     ("text", "millis"),
-    [("10s", 10_000), ("1m30s", 90_000), ("1h", 3_600_000), ("500ms", 500), ("1.5s", 1500),
-     ("", None), ("10", None), ("ten", None)],
+    [
+        ("10s", 10_000),
+        ("1m30s", 90_000),
+        ("1h", 3_600_000),
+        ("500ms", 500),
+        ("1.5s", 1500),
+        ("", None),
+        ("10", None),
+        ("ten", None),
+    ],
 )
 def test_durations(text: str, millis: int | None) -> None:
     assert duration_ms(text) == millis
@@ -81,8 +92,15 @@ def test_durations(text: str, millis: int | None) -> None:
 
 @pytest.mark.parametrize(
     ("value", "count"),
-    [("512m", 512 << 20), ("1.5G", 1536 << 20), ("256M", 256 << 20), (1024, 1024),
-     ("2gb", 2 << 30), ("12x", None), (True, None)],
+    [
+        ("512m", 512 << 20),
+        ("1.5G", 1536 << 20),
+        ("256M", 256 << 20),
+        (1024, 1024),
+        ("2gb", 2 << 30),
+        ("12x", None),
+        (True, None),
+    ],
 )
 def test_sizes(value: Any, count: int | None) -> None:
     assert byte_count(value) == count
@@ -91,5 +109,9 @@ def test_sizes(value: Any, count: int | None) -> None:
 def test_env_files() -> None:
     text = '# c\nA=1\nexport B=two\nC="quoted # not a comment"\nD=x # comment\nbad line\nE=\n'
     assert parse_env_file_text(text) == {
-        "A": "1", "B": "two", "C": "quoted # not a comment", "D": "x", "E": "",
+        "A": "1",
+        "B": "two",
+        "C": "quoted # not a comment",
+        "D": "x",
+        "E": "",
     }

@@ -41,7 +41,12 @@ def test_the_local_svg_icon_is_copied(tmp_path: Path) -> None:
 def test_a_whole_store_run_counts_reasons_and_leaves_a_valid_apps_dir(tmp_path: Path) -> None:
     apps = fresh_target(tmp_path)
     code, out, err = archy(
-        "import", "umbrel", "--all", "tests/importer/fixtures/umbrel", "--apps-dir", str(apps),
+        "import",
+        "umbrel",
+        "--all",
+        "tests/importer/fixtures/umbrel",
+        "--apps-dir",
+        str(apps),
         "--json",
     )
     assert code == 1  # some apps are refused
@@ -49,11 +54,21 @@ def test_a_whole_store_run_counts_reasons_and_leaves_a_valid_apps_dir(tmp_path: 
     summary = json.loads(out)
     statuses = {app["id"]: app["status"] for app in summary["apps"]}
     assert statuses == {
-        "alias-bomb": "refused", "blockview": "warnings", "broken-yaml": "refused",
-        "btc-explorer": "warnings", "built-here": "refused", "docker-panel": "refused",
-        "downloader": "refused", "host-net": "refused", "lnview": "warnings",
-        "moving-tag": "refused", "notes-single": "warnings", "odd-syntax": "warnings",
-        "onion-chat": "warnings", "priv-box": "refused", "radio-bridge": "refused",
+        "alias-bomb": "refused",
+        "blockview": "warnings",
+        "broken-yaml": "refused",
+        "btc-explorer": "warnings",
+        "built-here": "refused",
+        "docker-panel": "refused",
+        "downloader": "refused",
+        "host-net": "refused",
+        "lnview": "warnings",
+        "moving-tag": "refused",
+        "notes-single": "warnings",
+        "odd-syntax": "warnings",
+        "onion-chat": "warnings",
+        "priv-box": "refused",
+        "radio-bridge": "refused",
         "wiki-url": "refused",
     }
     assert summary["counts"] == {"imported": 0, "warnings": 6, "refused": 10}
@@ -65,12 +80,28 @@ def test_a_whole_store_run_counts_reasons_and_leaves_a_valid_apps_dir(tmp_path: 
     assert summary["apps_dir_problems"] == []
     written = sorted(p.name for p in apps.iterdir())
     assert written == sorted(
-        ["bitcoin-core", "lnd", "electrs", "tor", "thunderhub", "blockview", "btc-explorer",
-         "lnview", "notes-single", "odd-syntax", "onion-chat"]
+        [
+            "bitcoin-core",
+            "lnd",
+            "electrs",
+            "tor",
+            "thunderhub",
+            "blockview",
+            "btc-explorer",
+            "lnview",
+            "notes-single",
+            "odd-syntax",
+            "onion-chat",
+        ]
     )
     # then the CasaOS store into the same apps/: still one valid catalog
     code, out, _ = archy(
-        "import", "casaos", "--all", "tests/importer/fixtures/casaos", "--apps-dir", str(apps),
+        "import",
+        "casaos",
+        "--all",
+        "tests/importer/fixtures/casaos",
+        "--apps-dir",
+        str(apps),
         "--json",
     )
     assert json.loads(out)["apps_dir_valid"] is True

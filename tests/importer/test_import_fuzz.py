@@ -8,6 +8,7 @@ leaves the target untouched; an imported app validates.
 
 from __future__ import annotations
 
+import atexit
 import io
 import shutil
 import tempfile
@@ -23,11 +24,15 @@ from pipeline.validation import validate_paths
 from tests.importer.harness import FIXTURES, TARGET, listing
 
 FUZZ = settings(
-    max_examples=300,
+    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-TARGET_FILES = listing(TARGET)
+# One small app as the target keeps each example fast; the clash logic has its own tests.
+SMALL_TARGET = Path(tempfile.mkdtemp(prefix="import-fuzz-target-"))
+shutil.copytree(TARGET / "tor", SMALL_TARGET / "tor")
+atexit.register(shutil.rmtree, SMALL_TARGET, True)
+TARGET_FILES = listing(SMALL_TARGET)
 
 
 def _dump(document: Any) -> bytes:
@@ -44,7 +49,7 @@ def check_import(store: str, files: dict[str, bytes]) -> None:
         for name, data in files.items():
             (source / name).write_bytes(data)
         apps = root / "apps"
-        shutil.copytree(TARGET, apps)
+        shutil.copytree(SMALL_TARGET, apps)
         run = run_import(store, [source], apps, force=False, validate_all=False)  # type: ignore[arg-type]
         (result,) = run.results
         if result.status == "refused":
@@ -58,7 +63,10 @@ def check_import(store: str, files: dict[str, bytes]) -> None:
 
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.text(max_size=30),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.text(max_size=30),
     st.sampled_from(["${X:-1}", "$$", "${", "/var/run/docker.sock:/s", "8080:80", "a=b", "host"]),
 )
 documents = st.recursive(
@@ -66,10 +74,28 @@ documents = st.recursive(
     lambda children: st.one_of(
         st.lists(children, max_size=4),
         st.dictionaries(
-            st.one_of(st.text(max_size=10), st.sampled_from(
-                ["services", "image", "ports", "volumes", "environment", "x-casaos", "main",
-                 "port_map", "depends_on", "healthcheck", "user", "command", "app_proxy"])),
-            children, max_size=5,
+            st.one_of(
+                st.text(max_size=10),
+                st.sampled_from(
+                    [
+                        "services",
+                        "image",
+                        "ports",
+                        "volumes",
+                        "environment",
+                        "x-casaos",
+                        "main",
+                        "port_map",
+                        "depends_on",
+                        "healthcheck",
+                        "user",
+                        "command",
+                        "app_proxy",
+                    ]
+                ),
+            ),
+            children,
+            max_size=5,
         ),
     ),
     max_leaves=30,
@@ -108,9 +134,25 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
     copy = YAML(typ="safe").load(_dump(document))
     service = next(iter(copy["services"].values()))
     for _ in range(draw(st.integers(1, 3))):
-        key = draw(st.sampled_from(
-            ["image", "ports", "volumes", "environment", "healthcheck", "user", "command",
-             "depends_on", "deploy", "devices", "cap_add", "network_mode", "privileged"]))
+        key = draw(
+            st.sampled_from(
+                [
+                    "image",
+                    "ports",
+                    "volumes",
+                    "environment",
+                    "healthcheck",
+                    "user",
+                    "command",
+                    "depends_on",
+                    "deploy",
+                    "devices",
+                    "cap_add",
+                    "network_mode",
+                    "privileged",
+                ]
+            )
+        )
         service[key] = draw(documents)
     if draw(st.booleans()):
         copy["x-casaos"][draw(st.sampled_from(["main", "port_map", "title", "architectures"]))] = (
