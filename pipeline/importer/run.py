@@ -160,6 +160,22 @@ class Importer:
                 source.meta.line("id"),
             )
             return AppResult(app_id, shown, "refused", [reason])
+        capability_of = sorted(
+            other.manifest.id
+            for other in self.existing.values()
+            if app_id in other.manifest.provides
+        )
+        if capability_of:
+            reason = Reason(
+                "P016",
+                f"app id {app_id!r} is a capability that {', '.join(capability_of)} provide; "
+                "an imported app needs an id of its own (the store's own node apps are "
+                "provided here already)",
+                "refusal",
+                source.meta.file,
+                source.meta.line("id"),
+            )
+            return AppResult(app_id, shown, "refused", [reason])
         claims = self.claims.without(app_id) if exists else self.claims
         mapped = map_app(source, claims.name_taken)
         filename = display_path(self.apps_dir / app_id / "manifest.yml")

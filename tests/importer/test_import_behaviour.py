@@ -184,3 +184,24 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     both = archy("import", "casaos", str(tmp_path), "--all", str(tmp_path))
     assert both[0] == 2
     assert archy("import", "casaos", "--help")[0] == 0
+
+
+def test_an_app_named_after_a_provided_capability_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "bitcoin"
+    shutil.copytree(FIXTURES / "umbrel" / "notes-single", folder)
+    meta = folder / "umbrel-app.yml"
+    meta.write_text(meta.read_text().replace("id: notes-single", "id: bitcoin"))
+    apps = fresh_target(tmp_path)
+    before = listing(apps)
+    code, out, _ = archy("import", "umbrel", str(folder), "--apps-dir", str(apps), "--json")
+    assert code == 1
+    (app,) = json.loads(out)["apps"]
+    assert app["reasons"] == [
+        {
+            "code": "P016",
+            "message": f"{folder}/umbrel-app.yml:2: app id 'bitcoin' is a capability that "
+            "bitcoin-core provide; an imported app needs an id of its own (the store's own "
+            "node apps are provided here already) (P016)",
+        }
+    ]
+    assert listing(apps) == before
