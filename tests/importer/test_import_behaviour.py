@@ -191,6 +191,8 @@ def test_an_app_named_after_a_provided_capability_is_refused(tmp_path: Path) -> 
     shutil.copytree(FIXTURES / "umbrel" / "notes-single", folder)
     meta = folder / "umbrel-app.yml"
     meta.write_text(meta.read_text().replace("id: notes-single", "id: bitcoin"))
+    compose = folder / "docker-compose.yml"
+    compose.write_text(compose.read_text().replace("notes-single_web_1", "bitcoin_web_1"))
     apps = fresh_target(tmp_path)
     before = listing(apps)
     code, out, _ = archy("import", "umbrel", str(folder), "--apps-dir", str(apps), "--json")
