@@ -17,7 +17,6 @@ import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any
 
 from pipeline.importer.compose_yaml import Location, YamlDocument
@@ -523,7 +522,3 @@ def parse_project(document: YamlDocument, lookup: Lookup, read_file: FileReader)
         top_lines={key: document.line_of((key,)) for key in data},
         interpolation_warnings=warnings,
     )
-
-
-def is_relative_source(source: str) -> bool:
-    return not PurePosixPath(source).is_absolute()

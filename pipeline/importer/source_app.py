@@ -153,7 +153,10 @@ def local_svg_icon(folder: Path, names: tuple[str, ...] = ("icon.svg", "logo.svg
             info = os.lstat(path)
         except OSError:
             continue
-        if stat.S_ISREG(info.st_mode) and 0 < info.st_size <= 256 * 1024:
+        if not (stat.S_ISREG(info.st_mode) and 0 < info.st_size <= 256 * 1024):
+            continue
+        text = path.read_bytes().decode("utf-8", "replace").lower()
+        if "<svg" in text and "<script" not in text and "javascript:" not in text:
             return path
     return None
 

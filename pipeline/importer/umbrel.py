@@ -202,6 +202,17 @@ def read_umbrel_app(folder: Path, source: str) -> SourceApp:
     reasons.extend(project.interpolation_warnings)
     app = SourceApp("umbrel", folder, source, meta, project, variables, None, reasons=reasons)
     app.icon = local_svg_icon(folder)
+    for extra, what in (("hooks", "lifecycle hook scripts"), ("torrc.template", "a Tor config")):
+        if (folder / extra).exists():
+            app.reasons.append(
+                Reason(
+                    "I004",
+                    f"{extra}: {what} not converted; the manifest has hooks of two kinds "
+                    "(exec, copy_from_host): port them by hand if the app needs them",
+                    "warning",
+                    f"{source.rstrip('/')}/{extra}",
+                )
+            )
     _addresses(app, meta.id)
     app.ui = _ui_from_proxy(app, shown_compose)
     return app

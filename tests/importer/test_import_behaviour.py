@@ -207,3 +207,13 @@ def test_an_app_named_after_a_provided_capability_is_refused(tmp_path: Path) -> 
         }
     ]
     assert listing(apps) == before
+
+
+def test_an_svg_icon_with_a_script_is_not_copied(tmp_path: Path) -> None:
+    apps = fresh_target(tmp_path)
+    outcome = import_app("umbrel", "onion-chat", apps)
+    assert outcome.exit_code == 0
+    assert (FIXTURES / "umbrel" / "onion-chat" / "icon.svg").exists()
+    assert not (apps / "onion-chat" / "icon.svg").exists()
+    (app,) = outcome.summary["apps"]
+    assert any("no local SVG icon" in reason["message"] for reason in app["reasons"])
