@@ -71,6 +71,7 @@ class Service:
     volumes: list[VolumeSpec] = field(default_factory=list)
     depends_on: list[tuple[str, str]] = field(default_factory=list)  # (service, condition)
     health: HealthSpec | None = None
+    warnings: list[Reason] = field(default_factory=list)
 
     def line_of(self, key: str) -> int | None:
         return self.lines.get(key, self.line)
@@ -385,6 +386,17 @@ def _environment(
                 except InterpolationError as error:
                     raise refuse("I001", f"env_file {path}: {error}", filename, line) from None
                 service.environment_lines[key] = line
+                for name in run.unresolved:
+                    service.warnings.append(
+                        Reason(
+                            "I002",
+                            f"env_file {path}: ${{{name}}} has no value on Archipelago; it was "
+                            "left empty",
+                            "warning",
+                            filename,
+                            line,
+                        )
+                    )
     if value is None:
         return
     line = service.line_of("environment")
@@ -512,12 +524,13 @@ def parse_project(document: YamlDocument, lookup: Lookup, read_file: FileReader)
     if not isinstance(services, dict) or not services:
         raise refuse("I001", "no services: mapping", filename, document.line_of(("services",)))
     name = data.get("name")
+    parsed = [_service(key, value, document, read_file, lookup) for key, value in services.items()]
+    for service in parsed:
+        warnings.extend(service.warnings)
     return Project(
         filename=filename,
         name=name if isinstance(name, str) else None,
-        services=[
-            _service(key, value, document, read_file, lookup) for key, value in services.items()
-        ],
+        services=parsed,
         top_level=data,
         top_lines={key: document.line_of((key,)) for key in data},
         interpolation_warnings=warnings,
