@@ -127,6 +127,11 @@ def read_source_file(
     if Path(relative).is_absolute() or ".." in Path(relative).parts:
         raise refuse("I001", f"{relative} is outside the app folder", shown, line)
     path = folder / relative
+    parent, home = os.path.realpath(path.parent), os.path.realpath(folder)
+    if parent != home and not parent.startswith(home + os.sep):
+        raise refuse(
+            "I001", f"{relative} is outside the app folder (through a symlink)", shown, line
+        )
     try:
         info = os.lstat(path)
     except FileNotFoundError:

@@ -217,3 +217,27 @@ def test_an_svg_icon_with_a_script_is_not_copied(tmp_path: Path) -> None:
     assert not (apps / "onion-chat" / "icon.svg").exists()
     (app,) = outcome.summary["apps"]
     assert any("no local SVG icon" in reason["message"] for reason in app["reasons"])
+
+
+def test_an_env_file_through_a_symlinked_folder_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "sneaky"
+    shutil.copytree(FIXTURES / "umbrel" / "odd-syntax", folder)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "worker.env").write_text("STOLEN=1\n")
+    os.symlink(outside, folder / "conf")
+    compose = folder / "docker-compose.yml"
+    compose.write_text(compose.read_text().replace("- worker.env", "- conf/worker.env"))
+    apps = fresh_target(tmp_path)
+    before = listing(apps)
+    code, out, _ = archy("import", "umbrel", str(folder), "--apps-dir", str(apps), "--json")
+    assert code == 1
+    (app,) = json.loads(out)["apps"]
+    assert app["reasons"] == [
+        {
+            "code": "I001",
+            "message": f"{folder}/docker-compose.yml:35: conf/worker.env is outside the app "
+            "folder (through a symlink) (I001)",
+        }
+    ]
+    assert listing(apps) == before
