@@ -199,5 +199,9 @@ from pipeline.seed_commands import seed as seed_group  # noqa: E402 - registered
 
 main.add_command(seed_group)
 
+from pipeline.importer.command import import_group  # noqa: E402 - registered after main is defined
+
+main.add_command(import_group)
+
 if __name__ == "__main__":
     main()
