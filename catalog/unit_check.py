@@ -266,7 +266,7 @@ def _shape_problems(text: str, header: str) -> tuple[list[str], list[Entry]]:
         return [f"its first line is not the renderer's header {header!r}"], []
     for number, line in enumerate(lines, start=1):
         if "\r" in line or line.endswith("\\"):
-            return [f"line {number} continues or breaks a line in a way the renderer never does"], []
+            return [f"line {number} continues a line (the renderer never does)"], []
         if line != line.strip() and line.strip():
             return [f"line {number} has leading or trailing whitespace"], []
     try:

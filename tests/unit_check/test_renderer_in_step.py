@@ -32,9 +32,7 @@ TEMPLATE = REPO_ROOT / "pipeline/templates/member.container.j2"
 
 @pytest.mark.parametrize("folder", APP_FOLDERS, ids=[f.name for f in APP_FOLDERS])
 @pytest.mark.parametrize("data_root", ["/var/lib/archipelago", "/srv/node-data"])
-def test_every_app_in_the_app_set_passes_the_nodes_unit_check(
-    folder: Path, data_root: str
-) -> None:
+def test_every_app_in_the_app_set_passes_the_nodes_unit_check(folder: Path, data_root: str) -> None:
     model = load_app_folder(folder).source.manifest
     units = render_app(model, data_root)
     assert check_app_units(model, units, data_root=data_root) == []
