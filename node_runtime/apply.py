@@ -103,6 +103,7 @@ from node_runtime.reconcile import (
     RunPostInstall,
     StartMember,
     StopMember,
+    UnitsRefused,
     WaitHealthy,
     WriteUnits,
     app_data_dirs,
@@ -812,6 +813,8 @@ def _stage_app(
         return AppResult(app_id, "failed", "is not in the current catalog")
     try:
         desired = desired_app(app, data_root)
+    except UnitsRefused as error:
+        return AppResult(app_id, "failed", str(error))
     except RuntimeSpecError as error:
         return AppResult(app_id, "failed", f"cannot be run on any engine: {error}")
     warnings: list[str] = []

@@ -48,9 +48,11 @@ from catalog.runtime_spec import (
     RuntimeSpecError,
     app_data_dir,
     app_runtime_specs,
+    SpecProblem,
     podman_secret_name,
     start_order,
 )
+from catalog.unit_check import check_app_units
 
 AppChange = Literal["install", "update", "repair", "unchanged", "remove", "stop", "refused"]
 
@@ -346,8 +348,31 @@ def pinned_manifest(app: CatalogApp) -> Manifest:
     return app.manifest.model_copy(update={"containers": members})
 
 
+class UnitsRefused(RuntimeSpecError):
+    """The catalog's units for an app are not what the renderer writes for its manifest."""
+
+    def __init__(self, app_id: str, problems: Sequence[str]) -> None:
+        super().__init__([SpecProblem(("units",), problem) for problem in problems])
+        shown = "; ".join(problems[:3]) + (
+            f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        )
+        self.message = f"its units are refused (not what the renderer writes for {app_id}): {shown}"
+
+    def __str__(self) -> str:
+        return self.message
+
+
 def desired_app(app: CatalogApp, data_root: str) -> DesiredApp:
-    """Raises RuntimeSpecError when no engine can run the manifest."""
+    """Raises RuntimeSpecError when no engine can run the manifest, UnitsRefused (one)
+    when the catalog's units are not what the renderer writes for it (catalog.unit_check)."""
+    problems = check_app_units(
+        app.manifest,
+        app.units,
+        data_root=data_root,
+        images=[image.pinned_reference for image in app.images],
+    )
+    if problems:
+        raise UnitsRefused(app.manifest.id, problems)
     manifest = pinned_manifest(app)
     specs = start_order(app_runtime_specs(manifest, data_root))
     return DesiredApp(app.manifest.id, app, manifest, tuple(specs))
@@ -435,6 +460,9 @@ def resolve_desired(
             continue
         try:
             candidates[app_id] = desired_app(app, data_root)
+        except UnitsRefused as error:
+            refused[app_id] = str(error)
+            continue
         except RuntimeSpecError as error:
             refused[app_id] = f"cannot be run: {error}"
             continue

@@ -17,7 +17,7 @@ timestamp), so a test can also sign things the repository should not serve.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,6 +42,9 @@ from pipeline.render import render_app
 from signing import repository as tuf_repository
 from signing.keys import SigningKey
 from signing.metadata import Metadata, Root, Targets
+
+# Edits an app's rendered units ({file name: text}) before the catalog is signed.
+UnitTamper = Callable[[dict[str, str]], dict[str, str]]
 
 PLACEHOLDER_DIGEST = "sha256:" + "ab" * 32
 DEFAULT_DATA_ROOT = "/var/lib/archipelago"
@@ -137,15 +140,18 @@ class RepositoryHandle:
         *,
         commit: str | None = None,
         companions: Mapping[str, Mapping[str, bytes]] | None = None,
+        tamper_units: Mapping[str, UnitTamper] | None = None,
     ) -> AppCatalog:
         """Build a catalog of ``apps`` (id -> manifest YAML) and publish it as the next version.
 
         ``companions`` maps an app id to {member name: OCI archive bytes}; such a member's
         image is ``localhost/<member>:latest``, left unpinned (the archive is the image).
+        ``tamper_units`` maps an app id to a function that edits its rendered units before
+        the catalog is signed: a hostile catalog that is still validly signed.
         """
         self.targets_version += 1
         catalog, artifacts = self._build_catalog(
-            apps, commit or f"{self.targets_version:040x}", companions or {}
+            apps, commit or f"{self.targets_version:040x}", companions or {}, tamper_units or {}
         )
         self.catalog = catalog
         self.catalog_bytes = catalog.to_canonical()
@@ -171,6 +177,7 @@ class RepositoryHandle:
         apps: Mapping[str, str],
         commit: str,
         companions: Mapping[str, Mapping[str, bytes]],
+        tamper_units: Mapping[str, UnitTamper],
     ) -> tuple[AppCatalog, dict[str, bytes]]:
         entries: dict[str, CatalogApp] = {}
         pins: dict[str, ImagePin] = {}
@@ -210,12 +217,15 @@ class RepositoryHandle:
                         archive=archive,
                     )
                 )
+            units = render_app(manifest, self.data_root)
+            if app_id in tamper_units:
+                units = tamper_units[app_id](dict(units))
             entries[app_id] = CatalogApp(
                 version=manifest.version,
                 revision=manifest.revision,
                 manifest=manifest,
                 manifest_blake3=manifest_blake3(manifest),
-                units=render_app(manifest, self.data_root),
+                units=units,
                 images=images,
                 icon=icon,
                 companions=app_companions,
@@ -242,6 +252,7 @@ def make_repository(
     *,
     companions: Mapping[str, Mapping[str, bytes]] | None = None,
     data_root: str = DEFAULT_DATA_ROOT,
+    tamper_units: Mapping[str, UnitTamper] | None = None,
 ) -> RepositoryHandle:
     """A new signed repository in ``directory`` serving a catalog of ``apps``."""
     keys = {
@@ -261,5 +272,5 @@ def make_repository(
     )
     handle.roots = [tuf_repository.sign(root, [keys["root"]])]
     directory.mkdir(parents=True, exist_ok=True)
-    handle.publish(apps, companions=companions)
+    handle.publish(apps, companions=companions, tamper_units=tamper_units)
     return handle
