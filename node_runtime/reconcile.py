@@ -46,9 +46,9 @@ from catalog.runtime_spec import (
     NETWORK_NAME,
     MemberSpec,
     RuntimeSpecError,
+    SpecProblem,
     app_data_dir,
     app_runtime_specs,
-    SpecProblem,
     podman_secret_name,
     start_order,
 )

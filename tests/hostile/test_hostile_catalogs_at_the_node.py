@@ -66,9 +66,8 @@ def add_to_evil_unit(line: str, section: str = "[Container]") -> UnitTamper:
 
 def evil_yaml(member_yaml: str = "", top_yaml: str = "") -> str:
     """The small test app ``evil`` with extra member fields (6-space indented YAML)."""
-    text = manifest_yaml("evil")
-    return text.replace("    command: [\"sleep\", \"infinity\"]\n",
-                        "    command: [\"sleep\", \"infinity\"]\n" + member_yaml) + top_yaml  # fmt: skip
+    command = '    command: ["sleep", "infinity"]\n'
+    return manifest_yaml("evil").replace(command, command + member_yaml) + top_yaml
 
 
 @dataclass(frozen=True)
