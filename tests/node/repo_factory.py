@@ -112,6 +112,7 @@ class RepositoryHandle:
     directory: Path
     keys: dict[str, SigningKey]
     data_root: str = DEFAULT_DATA_ROOT
+    pin_images: bool = True
     roots: list[Metadata[Root]] = field(default_factory=list)
     catalog: AppCatalog | None = None
     catalog_bytes: bytes = b""
@@ -189,8 +190,8 @@ class RepositoryHandle:
             for member in manifest.containers:
                 repository, tag, digest = parse_image_reference(member.image)
                 reference = f"{repository}:{tag}"
-                if member.name in companions.get(app_id, {}):
-                    # built here and shipped as an archive: no registry digest to pin
+                if member.name in companions.get(app_id, {}) or not self.pin_images:
+                    # shipped as an archive, or a local test image: no registry digest
                     images.append(AppImage(member=member.name, reference=reference, digest=None))
                     continue
                 images.append(
@@ -253,14 +254,20 @@ def make_repository(
     companions: Mapping[str, Mapping[str, bytes]] | None = None,
     data_root: str = DEFAULT_DATA_ROOT,
     tamper_units: Mapping[str, UnitTamper] | None = None,
+    pin_images: bool = True,
 ) -> RepositoryHandle:
-    """A new signed repository in ``directory`` serving a catalog of ``apps``."""
+    """A new signed repository in ``directory`` serving a catalog of ``apps``.
+
+    ``pin_images=False`` leaves every image at its tag (local test images have no digest).
+    """
     keys = {
         "root": SigningKey.generate(),
         "targets": SigningKey.generate(),
         "online": SigningKey.generate(),
     }
-    handle = RepositoryHandle(directory=directory, keys=keys, data_root=data_root)
+    handle = RepositoryHandle(
+        directory=directory, keys=keys, data_root=data_root, pin_images=pin_images
+    )
     root = tuf_repository.new_root(
         handle.now + timedelta(days=365),
         {
