@@ -132,6 +132,7 @@ HEALTH_POLL_SECONDS = 0.25
 FAILURES_FILE = "apply-failures.json"
 STOPPED_FILE = "stopped.json"
 OBSERVED_FILE = "observed.json"
+SECRET_OWNERS_FILE = "secret-owners.json"  # noqa: S105 (a file name, not a secret)
 
 Status = Literal["ok", "unchanged", "failed", "removed", "stopped", "staged"]
 
@@ -250,6 +251,37 @@ def _save_failures(paths: NodePaths, failures: Mapping[str, FailedUpdate]) -> No
         },
     }
     _write_json_if_changed(paths.state_dir / FAILURES_FILE, document)
+
+
+def read_secret_owners(paths: NodePaths) -> dict[str, str]:
+    """{Podman secret name: the app the node created it for}, from ``state/secret-owners.json``."""
+    owners = _read_json(paths.state_dir / SECRET_OWNERS_FILE).get("secrets", {})
+    return (
+        {str(k): str(v) for k, v in owners.items() if isinstance(v, str)}
+        if isinstance(owners, dict)
+        else {}
+    )
+
+
+def record_secret_owners(paths: NodePaths, app_id: str, names: Iterable[str]) -> None:
+    """Remember that ``app_id`` owns these Podman secrets (a name already owned is kept)."""
+    owners = read_secret_owners(paths)
+    merged = {**{name: app_id for name in names}, **owners}
+    if merged != owners:
+        _write_json_if_changed(
+            paths.state_dir / SECRET_OWNERS_FILE,
+            {"schema": 1, "secrets": dict(sorted(merged.items()))},
+        )
+
+
+def forget_secret_owners(paths: NodePaths, app_id: str, names: Iterable[str]) -> None:
+    owners = read_secret_owners(paths)
+    kept = {k: v for k, v in owners.items() if not (k in set(names) and v == app_id)}
+    if kept != owners:
+        _write_json_if_changed(
+            paths.state_dir / SECRET_OWNERS_FILE,
+            {"schema": 1, "secrets": dict(sorted(kept.items()))},
+        )
 
 
 def read_stopped(paths: NodePaths) -> set[str]:
@@ -586,6 +618,11 @@ def execute_action(action: Action, context: _Context) -> None:
                     f"secret {name} has no value on this node ({value_file} is missing) and "
                     "Podman holds none; it is never regenerated for an installed app"
                 )
+            owner = read_secret_owners(context.paths).get(podman_secret_name(app_id, name))
+            if owner is not None and owner != app_id:
+                raise ActionFailed(f"podman secret {podman_secret_name(app_id, name)} belongs "
+                                   f"to app {owner!r}")  # fmt: skip
+            record_secret_owners(context.paths, app_id, [podman_secret_name(app_id, name)])
             engine.create_podman_secret(app_id, name, value)
         case EnsureImage(image=image, archive=archive):
             if engine.image_present(image):
@@ -612,6 +649,11 @@ def execute_action(action: Action, context: _Context) -> None:
         case RemoveUnits(app_id=app_id):
             engine.remove_units(app_id)
         case RecordApplied(app_id=app_id, app=app):
+            record_secret_owners(
+                context.paths,
+                app_id,
+                [podman_secret_name(app_id, s.name) for s in app.manifest.generated_secrets],
+            )
             NodeState(context.paths).record_applied(app_id, _record(app, context))
         case ForgetApplied(app_id=app_id):
             NodeState(context.paths).forget_applied(app_id)
@@ -651,6 +693,7 @@ def _observe_for(
         secret_files=frozenset(secret_files),
         existing_dirs=frozenset(path for path in dirs if data_dir_exists(path, data_root)),
         network_exists=observation.network_exists,
+        secret_owners=read_secret_owners(NodePaths(state_root)),
     )
     return observation, observed
 
@@ -999,10 +1042,17 @@ def purge_app(
     names = set(secret_names)
     if own.is_dir() and not own.is_symlink():
         names.update(p.name for p in own.iterdir() if not p.name.startswith("."))
+    owners = read_secret_owners(NodePaths(state_root))
     for name in sorted(names):
-        if podman_secret_name(app_id, name) in observation.podman_secrets:
+        podman_name = podman_secret_name(app_id, name)
+        if owners.get(podman_name, app_id) != app_id:
+            continue  # another app's secret that only shares the derived name
+        if podman_name in observation.podman_secrets:
             engine.remove_podman_secret(app_id, name)
-            removed.append(f"podman secret {podman_secret_name(app_id, name)}")
+            removed.append(f"podman secret {podman_name}")
+    forget_secret_owners(
+        NodePaths(state_root), app_id, [podman_secret_name(app_id, n) for n in names]
+    )
     if own.is_dir() and not own.is_symlink():
         for path in sorted(own.iterdir()):
             path.unlink()
