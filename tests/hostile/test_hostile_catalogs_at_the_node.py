@@ -24,6 +24,7 @@ from click.testing import CliRunner, Result
 from catalog.unit_check import container_unit_file
 from node_runtime.cli import main
 from node_runtime.node_config import STATE_ROOT_ENV
+from node_runtime.reconcile import AppliedApp, ObservedState, WriteUnits, plan_reconcile
 from tests.node.repo_factory import UnitTamper, make_repository, manifest_yaml
 
 VAULT = (Path(__file__).resolve().parents[1] / "lifecycle/apps/gate-vault/manifest.yml").read_text()
@@ -221,3 +222,42 @@ def test_the_same_app_honestly_signed_installs(tmp_path: Path) -> None:
     result = run(tmp_path, "install", "evil", "--json")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "units" / EVIL_UNIT).is_file()
+
+
+@pytest.mark.parametrize("attack", sorted(CORPUS))
+def test_the_podman_and_quadlet_plan_refuses_the_hostile_app_alone(
+    attack: str, tmp_path: Path
+) -> None:
+    """The engines that run containers plan through reconcile: the same refusal, no action."""
+    hostile = CORPUS[attack]
+    tampers = {"evil": hostile.tamper} if hostile.tamper is not None else {}
+    repository = make_repository(
+        tmp_path / "origin", {"gate-vault": VAULT, "evil": hostile.manifest}, tamper_units=tampers
+    )
+    assert repository.catalog is not None
+    plan = plan_reconcile(repository.catalog, {"gate-vault", "evil"}, ObservedState(), {},
+                          data_root=str(tmp_path / "data"), architecture="amd64")  # fmt: skip
+    evil = plan.app("evil")
+    assert (evil.change, evil.reason, evil.actions) == ("refused", hostile.reason, ())
+    assert plan.app("gate-vault").change == "install"
+
+
+def test_a_hostile_update_keeps_the_applied_version_and_never_writes_its_units(
+    tmp_path: Path,
+) -> None:
+    honest = make_repository(tmp_path / "honest", {"evil": manifest_yaml("evil")})
+    assert honest.catalog is not None
+    applied = {"evil": AppliedApp(honest.catalog.apps["evil"], str(tmp_path / "data"))}
+    hostile = make_repository(
+        tmp_path / "hostile",
+        {"evil": manifest_yaml("evil", revision=2)},
+        tamper_units={"evil": add_to_evil_unit("Volume=/:/host")},
+    )
+    assert hostile.catalog is not None
+    plan = plan_reconcile(hostile.catalog, {"evil"}, ObservedState(), applied,
+                          data_root=str(tmp_path / "data"), architecture="amd64")  # fmt: skip
+    evil = plan.app("evil")
+    assert evil.change == "refused"
+    assert evil.reason is not None and "Volume=/:/host" in evil.reason
+    written = [a.units for a in evil.actions if isinstance(a, WriteUnits)]
+    assert written == [tuple(sorted(honest.catalog.apps["evil"].units.items()))]
