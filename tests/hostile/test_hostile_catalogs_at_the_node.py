@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from catalog.runtime_spec import volume_host_path
 from catalog.unit_check import container_unit_file
 from node_runtime.cli import main
 from node_runtime.node_config import STATE_ROOT_ENV
@@ -88,7 +89,7 @@ def copy_unit_as(name: str) -> UnitTamper:
 
 # [Container] follows the two header comments, [Unit], Description= and a blank line
 CONTINUED_LINE = 7
-FOREIGN = "/var/lib/archipelago/gate-vault/vault"
+FOREIGN = volume_host_path("gate-vault", "vault", None)  # the honest app's volume dir
 REFUSED = "its units are refused (not what the renderer writes for evil): "
 CORPUS: dict[str, Hostile] = {
     "privileged unit (PodmanArgs=--privileged)": Hostile(
