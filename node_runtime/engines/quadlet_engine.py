@@ -186,6 +186,9 @@ class QuadletEngine(PodmanEngine):
         self._systemctl("stop", self._service(app_id, container))
 
     def remove_member(self, app_id: str, container: str) -> None:
+        owner = self.container_owner(container)
+        if owner and owner != app_id:  # never stop another app's service by a shared name
+            raise EngineError(f"container {container} belongs to app {owner!r}; not removed")
         self._systemctl("stop", self._service(app_id, container))
         super().remove_member(app_id, container)  # an adopted container outside systemd
 

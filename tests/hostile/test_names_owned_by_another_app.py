@@ -12,6 +12,7 @@ functions whether they still collide and checks the node's behaviour either way.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -20,13 +21,15 @@ from click.testing import CliRunner, Result
 from catalog.runtime_spec import podman_secret_name
 from catalog.unit_check import container_unit_file
 from node_runtime.cli import main
-from node_runtime.engines.container_engine import EngineError
+from node_runtime.engines.container_engine import CommandResult, EngineError
+from node_runtime.engines.podman_engine import PodmanEngine
 from node_runtime.engines.quadlet_engine import remove_app_units, write_app_units
 from node_runtime.node_config import STATE_ROOT_ENV
 from node_runtime.reconcile import AppliedApp, ObservedState, plan_reconcile
 from pipeline.render import render_app
 from tests.apply.catalogs import catalog_of, simple_manifest, with_member_changes
 from tests.node.repo_factory import make_repository, manifest_yaml
+from tests.realparts.podman_user import RootlessPodman
 
 DATA = "/srv/data"
 
@@ -180,3 +183,38 @@ def test_a_member_named_like_another_apps_container_refuses_the_newcomer() -> No
     evil = plan.app("evil")
     assert (evil.change, evil.actions) == ("refused", ())
     assert evil.reason == "its container name gate-vault is also app 'gate-vault''s"
+
+
+class PodmanAsTestUser:
+    """The podman runner of the engine, as the rootless test user (real podman)."""
+
+    def __init__(self, podman: RootlessPodman) -> None:
+        self.podman = podman
+
+    def __call__(
+        self, args: Sequence[str], *, input: bytes | None = None, timeout: float
+    ) -> CommandResult:
+        done = self.podman.run(*args, check=False, input=input, text=False, timeout=timeout)
+        return CommandResult(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.mark.integration
+@pytest.mark.podman
+def test_an_app_cannot_remove_a_container_labelled_as_another_apps(
+    rootless_podman: RootlessPodman, busybox_image: str
+) -> None:
+    name = "archy-test-owned-by-vault"
+    rootless_podman.run("rm", "--force", name, check=False)
+    rootless_podman.run("create", "--name", name, "--label", "archy.app=gate-vault",
+                        busybox_image, "sleep", "infinity")  # fmt: skip
+    container_id = rootless_podman.inspect_field(name, "{{.Id}}")
+    try:
+        engine = PodmanEngine(PodmanAsTestUser(rootless_podman))
+        with pytest.raises(EngineError) as refused:
+            engine.remove_member("evil", name)
+        assert str(refused.value) == f"container {name} belongs to app 'gate-vault'; not removed"
+        assert rootless_podman.inspect_field(name, "{{.Id}}") == container_id
+        engine.remove_member("gate-vault", name)  # its own app may
+        assert not rootless_podman.container_exists(name)
+    finally:
+        rootless_podman.run("rm", "--force", name, check=False)
