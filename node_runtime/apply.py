@@ -50,6 +50,7 @@ import contextlib
 import json
 import os
 import platform
+import posixpath
 import secrets
 import string
 import time
@@ -62,12 +63,13 @@ from catalog.address import blake3_hex
 from catalog.catalog_model import AppCatalog, CatalogApp, parse_catalog
 from catalog.manifest import GeneratedSecret, HookStep
 from catalog.runtime_spec import (
+    DEFAULT_DATA_ROOT,
     MemberSpec,
     RuntimeSpecError,
     app_data_dir,
     podman_secret_name,
 )
-from node_runtime.atomic_file import create_file_once, write_file_atomically
+from node_runtime.atomic_file import create_file_once_in, write_file_atomically
 from node_runtime.blob_store import BlobError, BlobStore
 from node_runtime.engines.container_engine import (
     ContainerEngine,
@@ -103,6 +105,7 @@ from node_runtime.reconcile import (
     RunPostInstall,
     StartMember,
     StopMember,
+    UnitsRefused,
     WaitHealthy,
     WriteUnits,
     app_data_dirs,
@@ -110,6 +113,15 @@ from node_runtime.reconcile import (
     paths_to_observe,
     plan_app,
     plan_reconcile,
+)
+from node_runtime.safe_paths import (
+    UnsafePath,
+    check_directories,
+    describe_entry,
+    directory_state,
+    entry_kind,
+    open_directory,
+    relative_parts_or_none,
 )
 
 CRASH_ENV = "ARCHY_TEST_CRASH_AT"
@@ -120,6 +132,7 @@ HEALTH_POLL_SECONDS = 0.25
 FAILURES_FILE = "apply-failures.json"
 STOPPED_FILE = "stopped.json"
 OBSERVED_FILE = "observed.json"
+SECRET_OWNERS_FILE = "secret-owners.json"  # noqa: S105 (a file name, not a secret)
 
 Status = Literal["ok", "unchanged", "failed", "removed", "stopped", "staged"]
 
@@ -238,6 +251,37 @@ def _save_failures(paths: NodePaths, failures: Mapping[str, FailedUpdate]) -> No
         },
     }
     _write_json_if_changed(paths.state_dir / FAILURES_FILE, document)
+
+
+def read_secret_owners(paths: NodePaths) -> dict[str, str]:
+    """{Podman secret name: the app the node created it for}, from ``state/secret-owners.json``."""
+    owners = _read_json(paths.state_dir / SECRET_OWNERS_FILE).get("secrets", {})
+    return (
+        {str(k): str(v) for k, v in owners.items() if isinstance(v, str)}
+        if isinstance(owners, dict)
+        else {}
+    )
+
+
+def record_secret_owners(paths: NodePaths, app_id: str, names: Iterable[str]) -> None:
+    """Remember that ``app_id`` owns these Podman secrets (a name already owned is kept)."""
+    owners = read_secret_owners(paths)
+    merged = {**{name: app_id for name in names}, **owners}
+    if merged != owners:
+        _write_json_if_changed(
+            paths.state_dir / SECRET_OWNERS_FILE,
+            {"schema": 1, "secrets": dict(sorted(merged.items()))},
+        )
+
+
+def forget_secret_owners(paths: NodePaths, app_id: str, names: Iterable[str]) -> None:
+    owners = read_secret_owners(paths)
+    kept = {k: v for k, v in owners.items() if not (k in set(names) and v == app_id)}
+    if kept != owners:
+        _write_json_if_changed(
+            paths.state_dir / SECRET_OWNERS_FILE,
+            {"schema": 1, "secrets": dict(sorted(kept.items()))},
+        )
 
 
 def read_stopped(paths: NodePaths) -> set[str]:
@@ -374,51 +418,135 @@ def generate_secret_value(secret: GeneratedSecret) -> bytes:
     return "".join(secrets.choice(alphabet) for _ in range(secret.length)).encode()
 
 
-def write_secret_once(path: Path, value: bytes) -> bool:
-    """Create ``path`` (0600) with ``value`` unless it exists; False when it already did."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    return create_file_once(path, value, mode=0o600)  # refuses to replace an existing secret
+SYMLINK_HINT = (
+    "the node never follows a symlink below its data root or state root; remove it "
+    "(a container may have planted it)"
+)
 
 
-def create_data_dir(engine: ContainerEngine, path: str, container_uid: int | None) -> None:
-    """Create ``path`` owned by ``container_uid``'s host uid; never touch an existing dir."""
-    target = Path(path)
-    if target.is_dir():
-        return
-    target.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-    staging = target.parent / f".archy-creating-{target.name}"
-    if staging.exists():
-        try:
-            staging.rmdir()  # an empty leftover of a crash; never app data
-        except OSError:
-            engine.remove_tree_in_user_namespace(str(staging))
-    staging.mkdir(mode=0o755)
-    if container_uid:
-        engine.chown_in_user_namespace(str(staging), container_uid)
-    os.rename(staging, target)
+def write_secret_once(path: Path, value: bytes, state_root: Path) -> bool:
+    """Create ``path`` (0600, in a 0700 dir) with ``value`` unless it exists; False when it
+    already did.  No symlink below ``state_root`` is followed (ActionFailed if one is there)."""
+    try:
+        with open_directory(str(state_root), str(path.parent), create=True, mode=0o700) as folder:
+            os.fchmod(folder, 0o700)
+            return create_file_once_in(folder, path.name, value, mode=0o600)
+    except UnsafePath as error:
+        raise ActionFailed(f"{error}; {SYMLINK_HINT}") from None
+
+
+def read_secret_file(path: Path, state_root: Path) -> bytes | None:
+    """The value in a secret file, None when it does not exist; never through a symlink."""
+    try:
+        with open_directory(str(state_root), str(path.parent)) as folder:
+            handle = os.open(path.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+    except FileNotFoundError:
+        return None
+    except UnsafePath as error:
+        raise ActionFailed(f"{error}; {SYMLINK_HINT}") from None
+    except OSError as error:
+        raise ActionFailed(f"{path} cannot be read as a secret file ({error.strerror})") from None
+    with os.fdopen(handle, "rb") as stream:
+        return stream.read()
+
+
+def secret_file_exists(path: Path, state_root: Path) -> bool:
+    """A real file (not a symlink) at ``path``, reached without following a symlink."""
+    try:
+        with open_directory(str(state_root), str(path.parent)) as folder:
+            return entry_kind(folder, path.name) == "file"
+    except (OSError, UnsafePath):
+        return False
+
+
+def data_dir_exists(path: str, data_root: str) -> bool:
+    """``path`` is a real directory below ``data_root`` with no symlink on the way."""
+    try:
+        return directory_state(data_root, path) == "directory"
+    except (OSError, UnsafePath):
+        return False
+
+
+def create_data_dir(
+    engine: ContainerEngine, path: str, container_uid: int | None, data_root: str
+) -> None:
+    """Create ``path`` owned by ``container_uid``'s host uid; never touch an existing dir.
+
+    Walks from ``data_root`` without following a symlink (ActionFailed when a component
+    is one, or is not a directory).
+    """
+    parent, name = posixpath.split(path)
+    try:
+        with open_directory(data_root, parent, create=True) as folder:
+            kind = entry_kind(folder, name)
+            if kind == "directory":
+                return
+            if kind != "missing":
+                raise UnsafePath(describe_entry(folder, name, path))
+            staging = f".archy-creating-{name}"
+            leftover = entry_kind(folder, staging)
+            if leftover == "directory":
+                try:
+                    os.rmdir(staging, dir_fd=folder)  # an empty leftover of a crash; never data
+                except OSError:
+                    engine.remove_tree_in_user_namespace(posixpath.join(parent, staging))
+            elif leftover != "missing":
+                os.unlink(staging, dir_fd=folder)
+            os.mkdir(staging, 0o755, dir_fd=folder)
+            if container_uid:
+                engine.chown_in_user_namespace(posixpath.join(parent, staging), container_uid)
+            os.rename(staging, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except UnsafePath as error:
+        raise ActionFailed(f"{error}; {SYMLINK_HINT}") from None
+
+
+def check_member_mounts(spec: MemberSpec, data_root: str) -> None:
+    """Refuse (ActionFailed) to start a member whose volume dirs lead through a symlink.
+
+    Runs before every start: a running container may have replaced a dir it can
+    reach with a link since the last one, and Podman would follow it.
+    """
+    try:
+        check_directories(
+            list(dict.fromkeys([data_root, DEFAULT_DATA_ROOT])),
+            [mount.host_path for mount in spec.mounts],
+            f"volume dir of {spec.name}",
+        )
+    except UnsafePath as error:
+        raise ActionFailed(f"refusing to start {spec.name}: {error}; {SYMLINK_HINT}") from None
 
 
 def canonical_hook_source(source: str, allowed: Sequence[str]) -> str:
-    """``source`` resolved, if it lies inside an allowed dir and no symlink leads out of it."""
-    resolved = os.path.realpath(source)
-    roots = [os.path.realpath(root) for root in allowed]
+    """``source`` if it lies inside an allowed dir and no symlink is on the way or inside it.
 
-    def inside(path: str) -> bool:
-        return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
-
-    if not inside(resolved):
+    The allowed dirs themselves are the owner's configuration (resolved); below them,
+    every component is checked without following links, and a dir's whole tree too.
+    """
+    roots = [root.rstrip("/") or "/" for root in allowed]
+    roots += [os.path.realpath(root) for root in roots]
+    root = next((r for r in roots if relative_parts_or_none(r, source) is not None), None)
+    if root is None:
         raise ActionFailed(
             f"copy_from_host source {source} is not inside an allowed hook source dir "
             f"({', '.join(allowed) or 'none configured'})"
         )
-    if os.path.isdir(resolved):
-        for directory, dirs, files in os.walk(resolved):
-            for name in (*dirs, *files):
-                entry = os.path.join(directory, name)
-                if os.path.islink(entry) and not inside(os.path.realpath(entry)):
-                    raise ActionFailed(f"copy_from_host source {source}: {entry} leads outside")
-    return resolved
+    parent, name = posixpath.split(source.rstrip("/"))
+    try:
+        if posixpath.normpath(source) == posixpath.normpath(root):
+            kind = "directory"
+        else:
+            with open_directory(root, parent) as folder:
+                kind = entry_kind(folder, name)
+                if kind not in ("directory", "file"):
+                    raise UnsafePath(describe_entry(folder, name, source))
+        if kind == "directory":
+            for directory, dirs, files in os.walk(source):
+                for entry in (*dirs, *files):
+                    if os.path.islink(os.path.join(directory, entry)):
+                        raise UnsafePath(f"{os.path.join(directory, entry)} is a symlink")
+    except (OSError, UnsafePath) as error:
+        raise ActionFailed(f"copy_from_host source {source}: {error}") from None
+    return source
 
 
 def run_hook_steps(
@@ -475,20 +603,26 @@ def execute_action(action: Action, context: _Context) -> None:
         case CreateNetwork():
             engine.create_network()
         case CreateDataDir(path=path, container_uid=uid):
-            create_data_dir(engine, path, uid)
+            create_data_dir(engine, path, uid, context.data_root)
         case GenerateSecret(app_id=app_id, secret=secret):
             write_secret_once(
-                secret_file(state_root, app_id, secret.name), generate_secret_value(secret)
+                secret_file(state_root, app_id, secret.name),
+                generate_secret_value(secret),
+                state_root,
             )
         case CreatePodmanSecret(app_id=app_id, secret_name=name):
             value_file = secret_file(state_root, app_id, name)
-            try:
-                value = value_file.read_bytes()
-            except FileNotFoundError:
+            value = read_secret_file(value_file, state_root)
+            if value is None:
                 raise ActionFailed(
                     f"secret {name} has no value on this node ({value_file} is missing) and "
                     "Podman holds none; it is never regenerated for an installed app"
-                ) from None
+                )
+            owner = read_secret_owners(context.paths).get(podman_secret_name(app_id, name))
+            if owner is not None and owner != app_id:
+                raise ActionFailed(f"podman secret {podman_secret_name(app_id, name)} belongs "
+                                   f"to app {owner!r}")  # fmt: skip
+            record_secret_owners(context.paths, app_id, [podman_secret_name(app_id, name)])
             engine.create_podman_secret(app_id, name, value)
         case EnsureImage(image=image, archive=archive):
             if engine.image_present(image):
@@ -504,6 +638,7 @@ def execute_action(action: Action, context: _Context) -> None:
         case RemoveContainer(app_id=app_id, member=member):
             engine.remove_member(app_id, member)
         case StartMember(spec=spec, create=create):
+            check_member_mounts(spec, context.data_root)
             engine.start_member(spec, create=create)
         case WaitHealthy(spec=spec):
             wait_healthy(engine, spec)
@@ -514,6 +649,11 @@ def execute_action(action: Action, context: _Context) -> None:
         case RemoveUnits(app_id=app_id):
             engine.remove_units(app_id)
         case RecordApplied(app_id=app_id, app=app):
+            record_secret_owners(
+                context.paths,
+                app_id,
+                [podman_secret_name(app_id, s.name) for s in app.manifest.generated_secrets],
+            )
             NodeState(context.paths).record_applied(app_id, _record(app, context))
         case ForgetApplied(app_id=app_id):
             NodeState(context.paths).forget_applied(app_id)
@@ -544,14 +684,16 @@ def _observe_for(
     for app in [*catalog.apps.values(), *(each.app for each in applied.values())]:
         for secret in app.manifest.generated_secrets:
             name = podman_secret_name(app.manifest.id, secret.name)
-            if name in names and secret_file(state_root, app.manifest.id, secret.name).is_file():
+            value_file = secret_file(state_root, app.manifest.id, secret.name)
+            if name in names and secret_file_exists(value_file, state_root):
                 secret_files.add(name)
     observed = ObservedState(
         containers=observation.containers,
         podman_secrets=observation.podman_secrets,
         secret_files=frozenset(secret_files),
-        existing_dirs=frozenset(path for path in dirs if os.path.isdir(path)),
+        existing_dirs=frozenset(path for path in dirs if data_dir_exists(path, data_root)),
         network_exists=observation.network_exists,
+        secret_owners=read_secret_owners(NodePaths(state_root)),
     )
     return observation, observed
 
@@ -742,10 +884,14 @@ def _rollback(previous: AppliedApp, context: _Context) -> None:
         secret_files=frozenset(
             podman_secret_name(desired.app_id, s.name)
             for s in desired.manifest.generated_secrets
-            if secret_file(context.paths.root, desired.app_id, s.name).is_file()
+            if secret_file_exists(
+                secret_file(context.paths.root, desired.app_id, s.name), context.paths.root
+            )
         ),
         existing_dirs=frozenset(
-            path for path, _ in app_data_dirs(desired, context.data_root) if os.path.isdir(path)
+            path
+            for path, _ in app_data_dirs(desired, context.data_root)
+            if data_dir_exists(path, context.data_root)
         ),
         network_exists=observation.network_exists,
     )
@@ -812,6 +958,8 @@ def _stage_app(
         return AppResult(app_id, "failed", "is not in the current catalog")
     try:
         desired = desired_app(app, data_root)
+    except UnitsRefused as error:
+        return AppResult(app_id, "failed", str(error))
     except RuntimeSpecError as error:
         return AppResult(app_id, "failed", f"cannot be run on any engine: {error}")
     warnings: list[str] = []
@@ -824,8 +972,8 @@ def _stage_app(
         )
     try:
         for path, container_uid in app_data_dirs(desired, data_root):
-            existed = os.path.isdir(path)
-            create_data_dir(engine, path, container_uid)
+            existed = data_dir_exists(path, data_root)
+            create_data_dir(engine, path, container_uid, data_root)
             if container_uid and not existed:
                 warnings.append(
                     f"{path} is owned by the node user, not container uid {container_uid} "
@@ -833,10 +981,10 @@ def _stage_app(
                 )
         for secret in app.manifest.generated_secrets:
             value_file = secret_file(state_root, app_id, secret.name)
-            if not value_file.exists():
-                write_secret_once(value_file, generate_secret_value(secret))
+            if not secret_file_exists(value_file, state_root):
+                write_secret_once(value_file, generate_secret_value(secret), state_root)
         engine.write_units(app_id, dict(app.units))
-    except (OSError, EngineError) as error:
+    except (OSError, EngineError, ActionFailed) as error:
         return AppResult(app_id, "failed", f"staging: {error}", desired.version_text, "stage")
     reason = STAGED_REASON + ("; stopped by the owner" if stopped else "")
     return AppResult(app_id, "staged", reason, desired.version_text, "stage", tuple(warnings))
@@ -854,6 +1002,7 @@ def restart_app(app_id: str, *, state_root: Path, engine: ContainerEngine) -> Ap
     version = desired.version_text
     for spec in desired.specs:
         try:
+            check_member_mounts(spec, applied.data_root)
             engine.restart_member(spec)
             wait_healthy(engine, spec)
         except (ActionFailed, EngineError) as error:
@@ -891,13 +1040,20 @@ def purge_app(
         removed.append(data_dir)
     own = secrets_dir(state_root, app_id)
     names = set(secret_names)
-    if own.is_dir():
+    if own.is_dir() and not own.is_symlink():
         names.update(p.name for p in own.iterdir() if not p.name.startswith("."))
+    owners = read_secret_owners(NodePaths(state_root))
     for name in sorted(names):
-        if podman_secret_name(app_id, name) in observation.podman_secrets:
+        podman_name = podman_secret_name(app_id, name)
+        if owners.get(podman_name, app_id) != app_id:
+            continue  # another app's secret that only shares the derived name
+        if podman_name in observation.podman_secrets:
             engine.remove_podman_secret(app_id, name)
-            removed.append(f"podman secret {podman_secret_name(app_id, name)}")
-    if own.is_dir():
+            removed.append(f"podman secret {podman_name}")
+    forget_secret_owners(
+        NodePaths(state_root), app_id, [podman_secret_name(app_id, n) for n in names]
+    )
+    if own.is_dir() and not own.is_symlink():
         for path in sorted(own.iterdir()):
             path.unlink()
         own.rmdir()

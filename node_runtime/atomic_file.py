@@ -9,6 +9,8 @@ Public API:
 - ``write_file_atomically(path, data, mode=0o644)`` — create or replace;
 - ``create_file_once(path, data, mode=0o600) -> bool`` — create, never
   replace: False (and nothing written) when ``path`` already exists;
+- ``create_file_once_in(directory_fd, name, data, mode=0o600) -> bool`` — the same inside
+  an open directory, following no symlink;
 - ``fsync_directory(directory)``.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -68,4 +71,28 @@ def create_file_once(path: Path, data: bytes, mode: int = 0o600) -> bool:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
     fsync_directory(path.parent)
+    return True
+
+
+def create_file_once_in(directory: int, name: str, data: bytes, mode: int = 0o600) -> bool:
+    """``create_file_once`` inside an open directory (``directory`` is its descriptor), so no
+    symlink on the way can redirect it; the new name itself is never followed either."""
+    temporary = f".tmp-{os.getpid()}-{secrets.token_hex(8)}"
+    handle = os.open(
+        temporary,
+        os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+        mode,
+        dir_fd=directory,
+    )
+    try:
+        _write_temporary(handle, data, mode)
+        try:
+            os.link(temporary, name, src_dir_fd=directory, dst_dir_fd=directory,
+                    follow_symlinks=False)  # fmt: skip
+        except FileExistsError:
+            return False
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary, dir_fd=directory)
+    os.fsync(directory)
     return True

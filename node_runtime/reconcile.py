@@ -46,11 +46,13 @@ from catalog.runtime_spec import (
     NETWORK_NAME,
     MemberSpec,
     RuntimeSpecError,
+    SpecProblem,
     app_data_dir,
     app_runtime_specs,
     podman_secret_name,
     start_order,
 )
+from catalog.unit_check import check_app_units, container_unit_file
 
 AppChange = Literal["install", "update", "repair", "unchanged", "remove", "stop", "refused"]
 
@@ -78,6 +80,7 @@ class ObservedState:
     secret_files: frozenset[str] = frozenset()
     existing_dirs: frozenset[str] = frozenset()
     network_exists: bool = False
+    secret_owners: Mapping[str, str] = field(default_factory=dict)
 
 
 # -- what was applied before -------------------------------------------------------------------
@@ -346,8 +349,31 @@ def pinned_manifest(app: CatalogApp) -> Manifest:
     return app.manifest.model_copy(update={"containers": members})
 
 
+class UnitsRefused(RuntimeSpecError):
+    """The catalog's units for an app are not what the renderer writes for its manifest."""
+
+    def __init__(self, app_id: str, problems: Sequence[str]) -> None:
+        super().__init__([SpecProblem(("units",), problem) for problem in problems])
+        shown = "; ".join(problems[:3]) + (
+            f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        )
+        self.message = f"its units are refused (not what the renderer writes for {app_id}): {shown}"
+
+    def __str__(self) -> str:
+        return self.message
+
+
 def desired_app(app: CatalogApp, data_root: str) -> DesiredApp:
-    """Raises RuntimeSpecError when no engine can run the manifest."""
+    """Raises RuntimeSpecError when no engine can run the manifest, UnitsRefused (one)
+    when the catalog's units are not what the renderer writes for it (catalog.unit_check)."""
+    problems = check_app_units(
+        app.manifest,
+        app.units,
+        data_root=data_root,
+        images=[image.pinned_reference for image in app.images],
+    )
+    if problems:
+        raise UnitsRefused(app.manifest.id, problems)
     manifest = pinned_manifest(app)
     specs = start_order(app_runtime_specs(manifest, data_root))
     return DesiredApp(app.manifest.id, app, manifest, tuple(specs))
@@ -396,6 +422,29 @@ def _host_ports(desired: DesiredApp) -> set[tuple[int, str]]:
     return {(port.host_port, port.protocol) for spec in desired.specs for port in spec.ports}
 
 
+def derived_names(desired: DesiredApp) -> set[tuple[str, str]]:
+    """(kind, name) of everything the node names after the app: unit files, containers,
+    Podman secrets.  Two apps must never share one (the node would hand one app's
+    secret or unit to the other)."""
+    app_id = desired.app_id
+    names = {("unit", container_unit_file(app_id, spec.name)) for spec in desired.specs}
+    names |= {("container", spec.name) for spec in desired.specs}
+    names |= {
+        ("podman secret", podman_secret_name(app_id, secret.name))
+        for secret in desired.manifest.generated_secrets
+    }
+    return names
+
+
+def _owner_problem(desired: DesiredApp, observed: ObservedState) -> str | None:
+    """A Podman secret this app would use that the node recorded as another app's."""
+    for kind, name in sorted(derived_names(desired)):
+        owner = observed.secret_owners.get(name) if kind == "podman secret" else None
+        if owner is not None and owner != desired.app_id:
+            return f"podman secret {name} belongs to app {owner!r}; refusing to hand it over"
+    return None
+
+
 def _container_problem(desired: DesiredApp, observed: ObservedState) -> str | None:
     adoptable = set(desired.manifest.migration.adopt)
     for spec in desired.specs:
@@ -435,10 +484,15 @@ def resolve_desired(
             continue
         try:
             candidates[app_id] = desired_app(app, data_root)
+        except UnitsRefused as error:
+            refused[app_id] = str(error)
+            continue
         except RuntimeSpecError as error:
             refused[app_id] = f"cannot be run: {error}"
             continue
-        problem = _container_problem(candidates[app_id], observed)
+        problem = _container_problem(candidates[app_id], observed) or _owner_problem(
+            candidates[app_id], observed
+        )
         if problem is not None:
             refused[app_id] = problem
             del candidates[app_id]
@@ -455,6 +509,24 @@ def resolve_desired(
             )
             continue
         owners.update(dict.fromkeys(ports, app_id))
+    # Derived names (units, containers, Podman secrets): the same rule as host ports.
+    named: dict[tuple[str, str], str] = {}
+    for previous_id, previous in applied.items():
+        if previous_id not in candidates:
+            with contextlib.suppress(RuntimeSpecError):
+                named.update(dict.fromkeys(derived_names(desired_app(previous.app,
+                                                                      previous.data_root)),
+                                           previous_id))  # fmt: skip
+    for app_id in sorted(candidates, key=lambda each: (each not in applied, each)):
+        if app_id in refused:
+            continue
+        names = derived_names(candidates[app_id])
+        taken = sorted(name for name in names if named.get(name, app_id) != app_id)
+        if taken:
+            kind, name = taken[0]
+            refused[app_id] = f"its {kind} name {name} is also app {named[taken[0]]!r}'s"
+            continue
+        named.update(dict.fromkeys(names, app_id))
     accepted = {k: v for k, v in candidates.items() if k not in refused}
 
     # Dependencies, to a fixed point: refusing one app can leave another without a provider.

@@ -262,7 +262,22 @@ class PodmanEngine:
     def stop_member(self, app_id: str, container: str) -> None:
         self._must(stop_arguments(container, STOP_SECONDS), f"stopping {container}")
 
+    def container_owner(self, container: str) -> str | None:
+        """The ``archy.app`` label of a container ("" without one), None when it is gone."""
+        result = self._run(
+            ["inspect", "--type", "container", "--format",
+             f'{{{{index .Config.Labels "{LABEL_APP}"}}}}', container],
+            timeout=INSPECT_TIMEOUT,
+        )  # fmt: skip
+        if not result.ok:
+            return None
+        owner = result.stdout.decode().strip()
+        return "" if owner == "<no value>" else owner
+
     def remove_member(self, app_id: str, container: str) -> None:
+        owner = self.container_owner(container)
+        if owner and owner != app_id:
+            raise EngineError(f"container {container} belongs to app {owner!r}; not removed")
         self._must(stop_arguments(container, STOP_SECONDS), f"stopping {container}")
         self._must(remove_arguments(container), f"removing {container}")
 

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from catalog.runtime_spec import NETWORK_UNIT_FILE, MemberSpec, member_unit_name
+from catalog.unit_check import unit_header, unit_owner
 from node_runtime.atomic_file import write_file_atomically
 from node_runtime.engines.container_engine import (
     CommandResult,
@@ -51,11 +53,6 @@ def systemd_user_session_available() -> bool:
     if not runtime or shutil.which("systemctl") is None:
         return False
     return Path(runtime, "systemd", "private").exists()
-
-
-def unit_header(app_id: str) -> str:
-    """The first line the renderer writes into every unit of ``app_id``."""
-    return f"# Rendered by the Archipelago registry from the manifest of {app_id}; do not edit."
 
 
 class SystemctlRunner(Protocol):
@@ -92,16 +89,40 @@ def app_unit_files(unit_dir: Path, app_id: str) -> list[Path]:
     return found
 
 
+def unit_file_owner(path: Path) -> str | None:
+    """Who a unit file in the unit dir belongs to: an app id, "" for the shared network
+    unit, None when it is missing.  Raises EngineError for a symlink or a file the
+    registry did not write (the node never replaces either)."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        raise EngineError(f"{path} is not a regular file (a symlink?); the node never replaces it")
+    with path.open("rb") as stream:
+        first = stream.readline().rstrip(b"\n").decode("utf-8", errors="replace")
+    owner = unit_owner(first)
+    if owner is None:
+        raise EngineError(f"{path} was not written by the registry; the node never replaces it")
+    return owner
+
+
 def write_app_units(unit_dir: Path, app_id: str, units: Mapping[str, str]) -> bool:
     """Make ``unit_dir`` hold exactly ``units`` for the app; True when anything changed.
 
     Each unit is written atomically and only when its bytes differ; the app's
-    units that are gone from ``units`` are removed; drop-in dirs stay.
+    units that are gone from ``units`` are removed; drop-in dirs stay.  A unit
+    file that belongs to another app (its header names that app), or that the
+    registry did not write, is never replaced: EngineError before anything is written.
     """
     for name in units:
         if not name or "/" in name or name.startswith(".") or name.endswith(".d"):
             raise EngineError(f"{name!r} is not a unit file name")
     unit_dir.mkdir(parents=True, exist_ok=True)
+    for name in sorted(units):
+        owner = unit_file_owner(unit_dir / name)
+        if owner not in (None, "", app_id) or (owner == "" and name != NETWORK_UNIT_FILE):
+            raise EngineError(f"unit {name} belongs to app {owner!r}; {app_id} may not replace it")
     changed = False
     for name, text in sorted(units.items()):
         path = unit_dir / name
@@ -165,6 +186,9 @@ class QuadletEngine(PodmanEngine):
         self._systemctl("stop", self._service(app_id, container))
 
     def remove_member(self, app_id: str, container: str) -> None:
+        owner = self.container_owner(container)
+        if owner and owner != app_id:  # never stop another app's service by a shared name
+            raise EngineError(f"container {container} belongs to app {owner!r}; not removed")
         self._systemctl("stop", self._service(app_id, container))
         super().remove_member(app_id, container)  # an adopted container outside systemd
 

@@ -17,7 +17,7 @@ timestamp), so a test can also sign things the repository should not serve.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,6 +42,9 @@ from pipeline.render import render_app
 from signing import repository as tuf_repository
 from signing.keys import SigningKey
 from signing.metadata import Metadata, Root, Targets
+
+# Edits an app's rendered units ({file name: text}) before the catalog is signed.
+UnitTamper = Callable[[dict[str, str]], dict[str, str]]
 
 PLACEHOLDER_DIGEST = "sha256:" + "ab" * 32
 DEFAULT_DATA_ROOT = "/var/lib/archipelago"
@@ -109,6 +112,7 @@ class RepositoryHandle:
     directory: Path
     keys: dict[str, SigningKey]
     data_root: str = DEFAULT_DATA_ROOT
+    pin_images: bool = True
     roots: list[Metadata[Root]] = field(default_factory=list)
     catalog: AppCatalog | None = None
     catalog_bytes: bytes = b""
@@ -137,15 +141,18 @@ class RepositoryHandle:
         *,
         commit: str | None = None,
         companions: Mapping[str, Mapping[str, bytes]] | None = None,
+        tamper_units: Mapping[str, UnitTamper] | None = None,
     ) -> AppCatalog:
         """Build a catalog of ``apps`` (id -> manifest YAML) and publish it as the next version.
 
         ``companions`` maps an app id to {member name: OCI archive bytes}; such a member's
         image is ``localhost/<member>:latest``, left unpinned (the archive is the image).
+        ``tamper_units`` maps an app id to a function that edits its rendered units before
+        the catalog is signed: a hostile catalog that is still validly signed.
         """
         self.targets_version += 1
         catalog, artifacts = self._build_catalog(
-            apps, commit or f"{self.targets_version:040x}", companions or {}
+            apps, commit or f"{self.targets_version:040x}", companions or {}, tamper_units or {}
         )
         self.catalog = catalog
         self.catalog_bytes = catalog.to_canonical()
@@ -171,6 +178,7 @@ class RepositoryHandle:
         apps: Mapping[str, str],
         commit: str,
         companions: Mapping[str, Mapping[str, bytes]],
+        tamper_units: Mapping[str, UnitTamper],
     ) -> tuple[AppCatalog, dict[str, bytes]]:
         entries: dict[str, CatalogApp] = {}
         pins: dict[str, ImagePin] = {}
@@ -182,8 +190,8 @@ class RepositoryHandle:
             for member in manifest.containers:
                 repository, tag, digest = parse_image_reference(member.image)
                 reference = f"{repository}:{tag}"
-                if member.name in companions.get(app_id, {}):
-                    # built here and shipped as an archive: no registry digest to pin
+                if member.name in companions.get(app_id, {}) or not self.pin_images:
+                    # shipped as an archive, or a local test image: no registry digest
                     images.append(AppImage(member=member.name, reference=reference, digest=None))
                     continue
                 images.append(
@@ -210,12 +218,15 @@ class RepositoryHandle:
                         archive=archive,
                     )
                 )
+            units = render_app(manifest, self.data_root)
+            if app_id in tamper_units:
+                units = tamper_units[app_id](dict(units))
             entries[app_id] = CatalogApp(
                 version=manifest.version,
                 revision=manifest.revision,
                 manifest=manifest,
                 manifest_blake3=manifest_blake3(manifest),
-                units=render_app(manifest, self.data_root),
+                units=units,
                 images=images,
                 icon=icon,
                 companions=app_companions,
@@ -242,14 +253,21 @@ def make_repository(
     *,
     companions: Mapping[str, Mapping[str, bytes]] | None = None,
     data_root: str = DEFAULT_DATA_ROOT,
+    tamper_units: Mapping[str, UnitTamper] | None = None,
+    pin_images: bool = True,
 ) -> RepositoryHandle:
-    """A new signed repository in ``directory`` serving a catalog of ``apps``."""
+    """A new signed repository in ``directory`` serving a catalog of ``apps``.
+
+    ``pin_images=False`` leaves every image at its tag (local test images have no digest).
+    """
     keys = {
         "root": SigningKey.generate(),
         "targets": SigningKey.generate(),
         "online": SigningKey.generate(),
     }
-    handle = RepositoryHandle(directory=directory, keys=keys, data_root=data_root)
+    handle = RepositoryHandle(
+        directory=directory, keys=keys, data_root=data_root, pin_images=pin_images
+    )
     root = tuf_repository.new_root(
         handle.now + timedelta(days=365),
         {
@@ -261,5 +279,5 @@ def make_repository(
     )
     handle.roots = [tuf_repository.sign(root, [keys["root"]])]
     directory.mkdir(parents=True, exist_ok=True)
-    handle.publish(apps, companions=companions)
+    handle.publish(apps, companions=companions, tamper_units=tamper_units)
     return handle
