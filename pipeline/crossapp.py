@@ -9,6 +9,7 @@ file, so the author knows whom the clash is with.
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -20,6 +21,7 @@ from catalog.loader import Location, ManifestSource
 from catalog.manifest import Port, Requirement, SettingValue
 from catalog.problems import Problem, format_field_path
 from catalog.runtime_spec import (
+    DEFAULT_DATA_ROOT,
     member_unit_name,
     path_is_within,
     podman_secret_name,
@@ -450,7 +452,13 @@ def check_nested_host_paths(apps: Sequence[ManifestSource]) -> Iterator[Problem]
     the runtime spec refuses the same; several apps mounting the same dir is a
     reviewed grant, P003.)
     """
-    volumes = [(app, volume) for app in apps for volume in volume_host_sides(app.manifest)]
+    volumes = [
+        (app, volume)
+        for app in apps
+        for volume in volume_host_sides(app.manifest)
+        if posixpath.dirname(volume.host) != DEFAULT_DATA_ROOT  # not an app's data dir and
+        and not path_is_within(DEFAULT_DATA_ROOT, volume.host)  # not the root: P021 per app
+    ]
     for app, volume in volumes:
         for other_app, other in volumes:
             if other_app.manifest.id == app.manifest.id or other.host == volume.host:

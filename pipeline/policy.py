@@ -46,7 +46,9 @@ RULES: dict[str, Rule] = {
     for rule in (
         Rule("P001", "no privileged containers", "app"),
         Rule("P002", "no container-engine or service-manager sockets, state or config", "app"),
-        Rule("P003", "host paths only under the app's data dir; no '..' in any path", "app"),
+        Rule(
+            "P003", "host paths absolute, under the app's data dir unless granted; no '..'", "app"
+        ),
         Rule("P004", "no host network without permissions.host_network", "app"),
         Rule("P005", "images carry a tag, and the tag is not latest", "app"),
         Rule(

@@ -252,3 +252,48 @@ def test_what_render_refuses_validate_refuses_first(
     assert expected in validated.stderr.splitlines()
     assert expected in rendered.stderr.splitlines()
     assert "Traceback" not in validated.stderr + rendered.stderr
+
+
+def test_mounting_the_data_root_is_refused_once_and_not_again_per_other_app() -> None:
+    root_reader = source_of(
+        manifest_text(
+            "reader",
+            f"containers:\n  - name: reader\n    image: {IMAGE}\n    volumes:\n"
+            "      - {name: all, path: /all, read_only: true, host_path: /var/lib/archipelago}\n"
+            "permissions:\n  host_paths: [/var/lib/archipelago]\n",
+        ),
+        "apps/reader/manifest.yml",
+    )
+    neighbour = source_of(
+        manifest_text(
+            "neighbour",
+            f"containers:\n  - name: neighbour\n    image: {IMAGE}\n"
+            "    volumes:\n      - {name: data, path: /data}\n",
+        ),
+        "apps/neighbour/manifest.yml",
+    )
+    refusals = [str(p) for p in check_all([root_reader, neighbour]) if p.severity == "error"]
+    assert refusals == [
+        "apps/reader/manifest.yml:17: containers[0].volumes[0].host_path: host path "
+        "/var/lib/archipelago holds the data dir of every app (/var/lib/archipelago); mount a "
+        "sub-directory of the app's own data dir (P021)"
+    ]
+
+
+def test_an_icon_the_build_would_refuse_is_reported_by_validate(tmp_path: Path) -> None:
+    folder = write_app(
+        tmp_path / "apps", "demo", f"containers:\n  - name: demo\n    image: {IMAGE}\n"
+    )
+    (folder / "icon.svg").write_text("<html>not an icon</html>")
+    expected = (
+        "apps/demo/manifest.yml:1: icon: apps/demo/icon.svg: is not an SVG document; "
+        "export the icon as SVG"
+    )
+    publishing = archy(tmp_path, "validate", "--require-digests", "apps/demo")
+    assert publishing.returncode == 1
+    assert expected in publishing.stderr.splitlines()
+    developing = archy(tmp_path, "validate", "apps/demo")  # the dev build leaves it out
+    assert developing.returncode == 0
+    assert f"warning: {expected}" in developing.stderr.splitlines()
+    (folder / "icon.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    assert archy(tmp_path, "validate", "--require-digests", "apps/demo").returncode == 0
