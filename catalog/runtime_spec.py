@@ -446,8 +446,8 @@ def _member_spec(
                 "data dir)",
                 "P003",
             )
-        else:
-            collect.path((*here, "volumes", position, "host_path"), host, "host path")
+        elif volume.host_path is not None:  # as written: normalising would hide a '..'
+            collect.path((*here, "volumes", position, "host_path"), volume.host_path, "host path")
         collect.path((*here, "volumes", position, "path"), volume.path, "path")
         label = _selinux_label(host, manifest, data_root, mount_users.get(host, 1))
         mounts.append(BindMount(host, volume.path, volume.read_only, label))
