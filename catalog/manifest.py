@@ -129,7 +129,7 @@ class Volume(StrictModel):
     read_only: bool = False
     host_path: Annotated[str, StringConstraints(max_length=1000)] | None = Field(
         default=None,
-        description="explicit host path; only under the app's data dir or a path listed "
+        description="explicit absolute host path; only under the app's data dir or a path listed "
         "in permissions.host_paths",
     )
 

@@ -8,9 +8,18 @@ field that cannot be run).
 
 Decisions, in one place:
 
-* **Names.** Unit ``archy-<app>-<container>.container``; the shared network
-  ``archy-net`` (unit ``archy-net.network``); Podman secret
-  ``archy-<app>-<secret>``, handed to the container as an environment variable.
+* **Names.** Every name built from an app id joins the id and the part with
+  ``_`` (:data:`NAME_SEPARATOR`), which app ids (``^[a-z][a-z0-9-]{1,39}$``)
+  cannot contain, so the first ``_`` after ``archy-`` ends the app id and two
+  different (app, part) pairs never give the same name
+  (:func:`split_derived_name` reads it back).  Unit
+  ``archy-<app>_<container>.container`` (service ``archy-<app>_<container>.service``);
+  Podman secret ``archy-<app>_<secret>``, handed to the container as an
+  environment variable; data dir ``<data_root>/<app>`` (ids hold no ``/``).
+  The container itself is named by the manifest (``ContainerName=<name>``, kept
+  for adoption; policy P007/P022 keep it unique).  One shared network
+  ``archy-net`` (unit ``archy-net.network``), never derived from an app id;
+  no named volumes (every volume is a bind mount of a dir below the data dir).
 * **Ports.** ``expose: local`` and ``tor`` bind 127.0.0.1 (Tor reaches the port
   through a hidden service on the node); ``lan`` binds every interface.
 * **Volumes.** Host side ``<data_root>/<app>/<volume name>`` (or the validated
@@ -50,6 +59,7 @@ from typing import Any, Literal
 from catalog.address import blake3_hex
 from catalog.canonical import encode_canonical
 from catalog.manifest import Container, Health, Manifest, SecretRef
+from catalog.problems import format_field_path
 from catalog.systemd_syntax import unit_text_problem
 
 DEFAULT_DATA_ROOT = "/var/lib/archipelago"
@@ -62,15 +72,20 @@ LABEL_CONFIG_HASH = "archy.config-hash"
 # Paths that pass through ``-v host:container:options`` and unit files unchanged.
 SAFE_PATH = re.compile(r"^/[A-Za-z0-9._@+=~/-]*$")
 
+# Joins an app id and the part a derived name is for; app ids never contain it.
+NAME_SEPARATOR = "_"
+NAME_PREFIX = "archy-"
+
 Location = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
 class SpecProblem:
-    """One field of a manifest that no backend can run."""
+    """One field of a manifest that no backend can run, and the policy rule it breaks."""
 
     location: Location
     message: str
+    rule: str = "P023"
 
 
 class RuntimeSpecError(ValueError):
@@ -84,14 +99,32 @@ class RuntimeSpecError(ValueError):
 # -- names and paths -------------------------------------------------------------------------
 
 
+def derived_name(app_id: str, part: str) -> str:
+    """``archy-<app>_<part>``: the one way a name is built from an app id."""
+    return f"{NAME_PREFIX}{app_id}{NAME_SEPARATOR}{part}"
+
+
+def split_derived_name(name: str) -> tuple[str, str] | None:
+    """``archy-<app>_<part>`` -> (app, part); None for a name no app id derives.
+
+    Unit names are read without their ``.container``/``.service`` suffix.
+    """
+    if not name.startswith(NAME_PREFIX):
+        return None
+    app_id, separator, part = name[len(NAME_PREFIX) :].partition(NAME_SEPARATOR)
+    if not separator or not app_id or not part:
+        return None
+    return app_id, part
+
+
 def member_unit_name(app_id: str, container_name: str) -> str:
-    """The unit's base name: ``archy-<app>-<container>`` (+ .container / .service)."""
-    return f"archy-{app_id}-{container_name}"
+    """The unit's base name: ``archy-<app>_<container>`` (+ .container / .service)."""
+    return derived_name(app_id, container_name)
 
 
 def podman_secret_name(app_id: str, secret_name: str) -> str:
-    """The Podman secret that holds one generated secret of an app."""
-    return f"archy-{app_id}-{secret_name}"
+    """The Podman secret that holds one generated secret of an app: ``archy-<app>_<secret>``."""
+    return derived_name(app_id, secret_name)
 
 
 def app_data_dir(app_id: str, data_root: str = DEFAULT_DATA_ROOT) -> str:
@@ -104,11 +137,19 @@ def volume_host_path(
 ) -> str:
     """The host side of a volume: the granted ``host_path``, or ``<data_root>/<app>/<name>``.
 
-    A relative ``host_path`` is relative to the app's data dir (the policy reads it so too).
+    Normalised (``//`` and ``.`` collapse, no trailing ``/``), so equal dirs compare
+    equal.  A relative ``host_path`` is refused (P003); it would name a dir of the
+    app's data dir.
     """
     if host_path is not None:
-        return posixpath.normpath(posixpath.join(app_data_dir(app_id, data_root), host_path))
+        return normalise_path(posixpath.join(app_data_dir(app_id, data_root), host_path))
     return posixpath.join(app_data_dir(app_id, data_root), volume_name)
+
+
+def normalise_path(path: str) -> str:
+    """``//var/./lib/x/`` -> ``/var/lib/x`` (``..`` steps up; it is refused elsewhere)."""
+    normal = posixpath.normpath(path)
+    return "/" + normal.lstrip("/") if normal.startswith("/") else normal
 
 
 def bind_address(expose: Literal["lan", "tor", "local"]) -> str:
@@ -304,24 +345,26 @@ class _Collector:
     def __init__(self) -> None:
         self.problems: list[SpecProblem] = []
 
-    def add(self, location: Location, message: str) -> None:
-        self.problems.append(SpecProblem(location, message))
+    def add(self, location: Location, message: str, rule: str = "P023") -> None:
+        self.problems.append(SpecProblem(location, message, rule))
 
     def text(self, location: Location, value: str) -> None:
         problem = unit_text_problem(value)
         if problem is not None:
             self.add(location, f"{problem}; remove it")
 
-    def path(self, location: Location, value: str, what: str) -> None:
+    def path(self, location: Location, value: str, what: str, dots_rule: str = "P003") -> None:
         if SAFE_PATH.fullmatch(value) is None:
             self.add(
                 location,
                 f"{what} {value!r} may use only letters, digits and . _ @ + = ~ / - "
-                "(':' and ',' would split the volume option, spaces and quotes "
-                "would need a shell)",
+                "(':' and ',' would split the volume option, '%' is a systemd specifier, "
+                "spaces and quotes would need a shell); rename the path",
             )
         elif ".." in value.split("/"):
-            self.add(location, f"{what} {value!r} must not contain '..'")
+            self.add(
+                location, f"{what} {value!r} must not contain '..'; write it without", dots_rule
+            )
 
 
 def _mount_users(manifest: Manifest, data_root: str) -> dict[str, int]:
@@ -355,7 +398,11 @@ def _member_spec(
     here: Location = ("containers", index)
     declared = {secret.name for secret in manifest.generated_secrets}
     if member.privileged:
-        collect.add((*here, "privileged"), "privileged containers are never run (policy P001)")
+        collect.add(
+            (*here, "privileged"),
+            "privileged containers are never run; remove 'privileged: true'",
+            "P001",
+        )
 
     environment: list[tuple[str, str]] = []
     secrets: list[SecretEnv] = []
@@ -365,6 +412,7 @@ def _member_spec(
                 collect.add(
                     (*here, "env", name),
                     f"secret {value.secret!r} is not declared in generated_secrets; declare it",
+                    "P008",
                 )
             secrets.append(SecretEnv(name, podman_secret_name(manifest.id, value.secret)))
         else:
@@ -391,14 +439,21 @@ def _member_spec(
     for position, volume in enumerate(member.volumes):
         host = volume_host_path(manifest.id, volume.name, volume.host_path, data_root)
         if volume.host_path is not None and not volume.host_path.startswith("/"):
-            collect.add((*here, "volumes", position, "host_path"), "host_path must be absolute")
-        collect.path((*here, "volumes", position, "host_path"), host, "host path")
+            collect.add(
+                (*here, "volumes", position, "host_path"),
+                f"host_path {volume.host_path!r} is relative; write the absolute path, or "
+                "leave host_path out (the volume name is the sub-directory of the app's "
+                "data dir)",
+                "P003",
+            )
+        elif volume.host_path is not None:  # as written: normalising would hide a '..'
+            collect.path((*here, "volumes", position, "host_path"), volume.host_path, "host path")
         collect.path((*here, "volumes", position, "path"), volume.path, "path")
         label = _selinux_label(host, manifest, data_root, mount_users.get(host, 1))
         mounts.append(BindMount(host, volume.path, volume.read_only, label))
 
     for position, device in enumerate(member.devices):
-        collect.path((*here, "devices", position), device, "device")
+        collect.path((*here, "devices", position), device, "device", "P012")
 
     health: HealthCheck | None = None
     if member.health is not None:
@@ -469,6 +524,7 @@ def app_runtime_specs(manifest: Manifest, data_root: str = DEFAULT_DATA_ROOT) ->
     if SAFE_PATH.fullmatch(data_root) is None or not data_root.startswith("/"):
         collect.add((), f"data root {data_root!r} must be an absolute path of plain characters")
     mount_users = _mount_users(manifest, data_root)
+    _check_volume_layout(manifest, data_root, collect)
     specs = [
         _member_spec(manifest, index, member, data_root, mount_users, collect)
         for index, member in enumerate(manifest.containers)
@@ -480,6 +536,93 @@ def app_runtime_specs(manifest: Manifest, data_root: str = DEFAULT_DATA_ROOT) ->
     if collect.problems:
         raise RuntimeSpecError(_unique(collect.problems))
     return specs
+
+
+def path_is_within(path: str, directory: str) -> bool:
+    """``path`` is ``directory`` or below it (both normalised)."""
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def volume_host_sides(manifest: Manifest, data_root: str = DEFAULT_DATA_ROOT) -> list[VolumeHost]:
+    """Every volume's normalised host dir and the field that decides it, in manifest order.
+
+    A relative ``host_path`` (refused, P003) is left out: it names no dir yet.
+    """
+    found: list[VolumeHost] = []
+    for i, member in enumerate(manifest.containers):
+        for j, volume in enumerate(member.volumes):
+            if volume.host_path is not None and not volume.host_path.startswith("/"):
+                continue
+            field = "name" if volume.host_path is None else "host_path"
+            host = volume_host_path(manifest.id, volume.name, volume.host_path, data_root)
+            found.append(VolumeHost(("containers", i, "volumes", j, field), host))
+    return found
+
+
+@dataclass(frozen=True)
+class VolumeHost:
+    """Where a volume's host dir is decided (the field) and which dir that is."""
+
+    location: Location
+    host: str
+
+
+def _check_volume_layout(manifest: Manifest, data_root: str, collect: _Collector) -> None:
+    """P021: no volume's host dir is a dir the node keeps, or holds another volume's dir.
+
+    A container that mounts a dir holding another volume's host dir can replace
+    that inner dir with a symlink; Podman follows it at the next start and the
+    app writes wherever the link points.  So host dirs sit side by side: never
+    the data root, never an app's data dir itself, never one inside another
+    (the same dir for several volumes is fine: one dir, shared).
+    """
+    root = normalise_path(data_root)
+    own = app_data_dir(manifest.id, root)
+    volumes = volume_host_sides(manifest, root)
+    refused: set[str] = set()
+    for volume in volumes:
+        if volume.host == own:
+            message = (
+                f"host path {volume.host} is the app's data dir itself, which holds the "
+                "node's files for the app and every other volume; mount a sub-directory "
+                "(leave host_path out: the volume name is the sub-directory)"
+            )
+        elif path_is_within(root, volume.host):
+            message = (
+                f"host path {volume.host} holds the data dir of every app ({root}); "
+                "mount a sub-directory of the app's own data dir"
+            )
+        elif posixpath.dirname(volume.host) == root:
+            message = (
+                f"host path {volume.host} is the data dir of the app "
+                f"{posixpath.basename(volume.host)!r}, not a volume of it; mount one of "
+                "its volume dirs (read-only) if the permission is granted"
+            )
+        else:
+            continue
+        collect.add(volume.location, message, "P021")
+        refused.add(volume.host)
+    side_by_side = "give every volume a dir of its own, side by side in the app's data dir"
+    for volume in volumes:
+        for other in volumes:
+            if other.host == volume.host or {volume.host, other.host} & refused:
+                continue
+            where = format_field_path(other.location)
+            if path_is_within(other.host, volume.host):
+                collect.add(
+                    volume.location,
+                    f"host path {volume.host} holds {other.host}, the host path of {where}: "
+                    "this container could replace that dir with a symlink and redirect the "
+                    f"other mount; {side_by_side}",
+                    "P021",
+                )
+            elif path_is_within(volume.host, other.host):
+                collect.add(
+                    volume.location,
+                    f"host path {volume.host} lies inside {other.host}, the host path of "
+                    f"{where}, whose container could replace it with a symlink; {side_by_side}",
+                    "P021",
+                )
 
 
 def _unique(problems: Iterable[SpecProblem]) -> list[SpecProblem]:
@@ -501,7 +644,13 @@ def start_order(specs: Sequence[MemberSpec]) -> list[MemberSpec]:
         if not ready:
             names = ", ".join(spec.name for spec in remaining)
             raise RuntimeSpecError(
-                [SpecProblem(("containers",), f"depends_on forms a cycle among {names}")]
+                [
+                    SpecProblem(
+                        ("containers",),
+                        f"depends_on forms a cycle among {names}; remove one of these depends_on",
+                        "P010",
+                    )
+                ]
             )
         first = ready[0]
         started.append(first)

@@ -97,7 +97,7 @@ def network_create_arguments(*, ignore_existing: bool = True) -> list[str]:
 
 
 def secret_create_arguments(app_id: str, secret_name: str) -> list[str]:
-    """``podman secret create archy-<app>-<secret> -``: the value comes on stdin, never argv."""
+    """``podman secret create archy-<app>_<secret> -``: the value comes on stdin, never argv."""
     return ["secret", "create", podman_secret_name(app_id, secret_name), "-"]
 
 

@@ -139,7 +139,7 @@ class GenerateSecret:
 
 @dataclass(frozen=True)
 class CreatePodmanSecret:
-    """Hand the node's secret file to Podman as ``archy-<app>-<name>``."""
+    """Hand the node's secret file to Podman as ``archy-<app>_<name>``."""
 
     app_id: str
     secret_name: str

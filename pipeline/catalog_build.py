@@ -70,11 +70,11 @@ from pipeline.gitsource import (
     SourceError,
     open_snapshot,
 )
+from pipeline.icons import MAX_ICON_BYTES, icon_problem
 from pipeline.imagelock import ImageLock, LockFileError, lockable_reference, parse_lock
 from pipeline.policy import check_all
 from pipeline.render import render_app
 
-MAX_ICON_BYTES = 1 << 20
 NODE_BINARY_PREFIX = "archy-node-"
 OUTPUTS_NAME = "outputs.json"
 UNPINNED_IMAGE_RULE = "P015"
@@ -440,16 +440,17 @@ def stage_icon(
     """Copy the icon to ``staging/icons/<blake3>.<id>.svg``; (target, problem)."""
     filename = f"apps/{manifest.id}/{manifest.icon}"
     entry = snapshot.get(filename)
-    if entry is None:
-        return None, f"{filename}: missing (the manifest's icon)"
-    if entry.is_symlink:
-        return None, f"{filename}: is a symlink; icons must be files"
-    if entry.size > MAX_ICON_BYTES:
-        return None, f"{filename}: {entry.size} bytes; icons are at most 1 MiB"
-    data = entry.read()
-    head = data.lstrip()[:256]
-    if not (head.startswith(b"<svg") or head.startswith(b"<?xml")):
-        return None, f"{filename}: is not an SVG document"
+    readable = entry is not None and not entry.is_symlink and entry.size <= MAX_ICON_BYTES
+    data = entry.read() if readable and entry is not None else b""
+    problem = icon_problem(
+        filename,
+        exists=entry is not None,
+        is_symlink=entry is not None and entry.is_symlink,
+        size=0 if entry is None else entry.size,
+        head=data,
+    )
+    if problem is not None:
+        return None, problem
     digest = blake3_hex(data)
     target = TargetFile(target=f"icons/{digest}.{manifest.id}.svg", blake3=digest, length=len(data))
     write_file(staging / target.target, data)

@@ -9,6 +9,7 @@ file, so the author knows whom the clash is with.
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -18,7 +19,14 @@ from packaging.version import InvalidVersion, Version
 
 from catalog.loader import Location, ManifestSource
 from catalog.manifest import Port, Requirement, SettingValue
-from catalog.problems import Problem
+from catalog.problems import Problem, format_field_path
+from catalog.runtime_spec import (
+    DEFAULT_DATA_ROOT,
+    member_unit_name,
+    path_is_within,
+    podman_secret_name,
+    volume_host_sides,
+)
 
 
 def port_location(member_index: int, port_index: int, port: Port) -> Location:
@@ -151,6 +159,7 @@ class _Claim:
 
     source: ManifestSource
     location: Location
+    kind: str = ""  # what the name is, where one key holds names of several kinds
 
 
 def _clashes(claims: Mapping[Key, list[_Claim]]) -> Iterator[tuple[Key, _Claim, list[_Claim]]]:
@@ -397,6 +406,80 @@ def check_requirement_cycles(apps: Sequence[ManifestSource]) -> Iterator[Problem
         )
 
 
+def check_derived_names(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
+    """P022: no name on the node means two apps' things.
+
+    Units (``archy-<app>_<member>``) and Podman secrets (``archy-<app>_<secret>``)
+    are built so two apps cannot derive the same one (``catalog.runtime_spec``);
+    this rule keeps it so whatever the naming, and catches container names
+    (the manifest's own) that equal another app's unit or secret name.  Two
+    apps' equal container names are P007's, not repeated here.
+    """
+    claims: dict[str, list[_Claim]] = {}
+    for app in apps:
+        app_id = app.manifest.id
+        for i, member in enumerate(app.manifest.containers):
+            name_field: Location = ("containers", i, "name")
+            claims.setdefault(member.name, []).append(_Claim(app, name_field, "container name"))
+            claims.setdefault(member_unit_name(app_id, member.name), []).append(
+                _Claim(app, name_field, "unit name")
+            )
+        for k, secret in enumerate(app.manifest.generated_secrets):
+            claims.setdefault(podman_secret_name(app_id, secret.name), []).append(
+                _Claim(app, ("generated_secrets", k, "name"), "Podman secret name")
+            )
+    for name, claim, others in _clashes(claims):
+        if claim.kind == "container name":
+            others = [other for other in others if other.kind != "container name"]  # P007
+        if not others:
+            continue
+        theirs = ", ".join(
+            f"the {other.kind} of {where(other.source, other.location)}" for other in others
+        )
+        yield claim.source.problem(
+            claim.location,
+            f"its {claim.kind} {name!r} is also {theirs}; the node would take one app's "
+            "unit, container or secret for the other's: rename the member or the secret",
+            "P022",
+        )
+
+
+def check_nested_host_paths(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
+    """P021 across apps: one app's volume dir never holds another app's volume dir.
+
+    The app that mounts the outer dir could replace the inner one with a
+    symlink, and the other app's next start would follow it.  (Inside one app
+    the runtime spec refuses the same; several apps mounting the same dir is a
+    reviewed grant, P003.)
+    """
+    volumes = [
+        (app, volume)
+        for app in apps
+        for volume in volume_host_sides(app.manifest)
+        if posixpath.dirname(volume.host) != DEFAULT_DATA_ROOT  # not an app's data dir and
+        and not path_is_within(DEFAULT_DATA_ROOT, volume.host)  # not the root: P021 per app
+    ]
+    for app, volume in volumes:
+        for other_app, other in volumes:
+            if other_app.manifest.id == app.manifest.id or other.host == volume.host:
+                continue
+            other_place = (
+                f"{format_field_path(other.location)} of {where(other_app, other.location)}"
+            )
+            if path_is_within(other.host, volume.host):
+                relation = f"holds {other.host}, the host path of {other_place}"
+            elif path_is_within(volume.host, other.host):
+                relation = f"lies inside {other.host}, the host path of {other_place}"
+            else:
+                continue
+            yield app.problem(
+                volume.location,
+                f"host path {volume.host} {relation}: the outer app could replace the inner "
+                "dir with a symlink; mount the same dir, or dirs side by side",
+                "P021",
+            )
+
+
 def check_catalog(apps: Sequence[ManifestSource]) -> list[Problem]:
     """Every cross-app rule over ``apps`` (order of ``apps`` does not matter)."""
     ordered = sorted(apps, key=lambda app: (app.manifest.id, app.filename))
@@ -409,6 +492,8 @@ def check_catalog(apps: Sequence[ManifestSource]) -> list[Problem]:
         check_ui_routes,
         check_requirements,
         check_requirement_cycles,
+        check_derived_names,
+        check_nested_host_paths,
     ):
         problems.extend(rule(ordered))
     return problems

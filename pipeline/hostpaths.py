@@ -10,7 +10,9 @@ refuses escapes at run time).
 
 from __future__ import annotations
 
-DATA_ROOT = "/var/lib/archipelago"
+from catalog.runtime_spec import DEFAULT_DATA_ROOT, app_data_dir
+
+DATA_ROOT = DEFAULT_DATA_ROOT
 
 # copy_from_host may read only below these directories (policy P013).
 HOOK_SOURCE_ROOTS = ("/usr/share/archipelago", "/etc/archipelago/app-assets")
@@ -89,7 +91,7 @@ def canonical(path: str) -> str:
 
 def data_dir(app_id: str) -> str:
     """The app's data dir on the node (the default data root)."""
-    return f"{DATA_ROOT}/{app_id}"
+    return app_data_dir(app_id, DATA_ROOT)
 
 
 def host_side(host_path: str, app_id: str) -> str:

@@ -18,6 +18,7 @@ from typing import Literal
 
 from catalog.loader import Location, ManifestSource
 from catalog.problems import Problem, format_field_path
+from catalog.runtime_spec import RuntimeSpecError, app_runtime_specs
 from pipeline.crossapp import check_catalog, find_cycles, port_location
 from pipeline.hostpaths import (
     HOOK_SOURCE_ROOTS,
@@ -45,7 +46,9 @@ RULES: dict[str, Rule] = {
     for rule in (
         Rule("P001", "no privileged containers", "app"),
         Rule("P002", "no container-engine or service-manager sockets, state or config", "app"),
-        Rule("P003", "host paths only under the app's data dir; no '..' in any path", "app"),
+        Rule(
+            "P003", "host paths absolute, under the app's data dir unless granted; no '..'", "app"
+        ),
         Rule("P004", "no host network without permissions.host_network", "app"),
         Rule("P005", "images carry a tag, and the tag is not latest", "app"),
         Rule(
@@ -67,6 +70,13 @@ RULES: dict[str, Rule] = {
         Rule("P018", "ui.route is unique and not nested in another app's route", "catalog"),
         Rule("P019", "migration.adopt never takes another app's container", "catalog"),
         Rule("P020", "every permission asked for is used", "app"),
+        Rule(
+            "P021",
+            "volume host dirs are not the data root or an app's data dir, and never nest",
+            "app+catalog",
+        ),
+        Rule("P022", "names derived from app ids and container names never clash", "catalog"),
+        Rule("P023", "every value can be written into a unit and a podman command", "app"),
     )
 }
 
@@ -175,8 +185,8 @@ def check_host_paths(app: ManifestSource) -> Iterator[Problem]:
             location: Location = ("containers", i, "volumes", j)
             if has_parent_reference(volume.path):
                 yield parent_reference((*location, "path"), "volume paths")
-            if volume.host_path is None:
-                continue
+            if volume.host_path is None or not volume.host_path.startswith("/"):
+                continue  # a relative host_path is refused by the runtime spec (P003)
             if has_parent_reference(volume.host_path):
                 yield parent_reference((*location, "host_path"), "host paths")
                 continue
@@ -504,17 +514,45 @@ APP_RULES: tuple[AppRule, ...] = (
 # -- the public API --------------------------------------------------------------------------------
 
 
+def runtime_spec_problems(app: ManifestSource, reported: Sequence[Problem]) -> Iterator[Problem]:
+    """What ``catalog.runtime_spec`` refuses (P021, P023, and parts of P003), as problems.
+
+    Rendering and the node build the same spec, so running it here makes
+    "validate passes" mean "render and build accept the app".  A refusal
+    another rule already reported (same rule, same field or a field below it:
+    P001, P003's '..', P008, P010, P012) is not repeated.
+    """
+    try:
+        app_runtime_specs(app.manifest)
+    except RuntimeSpecError as error:
+        for spec_problem in error.problems:
+            problem = app.problem(spec_problem.location, spec_problem.message, spec_problem.rule)
+            if not any(
+                other.rule == problem.rule
+                and other.severity == "error"
+                and _is_at_or_below(other.field, problem.field)
+                for other in reported
+            ):
+                yield problem
+
+
+def _is_at_or_below(field: str, ancestor: str) -> bool:
+    """``containers[0].env.A.secret`` is at or below ``containers[0].env.A``."""
+    return field == ancestor or field.startswith((f"{ancestor}.", f"{ancestor}["))
+
+
 def check_app(app: ManifestSource, *, require_digests: bool = False) -> list[Problem]:
     """Every per-app rule on one manifest; ``require_digests`` makes P015 an error (publishing)."""
     problems: list[Problem] = []
     for rule in APP_RULES:
         problems.extend(rule(app))
     problems.extend(image_digests(app, required=require_digests))
+    problems.extend(list(runtime_spec_problems(app, problems)))
     return sorted(problems, key=problem_order)
 
 
 def check_app_set(apps: Sequence[ManifestSource]) -> list[Problem]:
-    """The cross-app rules only (P006, P007, P009, P010, P016, P018, P019) over the catalog."""
+    """The cross-app rules only (P006, P007, P009, P010, P016, P018, P019, P021, P022)."""
     return sorted(check_catalog(apps), key=problem_order)
 
 

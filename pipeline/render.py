@@ -1,6 +1,6 @@
 """Render an app's Quadlet units from its manifest (DESIGN §4).
 
-One ``archy-<app>-<container>.container`` unit per member plus the shared
+One ``archy-<app>_<container>.container`` unit per member plus the shared
 ``archy-net.network``, from the jinja2 templates in ``pipeline/templates``.
 What goes into a unit is decided by :mod:`catalog.runtime_spec` (shared with
 the podman backend); this module only writes it down.
@@ -149,10 +149,11 @@ def render_network() -> str:
 
 def _refusal(source: ManifestSource | Manifest, error: RuntimeSpecError) -> ManifestError:
     if isinstance(source, ManifestSource):
-        return ManifestError(source.problem(p.location, p.message) for p in error.problems)
+        return ManifestError(source.problem(p.location, p.message, p.rule) for p in error.problems)
     filename = f"apps/{source.id}/manifest.yml"
     return ManifestError(
-        Problem(filename, None, format_field_path(p.location), p.message) for p in error.problems
+        Problem(filename, None, format_field_path(p.location), p.message, p.rule)
+        for p in error.problems
     )
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from catalog.problems import Problem
-from pipeline.appset import AppFolder, load_app_folders
+from pipeline.appset import AppFolder, display_path, load_app_folders
+from pipeline.icons import icon_file_problem
 from pipeline.policy import check_all, problem_order
 
 
@@ -52,8 +53,29 @@ class ValidationReport:
         }
 
 
+def icon_problems(apps: list[AppFolder], *, publishing: bool) -> list[Problem]:
+    """The build's icon check (``pipeline.icons``), reported at the manifest's ``icon`` field.
+
+    An error when publishing (the production build refuses the app), a warning
+    otherwise (the dev build leaves the icon out), as the build does.
+    """
+    problems = []
+    for app in apps:
+        icon = app.source.manifest.icon
+        message = icon_file_problem(app.path / icon, display_path(app.path / icon))
+        if message is not None:
+            problem = app.source.problem(("icon",), message)
+            problems.append(problem if publishing else replace(problem, severity="warning"))
+    return problems
+
+
 def validate_paths(paths: list[Path], require_digests: bool = False) -> ValidationReport:
-    """Load every app under ``paths`` and run every check; never stops at the first problem."""
+    """Load every app under ``paths`` and run every check; never stops at the first problem.
+
+    The checks are those the catalog build makes of a manifest: schema, policy
+    (with the runtime spec that rendering uses), cross-app rules, the icon.
+    """
     apps, problems = load_app_folders(paths)
     problems.extend(check_all([app.source for app in apps], require_digests=require_digests))
+    problems.extend(icon_problems(apps, publishing=require_digests))
     return ValidationReport(apps=apps, problems=sorted(problems, key=problem_order))

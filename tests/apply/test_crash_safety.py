@@ -117,7 +117,7 @@ def test_a_crash_before_any_step_of_a_reinstall_keeps_data_and_secrets_byte_iden
         rc, document = agent.apply()
         assert rc == 0, document
         for name in ("token", "key"):  # Podman loses them; the node hands them over again
-            agent.podman.run("secret", "rm", f"archy-{APP}-{name}")
+            agent.podman.run("secret", "rm", f"archy-{APP}_{name}")
         agent.install(APP, "--no-apply")
 
     uninstall_keeping_data()

@@ -88,7 +88,7 @@ def test_quadlet_units_are_written_once_drop_ins_stay_and_a_prefix_app_keeps_its
     engine = QuadletEngine(SlowEngineFake(), systemctl, unit_dir)
     engine.write_units("foo", foo.units)
     engine.write_units("foo-bar", foo_bar.units)
-    drop_in = unit_dir / "archy-foo-foo.container.d" / "10-node.conf"
+    drop_in = unit_dir / "archy-foo_foo.container.d" / "10-node.conf"
     drop_in.parent.mkdir()
     drop_in.write_text("[Container]\nEnvironment=NODE=1\n")
     assert systemctl.calls == [("daemon-reload",), ("daemon-reload",)]
@@ -101,7 +101,7 @@ def test_quadlet_units_are_written_once_drop_ins_stay_and_a_prefix_app_keeps_its
     engine.remove_units("foo")
     names = sorted(p.name for p in unit_dir.iterdir())
     assert names == [
-        "archy-foo-bar-foo-bar.container", "archy-foo-foo.container.d", NETWORK_UNIT_FILE,
+        "archy-foo-bar_foo-bar.container", "archy-foo_foo.container.d", NETWORK_UNIT_FILE,
     ]  # fmt: skip
     assert drop_in.read_text() == "[Container]\nEnvironment=NODE=1\n"
     assert not [p for p in unit_dir.iterdir() if p.name.startswith(".tmp-")]
@@ -116,8 +116,8 @@ def test_the_real_quadlet_generator_accepts_the_written_unit_dir(tmp_path: Path)
         write_app_units(tmp_path, app_id, app.units)
     stdout, stderr, status = run_quadlet_dryrun(tmp_path)
     assert status == 0 and quadlet_problems(stderr) == [], stderr
-    assert "---archy-alpha-alpha.service---" in stdout
-    assert "---archy-beta-beta.service---" in stdout
+    assert "---archy-alpha_alpha.service---" in stdout
+    assert "---archy-beta_beta.service---" in stdout
 
 
 def test_copy_from_host_refuses_sources_outside_the_allowlist_and_symlink_escapes(

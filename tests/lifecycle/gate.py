@@ -329,7 +329,7 @@ class GateRun:
         if self.data_dir(app_id).exists() or self.secrets_dir(app_id).exists():
             raise StepFailed("purge left the data dir or the secrets")
         names = self.podman.run("secret", "ls", "--noheading", "--format", "{{.Name}}").stdout
-        if any(line.startswith(f"archy-{app_id}-") for line in names.split()):
+        if any(line.startswith(f"archy-{app_id}_") for line in names.split()):
             raise StepFailed("purge left podman secrets")
 
     def cleanup(self, app_id: str) -> None:

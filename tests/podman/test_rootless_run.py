@@ -102,7 +102,7 @@ def remove_app(podman: RootlessPodman, manifest: Manifest) -> None:
         podman.run(*stop_arguments(member.name, timeout_seconds=2), check=False)
         podman.run(*remove_arguments(member.name), check=False)
     for secret in manifest.generated_secrets:
-        podman.run("secret", "rm", f"archy-{manifest.id}-{secret.name}", check=False)
+        podman.run("secret", "rm", f"archy-{manifest.id}_{secret.name}", check=False)
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ def rendered_with(value: str, argument: str) -> str:
             "health": {"cmd": ["test", value]},
         }
     )
-    return render_app(app)["archy-demo-web.container"]
+    return render_app(app)["archy-demo_web.container"]
 
 
 BASELINE_KEYS = unit_keys(rendered_with("plain", "plain"))
@@ -122,11 +122,11 @@ def generated_exec_start(unit_dir: Path) -> list[str]:
     stdout, stderr, returncode = run_quadlet_dryrun(unit_dir)
     assert returncode == 0, stderr
     assert quadlet_problems(stderr) == []
-    service = split_dryrun(stdout)["archy-demo-web.service"]
+    service = split_dryrun(stdout)["archy-demo_web.service"]
     [exec_start] = [
         e.value for e in parse_unit(service) if e.section == "Service" and e.key == "ExecStart"
     ]
-    return split_command_line(exec_start, {"t": "/run/user/1000", "N": "archy-demo-web"})
+    return split_command_line(exec_start, {"t": "/run/user/1000", "N": "archy-demo_web"})
 
 
 def option_values(argv: list[str], option: str) -> list[str]:

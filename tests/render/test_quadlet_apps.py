@@ -37,3 +37,29 @@ def test_every_unit_of_the_app_converts_without_warnings(
         if name.endswith(".container")
     } | {"archy-net-network.service"}
     assert generated == expected
+
+
+def test_apps_whose_old_unit_names_collided_get_two_services_from_the_real_generator(
+    quadlet_bin: Path, tmp_path: Path
+) -> None:
+    """Issue 12, finding 4: app ``core`` with member ``lightning-lightningd`` once wrote
+    core-lightning's ``archy-core-lightning-lightningd.container``."""
+    core = tmp_path / "apps" / "core"
+    core.mkdir(parents=True)
+    text = (REPO_ROOT / "apps" / "core-lightning" / "manifest.yml").read_text(encoding="utf-8")
+    text = text.replace("id: core-lightning", "id: core", 1)
+    (core / "manifest.yml").write_text(
+        text.replace("- name: lightningd", "- name: lightning-lightningd", 1), encoding="utf-8"
+    )
+    units_dir = tmp_path / "units"
+    written = write_units(render_app_folder(REPO_ROOT / "apps" / "core-lightning"), units_dir)
+    written += write_units(render_app_folder(core), units_dir)
+    assert len({path.name for path in written}) == len(written) - 1  # archy-net.network twice
+    stdout, stderr, returncode = run_quadlet_dryrun(units_dir, quadlet=quadlet_bin)
+    assert (returncode, quadlet_problems(stderr)) == (0, []), stderr
+    generated = {line[3:-3] for line in stdout.split("\n") if line.startswith("---")}
+    assert generated == {
+        "archy-core-lightning_lightningd.service",
+        "archy-core_lightning-lightningd.service",
+        "archy-net-network.service",
+    }

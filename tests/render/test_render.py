@@ -54,15 +54,15 @@ def entries(text: str, section: str, key: str) -> list[str]:
 def test_an_app_renders_one_unit_per_member_and_the_shared_network() -> None:
     units = render_app(manifest(**FULL_MEMBERS))
     assert sorted(units) == [
-        "archy-demo-db.container",
-        "archy-demo-web.container",
+        "archy-demo_db.container",
+        "archy-demo_web.container",
         "archy-net.network",
     ]
     assert entries(units["archy-net.network"], "Network", "NetworkName") == ["archy-net"]
 
 
 def test_every_member_field_reaches_its_quadlet_key() -> None:
-    web = render_app(manifest(**FULL_MEMBERS))["archy-demo-web.container"]
+    web = render_app(manifest(**FULL_MEMBERS))["archy-demo_web.container"]
     assert entries(web, "Container", "ContainerName") == ["web"]
     assert entries(web, "Container", "Image") == ["localhost/archy-test-busybox:1"]
     assert entries(web, "Container", "Entrypoint") == ['["/bin/sh", "-c"]']
@@ -89,8 +89,8 @@ def test_every_member_field_reaches_its_quadlet_key() -> None:
     assert entries(web, "Container", "HealthInterval") == ["30s"]
     assert entries(web, "Container", "HealthStartPeriod") == ["1m"]
     assert entries(web, "Container", "Notify") == ["healthy"]
-    assert entries(web, "Unit", "Requires") == ["archy-demo-db.service"]
-    assert entries(web, "Unit", "After") == ["archy-demo-db.service"]
+    assert entries(web, "Unit", "Requires") == ["archy-demo_db.service"]
+    assert entries(web, "Unit", "After") == ["archy-demo_db.service"]
     assert entries(web, "Service", "Restart") == ["always"]
     assert entries(web, "Install", "WantedBy") == ["default.target"]
     labels = [split_words(v)[0] for v in entries(web, "Container", "Label")]
@@ -100,9 +100,9 @@ def test_every_member_field_reaches_its_quadlet_key() -> None:
 
 
 def test_secrets_become_podman_secrets_handed_over_as_environment_variables() -> None:
-    db = render_app(manifest(**FULL_MEMBERS))["archy-demo-db.container"]
+    db = render_app(manifest(**FULL_MEMBERS))["archy-demo_db.container"]
     assert [split_words(v) for v in entries(db, "Container", "Secret")] == [
-        ["archy-demo-db-password,type=env,target=POSTGRES_PASSWORD"]
+        ["archy-demo_db-password,type=env,target=POSTGRES_PASSWORD"]
     ]
     assert [split_words(v) for v in entries(db, "Container", "Environment")] == [
         ["POSTGRES_DB=demo"]
@@ -113,7 +113,7 @@ def test_secrets_become_podman_secrets_handed_over_as_environment_variables() ->
 
 def test_the_data_root_decides_the_host_side_of_volumes() -> None:
     units = render_app(manifest(**FULL_MEMBERS), data_root="/srv/archy")
-    assert entries(units["archy-demo-db.container"], "Container", "Volume") == [
+    assert entries(units["archy-demo_db.container"], "Container", "Volume") == [
         "/srv/archy/demo/pg:/var/lib/postgresql/data:z"
     ]
 
@@ -122,7 +122,7 @@ def test_a_granted_host_path_outside_the_data_dir_is_not_relabelled() -> None:
     units = render_app(
         manifest(web={"volumes": [{"name": "media", "path": "/media", "host_path": "/mnt/media"}]})
     )
-    assert entries(units["archy-demo-web.container"], "Container", "Volume") == [
+    assert entries(units["archy-demo_web.container"], "Container", "Volume") == [
         "/mnt/media:/media"
     ]
 
@@ -173,7 +173,7 @@ def test_a_dependency_cycle_is_refused() -> None:
 
 
 def test_a_member_without_health_is_not_waited_for() -> None:
-    unit = render_app(manifest(web={}))["archy-demo-web.container"]
+    unit = render_app(manifest(web={}))["archy-demo_web.container"]
     assert entries(unit, "Container", "Notify") == []
     assert entries(unit, "Container", "HealthCmd") == []
 
@@ -237,7 +237,7 @@ def test_a_template_cannot_print_a_value_without_an_escaping_filter() -> None:
 def test_a_hostile_app_name_stays_on_the_description_line() -> None:
     document = manifest_document(web={})
     unit = render_app(with_changes(document, name="Evil\nExecStartPre=/bin/x %h\\"))[
-        "archy-demo-web.container"
+        "archy-demo_web.container"
     ]
     assert entries(unit, "Unit", "Description") == ["Evil ExecStartPre=/bin/x %%h\\ (web)"]
     assert ("Unit", "ExecStartPre") not in unit_keys(unit)
