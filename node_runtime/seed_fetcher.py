@@ -104,12 +104,14 @@ class LocalStoreError(OSError):
     """Writing or reading the blob's own file failed (disk full, I/O error): not a seed's fault."""
 
     def __init__(self, blake3: str, cause: OSError) -> None:
-        super().__init__(
+        self.message = (
             f"blob {blake3[:12]}…: local I/O error while storing it "
             f"({cause.strerror or cause}); nothing was stored"
         )
-        self.errno = cause.errno
-        self.strerror = cause.strerror
+        super().__init__(cause.errno, cause.strerror)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 # --- transports ---
