@@ -26,7 +26,7 @@ connection end that connection only and print nothing.
 
 Public API: ``HttpLimits``, ``OneRequestHandler``, ``BoundedHttpServer``
 (``serve_forever``, ``shutdown``, ``server_close``, ``server_address``,
-``thread_bound``, ``refusals``).
+``thread_bound``, ``refusals``, ``waiting_for_heads``, ``answering``).
 """
 
 from __future__ import annotations
@@ -211,6 +211,16 @@ class BoundedHttpServer:
     def thread_bound(self) -> int:
         """The most threads this server ever runs (the doorman and the workers)."""
         return self.limits.workers + 1
+
+    @property
+    def waiting_for_heads(self) -> int:
+        """Open connections still sending a request head (they hold no thread)."""
+        return len(self._waiting)
+
+    @property
+    def answering(self) -> int:
+        """Requests being answered by a worker right now."""
+        return self._busy
 
     # --- the doorman ---
 
