@@ -185,8 +185,15 @@ class BoundedHttpServer:
         self.limits = limits or HttpLimits()
         self.handler_class = handler_class
         host, port = address
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        self._listener = socket.create_server((host, port), family=family, backlog=1024)
+        family, _, _, _, bind_to = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        self._listener = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._listener.bind(bind_to)
+            self._listener.listen(1024)
+        except OSError:
+            self._listener.close()
+            raise
         self._listener.setblocking(False)
         self.server_address = self._listener.getsockname()
         self.refusals: collections.Counter[int] = collections.Counter()

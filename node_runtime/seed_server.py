@@ -36,7 +36,7 @@ Public API: ``SeedStore(blobs_dir, metadata_dir=None)`` (``add_blob``,
 ``replace_metadata``), ``SeedStats``, ``UploadRefusedError``,
 ``HttpSeedServer(store, host, port, upload_token=None, max_upload_bytes=…, limits=None)``
 (``start()``, ``url``, ``http``, ``close()``),
-``IrohSeed(store, bind_addr, relays=False)`` (``async start()``,
+``parse_bind_address``, ``IrohSeed(store, bind_addr, relays=False)`` (``async start()``,
 ``seed_url``, ``async serve()``, ``async close()``), ``iroh_seed_url(addr)``.
 """
 
@@ -186,6 +186,23 @@ class SeedStore:
             return (self.metadata_dir / name).read_bytes()
         except OSError:
             raise BlobNotServedError(f"no metadata {name[:80]!r}") from None
+
+
+def parse_bind_address(text: str, what: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6]:PORT`` too; no host: ``default_host``) → ``(host, port)``.
+
+    ValueError names ``what`` and the text.  The host is only checked for
+    spaces here; whether it resolves is known when the server binds.
+    """
+    host, colon, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]") if host.startswith("[") else host
+    if not colon or not port.isdigit() or len(port) > 5 or int(port) > 65535:
+        raise ValueError(
+            f"{what} {text[:80]!r}: use HOST:PORT with a port 0-65535 (0: any free one)"
+        )
+    if any(character.isspace() for character in host) or "/" in host:
+        raise ValueError(f"{what} {text[:80]!r}: {host!r} is not a host name or address")
+    return host or default_host, int(port)
 
 
 def blake3_of_target_path(path: str) -> str | None:
@@ -370,9 +387,7 @@ class HttpSeedServer:
     ) -> None:
         if upload_token is not None and len(upload_token) < 16:
             raise ValueError("an upload token has at least 16 characters")
-        self._server = _SeedHttpServer(
-            (host, port), store, upload_token, max_upload_bytes, limits
-        )
+        self._server = _SeedHttpServer((host, port), store, upload_token, max_upload_bytes, limits)
         self._thread: threading.Thread | None = None
 
     @property
