@@ -14,9 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from catalog.address import blake3_hex
 from node_runtime.bounded_http import HttpLimits
+from node_runtime.seed_protocol import ProtocolError, parse_http_range
 from node_runtime.seed_server import HttpSeedServer, SeedStore
 
 BLOB = b"the blob a normal client wants" * 1000
@@ -215,3 +218,24 @@ def test_a_range_header_with_5000_digits_or_any_malformed_value_gets_400_never_a
         assert after.status_code == 206
         assert after.content == BLOB[:4]
     assert "Traceback" not in capfd.readouterr().err
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    header=st.one_of(
+        st.text(max_size=300),
+        st.from_regex(r"bytes=[0-9]{0,40}-[0-9]{0,40}", fullmatch=True),
+        st.from_regex(r"bytes=[0-9 ,-]{0,60}", fullmatch=True),
+    ),
+    total=st.integers(0, 1 << 40),
+)
+def test_any_range_header_gets_a_range_inside_the_blob_or_a_refusal(
+    header: str, total: int
+) -> None:
+    try:
+        answer = parse_http_range(header, total)
+    except ProtocolError:  # 400 or 416: a refusal, never another exception
+        return
+    if answer is not None:
+        offset, count = answer
+        assert offset >= 0 and count >= 1 and offset + count <= total
