@@ -11,7 +11,8 @@ thread, a fixed pool answers; timeouts, a connection cap with ``503``, bounded
 heads — the limits are in ``docs/seed-protocol.md``):
 
 - ``GET|HEAD /blobs/<blake3>`` — the blob; a single ``Range: bytes=…`` gives
-  ``206`` with ``Content-Range``; ``416`` when the range lies outside the blob;
+  ``206`` with ``Content-Range``; ``416`` when the range lies outside the blob,
+  ``400`` for a malformed or huge ``Range`` value;
 - ``GET|HEAD /targets/<dir>/<blake3>.<name>`` — the same blob under the
   origin's consistent-snapshot name, so a seed is also a plain HTTP mirror of
   ``targets/`` for clients that only know paths;
