@@ -8,12 +8,13 @@ doorman to wait for its next head.  So the thread count is at most
 ``workers + 1`` whatever the clients do, and :class:`HttpLimits` bounds the rest:
 
 - ``max_connections`` open at once: a connection beyond it takes the place of
-  the oldest connection still sending its head (that one gets ``408`` and is
-  closed); when every open connection is being answered the new one gets
+  the oldest connection still waiting for its head (closed as if its head
+  time were up); when every open connection is being answered the new one gets
   ``503`` and is closed;
 - ``head_seconds``: a connection has that long to send a whole request head
-  (from its opening, or from the end of its previous answer): idle and
-  half-sent requests get ``408`` and are closed, however slowly they trickle;
+  (from its opening, or from the end of its previous answer): a half-sent
+  head gets ``408`` and is closed, however slowly it trickles; a connection
+  that sent nothing is closed without an answer;
 - ``max_head_bytes`` and ``max_header_lines``: a larger head gets ``431``;
 - ``workers``: requests answered at once; a complete request that finds every
   worker busy gets ``503`` and is closed;
@@ -26,7 +27,7 @@ connection end that connection only and print nothing.
 
 Public API: ``HttpLimits``, ``OneRequestHandler``, ``BoundedHttpServer``
 (``serve_forever``, ``shutdown``, ``server_close``, ``server_address``,
-``thread_bound``, ``refusals``, ``waiting_for_heads``, ``answering``).
+``thread_bound``, ``refusals``, ``idle_closed``, ``waiting_for_heads``, ``answering``).
 """
 
 from __future__ import annotations
@@ -198,6 +199,8 @@ class BoundedHttpServer:
         self.server_address = self._listener.getsockname()
         self.refusals: collections.Counter[int] = collections.Counter()
         """Connections closed by the server, by the status they were answered with."""
+        self.idle_closed = 0
+        """Connections closed without an answer because they sent nothing in time."""
         self._waiting: dict[socket.socket, _Waiting] = {}
         self._busy = 0
         self._returns: queue.SimpleQueue[tuple[socket.socket | None, Any, bytes]] = (
@@ -246,8 +249,8 @@ class BoundedHttpServer:
                         self._accept()
                     elif key.fileobj is self._wake_read:
                         self._take_returns()
-                    else:
-                        self._read_head(key.fileobj)  # type: ignore[arg-type]
+                    elif key.fileobj in self._waiting:  # not closed earlier in this round
+                        self._read_head(key.fileobj)
                 self._expire(time.monotonic())
         finally:
             self._selector.unregister(self._listener)
@@ -294,7 +297,7 @@ class BoundedHttpServer:
                     self._refuse(connection, HTTPStatus.SERVICE_UNAVAILABLE, "too many connections")
                     continue
                 oldest = next(iter(self._waiting))
-                self._refuse(oldest, HTTPStatus.REQUEST_TIMEOUT, "made room for a newer client")
+                self._time_out(oldest, "made room for a newer client")
             self._wait_for_head(connection, address, b"")
 
     def _wait_for_head(self, connection: socket.socket, address: Any, buffered: bytes) -> None:
@@ -342,8 +345,20 @@ class BoundedHttpServer:
     def _expire(self, now: float) -> None:
         late = [c for c, waiting in self._waiting.items() if waiting.deadline <= now]
         for connection in late:
-            text = f"no whole request within {self.limits.head_seconds:g} s"
+            self._time_out(connection, f"no whole request within {self.limits.head_seconds:g} s")
+
+    def _time_out(self, connection: socket.socket, text: str) -> None:
+        """``408`` for a connection that sent part of a head; a silent close for an idle one.
+
+        An idle kept-alive connection is closed without an answer, so that a
+        client sending its next request at that moment cannot take a ``408``
+        for the answer to it.
+        """
+        if self._waiting[connection].buffer:
             self._refuse(connection, HTTPStatus.REQUEST_TIMEOUT, text)
+        else:
+            self.idle_closed += 1
+            self._close(connection)
 
     def _take_returns(self) -> None:
         with contextlib.suppress(BlockingIOError):

@@ -15,7 +15,8 @@ into one file, then hashes the whole file:
   reached is **dropped for the rest of the pull**, and the unfinished part of
   its range (from the first byte it did not deliver: the download resumes)
   goes to another seed;
-- a seed that does not have the blob is skipped for that blob only;
+- a seed that does not have the blob, or answers ``503`` (busy), is skipped
+  for that blob only;
 - if the whole blob does not hash right, the ranges are fetched again from one
   other seed at a time and put in place of the bytes they disagree with; the
   seed whose replacement makes the blob verify is right and the owners of the
@@ -31,7 +32,8 @@ delivered.  A local I/O error (the disk filling up) is not a seed's fault: it
 stops the fetch with :class:`LocalStoreError` (an ``OSError``), blames no seed
 and leaves nothing counted in flight.
 
-Public API: ``SeedError`` ← ``SeedMissingBlobError``, ``SeedFaultError``;
+Public API: ``SeedError`` ← ``SeedMissingBlobError`` (← ``SeedBusyError``),
+``SeedFaultError``;
 ``BlobUnavailableError``; ``LocalStoreError``; ``RangeSchedule``;
 ``BlobTransport`` (``read_range``), ``HttpSeedTransport``,
 ``IrohSeedTransport``, ``IrohClient``; ``MultiSourceBlobFetcher`` (``add_seed``,
@@ -86,6 +88,10 @@ class SeedError(Exception):
 
 class SeedMissingBlobError(SeedError):
     """The seed does not have this blob (not a fault: it is asked for other blobs)."""
+
+
+class SeedBusyError(SeedMissingBlobError):
+    """The seed is busy (HTTP 503): skipped for this blob, like a seed without it."""
 
 
 class SeedFaultError(SeedError):
@@ -176,6 +182,8 @@ class HttpSeedTransport(BlobTransport):
                     raise SeedMissingBlobError(self.name, f"has no blob {blake3[:12]}…")
                 if status == 416:  # its blob has another length: not this blob
                     raise SeedMissingBlobError(self.name, f"has no {total_length}-byte blob")
+                if status == 503:  # at its connection cap: ask the others
+                    raise SeedBusyError(self.name, "is busy (HTTP 503)")
                 if status == 200 and offset == 0 and count == total_length:
                     limit = total_length
                 elif status == 206:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from catalog.address import blake3_hex
 from node_runtime.bounded_http import HttpLimits
+from node_runtime.seed_fetcher import HttpSeedTransport, MultiSourceBlobFetcher
 from node_runtime.seed_protocol import ProtocolError, parse_http_range
 from node_runtime.seed_server import HttpSeedServer, SeedStore
 
@@ -101,22 +102,32 @@ def test_a_client_still_gets_in_when_idle_connections_fill_the_cap(
         assert answer.status_code == 200
         assert answer.content == BLOB
         oldest = read_until_closed(idle[0])
-    assert oldest.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
-    assert server.http.refusals[408] == 1
+    assert oldest == b""  # it sent nothing: closed without an answer
+    assert server.http.idle_closed == 1
 
 
-@pytest.mark.parametrize(
-    "sent",
-    [b"", b"GET /blobs/x HTTP/1.1\r\nHost: x\r\n"],
-    ids=["idle", "half-sent"],
-)
-def test_an_idle_or_half_sent_connection_is_closed_after_the_head_deadline(
-    blobs: Path, attackers: list[socket.socket], sent: bytes
+def test_a_half_sent_request_is_answered_408_and_closed_after_the_head_deadline(
+    blobs: Path, attackers: list[socket.socket]
 ) -> None:
     with seed(blobs, head_seconds=0.5) as server:
+        sent = b"GET /blobs/x HTTP/1.1\r\nHost: x\r\n"
         answer = read_until_closed(connect(server, attackers, sent))
     assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
     assert b"no whole request within 0.5 s" in answer
+    assert server.http.refusals[408] == 1
+
+
+def test_an_idle_connection_is_closed_after_the_head_deadline(
+    blobs: Path, attackers: list[socket.socket]
+) -> None:
+    with seed(blobs, head_seconds=0.5) as server:
+        fresh = read_until_closed(connect(server, attackers))
+        # a kept-alive connection, idle after its answer, is closed the same way
+        kept = connect(server, attackers, b"HEAD /x HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = read_until_closed(kept)
+    assert fresh == b""
+    assert answer.startswith(b"HTTP/1.1 404 Not Found\r\n")
+    assert server.http.idle_closed == 2
 
 
 def test_a_request_head_trickled_a_byte_at_a_time_is_closed_at_the_head_deadline(
@@ -239,3 +250,25 @@ def test_any_range_header_gets_a_range_inside_the_blob_or_a_refusal(
     if answer is not None:
         offset, count = answer
         assert offset >= 0 and count >= 1 and offset + count <= total
+
+
+def test_a_node_skips_a_seed_that_answers_503_for_that_blob_and_does_not_drop_it(
+    blobs: Path, attackers: list[socket.socket], tmp_path: Path
+) -> None:
+    with seed(blobs, max_connections=1, workers=1) as busy, seed(blobs) as honest:
+        hold = (
+            f"PUT /blobs/{'0' * 64} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+            "Content-Length: 1000\r\n\r\n"
+        )
+        connect(busy, attackers, hold.encode())
+        wait_until(lambda: busy.http.answering == 1, "the busy seed's worker is taken")
+        fetcher = MultiSourceBlobFetcher(
+            [HttpSeedTransport(busy.url), HttpSeedTransport(honest.url)], range_bytes=4096
+        )
+        with (tmp_path / "blob").open("w+b") as destination:
+            report = fetcher.fetch(blake3_hex(BLOB), len(BLOB), destination)
+        fetcher.close()
+    assert (tmp_path / "blob").read_bytes() == BLOB
+    assert fetcher.dropped == {}
+    assert busy.http.refusals[503] >= 1
+    assert report.bytes_by_source.get(busy.url, 0) == 0
