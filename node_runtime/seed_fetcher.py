@@ -566,6 +566,7 @@ class MultiSourceBlobFetcher:
                 attempt = _Attempt(transport.name, pending.popleft(), time.monotonic())
                 attempts.append(attempt)
                 self._count_in_flight(1)
+                condition.notify_all()  # the deadline watch learns of the new attempt
                 return attempt
 
         def work(transport: BlobTransport) -> None:

@@ -4,13 +4,15 @@ A real trickling HTTP server on 127.0.0.1 (the fault: it answers, then sends one
 second, so the connection never goes quiet) sits beside a real honest seed; the 20 MiB blob
 still arrives whole, the trickler is dropped and its range goes to the honest seed.  A real
 full disk (a small tmpfs) is reported as a local I/O error, blames no seed and leaves nothing
-in flight.
+in flight, and so is a real file-size limit (EFBIG).
 """
 
 from __future__ import annotations
 
 import errno
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,3 +101,40 @@ def test_a_disk_filling_up_during_a_seed_fetch_is_reported_as_a_local_error(
     )
     assert fetcher.dropped == {}  # no seed is blamed for the node's own disk
     assert fetcher.in_flight == 0
+
+
+FILE_SIZE_LIMITED_FETCH = """
+import resource, signal, sys
+from pathlib import Path
+from node_runtime.seed_fetcher import HttpSeedTransport, LocalStoreError, MultiSourceBlobFetcher
+
+seed_url, blake3, length, destination = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG instead
+resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, resource.RLIM_INFINITY))
+fetcher = MultiSourceBlobFetcher([HttpSeedTransport(seed_url)])
+try:
+    with open(destination, "w+b") as stream:
+        fetcher.fetch(blake3, length, stream)
+except LocalStoreError as error:
+    print(f"{error.errno} {error}; dropped={fetcher.dropped}; in flight={fetcher.in_flight}")
+"""
+
+
+def test_a_file_size_limit_hit_during_a_seed_fetch_is_reported_as_a_local_error(
+    tmp_path: Path, blob_store: tuple[Path, str]
+) -> None:
+    blobs, blake3 = blob_store
+    with HttpSeedServer(SeedStore(blobs)) as seed:
+        arguments = [seed.url, blake3, str(BLOB_BYTES), str(tmp_path / "blob")]
+        done = subprocess.run(
+            [sys.executable, "-c", FILE_SIZE_LIMITED_FETCH, *arguments],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.stderr == ""
+    assert done.stdout == (
+        f"{errno.EFBIG} blob {blake3[:12]}…: local I/O error while storing it (File too large); "
+        "nothing was stored; dropped={}; in flight=0\n"
+    )
