@@ -19,6 +19,7 @@ import pytest
 
 from catalog.address import blake3_hex
 from node_runtime.seed_fetcher import (
+    BlobUnavailableError,
     HttpSeedTransport,
     LocalStoreError,
     MultiSourceBlobFetcher,
@@ -138,3 +139,19 @@ def test_a_file_size_limit_hit_during_a_seed_fetch_is_reported_as_a_local_error(
         f"{errno.EFBIG} blob {blake3[:12]}…: local I/O error while storing it (File too large); "
         "nothing was stored; dropped={}; in flight=0\n"
     )
+
+
+def test_a_lone_one_byte_per_second_seed_is_dropped_and_the_fetch_says_why(
+    tmp_path: Path, blob_store: tuple[Path, str]
+) -> None:
+    blobs, blake3 = blob_store
+    with MisbehavingSeed(blobs, "trickle") as trickler:
+        fetcher = MultiSourceBlobFetcher([HttpSeedTransport(trickler.url, stall_seconds=120)])
+        with (
+            (tmp_path / "blob").open("w+b") as destination,
+            pytest.raises(BlobUnavailableError) as raised,
+        ):
+            fetcher.fetch(blake3, BLOB_BYTES, destination)
+        fetcher.close()
+    assert f"{trickler.url} dropped: too slow: " in str(raised.value)
+    assert fetcher.in_flight == 0
