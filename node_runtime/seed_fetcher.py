@@ -71,7 +71,7 @@ from node_runtime.tuf_fetcher import (
 
 DEFAULT_RANGE_BYTES = 4 << 20
 DEFAULT_STALL_SECONDS = 15.0
-DEFAULT_MIN_BYTES_PER_SECOND = 64 * 1024
+DEFAULT_MIN_BYTES_PER_SECOND = 32 * 1024  # low: a busy honest seed must not be dropped
 DEFAULT_RANGE_ALLOWANCE_SECONDS = 3.0
 HASH_READ_BYTES = 1 << 20
 
