@@ -289,8 +289,11 @@ class BoundedHttpServer:
                 connection, address = self._listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:  # out of descriptors, a connection reset before accept
-                return
+            except OSError:  # out of descriptors: free the oldest waiting one, or wait
+                if not self._waiting:
+                    return
+                self._time_out(next(iter(self._waiting)), "made room for a newer client")
+                continue
             connection.setblocking(False)
             if len(self._waiting) + self._busy >= self.limits.max_connections:
                 if not self._waiting:
@@ -354,7 +357,10 @@ class BoundedHttpServer:
         client sending its next request at that moment cannot take a ``408``
         for the answer to it.
         """
-        if self._waiting[connection].buffer:
+        waiting = self._waiting[connection]
+        with contextlib.suppress(OSError):  # bytes that arrived but were not read yet count
+            waiting.buffer += connection.recv(RECEIVE_BYTES)
+        if waiting.buffer:
             self._refuse(connection, HTTPStatus.REQUEST_TIMEOUT, text)
         else:
             self.idle_closed += 1

@@ -6,6 +6,8 @@ costs a thread per connection or prints a traceback."""
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -272,3 +274,37 @@ def test_a_node_skips_a_seed_that_answers_503_for_that_blob_and_does_not_drop_it
     assert fetcher.dropped == {}
     assert busy.http.refusals[503] >= 1
     assert report.bytes_by_source.get(busy.url, 0) == 0
+
+
+SEED_WITH_64_DESCRIPTORS = (
+    "import resource, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)); "
+    "from pipeline.seed_commands import seed; seed(['serve', *sys.argv[1:]])"
+)
+
+
+def test_a_seed_out_of_file_descriptors_still_serves_a_client(
+    blobs: Path, attackers: list[socket.socket]
+) -> None:
+    command = [sys.executable, "-c", SEED_WITH_64_DESCRIPTORS, "--store", str(blobs.parent)]
+    with subprocess.Popen(
+        [*command, "--no-iroh", "--http", "127.0.0.1:0"], stdout=subprocess.PIPE, text=True
+    ) as server:
+        try:
+            assert server.stdout is not None
+            line = server.stdout.readline()
+            base = line.split(": ", 1)[1].strip().removesuffix("/blobs/<blake3>")
+            port = int(base.rsplit(":", 1)[1])
+            for _ in range(200):  # far more than the 64 descriptors the seed may open
+                attacker = socket.create_connection(("127.0.0.1", port))
+                attacker.sendall(b"GET / HTTP/1.1\r\n")
+                attackers.append(attacker)
+            answer = httpx.get(f"{base}/blobs/{blake3_hex(BLOB)}", timeout=60)
+            assert answer.status_code == 200
+            assert answer.content == BLOB
+            # the first attacker made room at once (not after its 10 s head deadline)
+            first = read_until_closed(attackers[0])
+            assert first.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+            assert first.endswith(b"\r\n\r\nmade room for a newer client\n")
+            assert server.poll() is None
+        finally:
+            server.terminate()
