@@ -112,8 +112,8 @@ async def _serve_iroh(store: SeedStore, bind: str, relays: bool) -> None:
 )
 @click.option(
     "--max-upload-bytes",
-    type=click.IntRange(0),
-    default=DEFAULT_MAX_UPLOAD_BYTES,
+    "max_upload_text",
+    default=str(DEFAULT_MAX_UPLOAD_BYTES),  # checked by _start_http_seed: one line
     show_default=True,
     help="Refuse uploads longer than this.",
 )
@@ -125,7 +125,7 @@ def serve_command(
     relays: bool,
     metadata_dir: Path | None,
     token_file: Path | None,
-    max_upload_bytes: int,
+    max_upload_text: str,
 ) -> None:
     """Serve the blobs in STORE over HTTP (GET /blobs/<blake3>) and iroh until interrupted.
 
@@ -135,7 +135,7 @@ def serve_command(
     """
     try:
         http_seed, store = _start_http_seed(
-            store_dir, http_bind, iroh_bind, no_iroh, metadata_dir, token_file, max_upload_bytes
+            store_dir, http_bind, iroh_bind, no_iroh, metadata_dir, token_file, max_upload_text
         )
     except SeedServeRefusedError as error:
         refuse(str(error))
@@ -158,9 +158,14 @@ def _start_http_seed(
     no_iroh: bool,
     metadata_dir: Path | None,
     token_file: Path | None,
-    max_upload_bytes: int,
+    max_upload_text: str,
 ) -> tuple[HttpSeedServer, SeedStore]:
     """Check every argument, then listen; nothing is written before all of them passed."""
+    if not max_upload_text.isdigit() or len(max_upload_text) > 18:
+        raise SeedServeRefusedError(
+            f"--max-upload-bytes {max_upload_text[:40]!r}: a whole number of bytes (0 or more)"
+        )
+    max_upload_bytes = int(max_upload_text)
     try:
         host, port = parse_bind_address(http_bind, "--http")
         if not no_iroh:

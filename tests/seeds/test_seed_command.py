@@ -140,3 +140,11 @@ def test_a_bad_token_file_is_one_line_and_exit_1(
     line = refusal_of([*arguments, "--accept-uploads-token-file", str(token_file)])
     assert line == f"error: --accept-uploads-token-file {token_file}: {refusal}"
     assert not (store / "metadata").exists()  # nothing written
+
+
+@pytest.mark.parametrize("value", ["-1", "lots", "9" * 5000])
+def test_a_bad_upload_limit_is_one_line_and_exit_1(store: Path, value: str) -> None:
+    arguments = ["--store", str(store), "--no-iroh", "--http", "127.0.0.1:0"]
+    line = refusal_of([*arguments, "--max-upload-bytes", value])
+    assert line.startswith("error: --max-upload-bytes ")
+    assert line.endswith(": a whole number of bytes (0 or more)")
