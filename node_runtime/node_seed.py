@@ -21,7 +21,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from node_runtime.node_state import NodePaths
-from node_runtime.seed_server import HttpSeedServer, IrohSeed, SeedStats, SeedStore
+from node_runtime.seed_server import (
+    HttpSeedServer,
+    IrohSeed,
+    SeedStats,
+    SeedStore,
+    parse_bind_address,
+)
 
 
 @dataclass
@@ -36,10 +42,9 @@ class NodeSeed:
 
 def parse_host_port(text: str, what: str) -> tuple[str, int]:
     """``HOST:PORT`` (``[v6]:PORT`` too) → ``(host, port)``; ValueError names ``what``."""
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or int(port) > 65535:
+    if text.startswith(":"):
         raise ValueError(f"{what} {text!r}: use HOST:PORT (port 0 picks a free one)")
-    return host.strip("[]"), int(port)
+    return parse_bind_address(text, what)
 
 
 class _IrohSeedThread:

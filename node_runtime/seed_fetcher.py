@@ -5,12 +5,18 @@ the BLAKE3 the signed metadata names.  :class:`MultiSourceBlobFetcher` splits
 a blob into byte ranges and fetches them from every live seed in parallel
 into one file, then hashes the whole file:
 
+- every range has a deadline derived from a minimum throughput plus a small
+  fixed allowance (:class:`RangeSchedule`); a seed that falls behind it — a
+  seed trickling one byte a second keeps its connection alive but falls
+  behind all the same — is dropped and its range re-issued to another seed at
+  once;
 - a seed that stalls (no byte within ``stall_seconds``), sends more bytes
   than it announced or than were asked for, speaks garbage or cannot be
   reached is **dropped for the rest of the pull**, and the unfinished part of
   its range (from the first byte it did not deliver: the download resumes)
   goes to another seed;
-- a seed that does not have the blob is skipped for that blob only;
+- a seed that does not have the blob, or answers ``503`` (busy), is skipped
+  for that blob only;
 - if the whole blob does not hash right, the ranges are fetched again from one
   other seed at a time and put in place of the bytes they disagree with; the
   seed whose replacement makes the blob verify is right and the owners of the
@@ -21,10 +27,15 @@ into one file, then hashes the whole file:
 (a :class:`node_runtime.tuf_fetcher.Fetcher`): metadata comes from the origin
 whenever the origin can be reached — a seed's copy is asked for only when the
 origin cannot be reached, and the updater checks it like any other — and
-targets come from the seeds first, the origin last.
+targets come from the seeds first, and the origin finishes what no seed
+delivered.  A local I/O error (the disk filling up) is not a seed's fault: it
+stops the fetch with :class:`LocalStoreError` (an ``OSError``), blames no seed
+and leaves nothing counted in flight.
 
-Public API: ``SeedError`` ← ``SeedMissingBlobError``, ``SeedFaultError``;
-``BlobUnavailableError``; ``BlobTransport`` (``read_range``), ``HttpSeedTransport``,
+Public API: ``SeedError`` ← ``SeedMissingBlobError`` (← ``SeedBusyError``),
+``SeedFaultError``;
+``BlobUnavailableError``; ``LocalStoreError``; ``RangeSchedule``;
+``BlobTransport`` (``read_range``), ``HttpSeedTransport``,
 ``IrohSeedTransport``, ``IrohClient``; ``MultiSourceBlobFetcher`` (``add_seed``,
 ``fetch``, ``dropped``, ``close``); ``SeedAwareFetcher``; ``seed_root_url``; ``transport_for_seed``.
 """
@@ -34,9 +45,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import os
 import tempfile
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine, Generator, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +71,8 @@ from node_runtime.tuf_fetcher import (
 
 DEFAULT_RANGE_BYTES = 4 << 20
 DEFAULT_STALL_SECONDS = 15.0
+DEFAULT_MIN_BYTES_PER_SECOND = 32 * 1024  # low: a busy honest seed must not be dropped
+DEFAULT_RANGE_ALLOWANCE_SECONDS = 3.0
 HASH_READ_BYTES = 1 << 20
 
 T = TypeVar("T")
@@ -75,12 +90,34 @@ class SeedMissingBlobError(SeedError):
     """The seed does not have this blob (not a fault: it is asked for other blobs)."""
 
 
+class SeedBusyError(SeedMissingBlobError):
+    """The seed is busy (HTTP 503): skipped for this blob, like a seed without it."""
+
+
 class SeedFaultError(SeedError):
     """The seed misbehaved (stalled, sent too many bytes, garbage, unreachable): drop it."""
 
 
 class BlobUnavailableError(DownloadError):
     """No source delivered bytes that hash to the blob's BLAKE3."""
+
+
+class _RangeCancelledError(Exception):
+    """Raised by a sink to stop a transfer that is no longer wanted; transports let it through."""
+
+
+class LocalStoreError(OSError):
+    """Writing or reading the blob's own file failed (disk full, I/O error): not a seed's fault."""
+
+    def __init__(self, blake3: str, cause: OSError) -> None:
+        self.message = (
+            f"blob {blake3[:12]}…: local I/O error while storing it "
+            f"({cause.strerror or cause}); nothing was stored"
+        )
+        super().__init__(cause.errno, cause.strerror)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 # --- transports ---
@@ -95,7 +132,11 @@ class BlobTransport(ABC):
     def read_range(
         self, blake3: str, total_length: int, offset: int, count: int, sink: Sink
     ) -> None:
-        """Raise :class:`SeedMissingBlobError` or :class:`SeedFaultError` on failure."""
+        """Raise :class:`SeedMissingBlobError` or :class:`SeedFaultError` on failure.
+
+        ``sink`` may raise to stop the transfer (the range is no longer
+        wanted, or the local disk is full): let that exception through.
+        """
 
     def metadata_url(self, name: str) -> str | None:
         """Where this seed keeps a copy of the metadata file ``name`` (None: it keeps none)."""
@@ -141,6 +182,8 @@ class HttpSeedTransport(BlobTransport):
                     raise SeedMissingBlobError(self.name, f"has no blob {blake3[:12]}…")
                 if status == 416:  # its blob has another length: not this blob
                     raise SeedMissingBlobError(self.name, f"has no {total_length}-byte blob")
+                if status == 503:  # at its connection cap: ask the others
+                    raise SeedBusyError(self.name, "is busy (HTTP 503)")
                 if status == 200 and offset == 0 and count == total_length:
                     limit = total_length
                 elif status == 206:
@@ -153,7 +196,7 @@ class HttpSeedTransport(BlobTransport):
                         self.name, f"announced {declared} bytes where {limit} were asked for"
                     )
                 received = 0
-                for chunk in response.iter_bytes(CHUNK_SIZE):
+                for chunk in response.iter_bytes():  # as they come: a sink may stop it
                     received += len(chunk)
                     if received > count:
                         raise SeedFaultError(self.name, f"sent more than the {count} bytes asked")
@@ -243,7 +286,7 @@ class IrohSeedTransport(BlobTransport):
     ) -> None:
         try:
             self._client.run(self._read(blake3, offset, count, sink))
-        except SeedError:
+        except (SeedError, _RangeCancelledError):
             raise
         except TimeoutError:
             raise SeedFaultError(self.name, "stalled (no bytes within the stall limit)") from None
@@ -305,6 +348,38 @@ def transport_for_seed(
 # --- the multi-source fetcher ---
 
 
+@dataclass(frozen=True)
+class RangeSchedule:
+    """When the bytes of a range are due: ``allowance_seconds`` to get going, then the
+    minimum throughput.
+
+    Byte ``k`` of a range asked for at ``started`` is due by ``started +
+    allowance_seconds + k / min_bytes_per_second``; a range of ``count`` bytes
+    is therefore due whole by :meth:`deadline`.  A seed that falls behind at any
+    point has missed its deadline: keeping the connection alive with a byte now
+    and then does not help it.
+    """
+
+    min_bytes_per_second: float = DEFAULT_MIN_BYTES_PER_SECOND
+    allowance_seconds: float = DEFAULT_RANGE_ALLOWANCE_SECONDS
+
+    def due_by(self, started: float, received: int) -> float:
+        """When the byte after the first ``received`` must have arrived."""
+        return started + self.allowance_seconds + received / self.min_bytes_per_second
+
+    def deadline(self, started: float, count: int) -> float:
+        return self.due_by(started, count)
+
+    def behind(self, started: float, received: int, count: int, now: float) -> bool:
+        return received < count and now > self.due_by(started, received)
+
+    def too_slow(self, received: int, count: int, elapsed: float) -> str:
+        return (
+            f"too slow: {received} of {count} bytes in {elapsed:.1f} s (a range gets "
+            f"{self.allowance_seconds:g} s, then at least {self.min_bytes_per_second:g} bytes/s)"
+        )
+
+
 @dataclass
 class _Range:
     offset: int
@@ -313,14 +388,34 @@ class _Range:
 
 
 @dataclass
+class _Attempt:
+    """One seed fetching one range; ``received`` bytes of it are written already."""
+
+    source: str
+    piece: _Range
+    started: float
+    received: int = 0
+    cancelled: bool = False
+
+
+@dataclass
 class BlobFetchReport:
     blake3: str
     bytes_by_source: dict[str, int] = field(default_factory=dict)
     refetched_ranges: int = 0
+    reissued_ranges: int = 0
+    """Ranges taken back from a seed that missed its deadline and given to another."""
 
 
 class MultiSourceBlobFetcher:
-    """Fetch blobs from several seeds in parallel; one instance lives for one pull."""
+    """Fetch blobs from several seeds in parallel; one instance lives for one pull.
+
+    Every range has a deadline (:class:`RangeSchedule`): a seed that falls
+    behind it is dropped for the rest of the pull and what it did not deliver
+    goes to another seed at once, so a seed that trickles bytes cannot hold a
+    pull.  A local I/O error (disk full) stops the fetch with
+    :class:`LocalStoreError`; no seed is blamed for it.
+    """
 
     def __init__(
         self,
@@ -328,13 +423,17 @@ class MultiSourceBlobFetcher:
         range_bytes: int = DEFAULT_RANGE_BYTES,
         stall_seconds: float = DEFAULT_STALL_SECONDS,
         iroh_bind_addr: str = "0.0.0.0:0",
+        schedule: RangeSchedule | None = None,
     ) -> None:
         self.transports = list(transports)
         self.range_bytes = range_bytes
         self.stall_seconds = stall_seconds
         self.iroh_bind_addr = iroh_bind_addr
+        self.schedule = schedule or RangeSchedule()
         self.dropped: dict[str, str] = {}
         """Seeds dropped for the rest of the pull, with the reason."""
+        self.in_flight = 0
+        """Ranges being fetched right now (0 whenever no :meth:`fetch` runs)."""
         self._lock = threading.Lock()
         self._iroh_client: IrohClient | None = None
 
@@ -374,25 +473,36 @@ class MultiSourceBlobFetcher:
         with self._lock:
             self.dropped.setdefault(name, reason)
 
+    def _count_in_flight(self, change: int) -> None:
+        with self._lock:
+            self.in_flight += change
+
     def fetch(self, blake3: str, length: int, destination: BinaryIO) -> BlobFetchReport:
         """Write the blob at ``destination``'s position; return only once it hashes right.
 
         ``destination`` must be a real file (it is written with ``os.pwrite``
-        from several threads); it is left positioned after the blob.
+        from several threads); it is left positioned after the blob.  Raises
+        :class:`BlobUnavailableError` when no seed delivered it and
+        :class:`LocalStoreError` when the file cannot be written or read.
         """
-        destination.flush()
-        base = destination.tell()
-        descriptor = destination.fileno()
-        report = BlobFetchReport(blake3)
-        ranges = [
-            _Range(offset, min(self.range_bytes, length - offset))
-            for offset in range(0, length, self.range_bytes)
-        ]
-        missing: set[str] = set()
-        self._fetch_ranges(blake3, length, ranges, descriptor, base, missing, report)
-        if _hash_region(descriptor, base, length) != blake3:
-            self._find_the_liar(blake3, length, ranges, descriptor, base, missing, report)
-        destination.seek(base + length)
+        try:
+            destination.flush()
+            base = destination.tell()
+            descriptor = destination.fileno()
+            report = BlobFetchReport(blake3)
+            ranges = [
+                _Range(offset, min(self.range_bytes, length - offset))
+                for offset in range(0, length, self.range_bytes)
+            ]
+            missing: set[str] = set()
+            self._fetch_ranges(blake3, length, ranges, descriptor, base, missing, report)
+            if _hash_region(descriptor, base, length) != blake3:
+                self._find_the_liar(blake3, length, ranges, descriptor, base, missing, report)
+            destination.seek(base + length)
+        except LocalStoreError:
+            raise
+        except OSError as error:
+            raise LocalStoreError(blake3, error) from error
         return report
 
     def _fetch_ranges(
@@ -405,64 +515,152 @@ class MultiSourceBlobFetcher:
         missing: set[str],
         report: BlobFetchReport,
     ) -> None:
+        """Every range from some live seed; the caller's thread watches the deadlines."""
         pending = collections.deque(ranges)
         condition = threading.Condition()
-        in_flight = 0
+        attempts: list[_Attempt] = []
         done: list[_Range] = []
+        local_errors: list[OSError] = []
+        over = False
+        working = 0
+
+        def count_bytes(source: str, received: int) -> None:
+            report.bytes_by_source[source] = report.bytes_by_source.get(source, 0) + received
+
+        def settle(attempt: _Attempt) -> None:
+            """Give back what ``attempt`` did not deliver (its delivered prefix is kept)."""
+            attempts.remove(attempt)
+            self._count_in_flight(-1)
+            piece, received = attempt.piece, attempt.received
+            count_bytes(attempt.source, received)
+            if received:
+                done.append(_Range(piece.offset, received, attempt.source))
+            pending.appendleft(_Range(piece.offset + received, piece.count - received))
+
+        def write(attempt: _Attempt, chunk: bytes) -> None:
+            with condition:
+                if attempt.cancelled or over or local_errors:
+                    raise _RangeCancelledError
+                if attempt.received + len(chunk) > attempt.piece.count:
+                    raise SeedFaultError(
+                        attempt.source, f"sent more than the {attempt.piece.count} bytes asked"
+                    )
+                try:
+                    _pwrite_all(descriptor, chunk, base + attempt.piece.offset + attempt.received)
+                except OSError as error:
+                    local_errors.append(error)
+                    condition.notify_all()
+                    raise _RangeCancelledError from None
+                attempt.received += len(chunk)
+
+        def next_attempt(transport: BlobTransport) -> _Attempt | None:
+            with condition:
+                while True:
+                    if over or local_errors or transport.name in self.dropped:
+                        return None
+                    if pending:
+                        break
+                    if not attempts:
+                        return None
+                    condition.wait()
+                attempt = _Attempt(transport.name, pending.popleft(), time.monotonic())
+                attempts.append(attempt)
+                self._count_in_flight(1)
+                condition.notify_all()  # the deadline watch learns of the new attempt
+                return attempt
 
         def work(transport: BlobTransport) -> None:
-            nonlocal in_flight
-            while True:
-                with condition:
-                    while not pending and in_flight:
-                        condition.wait()
-                    if not pending or transport.name in self.dropped:
-                        condition.notify_all()
-                        return
-                    piece = pending.popleft()
-                    in_flight += 1
-                received = 0
-
-                def write(chunk: bytes, piece: _Range = piece) -> None:
-                    nonlocal received
-                    os.pwrite(descriptor, chunk, base + piece.offset + received)
-                    received += len(chunk)
-
-                failure: SeedError | None = None
-                try:
-                    transport.read_range(blake3, length, piece.offset, piece.count, write)
-                except SeedError as error:
-                    failure = error
-                with condition:
-                    in_flight -= 1
-                    report.bytes_by_source[transport.name] = (
-                        report.bytes_by_source.get(transport.name, 0) + received
-                    )
-                    if failure is None:
-                        piece.owner = transport.name
-                        done.append(piece)
-                    else:
-                        # resume: only what this seed did not deliver goes back
-                        if received:
-                            done.append(_Range(piece.offset, received, transport.name))
-                        pending.appendleft(_Range(piece.offset + received, piece.count - received))
-                        if isinstance(failure, SeedMissingBlobError):
-                            missing.add(transport.name)
+            nonlocal working
+            try:
+                while (attempt := next_attempt(transport)) is not None:
+                    piece = attempt.piece
+                    failure: SeedError | None = None
+                    try:
+                        transport.read_range(
+                            blake3,
+                            length,
+                            piece.offset,
+                            piece.count,
+                            functools.partial(write, attempt),
+                        )
+                    except _RangeCancelledError:
+                        pass
+                    except SeedError as error:
+                        failure = error
+                    except Exception as error:  # a broken transport is that seed's fault only
+                        failure = SeedFaultError(transport.name, f"{type(error).__name__}: {error}")
+                    with condition:
+                        if attempt.cancelled:  # the deadline watch took the range back already
+                            return
+                        if local_errors or over:
+                            settle(attempt)
+                            condition.notify_all()
+                            return
+                        if failure is None and attempt.received < piece.count:
+                            failure = SeedFaultError(
+                                transport.name, f"sent {attempt.received} of {piece.count} bytes"
+                            )
+                        if failure is None:
+                            attempts.remove(attempt)
+                            self._count_in_flight(-1)
+                            count_bytes(transport.name, attempt.received)
+                            piece.owner = transport.name
+                            done.append(piece)
                         else:
-                            self._drop(transport.name, failure.reason)
+                            settle(attempt)  # resume: only what this seed did not deliver
+                            if isinstance(failure, SeedMissingBlobError):
+                                missing.add(transport.name)
+                            else:
+                                self._drop(transport.name, failure.reason)
+                        condition.notify_all()
+                        if failure is not None:
+                            return
+            finally:
+                with condition:
+                    working -= 1
                     condition.notify_all()
-                    if failure is not None:
-                        return
 
+        transports = [t for t in self.live() if t.name not in missing]
         workers = [
             threading.Thread(target=work, args=(transport,), name=f"seed-{index}", daemon=True)
-            for index, transport in enumerate(self.live())
-            if transport.name not in missing
+            for index, transport in enumerate(transports)
         ]
+        with condition:
+            working = len(workers)
         for worker in workers:
             worker.start()
-        for worker in workers:
-            worker.join()
+        slow: set[str] = set()
+        with condition:
+            while not local_errors and (pending or attempts) and working:
+                now = time.monotonic()
+                wake: float | None = None
+                for attempt in list(attempts):
+                    piece = attempt.piece
+                    if self.schedule.behind(attempt.started, attempt.received, piece.count, now):
+                        attempt.cancelled = True
+                        settle(attempt)
+                        report.reissued_ranges += 1
+                        slow.add(attempt.source)
+                        reason = self.schedule.too_slow(
+                            attempt.received, piece.count, now - attempt.started
+                        )
+                        self._drop(attempt.source, reason)
+                        condition.notify_all()
+                    else:
+                        due = self.schedule.due_by(attempt.started, attempt.received)
+                        wake = due if wake is None else min(wake, due)
+                timeout = None if wake is None else max(wake - now, 0.01)
+                condition.wait(timeout)
+            over = True
+            for attempt in list(attempts):  # only after a local error: nothing more is written
+                attempt.cancelled = True
+                settle(attempt)
+            condition.notify_all()
+        for transport, worker in zip(transports, workers, strict=True):
+            if transport.name not in slow:  # a seed dropped as too slow may sit in a read
+                worker.join()
+        if local_errors:
+            raise LocalStoreError(blake3, local_errors[0])
         if pending:
             raise BlobUnavailableError(self._nobody_has(blake3, missing))
         ranges[:] = sorted(done, key=lambda piece: piece.offset)
@@ -471,6 +669,25 @@ class MultiSourceBlobFetcher:
         reasons = [f"{name} does not have it" for name in sorted(missing)]
         reasons += [f"{name} dropped: {why}" for name, why in sorted(self.dropped.items())]
         return f"blob {blake3[:12]}…: no seed delivered it ({'; '.join(reasons) or 'no seeds'})"
+
+    def _read_on_schedule(
+        self, candidate: BlobTransport, blake3: str, length: int, piece: _Range
+    ) -> bytes:
+        """One range from ``candidate`` into memory; a seed that falls behind is a fault."""
+        fresh = bytearray()
+        started = time.monotonic()
+
+        def collect(chunk: bytes) -> None:
+            now = time.monotonic()
+            if self.schedule.behind(started, len(fresh), piece.count, now):
+                raise SeedFaultError(
+                    candidate.name,
+                    self.schedule.too_slow(len(fresh), piece.count, now - started),
+                )
+            fresh.extend(chunk)
+
+        candidate.read_range(blake3, length, piece.offset, piece.count, collect)
+        return bytes(fresh)
 
     def _find_the_liar(
         self,
@@ -493,18 +710,17 @@ class MultiSourceBlobFetcher:
                 for piece in ranges:
                     if piece.owner == candidate.name:
                         continue
-                    fresh = bytearray()
-                    candidate.read_range(blake3, length, piece.offset, piece.count, fresh.extend)
+                    fresh = self._read_on_schedule(candidate, blake3, length, piece)
                     report.refetched_ranges += 1
                     current = os.pread(descriptor, piece.count, base + piece.offset)
-                    if bytes(fresh) != current:
-                        os.pwrite(descriptor, fresh, base + piece.offset)
+                    if fresh != current:
+                        _pwrite_all(descriptor, fresh, base + piece.offset)
                         replaced.append((piece, current))
             except SeedError as error:
                 if not isinstance(error, SeedMissingBlobError):
                     self._drop(candidate.name, error.reason)
                 for piece, previous in replaced:
-                    os.pwrite(descriptor, previous, base + piece.offset)
+                    _pwrite_all(descriptor, previous, base + piece.offset)
                 continue
             if _hash_region(descriptor, base, length) == blake3:
                 for piece, _previous in replaced:
@@ -513,7 +729,7 @@ class MultiSourceBlobFetcher:
                     piece.owner = candidate.name
                 return
             for piece, previous in replaced:
-                os.pwrite(descriptor, previous, base + piece.offset)
+                _pwrite_all(descriptor, previous, base + piece.offset)
             if ranges and all(piece.owner == candidate.name for piece in ranges):
                 self._drop(candidate.name, "sent bytes that do not match the blob's BLAKE3")
         for owner in {piece.owner for piece in ranges if piece.owner is not None}:
@@ -529,6 +745,14 @@ class MultiSourceBlobFetcher:
         if self._iroh_client is not None:
             self._iroh_client.close()
             self._iroh_client = None
+
+
+def _pwrite_all(descriptor: int, data: bytes, position: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(descriptor, view, position)
+        view = view[written:]
+        position += written
 
 
 def _hash_region(descriptor: int, base: int, length: int) -> str:

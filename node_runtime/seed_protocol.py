@@ -14,7 +14,8 @@ Public API: ``ALPN``, ``MAX_REQUEST_BYTES``, ``MAX_HEADER_BYTES``,
 ``BlobRequest``, ``BlobAnswer``, ``Refusal`` (codes ``REFUSAL_CODES``),
 ``encode_request``, ``decode_request``, ``encode_answer``, ``encode_refusal``,
 ``decode_response_header``, ``split_header``, ``resolve_range``,
-``parse_http_range``, ``ProtocolError``, ``RangeNotSatisfiableError``.
+``parse_http_range``, ``ProtocolError``, ``RangeNotSatisfiableError``,
+``MalformedRangeError``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ MAX_HEADER_BYTES = 512
 REFUSAL_CODES = frozenset({"not-found", "bad-request", "bad-range", "unavailable"})
 
 _DECIMAL = re.compile(r"^(0|[1-9][0-9]{0,18})$")
-_HTTP_RANGE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
+_HTTP_RANGE = re.compile(r"^bytes=([0-9]{0,19})-([0-9]{0,19})$")
+MAX_RANGE_HEADER_CHARS = 200
 
 
 class ProtocolError(Exception):
@@ -39,6 +41,10 @@ class ProtocolError(Exception):
 
 class RangeNotSatisfiableError(ProtocolError):
     """The requested range lies outside the blob."""
+
+
+class MalformedRangeError(ProtocolError):
+    """A ``Range`` header that is not ``bytes=a-b``, ``a-`` or ``-n`` with sane numbers."""
 
 
 @dataclass(frozen=True)
@@ -163,16 +169,23 @@ def parse_http_range(header: str | None, total_length: int) -> tuple[int, int] |
     """The ``(offset, count)`` of a single ``Range: bytes=…`` header; None means the whole blob.
 
     Multiple ranges are not served (the whole blob is, as RFC 9110 allows);
-    an unsatisfiable range raises :class:`RangeNotSatisfiableError`.
+    an unsatisfiable range raises :class:`RangeNotSatisfiableError`, and any
+    other form — numbers of more than 19 digits, a last byte before the first,
+    garbage, a header over ``MAX_RANGE_HEADER_CHARS`` — raises
+    :class:`MalformedRangeError` (a seed answers ``400``, never guesses).
     """
-    if header is None or "," in header:
+    if header is None:
+        return None
+    if len(header) > MAX_RANGE_HEADER_CHARS:
+        raise MalformedRangeError(f"a Range header is at most {MAX_RANGE_HEADER_CHARS} characters")
+    if "," in header:
         return None
     match = _HTTP_RANGE.fullmatch(header.strip())
     if match is None:
-        return None  # an unparseable Range is ignored (RFC 9110 §14.2)
+        raise MalformedRangeError(f"Range {header[:40]!r} is not bytes=FIRST-LAST, FIRST- or -N")
     first, last = match.groups()
     if not first and not last:
-        return None
+        raise MalformedRangeError("Range 'bytes=-' names no bytes")
     if not first:  # the last N bytes
         suffix = int(last)
         if suffix == 0 or total_length == 0:
@@ -183,6 +196,6 @@ def parse_http_range(header: str | None, total_length: int) -> tuple[int, int] |
     if start >= total_length:
         raise RangeNotSatisfiableError(f"offset {start} is past the end ({total_length} bytes)")
     end = min(int(last), total_length - 1) if last else total_length - 1
-    if end < start:
-        return None  # invalid: ignored
+    if last and int(last) < start:
+        raise MalformedRangeError(f"Range {header[:40]!r} ends before it starts")
     return start, end - start + 1

@@ -6,10 +6,13 @@ before it is first served and again whenever its file changes (size, mtime or
 inode), so a seed never serves bytes that do not match their name — though a
 client must not rely on that: it checks the hash itself.
 
-HTTP (one thread per connection):
+HTTP (:mod:`node_runtime.bounded_http`: request heads are read without a
+thread, a fixed pool answers; timeouts, a connection cap with ``503``, bounded
+heads — the limits are in ``docs/seed-protocol.md``):
 
 - ``GET|HEAD /blobs/<blake3>`` — the blob; a single ``Range: bytes=…`` gives
-  ``206`` with ``Content-Range``; ``416`` when the range lies outside the blob;
+  ``206`` with ``Content-Range``; ``416`` when the range lies outside the blob,
+  ``400`` for a malformed or huge ``Range`` value;
 - ``GET|HEAD /targets/<dir>/<blake3>.<name>`` — the same blob under the
   origin's consistent-snapshot name, so a seed is also a plain HTTP mirror of
   ``targets/`` for clients that only know paths;
@@ -32,9 +35,9 @@ stream carries one request (see :mod:`node_runtime.seed_protocol`).
 
 Public API: ``SeedStore(blobs_dir, metadata_dir=None)`` (``add_blob``,
 ``replace_metadata``), ``SeedStats``, ``UploadRefusedError``,
-``HttpSeedServer(store, host, port, upload_token=None, max_upload_bytes=…)``
-(``start()``, ``url``, ``close()``),
-``IrohSeed(store, bind_addr, relays=False)`` (``async start()``,
+``HttpSeedServer(store, host, port, upload_token=None, max_upload_bytes=…, limits=None)``
+(``start()``, ``url``, ``http``, ``close()``),
+``parse_bind_address``, ``IrohSeed(store, bind_addr, relays=False)`` (``async start()``,
 ``seed_url``, ``async serve()``, ``async close()``), ``iroh_seed_url(addr)``.
 """
 
@@ -49,21 +52,22 @@ import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from catalog.address import blake3_stream, is_blake3_hex
 from node_runtime import seed_protocol
 from node_runtime.blob_store import BlobMismatchError, BlobStore
+from node_runtime.bounded_http import BoundedHttpServer, HttpLimits, OneRequestHandler
 from node_runtime.seed_protocol import (
     BlobAnswer,
+    MalformedRangeError,
     ProtocolError,
     RangeNotSatisfiableError,
     Refusal,
 )
 
-SEND_CHUNK_BYTES = 1 << 20
+SEND_CHUNK_BYTES = 256 * 1024  # each write must finish within the server's io_seconds
 DEFAULT_MAX_UPLOAD_BYTES = 8 << 30
 MAX_METADATA_UPLOAD_BYTES = 16 << 20
 _TARGET_NAME = re.compile(r"^(?:[a-z0-9_.-]+/)*([0-9a-f]{64})\.[^/]+$")
@@ -185,6 +189,23 @@ class SeedStore:
             raise BlobNotServedError(f"no metadata {name[:80]!r}") from None
 
 
+def parse_bind_address(text: str, what: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6]:PORT`` too; no host: ``default_host``) → ``(host, port)``.
+
+    ValueError names ``what`` and the text.  The host is only checked for
+    spaces here; whether it resolves is known when the server binds.
+    """
+    host, colon, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]") if host.startswith("[") else host
+    if not colon or not port.isdigit() or len(port) > 5 or int(port) > 65535:
+        raise ValueError(
+            f"{what} {text[:80]!r}: use HOST:PORT with a port 0-65535 (0: any free one)"
+        )
+    if any(character.isspace() for character in host) or "/" in host:
+        raise ValueError(f"{what} {text[:80]!r}: {host!r} is not a host name or address")
+    return host or default_host, int(port)
+
+
 def blake3_of_target_path(path: str) -> str | None:
     """The BLAKE3 in a consistent-snapshot target path (``icons/<blake3>.demo.svg``)."""
     match = _TARGET_NAME.fullmatch(path)
@@ -194,12 +215,8 @@ def blake3_of_target_path(path: str) -> str | None:
 # --- HTTP ---
 
 
-class _SeedRequestHandler(BaseHTTPRequestHandler):
+class _SeedRequestHandler(OneRequestHandler):
     server: _SeedHttpServer
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     def do_HEAD(self) -> None:
         self._answer(send_body=False)
@@ -287,6 +304,10 @@ class _SeedRequestHandler(BaseHTTPRequestHandler):
         with stream:
             try:
                 wanted = seed_protocol.parse_http_range(self.headers.get("Range"), total)
+            except MalformedRangeError as error:
+                self.close_connection = True
+                self._plain(400, str(error), send_body)
+                return
             except RangeNotSatisfiableError as error:
                 self.send_response(416)
                 self.send_header("Content-Range", f"bytes */{total}")
@@ -334,19 +355,16 @@ class _SeedRequestHandler(BaseHTTPRequestHandler):
         self.server.stats.record(len(data) if send_body else 0)
 
 
-class _SeedHttpServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 1024  # a seed many nodes ask at once (the default backlog is 5)
-
+class _SeedHttpServer(BoundedHttpServer):
     def __init__(
         self,
         address: tuple[str, int],
         store: SeedStore,
         upload_token: str | None,
         max_upload_bytes: int,
+        limits: HttpLimits | None,
     ) -> None:
-        super().__init__(address, _SeedRequestHandler)
+        super().__init__(address, _SeedRequestHandler, limits)
         self.store = store
         self.stats = SeedStats()
         self.upload_token = upload_token
@@ -366,10 +384,11 @@ class HttpSeedServer:
         port: int = 0,
         upload_token: str | None = None,
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+        limits: HttpLimits | None = None,
     ) -> None:
         if upload_token is not None and len(upload_token) < 16:
             raise ValueError("an upload token has at least 16 characters")
-        self._server = _SeedHttpServer((host, port), store, upload_token, max_upload_bytes)
+        self._server = _SeedHttpServer((host, port), store, upload_token, max_upload_bytes, limits)
         self._thread: threading.Thread | None = None
 
     @property
@@ -382,6 +401,11 @@ class HttpSeedServer:
     @property
     def stats(self) -> SeedStats:
         return self._server.stats
+
+    @property
+    def http(self) -> BoundedHttpServer:
+        """The connection server (its ``limits``, ``thread_bound`` and ``refusals``)."""
+        return self._server
 
     def start(self) -> HttpSeedServer:
         self._thread = threading.Thread(

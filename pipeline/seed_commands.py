@@ -9,24 +9,64 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
-from node_runtime.seed_server import DEFAULT_MAX_UPLOAD_BYTES, HttpSeedServer, IrohSeed, SeedStore
+from node_runtime.seed_server import (
+    DEFAULT_MAX_UPLOAD_BYTES,
+    HttpSeedServer,
+    IrohSeed,
+    SeedStore,
+    parse_bind_address,
+)
 from node_runtime.seed_sync import SeedSyncError, sync_seed_store
 
 
+class SeedServeRefusedError(Exception):
+    """An ``archy seed serve`` argument that cannot be used; the message is one line."""
+
+
+def refuse(message: str) -> NoReturn:
+    """Print one line and exit 1 (what every refused argument of these commands does)."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
 def read_token_file(path: Path) -> str:
-    """The upload token in ``path`` (one line); a usage error names what is wrong."""
+    """The upload token in ``path`` (one line); the refusal names what is wrong."""
     try:
         token = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as error:
-        raise click.UsageError(f"{path}: cannot read the token ({error})") from None
+    except UnicodeDecodeError:
+        raise SeedServeRefusedError(f"--accept-uploads-token-file {path}: not UTF-8 text") from None
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise SeedServeRefusedError(
+            f"--accept-uploads-token-file {path}: cannot read it ({reason})"
+        ) from None
     if len(token) < 16 or any(character.isspace() for character in token):
-        raise click.UsageError(f"{path}: a token is one word of at least 16 characters")
+        raise SeedServeRefusedError(
+            f"--accept-uploads-token-file {path}: a token is one word of at least 16 characters"
+        )
     return token
+
+
+def readable_store(store_dir: Path) -> Path:
+    """The directory of blobs in ``store_dir`` (``blobs/`` if there is one), checked readable."""
+    try:
+        if not store_dir.is_dir():
+            what = "not a directory" if store_dir.exists() else "no such directory"
+            raise SeedServeRefusedError(f"--store {store_dir}: {what}")
+        blobs = store_dir / "blobs" if (store_dir / "blobs").is_dir() else store_dir
+        with os.scandir(blobs) as entries:
+            next(entries, None)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise SeedServeRefusedError(f"--store {store_dir}: cannot read it ({reason})") from None
+    return blobs
 
 
 @click.group("seed")
@@ -35,7 +75,10 @@ def seed() -> None:
 
 
 async def _serve_iroh(store: SeedStore, bind: str, relays: bool) -> None:
-    iroh_seed = await IrohSeed(store, bind_addr=bind, relays=relays).start()
+    try:
+        iroh_seed = await IrohSeed(store, bind_addr=bind, relays=relays).start()
+    except Exception as error:  # the binding raises its own error family
+        refuse(f"--iroh {bind}: cannot listen there ({type(error).__name__}: {error})")
     click.echo(f"iroh seed: {iroh_seed.seed_url}")
     try:
         await iroh_seed.serve()
@@ -48,7 +91,7 @@ async def _serve_iroh(store: SeedStore, bind: str, relays: bool) -> None:
     "--store",
     "store_dir",
     required=True,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    type=click.Path(readable=False, path_type=Path),  # checked by readable_store: one line
     help="Directory of blobs named by BLAKE3 (a node's blobs/ works); metadata/ beside them.",
 )
 @click.option("--http", "http_bind", default="127.0.0.1:8470", show_default=True)
@@ -58,19 +101,19 @@ async def _serve_iroh(store: SeedStore, bind: str, relays: bool) -> None:
 @click.option(
     "--metadata",
     "metadata_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(readable=False, path_type=Path),
     help="Metadata copy served at /metadata/ (default: STORE/metadata if it exists).",
 )
 @click.option(
     "--accept-uploads-token-file",
     "token_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(readable=False, path_type=Path),  # checked by read_token_file: one line
     help="Accept PUT uploads that carry the token in this file (Authorization: Bearer).",
 )
 @click.option(
     "--max-upload-bytes",
-    type=click.IntRange(0),
-    default=DEFAULT_MAX_UPLOAD_BYTES,
+    "max_upload_text",
+    default=str(DEFAULT_MAX_UPLOAD_BYTES),  # checked by _start_http_seed: one line
     show_default=True,
     help="Refuse uploads longer than this.",
 )
@@ -82,7 +125,7 @@ def serve_command(
     relays: bool,
     metadata_dir: Path | None,
     token_file: Path | None,
-    max_upload_bytes: int,
+    max_upload_text: str,
 ) -> None:
     """Serve the blobs in STORE over HTTP (GET /blobs/<blake3>) and iroh until interrupted.
 
@@ -90,22 +133,12 @@ def serve_command(
     PUT /blobs/<blake3> uploads that hash to their name (what `archy publish
     --seed` sends).
     """
-    token = read_token_file(token_file) if token_file is not None else None
-    blobs = store_dir / "blobs" if (store_dir / "blobs").is_dir() else store_dir
-    metadata = metadata_dir or (store_dir / "metadata")
-    if token is not None:
-        metadata.mkdir(exist_ok=True)
-    store = SeedStore(blobs, metadata if metadata.is_dir() else None)
-    host, _, port = http_bind.rpartition(":")
-    if not port.isdigit():
-        raise click.UsageError(f"--http {http_bind!r}: use HOST:PORT")
-    http_seed = HttpSeedServer(
-        store,
-        host.strip("[]") or "127.0.0.1",
-        int(port),
-        upload_token=token,
-        max_upload_bytes=max_upload_bytes,
-    ).start()
+    try:
+        http_seed, store = _start_http_seed(
+            store_dir, http_bind, iroh_bind, no_iroh, metadata_dir, token_file, max_upload_text
+        )
+    except SeedServeRefusedError as error:
+        refuse(str(error))
     click.echo(f"http seed: {http_seed.url}/blobs/<blake3>")
     try:
         if no_iroh:
@@ -116,6 +149,48 @@ def serve_command(
         pass
     finally:
         http_seed.close()
+
+
+def _start_http_seed(
+    store_dir: Path,
+    http_bind: str,
+    iroh_bind: str,
+    no_iroh: bool,
+    metadata_dir: Path | None,
+    token_file: Path | None,
+    max_upload_text: str,
+) -> tuple[HttpSeedServer, SeedStore]:
+    """Check every argument, then listen; nothing is written before all of them passed."""
+    if not max_upload_text.isdigit() or len(max_upload_text) > 18:
+        raise SeedServeRefusedError(
+            f"--max-upload-bytes {max_upload_text[:40]!r}: a whole number of bytes (0 or more)"
+        )
+    max_upload_bytes = int(max_upload_text)
+    try:
+        host, port = parse_bind_address(http_bind, "--http")
+        if not no_iroh:
+            parse_bind_address(iroh_bind, "--iroh")
+    except ValueError as error:
+        raise SeedServeRefusedError(str(error)) from None
+    blobs = readable_store(store_dir)
+    token = read_token_file(token_file) if token_file is not None else None
+    metadata = metadata_dir or (store_dir / "metadata")
+    try:
+        if metadata.exists() and not metadata.is_dir():
+            raise SeedServeRefusedError(f"--metadata {metadata}: not a directory")
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise SeedServeRefusedError(f"--metadata {metadata}: cannot read it ({reason})") from None
+    # with a token, uploads create the metadata copy on the first PUT /metadata/
+    store = SeedStore(blobs, metadata if token is not None or metadata.is_dir() else None)
+    try:
+        http_seed = HttpSeedServer(
+            store, host, port, upload_token=token, max_upload_bytes=max_upload_bytes
+        )
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise SeedServeRefusedError(f"--http {http_bind}: cannot listen there ({reason})") from None
+    return http_seed.start(), store
 
 
 @seed.command("sync")

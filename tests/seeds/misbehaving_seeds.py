@@ -5,7 +5,10 @@ Each misbehaving seed speaks the HTTP seed's ``GET /blobs/<blake3>`` with a
 breaks one rule: ``corrupt`` flips a byte in every range, ``stall`` sends the
 headers and then nothing (until the test ends), ``overfeed`` sends more bytes
 than asked (no Content-Length, so only the client's count catches it),
-``drop_halfway`` sends half of its first range and closes the connection.
+``drop_halfway`` sends half of its first range and closes the connection,
+``trickle`` (the slow-seed fault: a real server that is merely too slow) sends
+the headers and then one byte a second, for ever, so the connection never goes
+quiet long enough for a per-read timeout.
 ``first_request`` is set when the seed has been asked for something, so a
 test can make sure the bad seed takes part (a condition, never a sleep).
 """
@@ -38,7 +41,7 @@ def seed_store_from_repository(repository_dir: Path, store_dir: Path) -> Path:
 
 
 class MisbehavingSeed:
-    MODES = ("corrupt", "stall", "overfeed", "drop_halfway")
+    MODES = ("corrupt", "stall", "overfeed", "drop_halfway", "trickle")
 
     def __init__(self, blobs_dir: Path, mode: str) -> None:
         assert mode in self.MODES
@@ -46,6 +49,7 @@ class MisbehavingSeed:
         self.first_request = threading.Event()
         self.release = threading.Event()
         self.dropped_once = False
+        self.bytes_trickled = 0
         seed = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -69,6 +73,15 @@ class MisbehavingSeed:
                     self._headers(206, count)
                     self.wfile.flush()
                     seed.release.wait()
+                    return
+                if seed.mode == "trickle":
+                    self._headers(206, count)
+                    for index in range(count):
+                        self.wfile.write(body[index : index + 1])
+                        self.wfile.flush()
+                        seed.bytes_trickled += 1
+                        if seed.release.wait(1.0):  # one byte a second is the fault itself
+                            return
                     return
                 if seed.mode == "corrupt":
                     body = bytes([body[0] ^ 0xFF]) + body[1:]
@@ -96,6 +109,7 @@ class MisbehavingSeed:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        self._server.handle_error = lambda request, address: None  # type: ignore[method-assign]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

@@ -19,7 +19,7 @@ from node_runtime.blob_store import BlobStore
 from node_runtime.node_config import initialise_node
 from node_runtime.node_state import InstalledApps, NodePaths, NodeState
 from node_runtime.origin_fetcher import OriginFetcher, RetryPolicy, repository_urls
-from node_runtime.pull import PullResult, pull
+from node_runtime.pull import PullError, PullResult, pull
 from node_runtime.seed_fetcher import (
     BlobTransport,
     BlobUnavailableError,
@@ -30,6 +30,7 @@ from node_runtime.seed_fetcher import (
 from node_runtime.seed_server import HttpSeedServer, SeedStore
 from tests.node.repo_factory import RepositoryHandle, make_repository, manifest_yaml
 from tests.seeds.misbehaving_seeds import MisbehavingSeed, WaitsFor, seed_store_from_repository
+from tests.seeds.small_disk import small_tmpfs
 
 ARCHIVE_BYTES = 50 * 1024 * 1024
 STALL_SECONDS = 2.0
@@ -224,3 +225,49 @@ def test_every_seed_bad_means_no_blob_and_a_reason_per_seed(
             fetcher.fetch(blake3, ARCHIVE_BYTES, destination)
         fetcher.close()
     assert "BLAKE3" in fetcher.dropped[liar.url]
+
+
+# --- seeds that are too slow, and a full disk ---
+
+
+def test_a_trickling_seed_alone_is_dropped_and_the_origin_finishes_the_pull(
+    tmp_path: Path, repository: RepositoryHandle, seed_store: Path
+) -> None:
+    with MisbehavingSeed(seed_store / "blobs", "trickle") as trickler:
+        transports: list[BlobTransport] = [HttpSeedTransport(trickler.url, stall_seconds=120)]
+        result, fetcher, paths = node_pull(tmp_path, repository, repository.origin, transports)
+    assert result.pointer.blake3 == blake3_hex(repository.catalog_bytes)
+    assert_archive_stored(paths, repository)
+    assert list(fetcher.blobs.dropped) == [trickler.url]
+    assert fetcher.blobs.dropped[trickler.url].startswith("too slow: ")
+    assert fetcher.blobs.in_flight == 0
+
+
+def test_a_disk_filling_up_during_a_seed_pull_is_reported_as_such_and_the_store_is_intact(
+    tmp_path: Path,
+    repository: RepositoryHandle,
+    two_seeds: tuple[HttpSeedServer, HttpSeedServer],
+) -> None:
+    with small_tmpfs(tmp_path / "small-disk", "8m") as disk:
+        blobs = MultiSourceBlobFetcher([HttpSeedTransport(seed.url) for seed in two_seeds])
+        paths = NodePaths(disk / "node")
+        initialise_node(paths, repository.root_path.read_bytes(), ORIGIN_DOWN, data_root=disk)
+        NodeState(paths).save_installed(InstalledApps().with_app("demo"))
+        metadata_url, targets_url = repository_urls(ORIGIN_DOWN)
+        with OriginFetcher(retry=RetryPolicy(attempts=1)) as origin_fetcher:
+            fetcher = SeedAwareFetcher(origin_fetcher, metadata_url, targets_url, blobs)
+            with pytest.raises(PullError) as raised:
+                pull(paths, fetcher=fetcher)
+        blobs.close()
+        store = BlobStore(paths.blobs_dir)
+        left = sorted(path.name for path in paths.blobs_dir.iterdir())
+        catalog_intact = store.is_intact(blake3_hex(repository.catalog_bytes))
+    assert str(raised.value) == (
+        f"store: blob {archive_blake3(repository)[:12]}…: local I/O error while storing it "
+        "(No space left on device); nothing was stored"
+    )
+    assert "no seed delivered" not in str(raised.value)
+    assert left == [blake3_hex(repository.catalog_bytes)]  # no half-written archive
+    assert catalog_intact
+    assert blobs.dropped == {}
+    assert blobs.in_flight == 0
