@@ -93,7 +93,11 @@ class RuntimeSpecError(ValueError):
 
     def __init__(self, problems: Sequence[SpecProblem]) -> None:
         self.problems = list(problems)
-        super().__init__("; ".join(f"{p.location}: {p.message}" for p in self.problems))
+        super().__init__(
+            "; ".join(
+                f"{format_field_path(p.location)}: {p.message} ({p.rule})" for p in self.problems
+            )
+        )
 
 
 # -- names and paths -------------------------------------------------------------------------

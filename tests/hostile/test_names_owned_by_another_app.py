@@ -109,7 +109,6 @@ def test_colliding_unit_names_through_a_signed_catalog_never_take_the_other_apps
     before = {p.name: p.read_bytes() for p in units.iterdir()}
 
     installed = stage(tmp_path, "install", "core", "--json")
-    uninstalled = stage(tmp_path, "uninstall", "core", "--json")
 
     theirs = container_unit_file("core-lightning", "lightningd")
     ours = container_unit_file("core", "lightning-lightningd")
@@ -122,6 +121,8 @@ def test_colliding_unit_names_through_a_signed_catalog_never_take_the_other_apps
         )
     else:  # names that cannot collide: both apps have their own unit
         assert installed.exit_code == 0 and (units / ours).is_file(), installed.output
+        assert (units / theirs).read_bytes() == before[theirs]
+    uninstalled = stage(tmp_path, "uninstall", "core", "--json")
     assert uninstalled.exit_code == 0, uninstalled.output
     assert {p.name: p.read_bytes() for p in units.iterdir()} == before
 

@@ -1,15 +1,24 @@
-"""Finding 1 at the node: a running container swaps a volume dir for a symlink.
+"""Finding 1 at the node: a volume dir a container (or any local process) can redirect.
 
-The hostile (but validly signed) app mounts its own data dir and, inside it, an ordinary
-volume.  Its running container renames the inner volume's dir away and puts a symlink to
-a dir outside the data root in its place (standing for the node user's
-``~/.config/systemd/user``).  Podman follows such a link at the next start, so the node
-must not start the member, and must not create anything through the link.  Real rootless
-podman, a catalog signed by a test registry, the real ``archy-node`` as the node user.
+Finding 1 was an app that mounts its own data dir and, inside it, an ordinary volume:
+its running container could rename the inner volume's dir away and put a symlink in its
+place (to, say, the node user's ``~/.config/systemd/user``), and Podman follows such a
+link at the next start.  Two layers stop it:
+
+* the manifest rule (P021, in ``catalog.runtime_spec``, which the node also runs): no
+  volume on the app's data dir itself, none nested in another — such a catalog, even
+  validly signed, is refused for that app at the node;
+* defence in depth: the node walks every data dir without following symlinks, at every
+  apply and start.  With nesting refused no container can reach its volume's dir entry,
+  so the test plants the link itself, as the node user, between two applies (a fault
+  injected by the test, standing for any process that could).
+
+Real rootless podman, catalogs signed by a test registry, the real ``archy-node``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections.abc import Iterator
@@ -19,6 +28,8 @@ from typing import Any
 import pytest
 
 from catalog.runtime_spec import podman_secret_name
+from catalog.unit_check import container_unit_file
+from tests.hostile.test_names_owned_by_another_app import stage
 from tests.lifecycle.node_agent import NodeAgent
 from tests.node.repo_factory import make_repository, manifest_yaml
 from tests.realparts.net import free_port
@@ -45,12 +56,21 @@ def agent(rootless_podman: RootlessPodman, busybox_image: str) -> Iterator[NodeA
 
 
 def escape_manifest(image: str, data_root: Path) -> str:
+    """Finding 1's manifest: the app's data dir mounted whole, and a volume inside it."""
     return manifest_yaml("escape", image=image).replace(
         '    command: ["sleep", "infinity"]\n',
         '    command: ["sleep", "infinity"]\n'
         "    volumes:\n"
         f"      - {{name: whole, path: /app, host_path: {data_root}/escape}}\n"
         "      - {name: inner, path: /inner}\n",
+    )
+
+
+def plain_manifest(image: str) -> str:
+    """The same app with only its inner volume: what the renderer accepts."""
+    return manifest_yaml("escape", image=image).replace(
+        '    command: ["sleep", "infinity"]\n',
+        '    command: ["sleep", "infinity"]\n    volumes:\n      - {name: inner, path: /inner}\n',
     )
 
 
@@ -86,7 +106,51 @@ def result_of(document: dict[str, Any], app_id: str) -> dict[str, Any]:
     return result
 
 
-def test_a_container_that_swaps_its_volume_dir_for_a_symlink_is_refused_at_the_next_start(
+def test_a_signed_catalog_with_finding_1s_nested_volumes_is_refused_at_the_node(
+    tmp_path: Path,
+) -> None:
+    """The catalog's units carry the whole-data-dir mount; the node refuses that app only."""
+    data = tmp_path / "data"
+
+    def mount_the_data_dir(units: dict[str, str]) -> dict[str, str]:
+        name = container_unit_file("escape", "escape")
+        inner = f"Volume={data}/escape/inner:/inner:Z\n"
+        assert inner in units[name]
+        units[name] = units[name].replace(inner, f"Volume={data}/escape:/app:Z\n{inner}")
+        return units
+
+    repository = make_repository(
+        tmp_path / "origin",
+        {
+            "escape": escape_manifest("docker.io/library/busybox:1.36", data),
+            "bystander": bystander_manifest("docker.io/library/busybox:1.36"),
+        },
+        data_root=str(data),
+        render_as={"escape": plain_manifest("docker.io/library/busybox:1.36")},
+        tamper_units={"escape": mount_the_data_dir},
+    )
+    init = ("init", "--root", str(repository.root_path), "--origin", repository.origin)
+    assert stage(tmp_path, *init, "--data-root", str(data)).exit_code == 0
+    assert stage(tmp_path, "pull").exit_code == 0
+    assert stage(tmp_path, "install", "bystander").exit_code == 0
+    before = snapshot(tmp_path)
+
+    installed = stage(tmp_path, "install", "escape", "--json")
+
+    assert installed.exit_code == 1, installed.output
+    [result] = json.loads(installed.stdout)["apps"]
+    assert result["status"] == "failed"
+    assert "is the app's data dir itself" in result["reason"], result["reason"]
+    assert "(P021)" in result["reason"]
+    assert "Traceback" not in installed.output
+    after = snapshot(tmp_path)
+    assert {k: v for k, v in after.items() if "/state/" not in k} == {
+        k: v for k, v in before.items() if "/state/" not in k
+    }  # no unit, data dir or secret of either app written or changed
+    assert not (data / "escape").exists()
+
+
+def test_a_symlink_planted_in_a_volume_dir_between_two_applies_is_refused_at_the_next_start(
     agent: NodeAgent, busybox_image: str
 ) -> None:
     podman = agent.podman
@@ -96,7 +160,7 @@ def test_a_container_that_swaps_its_volume_dir_for_a_symlink_is_refused_at_the_n
     repository = make_repository(
         agent.root / "origin",
         {
-            "escape": escape_manifest(busybox_image, data),
+            "escape": plain_manifest(busybox_image),
             "bystander": bystander_manifest(busybox_image),
         },
         data_root=str(data),
@@ -117,10 +181,10 @@ def test_a_container_that_swaps_its_volume_dir_for_a_symlink_is_refused_at_the_n
                                     TOKEN).stdout,
     }  # fmt: skip
 
-    # the container plants the link: /app is the app's data dir, /app/inner the inner volume's
-    podman.run("exec", "escape", "/bin/sh", "-c",
-               f"mv /app/inner /app/inner.old && ln -s {outside} /app/inner")  # fmt: skip
+    # the fault: a process with the node user's rights swaps the volume dir for a link
     inner = data / "escape/inner"
+    podman.run("unshare", "/bin/sh", "-c",
+               f"mv {inner} {inner}.old && ln -s {outside} {inner}")  # fmt: skip
     assert inner.is_symlink() and os.readlink(inner) == str(outside)
 
     # the next apply refuses the app's data dir and writes nothing through the link

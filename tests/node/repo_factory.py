@@ -142,6 +142,7 @@ class RepositoryHandle:
         commit: str | None = None,
         companions: Mapping[str, Mapping[str, bytes]] | None = None,
         tamper_units: Mapping[str, UnitTamper] | None = None,
+        render_as: Mapping[str, str] | None = None,
     ) -> AppCatalog:
         """Build a catalog of ``apps`` (id -> manifest YAML) and publish it as the next version.
 
@@ -149,10 +150,16 @@ class RepositoryHandle:
         image is ``localhost/<member>:latest``, left unpinned (the archive is the image).
         ``tamper_units`` maps an app id to a function that edits its rendered units before
         the catalog is signed: a hostile catalog that is still validly signed.
+        ``render_as`` maps an app id to the manifest YAML its units are rendered from, for
+        a hostile manifest the renderer refuses (its units come from a harmless twin).
         """
         self.targets_version += 1
         catalog, artifacts = self._build_catalog(
-            apps, commit or f"{self.targets_version:040x}", companions or {}, tamper_units or {}
+            apps,
+            commit or f"{self.targets_version:040x}",
+            companions or {},
+            tamper_units or {},
+            render_as or {},
         )
         self.catalog = catalog
         self.catalog_bytes = catalog.to_canonical()
@@ -179,6 +186,7 @@ class RepositoryHandle:
         commit: str,
         companions: Mapping[str, Mapping[str, bytes]],
         tamper_units: Mapping[str, UnitTamper],
+        render_as: Mapping[str, str],
     ) -> tuple[AppCatalog, dict[str, bytes]]:
         entries: dict[str, CatalogApp] = {}
         pins: dict[str, ImagePin] = {}
@@ -218,7 +226,12 @@ class RepositoryHandle:
                         archive=archive,
                     )
                 )
-            units = render_app(manifest, self.data_root)
+            rendered = manifest
+            if app_id in render_as:
+                twin = render_as[app_id].encode()
+                rendered = parse_manifest_source(twin, f"apps/{app_id}/manifest.yml", app_id)
+                rendered = rendered.manifest
+            units = render_app(rendered, self.data_root)
             if app_id in tamper_units:
                 units = tamper_units[app_id](dict(units))
             entries[app_id] = CatalogApp(
@@ -254,6 +267,7 @@ def make_repository(
     companions: Mapping[str, Mapping[str, bytes]] | None = None,
     data_root: str = DEFAULT_DATA_ROOT,
     tamper_units: Mapping[str, UnitTamper] | None = None,
+    render_as: Mapping[str, str] | None = None,
     pin_images: bool = True,
 ) -> RepositoryHandle:
     """A new signed repository in ``directory`` serving a catalog of ``apps``.
@@ -279,5 +293,5 @@ def make_repository(
     )
     handle.roots = [tuf_repository.sign(root, [keys["root"]])]
     directory.mkdir(parents=True, exist_ok=True)
-    handle.publish(apps, companions=companions, tamper_units=tamper_units)
+    handle.publish(apps, companions=companions, tamper_units=tamper_units, render_as=render_as)
     return handle
