@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -40,12 +41,9 @@ class RepositoryNamingSeeds(RepositoryHandle):
     catalog_seeds: list[str] = dataclasses.field(default_factory=list)
 
     def _build_catalog(
-        self,
-        apps: Mapping[str, str],
-        commit: str,
-        companions: Mapping[str, Mapping[str, bytes]],
+        self, apps: Mapping[str, str], *args: Any, **kwargs: Any
     ) -> tuple[AppCatalog, dict[str, bytes]]:
-        catalog, artifacts = super()._build_catalog(apps, commit, companions)
+        catalog, artifacts = super()._build_catalog(apps, *args, **kwargs)
         document = {**catalog.to_document(), "seeds": self.catalog_seeds}
         return parse_catalog(encode_canonical_json(document)), artifacts
 
