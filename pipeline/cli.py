@@ -199,5 +199,9 @@ from pipeline.seed_commands import seed as seed_group  # noqa: E402 - registered
 
 main.add_command(seed_group)
 
+from pipeline.storefront.commands import storefront  # noqa: E402 - registered after main
+
+main.add_command(storefront)
+
 if __name__ == "__main__":
     main()
