@@ -7,7 +7,7 @@
     store/apps/<id>.html            one app: what it needs, its security facts,
                                     the exact ``archy-node install`` command
     store/trust.html                the repository's trust facts
-    store/assets/store.css|.js      the only stylesheet and script
+    store/assets/store.css|.js|icon.svg  the only stylesheet, script and site icon
     store/icons/<id>.svg            the icons, as verified against the catalog
 
 Every page carries a strict Content-Security-Policy (only its own files, no
@@ -189,7 +189,7 @@ def _trust_context(repository: VerifiedRepository) -> dict[str, Any]:
             "name": name,
             "version": version,
             "threshold": root.roles[name].threshold,
-            "keys": len(root.roles[name].keyids),
+            "key_count": len(root.roles[name].keyids),
             "expires": format_expires(expires),
         }
         for name, (version, expires) in versions.items()
@@ -236,6 +236,7 @@ def render_site(repository: VerifiedRepository) -> dict[str, bytes]:
     files: dict[str, bytes] = {
         "store/assets/store.css": _asset("store.css"),
         "store/assets/store.js": _asset("store.js"),
+        "store/assets/icon.svg": _asset("icon.svg"),
     }
     for app_id, icon in sorted(repository.icons.items()):
         files[f"store/icons/{app_id}.svg"] = icon
