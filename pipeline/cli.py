@@ -102,7 +102,7 @@ def schema(out: Path | None) -> None:
 
 @main.group()
 def app() -> None:
-    """App developer tools: validate and render one app."""
+    """App developer tools: create, validate, render, run and test one app."""
 
 
 @app.command("validate")
@@ -202,6 +202,10 @@ main.add_command(seed_group)
 from pipeline.storefront.commands import storefront  # noqa: E402 - registered after main
 
 main.add_command(storefront)
+
+from pipeline.appdev.commands import app_new  # noqa: E402 - registered after main
+
+app.add_command(app_new)
 
 if __name__ == "__main__":
     main()

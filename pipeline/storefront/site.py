@@ -241,9 +241,7 @@ def render_site(repository: VerifiedRepository) -> dict[str, bytes]:
     for app_id, icon in sorted(repository.icons.items()):
         files[f"store/icons/{app_id}.svg"] = icon
     for view in views:
-        files[f"store/apps/{view.id}.html"] = page(
-            "app.html.j2", "../../", page="app", app=view
-        )
+        files[f"store/apps/{view.id}.html"] = page("app.html.j2", "../../", page="app", app=view)
     for name, _count in categories:
         files[f"store/category/{name}.html"] = page(
             "index.html.j2",

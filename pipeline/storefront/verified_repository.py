@@ -159,4 +159,3 @@ def read_verified_repository(
         catalog_bytes=catalog_bytes,
         icons=icons,
     )
-

@@ -103,7 +103,7 @@ class Browser:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=onto_fds_3_and_4,  # noqa: PLW1509 - dup2 onto the protocol's fds
+            preexec_fn=onto_fds_3_and_4,
             pass_fds=(3, 4),
             close_fds=True,
         )
@@ -227,9 +227,7 @@ class Page:
         self.wait_until("document.readyState === 'complete'")
 
     def evaluate(self, expression: str) -> Any:
-        result = self.send(
-            "Runtime.evaluate", {"expression": expression, "returnByValue": True}
-        )
+        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
         if "exceptionDetails" in result:
             raise BrowserError(f"{expression}: {result['exceptionDetails'].get('text')}")
         return result["result"].get("value")

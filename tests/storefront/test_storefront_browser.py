@@ -10,11 +10,10 @@ directory (``dist/test-output/storefront/`` unless $ARCHY_TEST_OUTPUT says).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 
 import pytest
-
-from html import unescape
 
 from catalog.address import blake3_hex
 from pipeline.storefront.site import CONTENT_SECURITY_POLICY
@@ -176,7 +175,7 @@ def test_every_page_has_a_strict_policy_and_landmarks(published_store: Published
     for path in pages:
         html = path.read_text(encoding="utf-8")
         assert f'content="{CONTENT_SECURITY_POLICY}"' in unescape(html), path
-        assert "<main id=\"main\"" in html and "<nav aria-label=" in html, path
+        assert '<main id="main"' in html and "<nav aria-label=" in html, path
         assert "<script>" not in html and " style=" not in html, path
         assert "http://" not in html, path
 
@@ -193,8 +192,7 @@ def test_the_policy_blocks_a_request_to_another_origin(
         " img.src = 'http://127.0.0.2:9/probe.png'; document.body.append(img); })()"
     )
     blocked = browser.wait_for_event(
-        lambda e: e.get("sessionId") == page.session
-        and e["method"] == "Network.loadingFailed",
+        lambda e: e.get("sessionId") == page.session and e["method"] == "Network.loadingFailed",
         "the blocked probe request",
         start,
     )

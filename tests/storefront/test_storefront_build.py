@@ -67,7 +67,7 @@ def test_a_tampered_catalog_is_refused_and_nothing_is_written(
     catalog_file = repository.catalog_file()
     catalog_file.write_bytes(catalog_file.read_bytes().replace(b"very little", b"very lettle"))
     out = tmp_path / "site"
-    code, stdout, stderr = build("--repo", str(repository.directory), "--out", str(out))
+    code, _, stderr = build("--repo", str(repository.directory), "--out", str(out))
     assert code == 1
     assert stderr.startswith(f"error: {catalog_file}: ")
     assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr
@@ -97,7 +97,8 @@ def test_an_expired_timestamp_is_refused_as_a_node_would(repository: RepositoryH
 def test_no_repository_is_one_line_exit_1(tmp_path: Path) -> None:
     code, _, stderr = build("--repo", str(tmp_path / "nothing"), "--out", str(tmp_path / "s"))
     assert code == 1
-    assert stderr == f"error: {tmp_path / 'nothing/metadata/1.root.json'}: missing (is this a published repository?)\n"
+    missing = tmp_path / "nothing/metadata/1.root.json"
+    assert stderr == f"error: {missing}: missing (is this a published repository?)\n"
 
 
 def test_an_out_dir_that_is_not_a_storefront_is_left_alone(
