@@ -203,9 +203,10 @@ from pipeline.storefront.commands import storefront  # noqa: E402 - registered a
 
 main.add_command(storefront)
 
-from pipeline.appdev.commands import app_new  # noqa: E402 - registered after main
+from pipeline.appdev.commands import app_new, app_run  # noqa: E402 - registered after main
 
 app.add_command(app_new)
+app.add_command(app_run)
 
 if __name__ == "__main__":
     main()

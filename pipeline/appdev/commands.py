@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -66,3 +67,65 @@ def app_new(app_id: str, template: str, companion: bool, apps_dir: Path, as_json
         f"`archy app run {app_id}`",
         markup=False,
     )
+
+
+@click.command("run")
+@click.argument("app_id", metavar="ID")
+@click.option("--down", is_flag=True, help="Remove the app and its throwaway node (data too).")
+@click.option("--follow", is_flag=True, help="Then follow the members' logs (podman engine).")
+@apps_dir_option
+@click.option(
+    "--dist",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist"),
+    show_default=True,
+    help="The throwaway node lives in DIST/app-run/ID/.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def app_run(
+    app_id: str, down: bool, follow: bool, apps_dir: Path, dist: Path, as_json: bool
+) -> None:
+    """Install ID (as it is in APPS_DIR, uncommitted edits included) on a throwaway local node.
+
+    The manifest goes through the production checks and renderer, a one-app catalog is
+    signed with throwaway keys, and the real `archy-node` pulls, installs and applies it.
+    The engine is podman when it has every image here, else stage (nothing started).
+    """
+    from pipeline.appdev.local_repository import LocalRunRefused, find_app_folder
+    from pipeline.appdev.local_run import member_names, run_app, stop_app
+
+    try:
+        if down:
+            engine = stop_app(dist, app_id)
+            stdout.print(f"{app_id}: removed with its data (engine {engine})", markup=False)
+            return
+        folder = find_app_folder(apps_dir, app_id)
+        say = (lambda line: None) if as_json else (lambda line: stdout.print(line, markup=False))
+        run = run_app(folder, dist, say)
+    except LocalRunRefused as error:
+        for line in error.lines:
+            stderr.print(line if error.problems else f"error: {line}", style="red", markup=False)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps({
+            "app": run.app_id, "engine": run.engine, "why": run.why, "sandbox": str(run.sandbox),
+            "results": run.results, "urls": run.urls,
+            "secret_files": [str(path) for path in run.secret_files],
+        }, indent=2))  # fmt: skip
+        sys.exit(1 if run.failed else 0)
+    for entry in run.results:
+        reason = f" ({entry['reason']})" if entry.get("reason") else ""
+        stdout.print(f"{run.app_id}: {entry['status']}{reason}", markup=False)
+    for url in run.urls:
+        stdout.print(f"open: {url}", markup=False)
+    for path in run.secret_files:
+        stdout.print(f"credential: {path.name} in {path} (0600; not printed)", markup=False)
+    stdout.print(f"remove it with: archy app run {app_id} --down", markup=False)
+    if run.failed:
+        sys.exit(1)
+    if follow:
+        if run.engine != "podman":
+            stdout.print("nothing to follow: the stage engine started no container", markup=False)
+            return
+        names = member_names(folder)
+        os.execvp("podman", ["podman", "logs", "--follow", "--names", *names])
