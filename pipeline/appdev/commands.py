@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -128,4 +128,5 @@ def app_run(
             stdout.print("nothing to follow: the stage engine started no container", markup=False)
             return
         names = member_names(folder)
-        os.execvp("podman", ["podman", "logs", "--follow", "--names", *names])
+        followed = subprocess.run(["podman", "logs", "--follow", "--names", *names], check=False)
+        sys.exit(followed.returncode)

@@ -137,9 +137,7 @@ def run_app(folder: Path, dist: Path, say: Say) -> LocalRun:
         stop_app(dist, manifest.id)
     shutil.rmtree(sandbox, ignore_errors=True)
     data_root = sandbox / "data"
-    root_file = publish_one_app(
-        source, folder, sandbox / "repo", datetime.now(UTC), str(data_root)
-    )
+    root_file = publish_one_app(source, folder, sandbox / "repo", datetime.now(UTC), str(data_root))
     engine, why = choose_engine([member.image for member in manifest.containers])
     (sandbox / ENGINE_FILE).write_text(engine + "\n")
     say(f"engine: {engine} ({why})")
