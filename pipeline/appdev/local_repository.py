@@ -34,9 +34,10 @@ from catalog.catalog_model import (
 from catalog.loader import ManifestSource
 from catalog.manifest import parse_image_reference
 from catalog.problems import ManifestError
+from catalog.runtime_spec import DEFAULT_DATA_ROOT
 from pipeline.publish.file_origin import FileOrigin
 from pipeline.publish.signed_repository import publish_targets
-from pipeline.render import DEFAULT_DATA_ROOT, render_app
+from pipeline.render import render_app
 from pipeline.validation import validate_paths
 from signing import repository as tuf
 from signing.keys import SigningKey

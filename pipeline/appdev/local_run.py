@@ -97,7 +97,7 @@ def choose_engine(images: list[str]) -> tuple[str, str]:
 
 def owner_urls(manifest: Manifest) -> list[str]:
     """What the owner would open: the UI first, then every other published TCP port."""
-    urls = []
+    urls: list[str] = []
     for member in manifest.containers:
         for port in member.ports:
             if port.protocol != "tcp" or port.expose == "tor":
