@@ -203,10 +203,11 @@ from pipeline.storefront.commands import storefront  # noqa: E402 - registered a
 
 main.add_command(storefront)
 
-from pipeline.appdev.commands import app_new, app_run  # noqa: E402 - registered after main
+from pipeline.appdev.commands import app_new, app_run, app_test  # noqa: E402 - after main
 
 app.add_command(app_new)
 app.add_command(app_run)
+app.add_command(app_test)
 
 if __name__ == "__main__":
     main()

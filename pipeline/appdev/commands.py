@@ -130,3 +130,29 @@ def app_run(
         names = member_names(folder)
         followed = subprocess.run(["podman", "logs", "--follow", "--names", *names], check=False)
         sys.exit(followed.returncode)
+
+
+@click.command("test")
+@click.argument("app_id", metavar="ID")
+@click.option("--rounds", type=click.IntRange(min=1), default=1, show_default=True)
+@apps_dir_option
+def app_test(app_id: str, rounds: int, apps_dir: Path) -> None:
+    """Put ID through the lifecycle gate (rootless Podman, the real agent) and print the matrix.
+
+    Steps: install, ui, stop, start, restart, reinstall, reboot, agent-restart, uninstall,
+    purge; exit 1 on any failed cell, with the step's reason and the members' last log
+    lines. ID is looked up in APPS_DIR, then among the gate's own test apps.
+    """
+    from pipeline.appdev.lifecycle_gate import find_gate_app, gate_command
+    from pipeline.appdev.local_repository import LocalRunRefused
+
+    try:
+        folder = find_gate_app(apps_dir, app_id)
+    except LocalRunRefused as error:
+        for line in error.lines:
+            stderr.print(line if error.problems else f"error: {line}", style="red", markup=False)
+        sys.exit(1)
+    argv, env, cwd = gate_command(folder, rounds)
+    stdout.print(f"lifecycle gate: {app_id} ({folder}), {rounds} round(s)", markup=False)
+    gate = subprocess.run(argv, env=env, cwd=cwd, check=False)
+    sys.exit(0 if gate.returncode == 0 else 1)
