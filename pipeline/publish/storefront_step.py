@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from pipeline.publish.file_origin import Origin
-from pipeline.storefront.site import STOREFRONT_INDEX, render_site
+from pipeline.publish.layout import is_storefront, publish_order
+from pipeline.storefront.site import render_site
 from pipeline.storefront.verified_repository import read_verified_repository
 
 
@@ -27,12 +28,13 @@ class StorefrontReport:
 
 
 def storefront_order(paths: list[str]) -> list[str]:
-    """Pages, icons and assets first; the index last."""
-    return sorted(paths, key=lambda path: (path == STOREFRONT_INDEX, path))
+    """Pages, icons and assets first; the index last (the publish order's last step)."""
+    return publish_order(paths)
 
 
 def publish_storefront(origin: Origin, trusted_root: bytes, now: datetime) -> StorefrontReport:
     files = render_site(read_verified_repository(origin, trusted_root, now))
+    assert all(is_storefront(path) for path in files)  # never a metadata or target path
     report = StorefrontReport()
     overwrite = getattr(origin, "overwrite", None)  # S3: unconditional, not ETag-guarded
     for path in storefront_order(list(files)):

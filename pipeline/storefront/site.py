@@ -31,10 +31,10 @@ import jinja2
 
 from catalog.catalog_model import CatalogApp
 from catalog.manifest import URL_PATTERN
+from pipeline.publish.layout import STOREFRONT_INDEX
 from pipeline.storefront.verified_repository import VerifiedRepository
 from signing.metadata import format_expires
 
-STOREFRONT_INDEX = "index.html"
 STORE_NAME = "Archipelago app store"
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
