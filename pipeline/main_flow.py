@@ -67,9 +67,9 @@ from pipeline.ceremony.steps import init_ceremony, open_catalog_event, sign_even
 from pipeline.companions import LocalPodman
 from pipeline.publish.event_publish import publish_signing_event
 from pipeline.publish.file_origin import FileOrigin, OriginError
+from pipeline.publish.layout import STOREFRONT_INDEX
 from pipeline.publish.signed_repository import PublishError, PublishReport
 from pipeline.publish.storefront_step import publish_storefront
-from pipeline.storefront.site import STOREFRONT_INDEX
 from pipeline.storefront.verified_repository import StorefrontSourceError
 from signing.keys import SigningKey
 from signing.metadata import Metadata, Root, Snapshot, Targets, Timestamp

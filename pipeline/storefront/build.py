@@ -21,7 +21,8 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from pipeline.publish.file_origin import Origin
-from pipeline.storefront.site import STOREFRONT_INDEX, render_site
+from pipeline.publish.layout import STOREFRONT_INDEX
+from pipeline.storefront.site import render_site
 from pipeline.storefront.verified_repository import (
     StorefrontSourceError,
     VerifiedRepository,

@@ -36,7 +36,7 @@ def test_the_publish_order_ends_with_the_storefront_and_its_index() -> None:
 def test_a_second_publish_replaces_the_storefront_on_s3(
     seaweedfs: SeaweedFS,
     bucket: str,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     repository = make_repository(tmp_path / "repo", {"notes": manifest_yaml("notes")})
     origin = FileOrigin(repository.directory)
