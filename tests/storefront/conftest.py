@@ -28,6 +28,11 @@ from pipeline.main_flow import DEV_THRESHOLD, _build, make_dev_ceremony
 from pipeline.publish.event_publish import publish_signing_event
 from pipeline.publish.file_origin import FileOrigin
 from pipeline.publish.storefront_step import publish_storefront
+from tests.s3.conftest import (  # noqa: F401 - the S3 fixtures, for test_storefront_s3
+    bucket,
+    no_ambient_aws_configuration,
+    seaweedfs,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 PASSPHRASE = b"storefront-test-passphrase"

@@ -17,7 +17,6 @@ from pipeline.publish.layout import is_mutable, publish_order
 from pipeline.publish.storefront_step import publish_storefront
 from pipeline.s3_origin import STOREFRONT_CACHE_CONTROL, publish_to_s3, read_repository_dir
 from tests.node.repo_factory import make_repository, manifest_yaml
-from tests.s3.conftest import bucket, no_ambient_aws_configuration, seaweedfs  # noqa: F401
 from tests.s3.seaweedfs import SeaweedFS
 
 
