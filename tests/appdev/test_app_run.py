@@ -91,3 +91,9 @@ def test_down_when_nothing_runs_is_refused(workspace: Path) -> None:
     code, _, stderr = archy("app", "run", "demo-notes", "--down")
     sandbox = (workspace / "dist/app-run/demo-notes").resolve()
     assert (code, stderr) == (1, f"error: demo-notes: not running here (no {sandbox})\n")
+
+
+def test_follow_on_the_stage_engine_says_there_is_nothing_to_follow(workspace: Path) -> None:
+    code, stdout, _ = archy("app", "run", "demo-notes", "--follow")
+    assert code == 0
+    assert stdout.splitlines()[-1] == "nothing to follow: the stage engine started no container"

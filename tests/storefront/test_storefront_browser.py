@@ -198,3 +198,27 @@ def test_the_policy_blocks_a_request_to_another_origin(
     )
     assert blocked["params"].get("blockedReason") == "csp"
     assert any("Content Security Policy" in error for error in page.console_errors)
+
+
+def press_tab(page: Page) -> str:
+    for kind in ("keyDown", "keyUp"):
+        page.send(
+            "Input.dispatchKeyEvent",
+            {"type": kind, "key": "Tab", "code": "Tab", "windowsVirtualKeyCode": 9},
+        )
+    focused: str = page.evaluate(
+        "(e => e.id || e.className || e.getAttribute('href') || e.tagName)(document.activeElement)"
+    )
+    return focused
+
+
+def test_the_keyboard_reaches_the_skip_link_then_the_search_and_every_app(
+    browser: Browser, published_store: PublishedStore
+) -> None:
+    page = visit(browser, published_store.base_url + "index.html")
+    assert press_tab(page) == "skip"
+    focusable = page.evaluate("document.querySelectorAll('a[href], input').length")
+    order = [press_tab(page) for _ in range(focusable - 1)]
+    assert "search" in order
+    app_links = [item for item in order if item.startswith("store/apps/")]
+    assert sorted(app_links) == sorted(f"store/apps/{a}.html" for a in published_store.catalog.apps)

@@ -141,3 +141,21 @@ def test_the_publish_step_writes_pages_before_the_index(
     assert not any(path.startswith(("metadata/", "targets/")) for path in written)
     again = publish_storefront(origin, repository.root_path.read_bytes(), now)
     assert again.written == [] and sorted(again.skipped) == sorted(written)
+
+
+def test_build_json_names_the_index_and_the_catalog(
+    repository: RepositoryHandle, tmp_path: Path
+) -> None:
+    import json
+
+    out = tmp_path / "site"
+    code, stdout, _ = build("--repo", str(repository.directory), "--out", str(out), "--json")
+    assert code == 0
+    assert json.loads(stdout) == {
+        "apps": 2,
+        "catalog_blake3": blake3_hex(repository.catalog_bytes),
+        "index": str(out / "index.html"),
+        "pages": 5,
+        "root_version": 1,
+        "trusted_root": str(repository.root_path),
+    }
