@@ -141,7 +141,9 @@ def app_test(app_id: str, rounds: int, apps_dir: Path) -> None:
 
     Steps: install, ui, stop, start, restart, reinstall, reboot, agent-restart, uninstall,
     purge; exit 1 on any failed cell, with the step's reason and the members' last log
-    lines. ID is looked up in APPS_DIR, then among the gate's own test apps.
+    lines. ID is looked up in APPS_DIR, then among the gate's own test apps. As root, the
+    containers run as the rootless test user ($ARCHY_TEST_USER, default archytest, made by
+    scripts/setup-test-env), whose podman must already hold the app's images.
     """
     from pipeline.appdev.lifecycle_gate import find_gate_app, gate_command
     from pipeline.appdev.local_repository import LocalRunRefused
