@@ -110,12 +110,14 @@ def app_run(
         click.echo(json.dumps({
             "app": run.app_id, "engine": run.engine, "why": run.why, "sandbox": str(run.sandbox),
             "results": run.results, "urls": run.urls,
-            "secret_files": [str(path) for path in run.secret_files],
+            "secret_files": [str(path) for path in run.secret_files], "notes": run.notes,
         }, indent=2))  # fmt: skip
         sys.exit(1 if run.failed else 0)
     for entry in run.results:
         reason = f" ({entry['reason']})" if entry.get("reason") else ""
         stdout.print(f"{run.app_id}: {entry['status']}{reason}", markup=False)
+    for note in run.notes:
+        stdout.print(f"note: {note}", markup=False)
     for url in run.urls:
         stdout.print(f"open: {url}", markup=False)
     for path in run.secret_files:

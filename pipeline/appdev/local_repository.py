@@ -7,16 +7,21 @@ Its units are rendered by the production renderer, embedded in a catalog of
 one app (the working tree as it is, uncommitted edits included: ``dirty``,
 ``dev_build``), and published with the production publisher
 (:func:`pipeline.publish.signed_repository.publish_targets`) under an
-ephemeral root: one key per role, generated here, never written anywhere.
+ephemeral root: one key per role, generated here; only public metadata is written.
 So a node pulls it through the same TUF client as any catalog.
 
-Public API: ``find_app_folder(apps_dir, app_id)``, ``checked_app(folder) -> ManifestSource``,
-``publish_one_app(source, folder, repo_dir, now, data_root) -> Path`` (the root to trust),
+The catalog also holds the apps that provide what the app requires (a node
+refuses to install an app whose requirements no catalog app meets); only the
+app itself is installed.
+
+Public API: ``find_app_folder(apps_dir, app_id)``, ``checked_app(folder) -> CheckedApp``,
+``publish_one_app(checked, repo_dir, now, data_root) -> Path`` (the root to trust),
 ``LocalRunRefused``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -35,6 +40,8 @@ from catalog.loader import ManifestSource
 from catalog.manifest import parse_image_reference
 from catalog.problems import ManifestError
 from catalog.runtime_spec import DEFAULT_DATA_ROOT
+from pipeline.appset import AppFolder
+from pipeline.crossapp import providers
 from pipeline.publish.file_origin import FileOrigin
 from pipeline.publish.signed_repository import publish_targets
 from pipeline.render import render_app
@@ -65,7 +72,38 @@ def find_app_folder(apps_dir: Path, app_id: str, fallbacks: tuple[Path, ...] = (
     )
 
 
-def checked_app(folder: Path) -> ManifestSource:
+@dataclass(frozen=True)
+class CheckedApp:
+    """An app that passed the production checks, and the apps that provide what it requires."""
+
+    app: AppFolder
+    providers: list[AppFolder]
+
+    @property
+    def source(self) -> ManifestSource:
+        return self.app.source
+
+
+def _providers_of(app: AppFolder, apps: list[AppFolder]) -> list[AppFolder]:
+    """Every app that meets a non-optional requirement of ``app``, and theirs in turn."""
+    sources = [each.source for each in apps]
+    by_id = {each.app_id: each for each in apps}
+    found: dict[str, AppFolder] = {}
+    pending = [app]
+    while pending:
+        current = pending.pop()
+        for requirement in current.source.manifest.requires:
+            if requirement.optional:
+                continue
+            for provider in providers(requirement, sources):
+                provider_id = provider.manifest.id
+                if provider_id not in found and provider_id != app.app_id:
+                    found[provider_id] = by_id[provider_id]
+                    pending.append(by_id[provider_id])
+    return [found[key] for key in sorted(found)]
+
+
+def checked_app(folder: Path) -> CheckedApp:
     """The app in ``folder``, after every production check that concerns it."""
     report = validate_paths([folder.parent])
     ours = [p for p in report.errors if Path(p.file).parent.name == folder.name]
@@ -73,7 +111,7 @@ def checked_app(folder: Path) -> ManifestSource:
         raise LocalRunRefused([str(problem) for problem in ours], problems=True)
     for app in report.apps:
         if app.app_id == folder.name:
-            return app.source
+            return CheckedApp(app, _providers_of(app, report.apps))
     raise LocalRunRefused([f"{folder / 'manifest.yml'}: did not load"])  # pragma: no cover
 
 
@@ -87,17 +125,16 @@ def _images(source: ManifestSource) -> tuple[list[AppImage], dict[str, ImagePin]
     return images, pins
 
 
-def one_app_catalog(
-    source: ManifestSource, folder: Path, now: datetime, data_root: str = DEFAULT_DATA_ROOT
-) -> tuple[AppCatalog, dict[str, bytes]]:
-    manifest = source.manifest
+def _catalog_app(
+    app: AppFolder, data_root: str, artifacts: dict[str, bytes], pins: dict[str, ImagePin]
+) -> CatalogApp:
+    source, manifest = app.source, app.source.manifest
     try:
         units = render_app(source, data_root)
     except ManifestError as error:
         raise LocalRunRefused([str(p) for p in error.problems], problems=True) from None
-    artifacts: dict[str, bytes] = {}
     icon = None
-    icon_path = folder / manifest.icon
+    icon_path = app.path / manifest.icon
     if icon_path.is_file() and not icon_path.is_symlink():
         data = icon_path.read_bytes()
         digest = blake3_hex(data)
@@ -105,7 +142,29 @@ def one_app_catalog(
             target=f"icons/{digest}.{manifest.id}.svg", blake3=digest, length=len(data)
         )
         artifacts[icon.name] = data
-    images, pins = _images(source)
+    images, app_pins = _images(source)
+    pins.update(app_pins)
+    return CatalogApp(
+        version=manifest.version,
+        revision=manifest.revision,
+        manifest=manifest,
+        manifest_blake3=manifest_blake3(manifest),
+        units=units,
+        images=images,
+        icon=icon,
+    )
+
+
+def one_app_catalog(
+    checked: CheckedApp, now: datetime, data_root: str = DEFAULT_DATA_ROOT
+) -> tuple[AppCatalog, dict[str, bytes]]:
+    """A catalog of the app and the providers its requirements need (so a node accepts it)."""
+    artifacts: dict[str, bytes] = {}
+    pins: dict[str, ImagePin] = {}
+    apps = {
+        each.app_id: _catalog_app(each, data_root, artifacts, pins)
+        for each in [checked.app, *checked.providers]
+    }
     catalog = AppCatalog(
         schema=1,
         source=SourceInfo(
@@ -115,17 +174,7 @@ def one_app_catalog(
             dirty=True,
         ),
         dev_build=True,
-        apps={
-            manifest.id: CatalogApp(
-                version=manifest.version,
-                revision=manifest.revision,
-                manifest=manifest,
-                manifest_blake3=manifest_blake3(manifest),
-                units=units,
-                images=images,
-                icon=icon,
-            )
-        },
+        apps=dict(sorted(apps.items())),
         images=dict(sorted(pins.items())),
         node=None,
     )
@@ -133,8 +182,7 @@ def one_app_catalog(
 
 
 def publish_one_app(
-    source: ManifestSource,
-    folder: Path,
+    checked: CheckedApp,
     repo_dir: Path,
     now: datetime,
     data_root: str = DEFAULT_DATA_ROOT,
@@ -142,7 +190,7 @@ def publish_one_app(
     """Sign and publish the one-app catalog (units for ``data_root``) into ``repo_dir``;
     return the root file a node should trust."""
     now = now.replace(microsecond=0)
-    catalog, artifacts = one_app_catalog(source, folder, now, data_root)
+    catalog, artifacts = one_app_catalog(checked, now, data_root)
     artifacts[CATALOG_NAME] = catalog.to_canonical()
     keys = {role: SigningKey.generate() for role in ("root", "targets", "online")}
     root = tuf.sign(

@@ -45,6 +45,7 @@ class LocalRun:
     results: list[dict[str, object]] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
     secret_files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -129,15 +130,18 @@ def stop_app(dist: Path, app_id: str) -> str:
 
 
 def run_app(folder: Path, dist: Path, say: Say) -> LocalRun:
-    source = checked_app(folder)
-    manifest = source.manifest
+    checked = checked_app(folder)
+    manifest = checked.source.manifest
     sandbox = sandbox_dir(dist, manifest.id)
     if (sandbox / "state").is_dir():
         say(f"replacing the previous throwaway node in {sandbox}")
-        stop_app(dist, manifest.id)
+        try:
+            stop_app(dist, manifest.id)
+        except LocalRunRefused as error:  # a run that failed before its install
+            say(f"note: the previous node had nothing to remove ({error.lines[0]})")
     shutil.rmtree(sandbox, ignore_errors=True)
     data_root = sandbox / "data"
-    root_file = publish_one_app(source, folder, sandbox / "repo", datetime.now(UTC), str(data_root))
+    root_file = publish_one_app(checked, sandbox / "repo", datetime.now(UTC), str(data_root))
     engine, why = choose_engine([member.image for member in manifest.containers])
     (sandbox / ENGINE_FILE).write_text(engine + "\n")
     say(f"engine: {engine} ({why})")
@@ -155,6 +159,15 @@ def run_app(folder: Path, dist: Path, say: Say) -> LocalRun:
     except json.JSONDecodeError:
         raise LocalRunRefused([f"archy-node apply printed no JSON: {output[:200]}"]) from None
     secrets = sandbox / "state" / "secrets" / manifest.id
+    provider_ids = [each.app_id for each in checked.providers]
+    notes = (
+        [
+            f"requires {', '.join(r.app for r in manifest.requires if not r.optional)}: "
+            f"{', '.join(provider_ids)} in this node's catalog, not installed here"
+        ]
+        if provider_ids
+        else []
+    )
     return LocalRun(
         app_id=manifest.id,
         engine=engine,
@@ -163,8 +176,9 @@ def run_app(folder: Path, dist: Path, say: Say) -> LocalRun:
         results=[e for e in document.get("apps", []) if e.get("app") == manifest.id],
         urls=owner_urls(manifest),
         secret_files=sorted(secrets.iterdir()) if secrets.is_dir() else [],
+        notes=notes,
     )
 
 
 def member_names(folder: Path) -> list[str]:
-    return [member.name for member in checked_app(folder).manifest.containers]
+    return [member.name for member in checked_app(folder).source.manifest.containers]

@@ -97,3 +97,32 @@ def test_follow_on_the_stage_engine_says_there_is_nothing_to_follow(workspace: P
     code, stdout, _ = archy("app", "run", "demo-notes", "--follow")
     assert code == 0
     assert stdout.splitlines()[-1] == "nothing to follow: the stage engine started no container"
+
+
+def test_a_bitcoin_app_runs_with_its_providers_in_the_catalog(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The node refuses an app whose requirement no catalog app meets: the providers go
+    into the throwaway catalog (checked like the app), only the app is installed."""
+    import shutil
+
+    from catalog.catalog_model import parse_catalog
+
+    shutil.copytree(Path(__file__).resolve().parents[2] / "apps", tmp_path / "apps")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert archy("app", "new", "demo-btc", "--template", "bitcoin")[0] == 0
+    code, stdout, stderr = archy("app", "run", "demo-btc")
+    assert (code, stderr) == (0, "")
+    assert "demo-btc: staged (no container engine: units written, not started)" in stdout
+    assert (
+        "note: requires bitcoin: bitcoin-core, bitcoin-knots in this node's catalog, "
+        "not installed here"
+    ) in stdout
+    repo = tmp_path / "dist/app-run/demo-btc/repo/targets"
+    [catalog_file] = repo.glob("*.app-catalog.json")
+    assert sorted(parse_catalog(catalog_file.read_bytes()).apps) == [
+        "bitcoin-core", "bitcoin-knots", "demo-btc",
+    ]  # fmt: skip
+    units = sorted(p.name for p in (tmp_path / "dist/app-run/demo-btc/units").iterdir())
+    assert units == ["archy-demo-btc-demo-btc.container", "archy-net.network"]
