@@ -88,3 +88,15 @@ def test_a_scheduled_job_re_signs_the_timestamp() -> None:
     workflow = load("timestamp.yml")
     assert triggers(workflow)["schedule"]
     assert "archy refresh-timestamp" in (WORKFLOWS / "timestamp.yml").read_text()
+
+
+def test_a_pull_request_shows_what_would_be_published_without_secrets() -> None:
+    workflow = load("publish-dry-run.yml")
+    assert "pull_request" in triggers(workflow)
+    assert workflow["permissions"] == {"contents": "read"}
+    text = (WORKFLOWS / "publish-dry-run.yml").read_text()
+    assert "secrets." not in text and "archy publish" not in text
+    script = "\n".join(step.get("run", "") for step in workflow["jobs"]["dry-run"]["steps"])
+    assert "archy build --out dist --require-digests" in script
+    assert 'cp -r ceremony "${RUNNER_TEMP}/ceremony"' in script  # the real one is untouched
+    assert "GITHUB_STEP_SUMMARY" in script
