@@ -102,7 +102,7 @@ def schema(out: Path | None) -> None:
 
 @main.group()
 def app() -> None:
-    """App developer tools: validate and render one app."""
+    """App developer tools: create, validate, render, run and test one app."""
 
 
 @app.command("validate")
@@ -202,6 +202,16 @@ main.add_command(seed_group)
 from pipeline.importer.command import import_group  # noqa: E402 - registered after main is defined
 
 main.add_command(import_group)
+
+from pipeline.storefront.commands import storefront  # noqa: E402 - registered after main
+
+main.add_command(storefront)
+
+from pipeline.appdev.commands import app_new, app_run, app_test  # noqa: E402 - after main
+
+app.add_command(app_new)
+app.add_command(app_run)
+app.add_command(app_test)
 
 if __name__ == "__main__":
     main()

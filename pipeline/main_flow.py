@@ -24,7 +24,10 @@ no network:
    at the first missing one; nothing is pulled); otherwise ``--engine stage``:
    the units are written to ``dist/dev-node-units``, data dirs and generated
    secrets are created, nothing is started and each app says ``staged``;
-7. a summary of what the node received and what the agent did.
+7. the storefront (``index.html`` and ``store/``) written into ``dist/repo/`` after the
+   timestamp, from the repository read back through the TUF chain, as ``archy publish``
+   does;
+8. a summary of what the node received and what the agent did, and where the storefront is.
 
 Everything it writes is under ``dist/`` and is recreated on every run.
 
@@ -65,7 +68,10 @@ from pipeline.ceremony.steps import init_ceremony, open_catalog_event, sign_even
 from pipeline.companions import LocalPodman
 from pipeline.publish.event_publish import publish_signing_event
 from pipeline.publish.file_origin import FileOrigin, OriginError
+from pipeline.publish.layout import STOREFRONT_INDEX
 from pipeline.publish.signed_repository import PublishError, PublishReport
+from pipeline.publish.storefront_step import publish_storefront
+from pipeline.storefront.verified_repository import StorefrontSourceError
 from signing.keys import SigningKey
 from signing.metadata import Metadata, Root, Snapshot, Targets, Timestamp
 
@@ -311,32 +317,34 @@ def run_dev_flow(repo: Path, dist: Path, passphrase: bytes, say: Say) -> DevFlow
     for name in _DEV_DIRS:
         shutil.rmtree(dist / name, ignore_errors=True)
     try:
-        say("[1/6] dev ceremony: 3 dev maintainer keys, root and targets 2-of-3, an online key")
+        say("[1/7] dev ceremony: 3 dev maintainer keys, root and targets 2-of-3, an online key")
         state, maintainer_keys, online_key_file = make_dev_ceremony(
             dist / "dev-ceremony", passphrase, now
         )
-        say("[2/6] building the catalog (archy build --dev)")
+        say("[2/7] building the catalog (archy build --dev)")
         build = build_dev_catalog(repo, dist, say)
         skipped = build.left_out
         say(f"      {len(build.catalog.apps)} apps, {len(build.catalog_bytes)} bytes")
-        say("[3/6] opening a signing event and signing it with 2 of the 3 dev keys")
+        say("[3/7] opening a signing event and signing it with 2 of the 3 dev keys")
         event, _review = open_catalog_event(state, dist / "dev-build", now)
         status = None
         for path in maintainer_keys[:DEV_THRESHOLD]:
             status = sign_event(state, event.event_id, read_key_file(path, passphrase), now)
         assert status is not None
-        say(f"[4/6] publishing to {dist / 'repo'} (snapshot and timestamp signed online)")
+        say(f"[4/7] publishing to {dist / 'repo'} (snapshot and timestamp signed online)")
         online_key = read_key_file(online_key_file, passphrase)
         report = publish_signing_event(
             state, event.event_id, dist / "dev-build", FileOrigin(dist / "repo"), online_key, now
         )
-        say("[5/6] the node client refreshes and downloads app-catalog.json")
+        say("[5/7] the node client refreshes and downloads app-catalog.json")
         node_catalog = node_pull(dist / "repo", dist / "dev-node")
-        say("[6/6] the node agent: init, pull, install, apply (sandbox under dist/)")
+        say("[6/7] the node agent: init, pull, install, apply (sandbox under dist/)")
         node_run = run_dev_node(dist / "repo", dist, build.catalog, say)
+        say("[7/7] the storefront, read back through the TUF chain, written after the timestamp")
+        publish_storefront(FileOrigin(dist / "repo"), state.roots()[-1].to_bytes(), now)
     except BuildRefused as error:
         raise DevFlowError(f"build refused: {'; '.join(error.problems[:3])}") from None
-    except (CeremonyError, KeyFileError, PublishError, OriginError) as error:
+    except (CeremonyError, KeyFileError, PublishError, OriginError, StorefrontSourceError) as error:
         raise DevFlowError(str(error)) from None
     data = node_catalog.read_bytes()
     if data != build.catalog_bytes:
@@ -488,6 +496,7 @@ def dev_flow(repo: Path, dist: Path) -> None:
             else "containers started by podman"
         )
         stdout.print(f"the node agent applied: {done} ({where})", markup=False)
-        if counts.get("failed"):
-            stderr.print("error: the node agent failed an app (see the table)", style="red")
-            sys.exit(1)
+    stdout.print(f"storefront: open {(result.repo / STOREFRONT_INDEX).resolve()}", markup=False)
+    if run is not None and any(entry["status"] == "failed" for entry in run.results):
+        stderr.print("error: the node agent failed an app (see the table)", style="red")
+        sys.exit(1)

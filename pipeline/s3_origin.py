@@ -7,9 +7,10 @@ first write), then executed in the publish order:
     marker → targets → targets metadata → snapshot → root → timestamp → storefront
 
 so a node that refreshes at any moment sees the old complete repository or the
-new one.  Every file but ``metadata/timestamp.json`` and ``index.html`` is
-immutable: created with ``If-None-Match: *`` (never overwritten), skipped when
-already present with the same length and BLAKE3 (kept in object metadata).
+new one.  Every file but ``metadata/timestamp.json`` and the storefront
+(``index.html``, ``store/…``) is immutable: created with ``If-None-Match: *``
+(never overwritten), skipped when already present with the same length and
+BLAKE3 (kept in object metadata).
 ``timestamp.json`` is replaced with ``If-Match`` on the ETag read when the
 publish was planned (``If-None-Match: *`` for the first), so of two concurrent
 publishers exactly one wins, and its version never goes backwards.
@@ -65,14 +66,20 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 
 from catalog.address import blake3_hex
 from pipeline.publish.file_origin import OriginError
+from pipeline.publish.layout import STOREFRONT_INDEX, is_storefront
 from signing.errors import TufError
 from signing.metadata import Metadata, Timestamp
 
 MARKER_PATH = ".archy-repository"
 MARKER_BYTES = b'{"archipelago-repository":1}\n'
 TIMESTAMP_PATH = "metadata/timestamp.json"
-STOREFRONT_PATH = "index.html"
-MUTABLE_PATHS = frozenset({TIMESTAMP_PATH, STOREFRONT_PATH})
+STOREFRONT_PATH = STOREFRONT_INDEX
+MUTABLE_PATHS = frozenset({TIMESTAMP_PATH, STOREFRONT_PATH})  # and every storefront file
+
+
+def _mutable(path: str) -> bool:
+    return path in MUTABLE_PATHS or is_storefront(path)
+
 
 IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 TIMESTAMP_CACHE_CONTROL = "public, max-age=30"
@@ -183,7 +190,7 @@ def content_type(path: str) -> str:
 def cache_control(path: str) -> str:
     if path == TIMESTAMP_PATH:
         return TIMESTAMP_CACHE_CONTROL
-    if path == STOREFRONT_PATH:
+    if is_storefront(path):
         return STOREFRONT_CACHE_CONTROL
     if path == MARKER_PATH:
         return MARKER_CACHE_CONTROL
@@ -203,8 +210,8 @@ def _order_key(path: str) -> tuple[int, int, str]:
         return (rank, version, path)
     if path == TIMESTAMP_PATH:
         return (5, 0, path)
-    if path == STOREFRONT_PATH:
-        return (6, 0, path)
+    if is_storefront(path):
+        return (6, int(path == STOREFRONT_PATH), path)  # the index after its pages
     return (1, 0, path)  # targets/… and any other content-addressed file
 
 
@@ -368,14 +375,14 @@ class S3Origin:
 
     def read(self, path: str) -> bytes | None:
         """The object's bytes, or None if there is none (the file origin's contract)."""
-        limit = MAX_TIMESTAMP_BYTES if path in MUTABLE_PATHS else MAX_READ_BYTES
+        limit = MAX_TIMESTAMP_BYTES if _mutable(path) else MAX_READ_BYTES
         found = self.read_with_etag(path, limit)
         return None if found is None else found[0]
 
     def read_with_etag(self, path: str, max_length: int) -> tuple[bytes, str] | None:
         """The object's bytes and ETag, or None; remembers the first ETag of a mutable file."""
         found = self._get(path, max_length)
-        if path in MUTABLE_PATHS and path not in self._starting_etags:
+        if _mutable(path) and path not in self._starting_etags:
             self._starting_etags[path] = None if found is None else found[1]
         return found
 
@@ -582,7 +589,7 @@ def plan_publish(origin: RepositoryOrigin, files: Mapping[str, bytes]) -> Publis
             plan.uploads.append(PlannedUpload(path, data, "new"))
         elif _same_content(origin, path, data, stored):
             plan.skipped.append(path)
-        elif path in MUTABLE_PATHS:
+        elif _mutable(path):
             plan.uploads.append(PlannedUpload(path, data, "changed"))
         else:
             raise _already_there(path, origin)
@@ -600,7 +607,7 @@ def execute_plan(
         if upload.path == TIMESTAMP_PATH:
             origin.replace(upload.path, upload.data)  # If-Match: the ETag the plan read
             on_progress(upload.size)
-        elif upload.path in MUTABLE_PATHS:
+        elif _mutable(upload.path):
             origin.overwrite(upload.path, upload.data)
             on_progress(upload.size)
         elif not origin.create(upload.path, upload.data, on_progress):

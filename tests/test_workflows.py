@@ -88,3 +88,43 @@ def test_a_scheduled_job_re_signs_the_timestamp() -> None:
     workflow = load("timestamp.yml")
     assert triggers(workflow)["schedule"]
     assert "archy refresh-timestamp" in (WORKFLOWS / "timestamp.yml").read_text()
+
+
+def test_a_pull_request_shows_what_would_be_published_without_secrets() -> None:
+    workflow = load("publish-dry-run.yml")
+    assert "pull_request" in triggers(workflow)
+    assert workflow["permissions"] == {"contents": "read"}
+    text = (WORKFLOWS / "publish-dry-run.yml").read_text()
+    assert "secrets." not in text and "archy publish" not in text
+    script = "\n".join(step.get("run", "") for step in workflow["jobs"]["dry-run"]["steps"])
+    assert "archy build --out dist --require-digests" in script
+    assert 'cp -r ceremony "${RUNNER_TEMP}/ceremony"' in script  # the real one is untouched
+    assert "GITHUB_STEP_SUMMARY" in script
+
+
+def test_companion_base_images_must_be_pinned_before_anything_is_pulled(tmp_path: Path) -> None:
+    script = WORKFLOWS.parents[1] / "scripts" / "pull-companion-bases"
+    context = tmp_path / "apps" / "demo-ui" / "build"
+    context.mkdir(parents=True)
+    (context / "Containerfile").write_text(
+        "FROM --platform=linux/amd64 docker.io/library/nginx:1.27\n"
+    )
+    done = subprocess.run(
+        [str(script), str(tmp_path / "apps")], capture_output=True, text=True, check=False,
+        env={"PATH": "/usr/bin:/bin"},  # no podman on this PATH: a pull would fail loudly
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr == (
+        "error: base image docker.io/library/nginx:1.27 is not pinned by digest "
+        "(write docker.io/library/nginx:1.27@sha256:<digest>)\n"
+    )
+
+
+def test_the_event_and_the_publish_build_the_node_binary_the_same_way() -> None:
+    """The publish rebuilds the signed catalog; its node target must be byte-identical, so
+    both workflows build it with the commit's time and a fixed hash seed, then ship it."""
+    for name in ("signing-event.yml", "publish.yml"):
+        text = (WORKFLOWS / name).read_text()
+        assert "PYTHONHASHSEED=0" in text and "SOURCE_DATE_EPOCH=$(git log -1 --format=%ct" in text
+        assert '--node-binary "${RUNNER_TEMP}/node/archy-node-linux-amd64"' in text
+        assert "scripts/pull-companion-bases" in text

@@ -55,6 +55,8 @@ from pipeline.publish.event_publish import publish_signing_event
 from pipeline.publish.file_origin import OriginError, origin_for_url
 from pipeline.publish.seed_push import SeedPushError, push_to_seed
 from pipeline.publish.signed_repository import PublishError, PublishReport, refresh_timestamp
+from pipeline.publish.storefront_step import publish_storefront
+from pipeline.storefront.verified_repository import StorefrontSourceError
 from signing.keys import SigningKey
 from signing.metadata import format_expires
 
@@ -62,7 +64,9 @@ stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEFAULT_CEREMONY_DIR = Path("ceremony")
-REFUSALS = (CeremonyError, KeyFileError, PublishError, OriginError, SeedPushError)
+REFUSALS = (
+    CeremonyError, KeyFileError, PublishError, OriginError, SeedPushError, StorefrontSourceError
+)  # fmt: skip
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -572,7 +576,8 @@ def publish(
     passphrase_file: Path | None,
     passphrase_env: str | None,
 ) -> None:
-    """Publish a threshold-signed event: targets, targets metadata, snapshot, timestamp last.
+    """Publish a threshold-signed event: targets, targets metadata, snapshot, timestamp, then
+    the storefront (index.html and store/, read back through the TUF chain).
 
     --to is file://DIR or s3://BUCKET/PREFIX.  With --seed, the seeds are sent
     what they lack once the publish has succeeded.
@@ -582,10 +587,15 @@ def publish(
     key = _load_online_key(
         online_key, online_key_env, _passphrases(passphrase_file, passphrase_env)
     )
-    report = publish_signing_event(
-        CeremonyState(ceremony_dir), event_id, dist_dir, origin, key, _now()
-    )
+    state = CeremonyState(ceremony_dir)
+    report = publish_signing_event(state, event_id, dist_dir, origin, key, _now())
     _print_report(report)
+    shop = publish_storefront(origin, state.roots()[-1].to_bytes(), _now())
+    stdout.print(
+        f"storefront: {origin.describe('index.html')} ({len(shop.written)} files written, "
+        f"{len(shop.skipped)} unchanged), after the timestamp",
+        markup=False,
+    )
     for seed_url in seeds:
         pushed = push_to_seed(origin, seed_url, token)
         stdout.print(

@@ -4,7 +4,9 @@
     metadata/N.targets.json        (immutable)
     metadata/N.snapshot.json       (immutable)
     metadata/N.root.json           every root, kept forever (immutable)
-    metadata/timestamp.json        the only mutable file, written last
+    metadata/timestamp.json        the only mutable metadata, written after the above
+    store/…, index.html            the storefront (mutable, no trust decision depends on
+                                   it), written after the timestamp, index.html last
 
 A node that refreshes at any moment sees the old complete repository or the
 new one: nothing it can reach names a file that is not there yet.  Roots go
@@ -18,6 +20,8 @@ import re
 from collections.abc import Iterable
 
 TIMESTAMP_PATH = "metadata/timestamp.json"
+STOREFRONT_INDEX = "index.html"
+STOREFRONT_DIR = "store/"
 _VERSIONED_METADATA = re.compile(r"^metadata/(\d+)\.([^/]+)\.json$")
 
 
@@ -33,7 +37,14 @@ def targets_metadata_path(version: int) -> str:
     return f"metadata/{version}.targets.json"
 
 
+def is_storefront(path: str) -> bool:
+    """The storefront's files: ``index.html`` and everything under ``store/``."""
+    return path == STOREFRONT_INDEX or path.startswith(STOREFRONT_DIR)
+
+
 def _rank(path: str) -> tuple[int, int, str]:
+    if is_storefront(path):
+        return (6, int(path == STOREFRONT_INDEX), path)
     if path == TIMESTAMP_PATH:
         return (5, 0, path)
     versioned = _VERSIONED_METADATA.fullmatch(path)
@@ -44,9 +55,9 @@ def _rank(path: str) -> tuple[int, int, str]:
 
 
 def publish_order(paths: Iterable[str]) -> list[str]:
-    """targets → targets metadata → snapshot → roots → timestamp."""
+    """targets → targets metadata → snapshot → roots → timestamp → storefront (index last)."""
     return sorted(paths, key=_rank)
 
 
 def is_mutable(path: str) -> bool:
-    return path == TIMESTAMP_PATH
+    return path == TIMESTAMP_PATH or is_storefront(path)

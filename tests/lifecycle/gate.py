@@ -24,7 +24,14 @@ post_install hook), every round runs:
 * purge: ``apply --purge``: data and secrets gone.
 
 It prints a matrix (app x step: pass/fail and seconds) and exits 1 on any
-failure.  Waits are on conditions (HTTP, podman state), never fixed sleeps.
+failure, with the step's reason and each member's last log lines.  Waits are
+on conditions (HTTP, podman state), never fixed sleeps.
+
+``--app-dir FOLDER`` (repeatable) runs the gate for those app folders instead
+of the gate's own apps (``archy app test ID`` uses it).  Before any round it
+checks that rootless podman works for the test user and already holds every
+image the apps run (offline, nothing can be pulled); if not it says so on one
+line and exits 1.
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ from tests.lifecycle.gate_apps import GATE_APPS, gate_catalog, ui_url
 from tests.lifecycle.node_agent import NodeAgent
 from tests.realparts.busybox_image import build_busybox_image
 from tests.realparts.net import http_status, wait_for_http
-from tests.realparts.podman_user import RootlessPodman
+from tests.realparts.podman_user import RootlessPodman, check_rootless_ready
 from tests.realparts.wait import poll_until
 
 STEPS = (
@@ -66,12 +73,14 @@ class Cell:
     ok: bool
     seconds: float
     detail: str = ""
+    logs: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
 class Matrix:
     rounds: int
     cells: dict[tuple[int, str, str], Cell] = field(default_factory=dict)
+    apps: tuple[str, ...] = GATE_APPS
 
     @property
     def failures(self) -> list[tuple[tuple[int, str, str], Cell]]:
@@ -79,12 +88,15 @@ class Matrix:
 
     def render(self) -> str:
         width = max(len(step) for step in STEPS) + 1
+        name_width = max(12, *(len(app_id) + 1 for app_id in self.apps))
         lines = []
         for round_number in range(1, self.rounds + 1):
             lines.append(f"round {round_number}")
-            lines.append(f"  {'app':<12}" + "".join(f"{step:>{width + 1}}" for step in STEPS))
-            for app_id in GATE_APPS:
-                row = f"  {app_id:<12}"
+            lines.append(
+                f"  {'app':<{name_width}}" + "".join(f"{step:>{width + 1}}" for step in STEPS)
+            )
+            for app_id in self.apps:
+                row = f"  {app_id:<{name_width}}"
                 for step in STEPS:
                     cell = self.cells.get((round_number, app_id, step))
                     text = "-" if cell is None else (
@@ -94,6 +106,9 @@ class Matrix:
                 lines.append(row)
         for (round_number, app_id, step), cell in self.failures:
             lines.append(f"FAIL round {round_number} {app_id} {step}: {cell.detail}")
+            for member, tail in cell.logs.items():
+                lines.append(f"  last log lines of {member}:")
+                lines.extend(f"    {line}" for line in tail or ["(none)"])
         return "\n".join(lines)
 
 
@@ -210,9 +225,13 @@ class GateRun:
             raise StepFailed(f"not running: {', '.join(stopped)}")
 
     def expect_ui(self, app_id: str) -> None:
+        if self.manifest(app_id).ui is None:
+            return  # an app without a web UI: its members running is what is checked
         wait_for_http(ui_url(self.manifest(app_id)), timeout=UI_TIMEOUT)
 
     def expect_no_ui(self, app_id: str) -> None:
+        if self.manifest(app_id).ui is None:
+            return
         url = ui_url(self.manifest(app_id))
         poll_until(lambda: http_status(url, timeout=1.0) is None, timeout=UI_TIMEOUT,
                    what=f"{url} to stop answering")  # fmt: skip
@@ -332,25 +351,88 @@ class GateRun:
         if any(line.startswith(f"archy-{app_id}_") for line in names.split()):
             raise StepFailed("purge left podman secrets")
 
+    def last_logs(self, app_id: str, lines: int = 10) -> dict[str, list[str]]:
+        """Each member's last log lines (what a developer needs to see why a step failed)."""
+        logs = {}
+        for name in self.members(app_id):
+            result = self.podman.run("logs", "--tail", str(lines), name, check=False)
+            text = result.stdout + result.stderr if result.returncode == 0 else ""
+            logs[name] = text.strip().splitlines()[-lines:]
+        return logs
+
     def cleanup(self, app_id: str) -> None:
         """After a failure: take the app off the node (data too) so the next round starts clean."""
         self.agent.run("uninstall", app_id)
         self.agent.apply("--purge", app_id)
 
 
-def run_gate(rounds: int, out: Callable[[str], None] = print) -> Matrix:
-    podman = RootlessPodman.for_user()
-    podman.ensure_runtime_dir()
+class GateUnavailable(Exception):
+    """The gate cannot run here (no rootless podman, a missing image); one line says why."""
+
+
+def check_rootless(podman: RootlessPodman) -> None:
+    try:
+        check_rootless_ready(podman)
+    except BaseException as error:  # check_rootless_ready fails the way a test does
+        if isinstance(error, KeyboardInterrupt | SystemExit):
+            raise
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise GateUnavailable(f"rootless podman is unavailable: {reason}") from None
+
+
+def check_images(podman: RootlessPodman, catalog: AppCatalog) -> None:
+    """The test user's podman holds every image of ``catalog`` (nothing is pulled)."""
+    for app in catalog.apps.values():
+        for member in app.manifest.containers:
+            if not podman.image_exists(member.image):
+                raise GateUnavailable(
+                    f"podman (user {podman.user}) has no image {member.image} for "
+                    f"{app.manifest.id}/{member.name} (offline: images are not pulled; "
+                    f"`podman load` or build it as {podman.user} first)"
+                )
+
+
+def remove_agent_root(podman: RootlessPodman, agent: NodeAgent) -> None:
+    if os.geteuid() == 0:
+        import shutil
+
+        shutil.rmtree(agent.root, ignore_errors=True)
+    else:
+        podman.run("unshare", "rm", "-rf", str(agent.root), check=False)
+
+
+def run_gate(
+    rounds: int, out: Callable[[str], None] = print, app_dirs: tuple[Path, ...] = ()
+) -> Matrix:
+    try:
+        podman = RootlessPodman.for_user()
+    except KeyError:
+        raise GateUnavailable(
+            "the rootless test user does not exist (run scripts/setup-test-env)"
+        ) from None
+    check_rootless(podman)
     build_busybox_image(podman)
     agent = NodeAgent(podman, podman.make_tmpdir("gate"))
     agent.setup()
-    catalog = gate_catalog(agent.hook_sources)
-    agent.publish(catalog)
+    try:
+        if app_dirs:
+            app_ids = tuple(folder.name for folder in app_dirs)
+            parents = {folder.parent.resolve() for folder in app_dirs}
+            if len(parents) != 1:
+                raise GateUnavailable("--app-dir folders must share one parent folder")
+            catalog = gate_catalog(agent.hook_sources, app_ids, parents.pop())
+        else:
+            app_ids, catalog = GATE_APPS, gate_catalog(agent.hook_sources)
+        check_images(podman, catalog)
+        agent.publish(catalog)
+    except BaseException:
+        remove_agent_root(podman, agent)
+        raise
     run = GateRun(podman, agent, catalog)
-    matrix = Matrix(rounds)
+    matrix = Matrix(rounds, apps=app_ids)
     try:
         for round_number in range(1, rounds + 1):
-            for app_id in GATE_APPS:
+            for app_id in app_ids:
                 memory: dict[str, object] = {}
                 for step in STEPS:
                     action = getattr(run, f"step_{step.replace('-', '_')}")
@@ -362,19 +444,15 @@ def run_gate(rounds: int, out: Callable[[str], None] = print) -> Matrix:
                         cell = Cell(False, time.monotonic() - started, str(error)[:500])
                     matrix.cells[round_number, app_id, step] = cell
                     if not cell.ok:
+                        cell.logs = run.last_logs(app_id)
                         run.cleanup(app_id)
                         break
             out(f"round {round_number}/{rounds} done")
     finally:
-        for app_id in GATE_APPS:
+        for app_id in app_ids:
             if any(run.container_ids(app_id).values()):
                 run.cleanup(app_id)
-        if os.geteuid() == 0:
-            import shutil
-
-            shutil.rmtree(agent.root, ignore_errors=True)
-        else:
-            podman.run("unshare", "rm", "-rf", str(agent.root), check=False)
+        remove_agent_root(podman, agent)
     return matrix
 
 
@@ -383,11 +461,22 @@ def main(argv: list[str] | None = None) -> int:
         prog="run-gate", description="The lifecycle gate: every test app, every step, N rounds."
     )
     parser.add_argument("--rounds", type=int, default=20, help="rounds to run (default 20)")
+    parser.add_argument(
+        "--app-dir",
+        action="append",
+        type=Path,
+        default=[],
+        help="an app folder to gate instead of the gate's own apps (repeatable)",
+    )
     options = parser.parse_args(argv)
     if options.rounds < 1:
         parser.error("--rounds must be at least 1")
     started = time.monotonic()
-    matrix = run_gate(options.rounds)
+    try:
+        matrix = run_gate(options.rounds, app_dirs=tuple(options.app_dir))
+    except GateUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print(matrix.render())
     passed = not matrix.failures
     print(f"gate {'PASSED' if passed else 'FAILED'} in {time.monotonic() - started:.0f}s")

@@ -22,8 +22,8 @@ HOOK_PLACEHOLDER = "/archy-hook-sources/"
 WELCOME = b"welcome from the host\n"
 
 
-def gate_manifest(app_id: str, hook_sources: Path) -> Manifest:
-    manifest = load_app_folder(APPS_DIR / app_id).source.manifest
+def gate_manifest(app_id: str, hook_sources: Path, apps_dir: Path = APPS_DIR) -> Manifest:
+    manifest = load_app_folder(apps_dir / app_id).source.manifest
     document: dict[str, Any] = manifest.to_document()
     for member in document["containers"]:
         for port in member["ports"]:
@@ -35,9 +35,12 @@ def gate_manifest(app_id: str, hook_sources: Path) -> Manifest:
     return Manifest.model_validate(document)
 
 
-def gate_catalog(hook_sources: Path, app_ids: tuple[str, ...] = GATE_APPS) -> AppCatalog:
+def gate_catalog(
+    hook_sources: Path, app_ids: tuple[str, ...] = GATE_APPS, apps_dir: Path = APPS_DIR
+) -> AppCatalog:
+    """The catalog of ``app_ids`` (folders under ``apps_dir``; default: the gate's own apps)."""
     (hook_sources / "welcome.txt").write_bytes(WELCOME)
-    return catalog_of(gate_manifest(app_id, hook_sources) for app_id in app_ids)
+    return catalog_of(gate_manifest(app_id, hook_sources, apps_dir) for app_id in app_ids)
 
 
 def ui_url(manifest: Manifest) -> str:

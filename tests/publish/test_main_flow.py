@@ -44,6 +44,9 @@ def test_the_dev_flow_publishes_what_the_node_then_downloads(
         "timestamp.json",
     ]
     assert_the_node_agent_staged_the_apps(dist, result.stdout)
+    index = (dist / "repo/index.html").resolve()
+    assert result.stdout.rstrip().endswith(f"storefront: open {index}")
+    assert all((dist / "repo/store/apps" / f"{app_id}.html").is_file() for app_id in DEV_NODE_APPS)
 
 
 def assert_the_node_agent_staged_the_apps(dist: Path, stdout: str) -> None:

@@ -1,0 +1,1 @@
+"""App developer tools: scaffold, run and test one app."""

@@ -1,0 +1,1 @@
+"""The storefront: a static site made from a verified repository."""
