@@ -14,18 +14,22 @@ TUF updater uses it as is.  What it adds to a plain fetcher:
 - the length cap enforced while streaming: a declared ``Content-Length``
   above the cap is refused before the body is read, and reading stops at the
   chunk that passes the cap (the connection is closed, not drained);
-- a conditional GET on ``timestamp.json``: the ETag of the last answer is
-  sent as ``If-None-Match``; ``304 Not Modified`` (no body) means the bytes
-  we already have are current.
+- a conditional GET on ``timestamp.json``: the ETag and ``Last-Modified``
+  of the last answer (kept by a :class:`node_runtime.conditional_cache.ConditionalCache`,
+  persisted in the node's state by ``pull``) are sent as ``If-None-Match`` /
+  ``If-Modified-Since``; ``304 Not Modified`` (no body) means the bytes
+  remembered with them are current, and they are handed to the TUF client,
+  which checks them (expiry included) like any download.
 
 Public API:
 
 - ``origin_base_url(origin, s3_endpoint=None)`` — the base URL of a
   ``file://``/path, ``http(s)://`` or ``s3://BUCKET/PREFIX`` origin;
   ``repository_urls(origin, s3_endpoint=None) -> (metadata_url, targets_url)``;
-- ``OriginFetcher(timeouts=Timeouts(), retry=RetryPolicy(), sleep=time.sleep)``:
-  ``download_bytes``, ``download_to``, ``fetch_if_changed(url, max_length,
-  etag) -> ConditionalResponse``, ``stats`` (requests, bytes, 304s, retries),
+- ``OriginFetcher(timeouts=Timeouts(), retry=RetryPolicy(), sleep=time.sleep,
+  conditional_cache=None)``: ``download_bytes``, ``download_to``,
+  ``fetch_if_changed(url, max_length, etag=None, last_modified=None) ->
+  ConditionalResponse``, ``stats`` (requests, bytes, 304s, retries),
   ``close()``;
 - errors are those of :mod:`node_runtime.tuf_fetcher`.
 """
@@ -45,6 +49,12 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from node_runtime.conditional_cache import (
+    CachedAnswer,
+    ConditionalCache,
+    conditional_headers,
+    validators_from_headers,
+)
 from node_runtime.tuf_fetcher import (
     CHUNK_SIZE,
     DownloadError,
@@ -92,10 +102,11 @@ class FetchStats:
 
 @dataclass(frozen=True)
 class ConditionalResponse:
-    """The answer to a conditional GET: new bytes and their ETag, or "not modified"."""
+    """The answer to a conditional GET: new bytes and their validators, or "not modified"."""
 
     data: bytes | None  # None when not modified
     etag: str | None
+    last_modified: str | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -166,6 +177,7 @@ class OriginFetcher(Fetcher):
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        conditional_cache: ConditionalCache | None = None,
     ) -> None:
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
@@ -180,8 +192,8 @@ class OriginFetcher(Fetcher):
             headers={"User-Agent": USER_AGENT},
             verify=_tls_context(),
         )
-        # The last timestamp.json per URL: its ETag and bytes, for 304 answers.
-        self._timestamps: dict[str, tuple[str, bytes]] = {}
+        # The last timestamp.json per URL: its validators and bytes, for 304 answers.
+        self._timestamps = conditional_cache or ConditionalCache()
 
     def close(self) -> None:
         self._client.close()
@@ -217,7 +229,7 @@ class OriginFetcher(Fetcher):
 
         def attempt() -> None:
             body.clear()
-            self._get(url, max_length, body.extend, None)
+            self._get(url, max_length, body.extend)
 
         self._with_retries(url, attempt)
         return bytes(body)
@@ -242,39 +254,56 @@ class OriginFetcher(Fetcher):
                 destination.seek(start)
                 destination.truncate()
                 written = 0
-            self._get(url, max_length, write, None)
+            self._get(url, max_length, write)
 
         self._with_retries(url, attempt)
         return written
 
     # --- conditional GET ---
 
-    def fetch_if_changed(self, url: str, max_length: int, etag: str | None) -> ConditionalResponse:
-        """GET ``url`` with ``If-None-Match: etag``; ``not_modified`` on 304 (no body read)."""
+    def fetch_if_changed(
+        self,
+        url: str,
+        max_length: int,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> ConditionalResponse:
+        """GET ``url`` with ``If-None-Match``/``If-Modified-Since``; ``not_modified`` on 304.
+
+        A 304 reads no body.  The answer's validators are returned only when
+        they are safe to send next time (see :mod:`node_runtime.conditional_cache`).
+        """
         if not _is_http(url):
             return self._file_if_changed(url, max_length, etag)
         body = bytearray()
+        asked = CachedAnswer(etag, last_modified, b"")
+        headers = conditional_headers(asked)
 
-        def attempt() -> tuple[int, str | None]:
+        def attempt() -> tuple[int, httpx.Headers]:
             body.clear()
-            return self._get(url, max_length, body.extend, etag)
+            return self._get(url, max_length, body.extend, headers)
 
-        status, new_etag = self._with_retries(url, attempt)
+        status, answer_headers = self._with_retries(url, attempt)
         if status == 304:
             self.stats.not_modified += 1
-            return ConditionalResponse(None, etag)
-        return ConditionalResponse(bytes(body), new_etag)
+            return ConditionalResponse(None, etag, last_modified)
+        new_etag, new_last_modified = validators_from_headers(answer_headers)
+        return ConditionalResponse(bytes(body), new_etag, new_last_modified)
 
     def _timestamp_bytes(self, url: str, max_length: int) -> bytes:
         remembered = self._timestamps.get(url)
-        answer = self.fetch_if_changed(url, max_length, remembered[0] if remembered else None)
+        answer = self.fetch_if_changed(
+            url,
+            max_length,
+            remembered.etag if remembered else None,
+            remembered.last_modified if remembered else None,
+        )
         if answer.data is None and remembered is not None:
-            if len(remembered[1]) > max_length:
+            if len(remembered.body) > max_length:
                 raise DownloadLengthError(f"{url}: more than {max_length} bytes")
-            return remembered[1]
+            return remembered.body
         data = answer.data or b""
-        if answer.etag:
-            self._timestamps[url] = (answer.etag, data)
+        self._timestamps.put(url, CachedAnswer(answer.etag, answer.last_modified, data))
         return data
 
     def _file_if_changed(self, url: str, max_length: int, etag: str | None) -> ConditionalResponse:
@@ -309,15 +338,16 @@ class OriginFetcher(Fetcher):
         url: str,
         max_length: int,
         sink: Callable[[bytes], None],
-        if_none_match: str | None,
-    ) -> tuple[int, str | None]:
-        """One GET, its body streamed into ``sink``: ``(200 or 304, ETag)``."""
-        headers = {"If-None-Match": if_none_match} if if_none_match else {}
+        conditions: dict[str, str] | None = None,
+    ) -> tuple[int, httpx.Headers]:
+        """One GET, its body streamed into ``sink``: ``(200 or 304, the answer's headers)``.
+
+        304 counts only when ``conditions`` were sent; a 304 to a plain GET is an error.
+        """
         self.stats.requests += 1
-        with self._client.stream("GET", url, headers=headers) as response:
-            etag = response.headers.get("etag")
-            if response.status_code == 304 and if_none_match:
-                return 304, etag or if_none_match
+        with self._client.stream("GET", url, headers=conditions or {}) as response:
+            if response.status_code == 304 and conditions:
+                return 304, response.headers
             self._check_status(url, response)
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_length:
@@ -331,7 +361,7 @@ class OriginFetcher(Fetcher):
                 if received > max_length:
                     raise DownloadLengthError(f"{url}: more than {max_length} bytes")
                 sink(chunk)
-            return 200, etag
+            return 200, response.headers
 
     def _with_retries(self, url: str, attempt: Callable[[], T]) -> T:
         failures = 0

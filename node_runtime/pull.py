@@ -28,7 +28,7 @@ good one); the pull is recorded as failed with the reason, and
 
 Public API: ``CATALOG_TARGET``, ``PullResult``, ``PullError``,
 ``pull(paths, fetcher=None, reference_time=None) -> PullResult``,
-``default_fetcher(config, origin=None) -> SeedAwareFetcher``,
+``default_fetcher(config, origin=None) -> SeedAwareFetcher``, ``poll_cache(paths)``,
 ``targets_for_apps(catalog, app_ids) -> list[TargetFile]``.
 """
 
@@ -41,6 +41,7 @@ from datetime import datetime
 
 from catalog.catalog_model import CATALOG_NAME, AppCatalog, CatalogError, TargetFile, parse_catalog
 from node_runtime.blob_store import BlobError, BlobMismatchError, BlobStore
+from node_runtime.conditional_cache import ConditionalCache
 from node_runtime.node_config import NodeConfig, NodeConfigError, load_config
 from node_runtime.node_state import (
     CatalogPointer,
@@ -57,6 +58,7 @@ from node_runtime.tuf_updater import Updater
 from signing.errors import RepositoryError, TufError
 
 CATALOG_TARGET = CATALOG_NAME
+POLL_CACHE_NAME = "origin-cache.json"
 
 
 class PullError(Exception):
@@ -201,10 +203,17 @@ def _current_catalog_seeds(state: NodeState, store: BlobStore) -> list[str]:
         return []
 
 
+def poll_cache(paths: NodePaths) -> ConditionalCache:
+    """The validators of the origin's last ``timestamp.json``, kept between pulls."""
+    return ConditionalCache(paths.state_dir / POLL_CACHE_NAME)
+
+
 def default_fetcher(config: NodeConfig, origin: Fetcher | None = None) -> SeedAwareFetcher:
     """The pull's fetcher: the origin for metadata, swarm seeds first for blobs.
 
     The pull adds the seeds (config, current and new catalog) to its ``blobs``.
+    ``pull`` passes an origin fetcher whose conditional-GET cache lives in the
+    node's state, so a poll where nothing changed is answered 304.
     """
     try:
         metadata_url, targets_url = repository_urls(config.origin, config.s3_endpoint)
@@ -281,7 +290,11 @@ def pull(
     except NodeConfigError as error:
         raise PullError("config", str(error)) from None
     state = NodeState(paths)
-    active = fetcher if fetcher is not None else default_fetcher(config)
+    active = (
+        fetcher
+        if fetcher is not None
+        else default_fetcher(config, OriginFetcher(conditional_cache=poll_cache(paths)))
+    )
     try:
         with state.lock():
             try:
