@@ -1,0 +1,253 @@
+"""Benchmark: requests and bytes on the wire for a node following an N-app catalog.
+
+    .venv/bin/python bench/catalog_update.py --apps 1000 [--keep 8] [--json]
+
+Publishes a signed N-app catalog (real manifests, rendered units, an icon per
+app; the catalog deltas of ``pipeline.publish.catalog_deltas``) to a
+directory served by Python's ``http.server`` on 127.0.0.1, which counts every
+request and every byte it sends (headers included).  Then, each a real
+``pull`` of a node from that origin:
+
+- ``no_change``: a node that is current polls again;
+- ``one_app``: one app's version changed;
+- ``ten_apps``: ten apps changed;
+- ``behind_20``: a node last current 20 publishes ago;
+- ``fresh``: a node with nothing but the root.
+
+The baseline, measured in the same run, is the full catalog download (its
+bytes on the wire); each row prints its ratio to it.  ``--json`` prints one
+object: ``{"no_change": {"requests": N, "bytes": B}, …}``.  Run on demand;
+not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from catalog.catalog_model import CATALOG_NAME, AppCatalog, CatalogApp, ImagePin  # noqa: E402
+from node_runtime.node_config import initialise_node  # noqa: E402
+from node_runtime.node_state import NodePaths  # noqa: E402
+from node_runtime.pull import pull  # noqa: E402
+from pipeline.publish.catalog_deltas import delta_artifacts, previous_catalogs  # noqa: E402
+from pipeline.publish.file_origin import FileOrigin  # noqa: E402
+from pipeline.publish.signed_repository import publish_targets  # noqa: E402
+from signing import repository as tuf_repository  # noqa: E402
+from signing.metadata import Metadata, Targets  # noqa: E402
+from tests.node.repo_factory import RepositoryHandle, make_repository, manifest_yaml  # noqa: E402
+
+
+@dataclass
+class Traffic:
+    requests: int = 0
+    bytes: int = 0
+    paths: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests, self.bytes, self.paths = 0, 0, []
+
+
+class _CountingWriter:
+    def __init__(self, inner: Any, traffic: Traffic) -> None:
+        self._inner = inner
+        self._traffic = traffic
+
+    def write(self, data: bytes) -> int:
+        with self._traffic.lock:
+            self._traffic.bytes += len(data)
+        return int(self._inner.write(data))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def serve(directory: Path, traffic: Traffic) -> tuple[ThreadingHTTPServer, str]:
+    class Handler(SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(directory), **kwargs)
+
+        def setup(self) -> None:
+            super().setup()
+            self.wfile = _CountingWriter(self.wfile, traffic)  # type: ignore[assignment]
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            with traffic.lock:
+                traffic.requests += 1
+                traffic.paths.append(f"{code} {self.path}")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def app_id(index: int) -> str:
+    return f"bench-app-{index:04d}"
+
+
+class Publisher:
+    """A growing repository: only changed apps are re-rendered; deltas from the last ``keep``."""
+
+    def __init__(self, directory: Path, apps: int, keep: int) -> None:
+        self.keep = keep
+        self.versions = {app_id(i): 0 for i in range(apps)}
+        first = {app_id(i): self._manifest(app_id(i)) for i in range(1, apps)}
+        self.handle: RepositoryHandle = make_repository(
+            directory, {app_id(0): self._manifest(app_id(0))}
+        )
+        catalog, self.artifacts = self.handle._build_catalog(first, "0" * 40, {})
+        assert self.handle.catalog is not None
+        self.entries: dict[str, CatalogApp] = {**self.handle.catalog.apps, **catalog.apps}
+        self.pins: dict[str, ImagePin] = {**self.handle.catalog.images, **catalog.images}
+        self.publish([])
+
+    def _manifest(self, name: str) -> str:
+        return manifest_yaml(name, version=f"1.{self.versions[name]}.0", host_port=None)
+
+    def publish(self, changed: list[str]) -> bytes:
+        for name in changed:
+            self.versions[name] += 1
+        handle = self.handle
+        handle.targets_version += 1
+        commit = f"{handle.targets_version:040x}"
+        if changed:
+            catalog, artifacts = handle._build_catalog(
+                {name: self._manifest(name) for name in changed}, commit, {}
+            )
+            self.entries.update(catalog.apps)
+            self.pins.update(catalog.images)
+            self.artifacts.update(artifacts)
+        assert handle.catalog is not None
+        catalog = AppCatalog(
+            schema=1,
+            source=handle.catalog.source.model_copy(update={"commit": commit}),
+            dev_build=False,
+            apps=dict(sorted(self.entries.items())),
+            images=dict(sorted(self.pins.items())),
+            node=None,
+        )
+        handle.catalog = catalog
+        handle.catalog_bytes = catalog.to_canonical()
+        origin = FileOrigin(handle.directory)
+        artifacts = dict(self.artifacts)
+        artifacts[CATALOG_NAME] = handle.catalog_bytes
+        artifacts.update(
+            delta_artifacts(previous_catalogs(origin, self.keep), handle.catalog_bytes)
+        )
+        targets = Targets(handle.targets_version, handle.now + timedelta(days=90))
+        for name, data in sorted(artifacts.items()):
+            targets = tuf_repository.add_target(targets, tuf_repository.target_file(name, data))
+        signed: Metadata[Targets] = tuf_repository.sign(targets, [handle.keys["targets"]])
+        publish_targets(
+            origin,
+            handle.roots,
+            signed,
+            artifacts,
+            handle.keys["online"],
+            handle.now,
+            snapshot_expiry=timedelta(days=7),
+            timestamp_expiry=timedelta(days=1),
+        )
+        age = time.time() - 60  # polled a minute after it was published
+        os.utime(handle.path("metadata/timestamp.json"), (age, age))
+        return handle.catalog_bytes
+
+
+def new_node(directory: Path, handle: RepositoryHandle, url: str) -> NodePaths:
+    paths = NodePaths(directory)
+    initialise_node(paths, handle.root_path.read_bytes(), url, data_root=directory / "data")
+    return paths
+
+
+def measure(traffic: Traffic, action: Callable[[], object]) -> dict[str, int]:
+    traffic.reset()
+    action()
+    return {"requests": traffic.requests, "bytes": traffic.bytes}
+
+
+def run(apps: int, keep: int, work: Path, log: Callable[[str], None]) -> dict[str, Any]:
+    started = time.perf_counter()
+    publisher = Publisher(work / "origin", apps, keep)
+    log(f"published {apps} apps in {time.perf_counter() - started:.1f} s")
+    traffic = Traffic()
+    server, url = serve(publisher.handle.directory, traffic)
+    try:
+        results: dict[str, Any] = {}
+        full = measure(
+            traffic,
+            lambda: pull(new_node(work / "baseline", publisher.handle, url)),
+        )
+        current = new_node(work / "current", publisher.handle, url)
+        pull(current)
+        behind = new_node(work / "behind", publisher.handle, url)
+        pull(behind)
+        results["no_change"] = measure(traffic, lambda: pull(current))
+        publisher.publish([app_id(apps // 2)])
+        results["one_app"] = measure(traffic, lambda: pull(current))
+        publisher.publish([app_id(i) for i in range(0, apps, max(1, apps // 10))][:10])
+        results["ten_apps"] = measure(traffic, lambda: pull(current))
+        for step in range(18):
+            publisher.publish([app_id((step * 37) % apps)])
+        results["behind_20"] = measure(traffic, lambda: pull(behind))
+        results["fresh"] = measure(
+            traffic, lambda: pull(new_node(work / "fresh", publisher.handle, url))
+        )
+        results["baseline_full_download"] = full
+        results["catalog_bytes"] = len(publisher.handle.catalog_bytes)
+        return results
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--apps", type=int, default=1000, help="apps in the catalog (1000)")
+    parser.add_argument("--keep", type=int, default=8, help="deltas from the last K catalogs")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    arguments = parser.parse_args()
+    if arguments.apps < 20:
+        parser.error("--apps must be at least 20")
+
+    def log(text: str) -> None:
+        if not arguments.json:
+            print(text, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="catalog-update-") as work:
+        results = run(arguments.apps, arguments.keep, Path(work), log)
+    if arguments.json:
+        print(json.dumps(results, sort_keys=True))
+        return 0
+    baseline = results["baseline_full_download"]["bytes"]
+    print(
+        f"catalog: {results['catalog_bytes']:,} bytes; a fresh node's first pull (baseline) "
+        f"{baseline:,} bytes on the wire"
+    )
+    print(f"{'case':<10} {'requests':>8} {'bytes':>12} {'vs baseline':>12}")
+    for case in ("no_change", "one_app", "ten_apps", "behind_20", "fresh"):
+        row = results[case]
+        print(
+            f"{case:<10} {row['requests']:>8} {row['bytes']:>12,} {row['bytes'] / baseline:>11.4f}x"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
