@@ -38,16 +38,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from catalog.catalog_model import CATALOG_NAME, AppCatalog, CatalogApp, ImagePin  # noqa: E402
-from node_runtime.node_config import initialise_node  # noqa: E402
-from node_runtime.node_state import NodePaths  # noqa: E402
-from node_runtime.pull import pull  # noqa: E402
-from pipeline.publish.catalog_deltas import delta_artifacts, previous_catalogs  # noqa: E402
-from pipeline.publish.file_origin import FileOrigin  # noqa: E402
-from pipeline.publish.signed_repository import publish_targets  # noqa: E402
-from signing import repository as tuf_repository  # noqa: E402
-from signing.metadata import Metadata, Targets  # noqa: E402
-from tests.node.repo_factory import RepositoryHandle, make_repository, manifest_yaml  # noqa: E402
+from catalog.catalog_model import CATALOG_NAME, AppCatalog, CatalogApp, ImagePin
+from node_runtime.node_config import initialise_node
+from node_runtime.node_state import NodePaths
+from node_runtime.pull import pull
+from pipeline.publish.catalog_deltas import delta_artifacts, previous_catalogs
+from pipeline.publish.file_origin import FileOrigin
+from pipeline.publish.signed_repository import publish_targets
+from signing import repository as tuf_repository
+from signing.metadata import Metadata, Targets
+from tests.node.repo_factory import RepositoryHandle, make_repository, manifest_yaml
 
 
 @dataclass
