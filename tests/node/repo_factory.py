@@ -36,6 +36,7 @@ from catalog.catalog_model import (
 )
 from catalog.loader import parse_manifest_source
 from catalog.manifest import parse_image_reference
+from pipeline.publish.catalog_deltas import delta_artifacts, previous_catalogs
 from pipeline.publish.file_origin import FileOrigin
 from pipeline.publish.signed_repository import publish_targets
 from pipeline.render import render_app
@@ -137,11 +138,16 @@ class RepositoryHandle:
         *,
         commit: str | None = None,
         companions: Mapping[str, Mapping[str, bytes]] | None = None,
+        deltas_keep: int = 0,
+        extra_artifacts: Mapping[str, bytes] | None = None,
     ) -> AppCatalog:
         """Build a catalog of ``apps`` (id -> manifest YAML) and publish it as the next version.
 
-        ``companions`` maps an app id to {member name: OCI archive bytes}; such a member's
-        image is ``localhost/<member>:latest``, left unpinned (the archive is the image).
+        ``deltas_keep``: also sign and publish catalog deltas from the last K catalogs
+        (the publisher's ``pipeline.publish.catalog_deltas``); ``extra_artifacts`` are
+        signed and published as they are.  ``companions`` maps an app id to
+        {member name: OCI archive bytes}; such a member's image is
+        ``localhost/<member>:latest``, left unpinned (the archive is the image).
         """
         self.targets_version += 1
         catalog, artifacts = self._build_catalog(
@@ -150,6 +156,10 @@ class RepositoryHandle:
         self.catalog = catalog
         self.catalog_bytes = catalog.to_canonical()
         artifacts[CATALOG_NAME] = self.catalog_bytes
+        if deltas_keep:
+            previous = previous_catalogs(FileOrigin(self.directory), deltas_keep)
+            artifacts.update(delta_artifacts(previous, self.catalog_bytes))
+        artifacts.update(extra_artifacts or {})
         targets = Targets(self.targets_version, self.now + timedelta(days=90))
         for name, data in sorted(artifacts.items()):
             targets = tuf_repository.add_target(targets, tuf_repository.target_file(name, data))
