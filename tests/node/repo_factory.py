@@ -38,7 +38,8 @@ from catalog.loader import parse_manifest_source
 from catalog.manifest import parse_image_reference
 from pipeline.publish.catalog_deltas import delta_artifacts, previous_catalogs
 from pipeline.publish.file_origin import FileOrigin
-from pipeline.publish.signed_repository import publish_targets
+from pipeline.publish.signed_repository import publish_targets, read_published_role
+from pipeline.publish.targets_layout import APP_FILES_ROLE, split_targets
 from pipeline.render import render_app
 from signing import repository as tuf_repository
 from signing.keys import SigningKey
@@ -140,12 +141,15 @@ class RepositoryHandle:
         companions: Mapping[str, Mapping[str, bytes]] | None = None,
         deltas_keep: int = 0,
         extra_artifacts: Mapping[str, bytes] | None = None,
+        split_app_files: bool = False,
     ) -> AppCatalog:
         """Build a catalog of ``apps`` (id -> manifest YAML) and publish it as the next version.
 
         ``deltas_keep``: also sign and publish catalog deltas from the last K catalogs
         (the publisher's ``pipeline.publish.catalog_deltas``); ``extra_artifacts`` are
-        signed and published as they are.  ``companions`` maps an app id to
+        signed and published as they are.  ``split_app_files``: icons and companion
+        archives go to the delegated ``app-files`` role (``pipeline.publish.targets_layout``),
+        re-signed only when they change.  ``companions`` maps an app id to
         {member name: OCI archive bytes}; such a member's image is
         ``localhost/<member>:latest``, left unpinned (the archive is the image).
         """
@@ -160,12 +164,33 @@ class RepositoryHandle:
             previous = previous_catalogs(FileOrigin(self.directory), deltas_keep)
             artifacts.update(delta_artifacts(previous, self.catalog_bytes))
         artifacts.update(extra_artifacts or {})
-        targets = Targets(self.targets_version, self.now + timedelta(days=90))
-        for name, data in sorted(artifacts.items()):
-            targets = tuf_repository.add_target(targets, tuf_repository.target_file(name, data))
+        origin = FileOrigin(self.directory)
+        expires = self.now + timedelta(days=90)
+        delegated: dict[str, Metadata[Targets]] = {}
+        if split_app_files:
+            published = read_published_role(origin, APP_FILES_ROLE)
+            split = split_targets(
+                artifacts,
+                self.targets_version,
+                expires,
+                [self.keys["targets"].public_key],
+                1,
+                None if published is None else published.signed,
+                renew_before=self.now + timedelta(days=30),
+            )
+            targets = split.top_level
+            delegated[APP_FILES_ROLE] = (
+                tuf_repository.sign(split.app_files, [self.keys["targets"]])
+                if split.app_files_changed or published is None
+                else published
+            )
+        else:
+            targets = Targets(self.targets_version, expires)
+            for name, data in sorted(artifacts.items()):
+                targets = tuf_repository.add_target(targets, tuf_repository.target_file(name, data))
         signed_targets: Metadata[Targets] = tuf_repository.sign(targets, [self.keys["targets"]])
         publish_targets(
-            FileOrigin(self.directory),
+            origin,
             self.roots,
             signed_targets,
             artifacts,
@@ -173,6 +198,7 @@ class RepositoryHandle:
             self.now,
             snapshot_expiry=timedelta(days=7),
             timestamp_expiry=timedelta(days=1),
+            delegated=delegated,
         )
         return catalog
 
