@@ -31,22 +31,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from catalog.catalog_model import CATALOG_NAME, AppCatalog, CatalogApp, ImagePin
+from catalog.catalog_model import AppCatalog, CatalogApp, ImagePin
 from node_runtime.node_config import initialise_node
 from node_runtime.node_state import NodePaths
 from node_runtime.pull import pull
-from pipeline.publish.catalog_deltas import delta_artifacts, previous_catalogs
-from pipeline.publish.file_origin import FileOrigin
-from pipeline.publish.signed_repository import publish_targets
-from signing import repository as tuf_repository
-from signing.metadata import Metadata, Targets
 from tests.node.repo_factory import RepositoryHandle, make_repository, manifest_yaml
 
 
@@ -105,8 +99,9 @@ def app_id(index: int) -> str:
 class Publisher:
     """A growing repository: only changed apps are re-rendered; deltas from the last ``keep``."""
 
-    def __init__(self, directory: Path, apps: int, keep: int) -> None:
+    def __init__(self, directory: Path, apps: int, keep: int, split: bool) -> None:
         self.keep = keep
+        self.split = split
         self.versions = {app_id(i): 0 for i in range(apps)}
         first = {app_id(i): self._manifest(app_id(i)) for i in range(1, apps)}
         self.handle: RepositoryHandle = make_repository(
@@ -125,8 +120,7 @@ class Publisher:
         for name in changed:
             self.versions[name] += 1
         handle = self.handle
-        handle.targets_version += 1
-        commit = f"{handle.targets_version:040x}"
+        commit = f"{handle.targets_version + 1:040x}"
         if changed:
             catalog, artifacts = handle._build_catalog(
                 {name: self._manifest(name) for name in changed}, commit, {}
@@ -143,27 +137,8 @@ class Publisher:
             images=dict(sorted(self.pins.items())),
             node=None,
         )
-        handle.catalog = catalog
-        handle.catalog_bytes = catalog.to_canonical()
-        origin = FileOrigin(handle.directory)
-        artifacts = dict(self.artifacts)
-        artifacts[CATALOG_NAME] = handle.catalog_bytes
-        artifacts.update(
-            delta_artifacts(previous_catalogs(origin, self.keep), handle.catalog_bytes)
-        )
-        targets = Targets(handle.targets_version, handle.now + timedelta(days=90))
-        for name, data in sorted(artifacts.items()):
-            targets = tuf_repository.add_target(targets, tuf_repository.target_file(name, data))
-        signed: Metadata[Targets] = tuf_repository.sign(targets, [handle.keys["targets"]])
-        publish_targets(
-            origin,
-            handle.roots,
-            signed,
-            artifacts,
-            handle.keys["online"],
-            handle.now,
-            snapshot_expiry=timedelta(days=7),
-            timestamp_expiry=timedelta(days=1),
+        handle.publish_catalog(
+            catalog, dict(self.artifacts), deltas_keep=self.keep, split_app_files=self.split
         )
         age = time.time() - 60  # polled a minute after it was published
         os.utime(handle.path("metadata/timestamp.json"), (age, age))
@@ -182,9 +157,11 @@ def measure(traffic: Traffic, action: Callable[[], object]) -> dict[str, int]:
     return {"requests": traffic.requests, "bytes": traffic.bytes}
 
 
-def run(apps: int, keep: int, work: Path, log: Callable[[str], None]) -> dict[str, Any]:
+def run(
+    apps: int, keep: int, split: bool, work: Path, log: Callable[[str], None]
+) -> dict[str, Any]:
     started = time.perf_counter()
-    publisher = Publisher(work / "origin", apps, keep)
+    publisher = Publisher(work / "origin", apps, keep, split)
     log(f"published {apps} apps in {time.perf_counter() - started:.1f} s")
     traffic = Traffic()
     server, url = serve(publisher.handle.directory, traffic)
@@ -201,16 +178,19 @@ def run(apps: int, keep: int, work: Path, log: Callable[[str], None]) -> dict[st
         results["no_change"] = measure(traffic, lambda: pull(current))
         publisher.publish([app_id(apps // 2)])
         results["one_app"] = measure(traffic, lambda: pull(current))
+        one_app_paths = list(traffic.paths)
         publisher.publish([app_id(i) for i in range(0, apps, max(1, apps // 10))][:10])
         results["ten_apps"] = measure(traffic, lambda: pull(current))
         for step in range(18):
             publisher.publish([app_id((step * 37) % apps)])
+        log("published 20 more versions")
         results["behind_20"] = measure(traffic, lambda: pull(behind))
         results["fresh"] = measure(
             traffic, lambda: pull(new_node(work / "fresh", publisher.handle, url))
         )
         results["baseline_full_download"] = full
         results["catalog_bytes"] = len(publisher.handle.catalog_bytes)
+        results["one_app_requests"] = one_app_paths
         return results
     finally:
         server.shutdown()
@@ -221,6 +201,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--apps", type=int, default=1000, help="apps in the catalog (1000)")
     parser.add_argument("--keep", type=int, default=8, help="deltas from the last K catalogs")
+    parser.add_argument(
+        "--flat",
+        action="store_true",
+        help="one targets.json listing every file (the layout before app-files), to compare",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     arguments = parser.parse_args()
     if arguments.apps < 20:
@@ -231,7 +216,7 @@ def main() -> int:
             print(text, flush=True)
 
     with tempfile.TemporaryDirectory(prefix="catalog-update-") as work:
-        results = run(arguments.apps, arguments.keep, Path(work), log)
+        results = run(arguments.apps, arguments.keep, not arguments.flat, Path(work), log)
     if arguments.json:
         print(json.dumps(results, sort_keys=True))
         return 0
@@ -243,9 +228,9 @@ def main() -> int:
     print(f"{'case':<10} {'requests':>8} {'bytes':>12} {'vs baseline':>12}")
     for case in ("no_change", "one_app", "ten_apps", "behind_20", "fresh"):
         row = results[case]
-        print(
-            f"{case:<10} {row['requests']:>8} {row['bytes']:>12,} {row['bytes'] / baseline:>11.4f}x"
-        )
+        ratio = row["bytes"] / baseline
+        print(f"{case:<10} {row['requests']:>8} {row['bytes']:>12,} {ratio:>11.4f}x")
+    print("one_app requests: " + ", ".join(results["one_app_requests"]))
     return 0
 
 

@@ -153,10 +153,28 @@ class RepositoryHandle:
         {member name: OCI archive bytes}; such a member's image is
         ``localhost/<member>:latest``, left unpinned (the archive is the image).
         """
-        self.targets_version += 1
         catalog, artifacts = self._build_catalog(
-            apps, commit or f"{self.targets_version:040x}", companions or {}
+            apps, commit or f"{self.targets_version + 1:040x}", companions or {}
         )
+        return self.publish_catalog(
+            catalog,
+            artifacts,
+            deltas_keep=deltas_keep,
+            extra_artifacts=extra_artifacts,
+            split_app_files=split_app_files,
+        )
+
+    def publish_catalog(
+        self,
+        catalog: AppCatalog,
+        artifacts: dict[str, bytes],
+        *,
+        deltas_keep: int = 0,
+        extra_artifacts: Mapping[str, bytes] | None = None,
+        split_app_files: bool = False,
+    ) -> AppCatalog:
+        """Sign and publish a built catalog and the files it names, as the next version."""
+        self.targets_version += 1
         self.catalog = catalog
         self.catalog_bytes = catalog.to_canonical()
         artifacts[CATALOG_NAME] = self.catalog_bytes
