@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import lzma
 import os
 import sys
 import tempfile
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +39,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from catalog.address import blake3_hex
+from catalog.canonical import encode_canonical
+from catalog.catalog_delta import make_delta
 from catalog.catalog_model import AppCatalog, CatalogApp, ImagePin
 from node_runtime.node_config import initialise_node
 from node_runtime.node_state import NodePaths
@@ -145,6 +150,42 @@ class Publisher:
         return handle.catalog_bytes
 
 
+def candidate_sizes(old: bytes, new: bytes) -> dict[str, int]:
+    """Bytes a one-app update costs under each candidate design (catalog part only).
+
+    - ``zstd_like``: the whole new catalog compressed (xz -9 stands in for zstd -19,
+      which compresses JSON about as well; zlib -9 for zstd's fast levels);
+    - ``per_app_index``: a signed index naming every app document by BLAKE3 and
+      length (it changes with every update) plus the changed document, zlib'd;
+    - ``delta``: this project's delta (``catalog.catalog_delta``).
+    """
+    old_document, new_document = json.loads(old, strict=False), json.loads(new, strict=False)
+    changed = [
+        app
+        for app in new_document["apps"]
+        if old_document["apps"].get(app) != new_document["apps"][app]
+    ]
+    index = encode_canonical(
+        {
+            app: {
+                "blake3": blake3_hex(encode_canonical(entry)),
+                "length": len(encode_canonical(entry)),
+            }
+            for app, entry in new_document["apps"].items()
+        }
+    )
+    documents = sum(
+        len(zlib.compress(encode_canonical(new_document["apps"][app]), 9)) for app in changed
+    )
+    return {
+        "full_raw": len(new),
+        "zstd_like_xz9": len(lzma.compress(new, preset=9)),
+        "zstd_like_zlib9": len(zlib.compress(new, 9)),
+        "per_app_index": len(zlib.compress(index, 9)) + documents,
+        "delta": len(make_delta(old, new)),
+    }
+
+
 def new_node(directory: Path, handle: RepositoryHandle, url: str) -> NodePaths:
     paths = NodePaths(directory)
     initialise_node(paths, handle.root_path.read_bytes(), url, data_root=directory / "data")
@@ -176,7 +217,9 @@ def run(
         behind = new_node(work / "behind", publisher.handle, url)
         pull(behind)
         results["no_change"] = measure(traffic, lambda: pull(current))
+        before = publisher.handle.catalog_bytes
         publisher.publish([app_id(apps // 2)])
+        results["one_app_candidates"] = candidate_sizes(before, publisher.handle.catalog_bytes)
         results["one_app"] = measure(traffic, lambda: pull(current))
         one_app_paths = list(traffic.paths)
         publisher.publish([app_id(i) for i in range(0, apps, max(1, apps // 10))][:10])
@@ -231,6 +274,9 @@ def main() -> int:
         ratio = row["bytes"] / baseline
         print(f"{case:<10} {row['requests']:>8} {row['bytes']:>12,} {ratio:>11.4f}x")
     print("one_app requests: " + ", ".join(results["one_app_requests"]))
+    print("one-app update, catalog part only, per candidate design (bytes):")
+    for name, size in results["one_app_candidates"].items():
+        print(f"  {name:<16} {size:>10,}")
     return 0
 
 
