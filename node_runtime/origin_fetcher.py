@@ -44,10 +44,8 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 from urllib.parse import unquote, urlsplit
-
-import httpx
 
 from node_runtime.conditional_cache import (
     CachedAnswer,
@@ -68,6 +66,9 @@ from node_runtime.tuf_fetcher import (
 TIMESTAMP_NAME = "timestamp.json"
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 USER_AGENT = "archy-node"
+
+if TYPE_CHECKING:
+    import httpx
 
 T = TypeVar("T")
 
@@ -154,6 +155,8 @@ def repository_urls(origin: str, s3_endpoint: str | None = None) -> tuple[str, s
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
     """httpx's default verification, built once (it costs ~35 ms) and shared by every fetcher."""
+    import httpx
+
     return httpx.create_ssl_context()
 
 
@@ -184,6 +187,9 @@ class OriginFetcher(Fetcher):
         self.stats = FetchStats()
         self._sleep = sleep
         self._files = FileFetcher()
+        import httpx  # here, not at import: `archy-node version` never pays for it
+
+        self._httpx = httpx
         self._client = httpx.Client(
             timeout=httpx.Timeout(
                 self.timeouts.read_seconds, connect=self.timeouts.connect_seconds
@@ -217,7 +223,7 @@ class OriginFetcher(Fetcher):
                     raise DownloadHTTPError(url, response.status_code)
                 self._check_status(url, response)
                 yield from response.iter_bytes(CHUNK_SIZE)
-        except httpx.HTTPError as error:
+        except self._httpx.HTTPError as error:
             raise DownloadError(f"{url}: {error}") from None
 
     def download_bytes(self, url: str, max_length: int) -> bytes:
@@ -370,9 +376,9 @@ class OriginFetcher(Fetcher):
                 return attempt()
             except (
                 _TransientError,
-                httpx.TimeoutException,
-                httpx.NetworkError,
-                httpx.RemoteProtocolError,
+                self._httpx.TimeoutException,
+                self._httpx.NetworkError,
+                self._httpx.RemoteProtocolError,
             ) as error:
                 failures += 1
                 reason = str(error) or type(error).__name__
@@ -382,7 +388,7 @@ class OriginFetcher(Fetcher):
                     ) from None
                 self.stats.retries += 1
                 self._sleep(self.retry.backoff_seconds(failures))
-            except httpx.HTTPError as error:
+            except self._httpx.HTTPError as error:
                 raise DownloadError(f"{url}: {error}") from None
 
 
