@@ -1,16 +1,26 @@
-"""Canonical JSON: the byte encoding that signatures and BLAKE3 addresses cover.
+"""Canonical JSON: the byte encodings that signatures and BLAKE3 addresses cover.
 
-This is the encoding TUF implementations sign (securesystemslib's
-``encode_canonical``): object keys sorted by code point, no insignificant
-whitespace, strings with only ``\\`` and ``"`` escaped and every other
-character written as raw UTF-8, integers only (no floats).  The same bytes
-come out of every implementation, which is what lets python-tuf and our
-client agree on what was signed, and lets two builds of one commit agree on
-the catalog's hash.
+Two encodings, one job each:
+
+* :func:`encode_canonical` — the form TUF implementations *sign*
+  (securesystemslib's ``encode_canonical``, "OLPC" canonical JSON): object keys
+  sorted by code point, no insignificant whitespace, strings with only ``\\``
+  and ``"`` escaped and every other character written as raw UTF-8, integers
+  only.  Signatures and key ids are computed over it, so python-tuf and our
+  client agree on what was signed.  It is not always valid JSON: a raw newline
+  inside a string is forbidden by RFC 8259, so it is never written to a file.
+* :func:`encode_canonical_json` — the form of every JSON *file* the project
+  writes (the catalog, metadata files, lock files) and of the manifest bytes
+  a catalog's BLAKE3 addresses cover: RFC 8785 (JCS) restricted to integers —
+  keys sorted by UTF-16 code units, control characters escaped as
+  ``JSON.stringify`` does, integers within ±(2**53 - 1).  It parses with
+  Python's ``json``, ``jq`` and a browser's ``JSON.parse``, and two builds of
+  one commit produce the same bytes.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,7 +35,28 @@ def _encode_string(value: str, out: list[str]) -> None:
     out.append('"')
 
 
-def _encode(value: Any, out: list[str], depth: int) -> None:
+_JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n",
+                 "\r": "\\r", "\t": "\\t"}  # fmt: skip
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+_JSON_SAFE_INTEGER = 2**53 - 1
+
+
+def _escape_json_char(match: re.Match[str]) -> str:
+    char = match.group()
+    return _JSON_ESCAPES.get(char) or f"\\u{ord(char):04x}"
+
+
+def _encode_json_string(value: str, out: list[str]) -> None:
+    out.append('"')
+    out.append(_NEEDS_ESCAPE.sub(_escape_json_char, value))
+    out.append('"')
+
+
+def _utf16_order(key: str) -> bytes:
+    return key.encode("utf-16-be", "surrogatepass")
+
+
+def _encode(value: Any, out: list[str], depth: int, jcs: bool = False) -> None:
     if depth > 200:
         raise CanonicalEncodingError("value nests deeper than 200 levels")
     if value is None:
@@ -35,28 +66,30 @@ def _encode(value: Any, out: list[str], depth: int) -> None:
     elif value is False:
         out.append("false")
     elif isinstance(value, int):
+        if jcs and abs(value) > _JSON_SAFE_INTEGER:
+            raise CanonicalEncodingError(f"integer {value} is beyond what JSON numbers hold")
         out.append(str(value))
     elif isinstance(value, str):
-        _encode_string(value, out)
+        (_encode_json_string if jcs else _encode_string)(value, out)
     elif isinstance(value, Mapping):
         out.append("{")
         keys = list(value.keys())
         for key in keys:
             if not isinstance(key, str):
                 raise CanonicalEncodingError(f"object key {key!r} is not a string")
-        for index, key in enumerate(sorted(keys)):
+        for index, key in enumerate(sorted(keys, key=_utf16_order if jcs else None)):
             if index:
                 out.append(",")
-            _encode_string(key, out)
+            (_encode_json_string if jcs else _encode_string)(key, out)
             out.append(":")
-            _encode(value[key], out, depth + 1)
+            _encode(value[key], out, depth + 1, jcs)
         out.append("}")
     elif isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
         out.append("[")
         for index, item in enumerate(value):
             if index:
                 out.append(",")
-            _encode(item, out, depth + 1)
+            _encode(item, out, depth + 1, jcs)
         out.append("]")
     else:
         raise CanonicalEncodingError(
@@ -65,7 +98,14 @@ def _encode(value: Any, out: list[str], depth: int) -> None:
 
 
 def encode_canonical(value: Any) -> bytes:
-    """Return the canonical JSON bytes of ``value``."""
+    """The bytes TUF signs for ``value`` (OLPC canonical JSON; may hold raw control chars)."""
     out: list[str] = []
     _encode(value, out, 0)
+    return "".join(out).encode("utf-8")
+
+
+def encode_canonical_json(value: Any) -> bytes:
+    """The RFC 8785 (JCS) bytes of ``value``, integers only: valid JSON, reproducible."""
+    out: list[str] = []
+    _encode(value, out, 0, jcs=True)
     return "".join(out).encode("utf-8")

@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from catalog.address import blake3_hex
-from catalog.canonical import encode_canonical
+from catalog.canonical import encode_canonical_json
 from catalog.manifest import APP_ID_PATTERN, CONTAINER_NAME_PATTERN, VERSION_PATTERN, Manifest
 
 CATALOG_SCHEMA_VERSION: Literal[1] = 1
@@ -203,7 +203,7 @@ class AppCatalog(CatalogModel):
         return document
 
     def to_canonical(self) -> bytes:
-        return encode_canonical(self.to_document())
+        return encode_canonical_json(self.to_document())
 
     def targets(self) -> list[TargetFile]:
         """Every file this catalog refers to (icons, companion archives, node binaries)."""
@@ -231,7 +231,7 @@ def seed_url_problem(url: str) -> str | None:
 
 def manifest_canonical(manifest: Manifest) -> bytes:
     """The manifest's canonical JSON: the bytes its BLAKE3 and the catalog's embedding cover."""
-    return encode_canonical(manifest.to_document())
+    return encode_canonical_json(manifest.to_document())
 
 
 def manifest_blake3(manifest: Manifest) -> str:
@@ -270,7 +270,6 @@ def parse_catalog(data: bytes) -> AppCatalog:
             object_pairs_hook=_refuse_duplicate_keys,
             parse_float=_refuse_float,
             parse_constant=_refuse_constant,
-            strict=False,  # canonical JSON writes control characters (unit newlines) raw
         )
     except UnicodeDecodeError as error:
         raise CatalogError(f"catalog is not UTF-8: {error.reason} at byte {error.start}") from None

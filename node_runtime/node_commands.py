@@ -20,6 +20,7 @@ other commands to reuse.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -60,6 +61,7 @@ state_root_option: Callable[[Command], Command] = click.option(
     envvar=STATE_ROOT_ENV,
     default=DEFAULT_STATE_ROOT,
     show_default=True,
+    callback=lambda _ctx, _param, value: Path(os.path.abspath(value)),
     help=f"The node's state directory (or ${STATE_ROOT_ENV}).",
 )
 json_option: Callable[[Command], Command] = click.option(
@@ -126,7 +128,8 @@ def init_command(
         )
     except NodeConfigError as error:
         _refuse(str(error))
-    click.echo(f"initialised {state_root}: origin {config.origin}; next: archy-node pull")
+    again = "" if state_root == DEFAULT_STATE_ROOT else f" --state-root {state_root}"
+    click.echo(f"initialised {state_root}: origin {config.origin}; next: archy-node pull{again}")
 
 
 # --- pull ---

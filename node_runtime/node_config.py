@@ -119,6 +119,16 @@ def _check_root(root_bytes: bytes, where: str) -> None:
         ) from None
 
 
+def absolute_location(location: str) -> str:
+    """A plain path becomes an absolute ``file://`` URL; URLs are kept as given.
+
+    The config is read later from other working directories, so nothing relative is stored.
+    """
+    if urlsplit(location).scheme:
+        return location
+    return Path(os.path.abspath(location)).as_uri()
+
+
 def initialise_node(
     paths: NodePaths,
     root_bytes: bytes,
@@ -132,10 +142,11 @@ def initialise_node(
     """Write the config and the trusted root; refuse (writing nothing) if any input is bad."""
     _check_root(root_bytes, root_source)
     _check_origin(origin, s3_endpoint)
+    origin = absolute_location(origin)
+    seeds = [absolute_location(seed) for seed in seeds]
     for seed in seeds:
         _check_seed(seed)
-    if not data_root.is_absolute():
-        raise NodeConfigError(f"data root {data_root}: use an absolute path")
+    data_root = Path(os.path.abspath(data_root))
     if paths.config_file.exists() and not force:
         raise NodeConfigError(
             f"{paths.root} is already initialised; pass --force to replace its config and "

@@ -349,6 +349,21 @@ def load_manifests(
     return sources, problems
 
 
+def manifest_check_problems(sources: list[ManifestSource]) -> tuple[list[str], list[str]]:
+    """(errors, warnings) of the policy and cross-app checks the build runs on ``sources``.
+
+    The signing ceremony and ``archy publish`` call this too, on the manifests
+    embedded in a catalog, so they refuse exactly what the build refuses.
+    """
+    errors: list[str] = []
+    warnings: list[str] = []
+    for problem in check_all(sources, require_digests=False):
+        if problem.rule == UNPINNED_IMAGE_RULE:
+            continue  # pin_images checks digests, knowing what images.lock.json pins
+        (errors if problem.severity == "error" else warnings).append(str(problem))
+    return errors, warnings
+
+
 def read_image_lock(snapshot: Snapshot) -> ImageLock:
     entry = snapshot.get(IMAGES_LOCK_NAME)
     if entry is None:
@@ -560,10 +575,9 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
     if options.companions == "skip":
         sources, left_out, skip_warnings = without_companion_apps(sources)
         warnings.extend(skip_warnings)
-    for problem in check_all(sources, require_digests=False):
-        if problem.rule == UNPINNED_IMAGE_RULE:
-            continue  # pin_images checks digests, knowing what images.lock.json pins
-        (problems if problem.severity == "error" else warnings).append(str(problem))
+    check_errors, check_warnings = manifest_check_problems(sources)
+    problems.extend(check_errors)
+    warnings.extend(check_warnings)
     progress.advance("validated")
 
     with staging_dir(options.out_dir) as staging:

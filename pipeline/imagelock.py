@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from catalog.canonical import encode_canonical
+from catalog.canonical import encode_canonical_json
 from catalog.catalog_model import Architecture, ImagePin, Sha256Digest
 from catalog.manifest import parse_image_reference
 
@@ -76,7 +76,7 @@ class ImageLock(BaseModel):
     images: dict[str, LockedImage] = Field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
-        return encode_canonical(self.model_dump(mode="json", by_alias=True)) + b"\n"
+        return encode_canonical_json(self.model_dump(mode="json", by_alias=True)) + b"\n"
 
 
 def parse_lock(data: bytes, filename: str = "images.lock.json") -> ImageLock:

@@ -59,6 +59,7 @@ from pipeline.catalog_build import (
 )
 from pipeline.ceremony.event import CeremonyError, EventStatus
 from pipeline.ceremony.keystore import KdfCost, KeyFileError, read_key_file, write_key_file
+from pipeline.ceremony.passphrase import new_passphrase_problem
 from pipeline.ceremony.state import CeremonyState
 from pipeline.ceremony.steps import init_ceremony, open_catalog_event, sign_event
 from pipeline.companions import LocalPodman
@@ -319,7 +320,7 @@ def run_dev_flow(repo: Path, dist: Path, passphrase: bytes, say: Say) -> DevFlow
         skipped = build.left_out
         say(f"      {len(build.catalog.apps)} apps, {len(build.catalog_bytes)} bytes")
         say("[3/6] opening a signing event and signing it with 2 of the 3 dev keys")
-        event = open_catalog_event(state, dist / "dev-build", now)
+        event, _review = open_catalog_event(state, dist / "dev-build", now)
         status = None
         for path in maintainer_keys[:DEV_THRESHOLD]:
             status = sign_event(state, event.event_id, read_key_file(path, passphrase), now)
@@ -448,6 +449,10 @@ def dev_flow(repo: Path, dist: Path) -> None:
             style="red",
             markup=False,
         )
+        sys.exit(1)
+    problem = new_passphrase_problem(passphrase.encode())
+    if problem is not None:
+        stderr.print(f"error: {PASSPHRASE_ENV}: {problem}", style="red", markup=False)
         sys.exit(1)
     try:
         result = run_dev_flow(

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from catalog.canonical import encode_canonical
+from catalog.canonical import encode_canonical, encode_canonical_json
 from signing.errors import MetadataFormatError
 from signing.keys import PublicKey, Signature
 
@@ -594,11 +594,19 @@ class Metadata(Generic[S]):
         if not isinstance(signatures_data, list):
             raise MetadataFormatError(f"{what}.signatures: must be a list")
         signatures = []
+        seen_keyids: set[str] = set()
         for index, item in enumerate(signatures_data):
             item = _object(item, f"{what}.signatures[{index}]")
+            keyid = _string(item, "keyid", f"{what}.signatures[{index}]")
+            if keyid in seen_keyids:
+                # The specification: a keyid MUST be unique in the signatures array.
+                raise MetadataFormatError(
+                    f"{what}.signatures[{index}].keyid: {keyid!r} signs more than once"
+                )
+            seen_keyids.add(keyid)
             signatures.append(
                 Signature(
-                    keyid=_string(item, "keyid", f"{what}.signatures[{index}]"),
+                    keyid=keyid,
                     sig=_string(item, "sig", f"{what}.signatures[{index}]"),
                     extra=_extra(item, ("keyid", "sig")),
                 )
@@ -617,8 +625,9 @@ class Metadata(Generic[S]):
     def to_dict(self) -> dict[str, Any]:
         return {
             "signatures": [signature.to_dict() for signature in self.signatures],
-            "signed": json.loads(self.signed_bytes),
+            "signed": json.loads(self.signed_bytes, strict=False),  # OLPC keeps raw controls
         }
 
     def to_bytes(self) -> bytes:
-        return encode_canonical(self.to_dict())
+        """The file's bytes: valid JSON (RFC 8785); signatures cover the OLPC form of ``signed``."""
+        return encode_canonical_json(self.to_dict())

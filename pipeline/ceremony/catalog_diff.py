@@ -2,18 +2,20 @@
 
 Pure: two parsed catalogs (the previous one may be absent) in, lines of
 text out.  Each line names the app and the change: added or removed apps,
-version bumps, image references and digests, permissions, host ports and
-hooks — the things that change what runs on a node and what it may touch.
+version bumps, image references and digests, companion images, icons,
+permissions, host ports and hooks — the things that change what runs on a
+node and what it may touch — then the node binaries every node self-updates
+to (platform, size, BLAKE3) and the swarm seeds.
 
 Public API: ``diff_catalogs(previous, current) -> list[str]`` (empty when
-nothing a node would notice changed), ``format_diff(lines) -> str``.
+nothing a node would notice changed), ``diff_node_binaries``, ``diff_seeds``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from catalog.catalog_model import AppCatalog, CatalogApp
+from catalog.catalog_model import AppCatalog, CatalogApp, TargetFile
 
 
 def _permissions(app: CatalogApp) -> set[str]:
@@ -38,6 +40,20 @@ def _images(app: CatalogApp) -> dict[str, str]:
     return {image.member: image.pinned_reference for image in app.images}
 
 
+def _companions(app: CatalogApp) -> dict[str, str]:
+    """member -> the companion image a node loads (its id and archive), or the :local override."""
+    return {
+        c.member: "local override"
+        if c.archive is None
+        else f"{c.image} id {c.image_id} archive {c.archive.length} bytes blake3 {c.archive.blake3}"
+        for c in app.companions
+    }
+
+
+def _icon(app: CatalogApp) -> str:
+    return "none" if app.icon is None else f"blake3 {app.icon.blake3}"
+
+
 def _hooks(app: CatalogApp) -> dict[str, Any]:
     return app.manifest.hooks.model_dump(mode="json", exclude_defaults=True)
 
@@ -51,6 +67,10 @@ def _set_changes(app_id: str, what: str, before: set[str], after: set[str]) -> l
 def _describe_new_app(app_id: str, app: CatalogApp) -> list[str]:
     lines = [f"+ {app_id} {app.version}-r{app.revision} (new app)"]
     lines += [f"  {app_id}: image {member} {ref}" for member, ref in sorted(_images(app).items())]
+    lines += [
+        f"  {app_id}: companion {member} {text}"
+        for member, text in sorted(_companions(app).items())
+    ]
     lines += [f"  {app_id}: permission {item}" for item in sorted(_permissions(app))]
     lines += [f"  {app_id}: port {item}" for item in sorted(_ports(app))]
     if _hooks(app):
@@ -71,6 +91,15 @@ def _describe_changed_app(app_id: str, before: CatalogApp, after: CatalogApp) ->
             lines.append(
                 f"  {app_id}: image {member} {old_ref or '(none)'} -> {new_ref or '(none)'}"
             )
+    old_companions, new_companions = _companions(before), _companions(after)
+    for member in sorted(set(old_companions) | set(new_companions)):
+        old_text, new_text = old_companions.get(member), new_companions.get(member)
+        if old_text != new_text:
+            lines.append(
+                f"  {app_id}: companion {member} {old_text or '(none)'} -> {new_text or '(none)'}"
+            )
+    if _icon(before) != _icon(after):
+        lines.append(f"  {app_id}: icon {_icon(before)} -> {_icon(after)}")
     lines += _set_changes(app_id, "permission", _permissions(before), _permissions(after))
     lines += _set_changes(app_id, "port", _ports(before), _ports(after))
     if _hooks(before) != _hooks(after):
@@ -85,6 +114,37 @@ def _describe_changed_app(app_id: str, before: CatalogApp, after: CatalogApp) ->
     if not lines and before.manifest_blake3 != after.manifest_blake3:
         lines.append(f"  {app_id}: manifest text changed (no runtime change)")
     return [f"~ {app_id} {new_version}", *lines] if lines else []
+
+
+def _node_line(platform: str, target: TargetFile) -> str:
+    return f"{platform} {target.length} bytes blake3 {target.blake3}"
+
+
+def diff_node_binaries(previous: AppCatalog | None, current: AppCatalog) -> list[str]:
+    """The ``archy-node`` binaries added, changed or removed, per platform."""
+    before = {} if previous is None or previous.node is None else dict(previous.node)
+    after = {} if current.node is None else dict(current.node)
+    lines: list[str] = []
+    for platform in sorted(set(before) | set(after)):
+        old, new = before.get(platform), after.get(platform)
+        if old is None and new is not None:
+            lines.append(f"+ node binary {_node_line(platform, new)} (new)")
+        elif new is None and old is not None:
+            lines.append(f"- node binary {_node_line(platform, old)} (removed)")
+        elif old is not None and new is not None and old != new:
+            lines.append(
+                f"~ node binary {platform}: {old.length} bytes blake3 {old.blake3} -> "
+                f"{new.length} bytes blake3 {new.blake3}"
+            )
+    return lines
+
+
+def diff_seeds(previous: AppCatalog | None, current: AppCatalog) -> list[str]:
+    before = set() if previous is None else set(previous.seeds)
+    after = set(current.seeds)
+    return [f"+ seed {url}" for url in sorted(after - before)] + [
+        f"- seed {url}" for url in sorted(before - after)
+    ]
 
 
 def diff_catalogs(previous: AppCatalog | None, current: AppCatalog) -> list[str]:
@@ -105,8 +165,4 @@ def diff_catalogs(previous: AppCatalog | None, current: AppCatalog) -> list[str]
             lines.append(f"- {app_id} {before.version}-r{before.revision} (removed)")
         elif before is not None and after is not None:
             lines += _describe_changed_app(app_id, before, after)
-    return lines
-
-
-def format_diff(lines: list[str]) -> str:
-    return "\n".join(lines) + "\n" if lines else "no app changes\n"
+    return lines + diff_node_binaries(previous, current) + diff_seeds(previous, current)

@@ -21,10 +21,12 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from catalog.address import blake3_hex
 from pipeline.ceremony.event import (
     CeremonyError,
     EventStatus,
     check_intact,
+    check_key_may_sign,
     check_signable,
     event_status,
 )
@@ -36,7 +38,12 @@ from pipeline.ceremony.keystore import (
     write_key_file,
     write_public_key_file,
 )
-from pipeline.ceremony.passphrase import PassphraseSource, passphrase_source
+from pipeline.ceremony.passphrase import (
+    PassphraseSource,
+    new_passphrase_problem,
+    passphrase_source,
+)
+from pipeline.ceremony.review import review_event
 from pipeline.ceremony.state import CeremonyState
 from pipeline.ceremony.steps import (
     init_ceremony,
@@ -133,7 +140,11 @@ def ceremony() -> None:
 def keygen(
     out: Path, kdf_cost: str, passphrase_file: Path | None, passphrase_env: str | None
 ) -> None:
-    """Create a new Ed25519 key in OUT (encrypted, 0600) and OUT.pub (public part)."""
+    """Create a new Ed25519 key in OUT (encrypted, 0600) and OUT.pub (public part).
+
+    The passphrase needs at least 12 characters and may not be one of the most
+    common ones.
+    """
     if passphrase_file is None and passphrase_env is None:
         text = click.prompt(
             f"New passphrase for {out}", hide_input=True, confirmation_prompt=True, err=True
@@ -141,6 +152,9 @@ def keygen(
         passphrase = text.encode()
     else:
         passphrase = _passphrases(passphrase_file, passphrase_env)(str(out))
+    problem = new_passphrase_problem(passphrase)
+    if problem is not None:
+        raise KeyFileError(f"{out}: {problem} (nothing was written)")
     key = SigningKey.generate()
     write_key_file(out, key, passphrase, KdfCost[kdf_cost.upper()])
     write_public_key_file(out.with_name(out.name + ".pub"), key.public_key)
@@ -242,18 +256,25 @@ def init(
     show_default=True,
     help="The build outputs (archy build).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the event id and path as JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the event id, path and review as JSON."
+)
 @refusing
 def open_event(ceremony_dir: Path, dist_dir: Path, as_json: bool) -> None:
-    """Open a signing event for the build in --dist: the next targets metadata and its diff."""
+    """Open a signing event for the build in --dist: the next targets metadata and its diff.
+
+    Every embedded manifest is checked again and every unit re-rendered first;
+    the diff is computed against the last accepted catalog.
+    """
     state = CeremonyState(ceremony_dir)
-    event = open_catalog_event(state, dist_dir, _now())
+    event, review = open_catalog_event(state, dist_dir, _now())
     directory = state.event_dir(event.event_id)
     if as_json:
-        click.echo(json.dumps({"event_id": event.event_id, "path": str(directory)}))
+        document = {"event_id": event.event_id, "path": str(directory), "review": review.lines}
+        click.echo(json.dumps(document))
         return
     stdout.print(f"opened signing event {event.event_id} in {directory}", markup=False)
-    stdout.print(event.diff, markup=False, end="")
+    stdout.print(review.text, markup=False, end="")
     stdout.print(
         f"expires {format_expires(event.record.expires)}; each maintainer runs "
         f"`archy ceremony sign --event {event.event_id} --key KEYFILE`",
@@ -282,20 +303,26 @@ def sign(
     passphrase_file: Path | None,
     passphrase_env: str | None,
 ) -> None:
-    """Show the event's diff, ask for confirmation, and add your signature (offline)."""
+    """Check the event, show what it changes, ask for confirmation, and sign it (offline).
+
+    Your key is opened and checked against the event's roles first; then the
+    event is checked from its signed metadata (catalog bytes, every manifest,
+    every unit re-rendered) and its diff computed — never read from a file.
+    """
     state = CeremonyState(ceremony_dir)
     event = state.load_event(event_id or state.latest_event_id())
     check_signable(event, _now())
-    read_public_key(key_file)
+    key = _open_key(key_file, _passphrases(passphrase_file, passphrase_env))
+    check_key_may_sign(event, key, state.trusted_root())
+    review = review_event(state, event)
     stdout.print(
         f"signing event {event.event_id} ({event.record.role} v{event.record.version}):",
         markup=False,
     )
-    stdout.print(event.diff, markup=False, end="")
+    stdout.print(review.text, markup=False, end="")
     if not yes and not click.confirm("Sign this?", default=False, err=True):
         _refuse(CeremonyError("not signed"))
-    key = _open_key(key_file, _passphrases(passphrase_file, passphrase_env))
-    status = sign_event(state, event.event_id, key, _now())
+    status = sign_event(state, event.event_id, key, _now(), blake3_hex(event.metadata.signed_bytes))
     stdout.print(f"signed {event.event_id} with key {key.keyid[:16]}…", markup=False)
     _print_status(status)
 
@@ -428,7 +455,7 @@ def rotate_root(
         for role, value in (("root", root_threshold), ("targets", targets_threshold))
         if value is not None
     }
-    event = open_root_rotation(
+    event, review = open_root_rotation(
         state,
         {
             "root": [read_public_key(p) for p in add_root_key],
@@ -439,7 +466,7 @@ def rotate_root(
         _now(),
     )
     stdout.print(f"opened root rotation {event.event_id}", markup=False)
-    stdout.print(event.diff, markup=False, end="")
+    stdout.print(review.text, markup=False, end="")
     stdout.print(
         "it needs the threshold of the current root keys and of the new root keys: "
         f"`archy ceremony sign --event {event.event_id} --key KEYFILE`",

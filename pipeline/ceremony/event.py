@@ -12,13 +12,16 @@ and writes them.
 
 Public API:
 
-- ``SigningEvent`` (``record`` + ``metadata`` + ``diff`` + optional catalog bytes);
+- ``SigningEvent`` (``record`` + ``metadata`` + optional catalog bytes); what
+  changed is never stored here: ``pipeline.ceremony.review`` computes it from
+  the signed metadata every time it is shown;
 - ``open_targets_event(...)``, ``open_root_event(...)``;
 - ``check_intact(event)``, ``check_signable(event, now)``;
 - ``required_roles(event, trusted_root) -> list[RoleQuorum]`` — whose
   signatures count: the targets role of the trusted root, or for a root
   event the root role of both the trusted root and the next root;
 - ``event_status(event, trusted_root) -> EventStatus``;
+- ``check_key_may_sign(event, key, trusted_root)``;
 - ``add_signature(event, key, trusted_root, now) -> SigningEvent``.
 """
 
@@ -95,7 +98,6 @@ class EventRecord:
 class SigningEvent:
     record: EventRecord
     metadata: Metadata[Targets] | Metadata[Root]
-    diff: str
     catalog: bytes | None = None
 
     @property
@@ -145,7 +147,6 @@ def _event_id(role: EventRole, version: int, signed_blake3: str) -> str:
 def _new_event(
     role: EventRole,
     metadata: Metadata[Targets] | Metadata[Root],
-    diff: str,
     now: datetime,
     lifetime: timedelta,
     catalog: bytes | None = None,
@@ -156,14 +157,13 @@ def _new_event(
     record = EventRecord(
         _event_id(role, version, digest), role, version, created, created + lifetime, digest
     )
-    return SigningEvent(record, metadata, diff, catalog)
+    return SigningEvent(record, metadata, catalog)
 
 
 def open_targets_event(
     version: int,
     expires: datetime,
     artifacts: Sequence[tuple[str, bytes]],
-    diff: str,
     now: datetime,
     catalog: bytes | None = None,
     lifetime: timedelta = DEFAULT_EVENT_LIFETIME,
@@ -172,13 +172,13 @@ def open_targets_event(
     targets = Targets(version, expires)
     for name, data in sorted(artifacts):
         targets = add_target(targets, target_file(name, data))
-    return _new_event("targets", Metadata.unsigned(targets), diff, now, lifetime, catalog)
+    return _new_event("targets", Metadata.unsigned(targets), now, lifetime, catalog)
 
 
 def open_root_event(
-    next_root: Root, diff: str, now: datetime, lifetime: timedelta = DEFAULT_EVENT_LIFETIME
+    next_root: Root, now: datetime, lifetime: timedelta = DEFAULT_EVENT_LIFETIME
 ) -> SigningEvent:
-    return _new_event("root", Metadata.unsigned(next_root), diff, now, lifetime)
+    return _new_event("root", Metadata.unsigned(next_root), now, lifetime)
 
 
 def check_intact(event: SigningEvent) -> None:
@@ -238,17 +238,22 @@ def event_status(event: SigningEvent, trusted_root: Root) -> EventStatus:
     return EventStatus(event, statuses, foreign)
 
 
-def add_signature(
-    event: SigningEvent, key: SigningKey, trusted_root: Root, now: datetime
-) -> SigningEvent:
-    """``event`` with ``key``'s signature; refused if altered, expired or not a role key."""
-    check_signable(event, now)
+def check_key_may_sign(event: SigningEvent, key: SigningKey, trusted_root: Root) -> None:
+    """Refuse ``key`` unless its signature counts toward one of ``event``'s thresholds."""
     quorums = required_roles(event, trusted_root)
     if not any(key.keyid in q.keys for q in quorums):
         roles = ", ".join(q.label for q in quorums)
         raise KeyNotInRoleError(
             f"key {key.keyid[:16]}… is not a key of {roles}; it cannot sign event {event.event_id}"
         )
+
+
+def add_signature(
+    event: SigningEvent, key: SigningKey, trusted_root: Root, now: datetime
+) -> SigningEvent:
+    """``event`` with ``key``'s signature; refused if altered, expired or not a role key."""
+    check_signable(event, now)
+    check_key_may_sign(event, key, trusted_root)
     metadata: Metadata[Targets] | Metadata[Root]
     if isinstance(event.metadata.signed, Targets):
         metadata = add_signatures(event.metadata, [key])

@@ -6,15 +6,16 @@ Layout (``ceremony/`` in the repository; ``dist/dev-ceremony/`` for the dev flow
     metadata/1.root.json …        every trusted root, each signed by its threshold
     events/<event-id>/event.json  the event record (role, version, lifetime, BLAKE3)
     events/<event-id>/metadata.json   the metadata being signed, with its signatures
-    events/<event-id>/diff.txt    what changed, for people
+    events/<event-id>/diff.txt    what changed when the event was opened: an informational
+                                  copy only, never read back (every command recomputes it)
     events/<event-id>/app-catalog.json   the catalog a targets event signs
 
 Private keys never live here.
 
 Public API: ``CeremonyState(path)`` with ``initialise(...)``, ``settings``,
 ``roots()`` (the verified chain), ``trusted_root()``, ``event_ids()``,
-``load_event(id)``, ``save_event(event)``, ``accept_root(event)``,
-``latest_accepted_targets()``; ``write_file_atomically(path, data)`` (from
+``load_event(id)``, ``save_event(event, diff_text)``, ``accept_root(event)``,
+``latest_accepted_targets(below_version)``; ``write_file_atomically(path, data)`` (from
 ``pipeline.atomic_file``).
 """
 
@@ -184,19 +185,20 @@ class CeremonyState:
                 if record.role == "targets"
                 else Metadata.from_bytes(data, Root)
             )
-            diff = (directory / "diff.txt").read_text(encoding="utf-8")
         except (OSError, ValueError, KeyError, TypeError, TufError) as error:
             raise CeremonyError(f"{directory}: unreadable signing event ({error})") from None
         catalog_path = directory / "app-catalog.json"
         catalog = catalog_path.read_bytes() if catalog_path.is_file() else None
-        return SigningEvent(record, metadata, diff, catalog)
+        return SigningEvent(record, metadata, catalog)
 
-    def save_event(self, event: SigningEvent) -> Path:
+    def save_event(self, event: SigningEvent, diff_text: str | None = None) -> Path:
+        """Write the event; ``diff_text`` (when given) goes to diff.txt, for people only."""
         directory = self.event_dir(event.event_id)
         directory.mkdir(parents=True, exist_ok=True)
         if event.catalog is not None:
             write_file_atomically(directory / "app-catalog.json", event.catalog)
-        write_file_atomically(directory / "diff.txt", event.diff.encode())
+        if diff_text is not None:
+            write_file_atomically(directory / "diff.txt", diff_text.encode())
         write_file_atomically(directory / "metadata.json", _pretty_json(event.metadata.to_dict()))
         write_file_atomically(directory / "event.json", _pretty_json(event.record.to_dict()))
         return directory
@@ -235,14 +237,20 @@ class CeremonyState:
             if event_id.startswith("targets-")
         ]
 
-    def latest_accepted_targets(self) -> SigningEvent | None:
-        """The newest intact targets event that met its threshold under a trusted root."""
+    def latest_accepted_targets(self, below_version: int | None = None) -> SigningEvent | None:
+        """The newest intact targets event that met its threshold under a trusted root.
+
+        With ``below_version``, only events of a lower targets version count:
+        the catalog a later event's changes are shown against.
+        """
         roots = [metadata.signed for metadata in self.roots()]
         best: SigningEvent | None = None
         for event_id in self.event_ids():
             if not event_id.startswith("targets-"):
                 continue
             event = self.load_event(event_id)
+            if below_version is not None and event.record.version >= below_version:
+                continue
             try:
                 check_intact(event)
             except CeremonyError:

@@ -1,9 +1,13 @@
 """Publish a signing event of the ceremony: the bridge from ``ceremony/`` to an origin.
 
 ``publish_signing_event`` re-checks the event (intact since it was opened, a
-targets event), takes the ceremony's verified root chain, matches the build
-outputs in ``dist_dir`` against what was signed, and hands over to
-``publish_targets``.  Nothing is written when any check fails.
+targets event), takes the ceremony's verified root chain, and checks the
+catalog it is about to upload from ``dist_dir`` as the ceremony does: the
+bytes the targets metadata signs, the files the metadata lists, every
+embedded manifest through the build's checks and every unit re-rendered
+byte for byte (:mod:`pipeline.ceremony.event_check`).  Then
+``publish_targets`` matches every artifact against the signed hashes and
+writes.  Nothing is written when any check fails.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline.ceremony.event import CeremonyError, check_intact
+from pipeline.ceremony.event_check import verify_targets_event
 from pipeline.ceremony.state import CeremonyState
 from pipeline.publish.artifacts import ArtifactError, read_build_outputs
 from pipeline.publish.file_origin import Origin
@@ -43,6 +48,10 @@ def publish_signing_event(
         outputs = read_build_outputs(dist_dir)
     except ArtifactError as error:
         raise PublishError(str(error)) from None
+    try:
+        verify_targets_event(event.metadata.signed, outputs.catalog_bytes)
+    except CeremonyError as error:
+        raise PublishError(f"{dist_dir}: {error}") from None
     artifacts = dict(outputs.artifacts)
     return publish_targets(
         origin,

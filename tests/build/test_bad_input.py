@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from catalog.canonical import encode_canonical
+from catalog.canonical import encode_canonical_json
 from catalog.catalog_model import CatalogError, parse_catalog
 from pipeline.catalog_build import BuildOptions, build_catalog
 from pipeline.cli import main
@@ -66,7 +66,7 @@ def test_a_tampered_embedded_manifest_fails_its_blake3(tmp_path: Path) -> None:
     document["apps"]["demo-one"]["manifest"]["summary"] = "Swapped after signing"
 
     with pytest.raises(CatalogError, match="manifest_blake3 is"):
-        parse_catalog(encode_canonical(document))
+        parse_catalog(encode_canonical_json(document))
 
 
 @pytest.mark.parametrize(

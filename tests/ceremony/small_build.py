@@ -1,7 +1,9 @@
 """A small build output directory (what `archy build` writes), made without git or podman.
 
 ``write_build(dist, apps)`` writes ``dist/app-catalog.json`` and each app's
-icon under ``dist/targets/icons/``, exactly as the catalog names them.
+icon under ``dist/targets/icons/``, exactly as the catalog names them; the
+units are rendered by the build's own renderer, so the ceremony's re-render
+finds them byte-identical.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from catalog.catalog_model import (
     manifest_blake3,
 )
 from catalog.loader import parse_manifest_source
+from pipeline.catalog_build import SilentProgress, default_renderer, render_all
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -62,9 +65,25 @@ containers:
 {app.extra_yaml}""" + (f"permissions:\n{permissions}" if permissions else "")
 
 
-def write_build(dist: Path, apps: list[SmallApp], commit: str = "a" * 40) -> AppCatalog:
+def write_build(
+    dist: Path,
+    apps: list[SmallApp],
+    commit: str = "a" * 40,
+    node: dict[str, bytes] | None = None,
+    seeds: list[str] | None = None,
+) -> AppCatalog:
+    """``node`` maps a platform (linux-amd64) to the bytes of its ``archy-node`` binary."""
     catalog_apps = {}
     targets = dist / "targets"
+    node_targets = {}
+    for platform, data in sorted((node or {}).items()):
+        digest = blake3_hex(data)
+        target = TargetFile(
+            target=f"node/{digest}.archy-node-{platform}", blake3=digest, length=len(data)
+        )
+        (targets / "node").mkdir(parents=True, exist_ok=True)
+        (targets / target.target).write_bytes(data)
+        node_targets[platform] = target
     for app in apps:
         source = parse_manifest_source(
             manifest_yaml(app).encode(), f"apps/{app.app_id}/manifest.yml", app.app_id
@@ -79,13 +98,17 @@ def write_build(dist: Path, apps: list[SmallApp], commit: str = "a" * 40) -> App
         )
         (targets / "icons").mkdir(parents=True, exist_ok=True)
         (targets / icon.target).write_bytes(icon_bytes)
+        images = [AppImage(member=app.app_id, reference=app.image, digest=DIGEST)]
+        units = render_all(
+            {app.app_id: (source, images, icon)}, default_renderer(), SilentProgress()
+        )[app.app_id]
         catalog_apps[app.app_id] = CatalogApp(
             version=app.version,
             revision=app.revision,
             manifest=manifest,
             manifest_blake3=manifest_blake3(manifest),
-            units={f"{app.app_id}.container": f"[Container]\nImage={app.image}@{DIGEST}\n"},
-            images=[AppImage(member=app.app_id, reference=app.image, digest=DIGEST)],
+            units=units,
+            images=images,
             icon=icon,
         )
     catalog = AppCatalog(
@@ -96,7 +119,8 @@ def write_build(dist: Path, apps: list[SmallApp], commit: str = "a" * 40) -> App
         dev_build=False,
         apps=catalog_apps,
         images={app.image: ImagePin(digest=DIGEST) for app in apps},
-        node=None,
+        node=node_targets or None,
+        seeds=seeds or [],
     )
     dist.mkdir(parents=True, exist_ok=True)
     (dist / "app-catalog.json").write_bytes(catalog.to_canonical())

@@ -30,7 +30,7 @@ hooks:
 def opened(tmp_path: Path):
     ceremony = make_ceremony(tmp_path)
     write_build(tmp_path / "dist", [SmallApp("demo-web")])
-    event = open_catalog_event(ceremony.state, tmp_path / "dist", NOW)
+    event, _review = open_catalog_event(ceremony.state, tmp_path / "dist", NOW)
     return ceremony, event
 
 
@@ -116,9 +116,9 @@ def test_the_next_event_diffs_against_the_accepted_catalog(opened, tmp_path: Pat
         ],
         commit="b" * 40,
     )
-    second = open_catalog_event(ceremony.state, tmp_path / "dist2", NOW)
+    second, second_review = open_catalog_event(ceremony.state, tmp_path / "dist2", NOW)
     assert second.record.version == 2
-    diff = second.diff
+    diff = second_review.text
     assert "+ new-app 1.0.0-r1 (new app)" in diff
     assert "demo-web: version 1.0.0-r1 -> 1.1.0-r1" in diff
     assert "nginx:1.27.3@sha256:" in diff and "-> docker.io/library/nginx:1.27.4@sha256:" in diff

@@ -33,7 +33,7 @@ def test_a_node_refreshes_across_a_root_rotation(tmp_path: Path) -> None:
     origin = FileOrigin(repo)
 
     write_build(tmp_path / "dist", [SmallApp("demo-web")])
-    first = open_catalog_event(ceremony.state, tmp_path / "dist", NOW)
+    first, _review = open_catalog_event(ceremony.state, tmp_path / "dist", NOW)
     sign_event(ceremony.state, first.event_id, alice, NOW)
     sign_event(ceremony.state, first.event_id, bob, NOW)
     publish_signing_event(
@@ -45,14 +45,14 @@ def test_a_node_refreshes_across_a_root_rotation(tmp_path: Path) -> None:
     (node / "root.json").write_bytes((repo / "metadata/1.root.json").read_bytes())
     assert _node_catalog_version(node, repo) == 1001
 
-    rotation = open_root_rotation(
+    rotation, rotation_review = open_root_rotation(
         ceremony.state,
         {"root": [dave.public_key], "targets": [dave.public_key]},
         {"root": [alice.keyid], "targets": [alice.keyid[:16]]},
         {},
         NOW,
     )
-    assert "root: new key" in rotation.diff and "root: dropped key" in rotation.diff
+    assert "root: new key" in rotation_review.text and "root: dropped key" in rotation_review.text
     # Old threshold: alice + bob (root v1); new threshold: bob + dave (root v2).
     status = sign_event(ceremony.state, rotation.event_id, alice, NOW)
     assert [q.met for q in status.quorums] == [False, False]
@@ -64,7 +64,7 @@ def test_a_node_refreshes_across_a_root_rotation(tmp_path: Path) -> None:
     assert ceremony.state.trusted_root().version == 2
 
     write_build(tmp_path / "dist2", [SmallApp("demo-web", version="1.1.0")], commit="b" * 40)
-    second = open_catalog_event(ceremony.state, tmp_path / "dist2", NOW)
+    second, _second_review = open_catalog_event(ceremony.state, tmp_path / "dist2", NOW)
     with pytest.raises(KeyNotInRoleError):
         sign_event(ceremony.state, second.event_id, alice, NOW)  # rotated out
     sign_event(ceremony.state, second.event_id, carol, NOW)

@@ -230,3 +230,36 @@ def test_every_command_has_help(state_root: Path) -> None:
     for command in ("init", "pull", "status", "list", "install", "uninstall"):
         result = run(state_root, command, "--help")
         assert result.exit_code == 0 and "--state-root" in result.stdout
+
+
+def test_init_resolves_relative_paths_so_a_later_pull_works_from_anywhere(
+    tmp_path: Path, repository: RepositoryHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Relative --state-root, --data-root, --origin and seed paths are stored absolute."""
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    (workdir / "mirror").mkdir()
+    monkeypatch.chdir(workdir)
+    origin_dir = Path(repository.origin.removeprefix("file://"))
+    relative_origin = Path("..") / origin_dir.relative_to(tmp_path)
+    done = CliRunner().invoke(
+        main,
+        [
+            "init",
+            "--state-root", "node-rel",
+            "--root", str(repository.root_path),
+            "--origin", str(relative_origin),
+            "--seed", "mirror",
+            "--data-root", "data-rel",
+        ],
+        env={"ARCHY_NODE_ENGINE": "stage"},
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    state_root = workdir / "node-rel"
+    assert f"next: archy-node pull --state-root {state_root}" in done.output
+    config = json.loads(NodePaths(state_root).config_file.read_text())
+    assert config["origin"] == origin_dir.resolve().as_uri()
+    assert config["seeds"] == [(workdir / "mirror").as_uri()]
+    assert config["data_root"] == str(workdir / "data-rel")
+    monkeypatch.chdir(tmp_path)
+    assert run(state_root, "pull").exit_code == 0

@@ -62,7 +62,7 @@ class FailingAfterWritesOrigin(FileOrigin):
 
 def signed_event(ceremony: ThrowawayCeremony, dist: Path, apps: list[SmallApp], commit: str):
     write_build(dist, apps, commit=commit)
-    event = open_catalog_event(ceremony.state, dist, NOW)
+    event, _review = open_catalog_event(ceremony.state, dist, NOW)
     sign_event(ceremony.state, event.event_id, ceremony.maintainers[0], NOW)
     sign_event(ceremony.state, event.event_id, ceremony.maintainers[1], NOW)
     return event
@@ -127,7 +127,7 @@ def test_a_publish_below_threshold_is_refused_and_writes_nothing(
     ceremony: ThrowawayCeremony, tmp_path: Path
 ) -> None:
     write_build(tmp_path / "dist", [SmallApp("demo-web")])
-    event = open_catalog_event(ceremony.state, tmp_path / "dist", NOW)
+    event, _review = open_catalog_event(ceremony.state, tmp_path / "dist", NOW)
     sign_event(ceremony.state, event.event_id, ceremony.maintainers[0], NOW)
     with pytest.raises(PublishError, match="has not met its threshold"):
         publish_signing_event(
@@ -146,7 +146,8 @@ def test_a_build_that_differs_from_what_was_signed_is_refused(
 ) -> None:
     event = signed_event(ceremony, tmp_path / "dist", [SmallApp("demo-web")], "a" * 40)
     write_build(tmp_path / "dist", [SmallApp("demo-web", version="6.6.6")], commit="c" * 40)
-    with pytest.raises(PublishError, match="differs from what was signed"):
+    signed_elsewhere = r"app-catalog.json is not the catalog the targets metadata \(v1\) signs"
+    with pytest.raises(PublishError, match=signed_elsewhere):
         publish_signing_event(
             ceremony.state,
             event.event_id,

@@ -91,3 +91,19 @@ def test_the_dev_flow_needs_a_passphrase_variable(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "ARCHY_DEV_PASSPHRASE" in result.stderr
+
+
+def test_the_dev_flow_refuses_a_one_character_passphrase_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["dev-flow", "--repo", str(REPO), "--dist", str(tmp_path / "dist")],
+        env={"ARCHY_DEV_PASSPHRASE": "a"},
+    )
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: ARCHY_DEV_PASSPHRASE: the passphrase has 1 character; a new key's "
+        "passphrase needs at least 12\n"
+    )
+    assert not (tmp_path / "dist").exists()

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from catalog.address import blake3_hex
-from catalog.canonical import encode_canonical
+from catalog.canonical import encode_canonical_json
 from catalog.catalog_model import AppCatalog, parse_catalog
 from node_runtime.blob_store import BlobStore
 from node_runtime.node_config import NodeConfigError, initialise_node
@@ -47,7 +47,7 @@ class RepositoryNamingSeeds(RepositoryHandle):
     ) -> tuple[AppCatalog, dict[str, bytes]]:
         catalog, artifacts = super()._build_catalog(apps, commit, companions)
         document = {**catalog.to_document(), "seeds": self.catalog_seeds}
-        return parse_catalog(encode_canonical(document)), artifacts
+        return parse_catalog(encode_canonical_json(document)), artifacts
 
 
 def lose_the_companion(repository: RepositoryHandle) -> None:

@@ -90,7 +90,7 @@ def test_a_pushed_seed_serves_a_node_whose_origin_is_down(tmp_path: Path) -> Non
 def test_archy_publish_seed_uploads_the_new_targets_after_the_publish(tmp_path: Path) -> None:
     ceremony = make_ceremony(tmp_path)
     write_build(tmp_path / "dist", [SmallApp("demo-web")], commit="a" * 40)
-    event = open_catalog_event(ceremony.state, tmp_path / "dist", NOW)
+    event, _review = open_catalog_event(ceremony.state, tmp_path / "dist", NOW)
     for maintainer in ceremony.maintainers[:2]:
         sign_event(ceremony.state, event.event_id, maintainer, NOW)
     (tmp_path / "token").write_text(TOKEN + "\n")

@@ -273,7 +273,7 @@ def test_duplicate_signatures_of_one_key_do_not_meet_a_threshold(
     live_repo.sign_snapshot()
     live_repo.sign_timestamp()
     live_repo.write()
-    with pytest.raises(UnsignedMetadataError):
+    with pytest.raises(MetadataFormatError, match="signs more than once"):
         fresh_client(live_repo, client_dir).refresh()
 
 
@@ -302,12 +302,15 @@ def test_duplicate_keyids_for_one_key_do_not_meet_a_threshold(
 def test_invalid_signatures_beside_valid_ones_are_ignored(
     live_repo: LiveRepository, client_dir: Path
 ) -> None:
+    # Two targets keys, threshold 1: the second key's signature is garbage, the first valid.
+    live_repo.rotate_keys("targets", count=2, threshold=1)
+    live_repo.publish()
+    good_key, other_key = live_repo.keys["targets"]
     signed = live_repo.targets["targets"]
-    bogus = dataclasses.replace(signed.signatures[0], sig="00" * 64)
+    valid = good_key.sign(signed.signed_bytes)
+    bogus = dataclasses.replace(other_key.sign(signed.signed_bytes), sig="00" * 64)
     stranger = SigningKey.generate().sign(signed.signed_bytes)
-    live_repo.targets["targets"] = dataclasses.replace(
-        signed, signatures=(bogus, stranger, *signed.signatures)
-    )
+    live_repo.targets["targets"] = dataclasses.replace(signed, signatures=(bogus, stranger, valid))
     live_repo.sign_snapshot()
     live_repo.sign_timestamp()
     live_repo.write()

@@ -61,6 +61,22 @@ def test_a_threshold_needs_distinct_keys_not_repeated_signatures(
     assert client.version("snapshot") == 1
 
 
+def test_duplicate_sig_keyids(client: ConformanceClient, repo: SimulatedRepository) -> None:
+    """The specification: a keyid MUST be unique in ``signatures``, even beside a valid quorum.
+
+    The public conformance suite's case of the same name: the snapshot's one correct
+    signature is listed twice, and the client must not accept that snapshot.
+    """
+    assert client.init() == 0
+    data = json.loads(repo.md["snapshot"].to_bytes())
+    data["signatures"].append(dict(data["signatures"][0]))
+    repo.by_version["snapshot"][1] = json.dumps(data).encode()
+    assert client.refresh() == 1
+    assert client.version("snapshot") is None
+    assert "signs more than once" in client.last_stderr
+    assert "Traceback" not in client.last_stderr
+
+
 def test_one_key_listed_under_several_keyids_counts_once(
     client: ConformanceClient, repo: SimulatedRepository
 ) -> None:
