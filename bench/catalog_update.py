@@ -40,7 +40,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from catalog.address import blake3_hex
-from catalog.canonical import encode_canonical
+from catalog.canonical import encode_canonical_json
 from catalog.catalog_delta import make_delta
 from catalog.catalog_model import AppCatalog, CatalogApp, ImagePin
 from node_runtime.node_config import initialise_node
@@ -165,17 +165,17 @@ def candidate_sizes(old: bytes, new: bytes) -> dict[str, int]:
         for app in new_document["apps"]
         if old_document["apps"].get(app) != new_document["apps"][app]
     ]
-    index = encode_canonical(
+    index = encode_canonical_json(
         {
             app: {
-                "blake3": blake3_hex(encode_canonical(entry)),
-                "length": len(encode_canonical(entry)),
+                "blake3": blake3_hex(encode_canonical_json(entry)),
+                "length": len(encode_canonical_json(entry)),
             }
             for app, entry in new_document["apps"].items()
         }
     )
     documents = sum(
-        len(zlib.compress(encode_canonical(new_document["apps"][app]), 9)) for app in changed
+        len(zlib.compress(encode_canonical_json(new_document["apps"][app]), 9)) for app in changed
     )
     return {
         "full_raw": len(new),

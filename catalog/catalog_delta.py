@@ -2,9 +2,10 @@
 
 A node that holds catalog A and is told (by signed targets metadata) that the
 current catalog is B fetches the patch named ``catalog-deltas/<A's blake3>.patch``
-instead of B: a zlib-compressed canonical JSON document listing what to set
-and what to delete in A's JSON document.  Applying it re-encodes the result
-canonically; the node keeps the result only if its BLAKE3 and length are
+instead of B: a zlib-compressed JSON document listing what to set and what
+to delete in A's JSON document.  Applying it re-encodes the result with the
+catalog's own encoding (``encode_canonical_json``, RFC 8785 restricted to
+integers); the node keeps the result only if its BLAKE3 and length are
 those the signed metadata gives for B, so a wrong, stale or hostile patch
 can cost a download but never change what the node accepts (it then fetches
 B whole).  Why this design and not per-app documents or zstd targets:
@@ -34,7 +35,7 @@ import zlib
 from typing import Any
 
 from catalog.address import blake3_hex, is_blake3_hex
-from catalog.canonical import CanonicalEncodingError, encode_canonical
+from catalog.canonical import CanonicalEncodingError, encode_canonical_json
 
 DELTA_FORMAT = "archy-catalog-delta/1"
 DELTA_DIR = "catalog-deltas"
@@ -104,7 +105,7 @@ def make_delta(base: bytes, result: bytes) -> bytes:
         "result": {"blake3": blake3_hex(result), "length": len(result)},
         "ops": ops,
     }
-    patch = encode_canonical(document)
+    patch = encode_canonical_json(document)
     if _apply_ops(old, ops) != result:
         raise DeltaError("the new catalog is not canonical JSON; no delta can reproduce it")
     return zlib.compress(patch, 9)
@@ -145,7 +146,7 @@ def _apply_ops(document: dict[str, JSON], ops: list[JSON]) -> bytes:
         elif parent.pop(path[-1], _MISSING) is _MISSING:
             raise DeltaError(f"op deletes {path!r}, which the base does not have")
     try:
-        return encode_canonical(document)
+        return encode_canonical_json(document)
     except CanonicalEncodingError as error:
         raise DeltaError(f"the patched catalog cannot be encoded: {error}") from None
 

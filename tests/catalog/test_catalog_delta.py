@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from catalog.address import blake3_hex
-from catalog.canonical import encode_canonical
+from catalog.canonical import encode_canonical_json
 from catalog.catalog_delta import DeltaError, apply_delta, delta_target_name, make_delta
 
 APP_IDS = [f"app-{n}" for n in range(8)]
@@ -45,16 +45,16 @@ catalog_document = st.fixed_dictionaries(
 def test_applying_a_delta_gives_the_same_bytes_as_the_full_catalog(
     sequence: list[dict[str, Any]],
 ) -> None:
-    held = encode_canonical(sequence[0])
+    held = encode_canonical_json(sequence[0])
     for document in sequence[1:]:
-        full = encode_canonical(document)
+        full = encode_canonical_json(document)
         delta = make_delta(held, full)
         assert apply_delta(held, delta, len(full)) == full
         held = full
 
 
 def catalog(apps: dict[str, Any]) -> bytes:
-    return encode_canonical({"schema": 1, "apps": apps})
+    return encode_canonical_json({"schema": 1, "apps": apps})
 
 
 def test_a_one_app_change_is_small_and_named_by_its_base() -> None:
@@ -73,7 +73,7 @@ def test_a_delta_for_another_base_is_refused() -> None:
 
 
 def patch_bytes(document: dict[str, Any]) -> bytes:
-    return zlib.compress(encode_canonical(document))
+    return zlib.compress(encode_canonical_json(document))
 
 
 def base_fields(base: bytes) -> dict[str, Any]:
