@@ -107,6 +107,7 @@ class Publisher:
     def __init__(self, directory: Path, apps: int, keep: int, split: bool) -> None:
         self.keep = keep
         self.split = split
+        self.published_at = time.time() - 3600
         self.versions = {app_id(i): 0 for i in range(apps)}
         first = {app_id(i): self._manifest(app_id(i)) for i in range(1, apps)}
         self.handle: RepositoryHandle = make_repository(
@@ -145,8 +146,11 @@ class Publisher:
         handle.publish_catalog(
             catalog, dict(self.artifacts), deltas_keep=self.keep, split_app_files=self.split
         )
-        age = time.time() - 60  # polled a minute after it was published
-        os.utime(handle.path("metadata/timestamp.json"), (age, age))
+        # Published in the past, two seconds after the previous publish: what a
+        # node polling every few minutes sees (http.server's Last-Modified has
+        # one-second resolution, so publishes must not share a second).
+        self.published_at += 2
+        os.utime(handle.path("metadata/timestamp.json"), (self.published_at, self.published_at))
         return handle.catalog_bytes
 
 
