@@ -436,9 +436,14 @@ def pin_images(
 
 
 def stage_icon(
-    snapshot: Snapshot, manifest: Manifest, staging: Path
+    snapshot: Snapshot, manifest: Manifest, staging: Path, published: Path | None = None
 ) -> tuple[TargetFile | None, str | None]:
-    """Copy the icon to ``staging/icons/<blake3>.<id>.svg``; (target, problem)."""
+    """Copy the icon to ``staging/icons/<blake3>.<id>.svg``; (target, problem).
+
+    An icon already in ``published`` (the output's ``targets/``) under its
+    content-addressed name is not staged again: :func:`publish_staged` would
+    keep the published one anyway.
+    """
     filename = f"apps/{manifest.id}/{manifest.icon}"
     entry = snapshot.get(filename)
     if entry is None:
@@ -453,7 +458,8 @@ def stage_icon(
         return None, f"{filename}: is not an SVG document"
     digest = blake3_hex(data)
     target = TargetFile(target=f"icons/{digest}.{manifest.id}.svg", blake3=digest, length=len(data))
-    write_file(staging / target.target, data)
+    if published is None or not (published / target.target).is_file():
+        write_file(staging / target.target, data)
     return target, None
 
 
@@ -588,7 +594,9 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
             images, image_errors, image_warnings = pin_images(source, lock, options.require_digests)
             problems.extend(image_errors)
             warnings.extend(image_warnings)
-            icon, icon_problem = stage_icon(snapshot, manifest, staging)
+            icon, icon_problem = stage_icon(
+                snapshot, manifest, staging, options.out_dir / "targets"
+            )
             if icon_problem is not None:
                 (warnings if options.dev else problems).append(icon_problem)
             try:

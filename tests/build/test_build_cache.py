@@ -134,3 +134,39 @@ def test_an_entry_that_does_not_parse_back_is_caught_with_a_warm_cache(tmp_path:
     for bad in (wrong_hash, wrong_top, moved):
         assert not parses_back(encode_canonical_json(bad), BuildCache(cache))
     assert not parses_back(b"[]", BuildCache(cache))
+
+
+def output_files(out: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(out)): path.read_bytes()
+        for path in sorted(out.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_an_incremental_build_writes_exactly_what_a_cold_build_writes(tmp_path: Path) -> None:
+    """Previous catalog, warm cache, the same output folder: the same files, byte for byte."""
+    source = three_app_repo(tmp_path / "repo")
+    cache = tmp_path / "cache"
+    out = tmp_path / "out"
+    build(source, out, cache)
+    first_targets = {n: d for n, d in output_files(out).items() if n.startswith("targets/")}
+    source.add_app("demo-two", port=18081, version="2.6")
+    source.add_app("demo-one", revision=2)
+    source.write("apps/demo-one/icon.svg", '<svg xmlns="http://www.w3.org/2000/svg"><g/></svg>\n')
+    source.commit("bump demo-two, new icon for demo-one")
+
+    incremental = build_catalog(
+        BuildOptions(
+            repo=source.path, out_dir=out, previous=out / "app-catalog.json", cache_dir=cache
+        )
+    )
+    cold = build(source, tmp_path / "cold", None)
+
+    assert incremental.catalog_bytes == cold.catalog_bytes
+    written = output_files(out)
+    expected = output_files(tmp_path / "cold")
+    assert {name: written[name] for name in expected} == expected
+    # beyond that, the folder holds the previous build's targets as they were, nothing else
+    extra = {name: written[name] for name in written.keys() - expected.keys()}
+    assert extra and extra.items() <= first_targets.items()
