@@ -866,7 +866,7 @@ def assemble_catalog(
         for image in images:
             if not image.companion:
                 pins[image.reference] = ImagePin(digest=image.digest, platforms=image.platforms)
-    return AppCatalog(
+    skeleton = AppCatalog(
         schema=CATALOG_SCHEMA_VERSION,
         source=SourceInfo(
             repository=options.repository_url or snapshot.repository_url,
@@ -875,8 +875,11 @@ def assemble_catalog(
             dirty=snapshot.dirty,
         ),
         dev_build=options.dev,
-        apps=entries,
+        apps={},
         images=dict(sorted(pins.items())),
         node=node,
         seeds=list(options.seeds),
     )
+    # The top level is validated above; the entries are not validated a second
+    # time here (``parses_back`` checks the whole catalog before it is written).
+    return skeleton.model_copy(update={"apps": entries})
