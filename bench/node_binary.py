@@ -10,8 +10,13 @@ Builds the binaries with scripts/build-node-binary into a temporary directory
    of RUNS runs, for the one-file binary, the one-dir bundle and
    ``python -m node_runtime`` — printed as ratios to ``python -m``.
 
-Run: .venv/bin/python bench/node_binary.py [--binary dist/archy-node] (skips the
-one-file build and the one-dir comparison when given a binary).
+Also measured, as references in the same run: python-tuf's client start (a
+Python process importing ``tuf.ngclient``, what its conformance client does
+before any work) and, with ``--compare OTHER``, another one-file binary (say
+the one built from main) for size and start.
+
+Run: .venv/bin/python bench/node_binary.py [--binary dist/archy-node] [--compare OTHER]
+(skips the one-file build and the one-dir comparison when given a binary).
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ def directory_size(path: Path) -> int:
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--binary", type=Path, help="measure this one-file binary, build nothing")
+    options.add_argument("--compare", type=Path, help="another one-file binary to measure too")
     arguments = options.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-node-binary-") as scratch:
         candidates: dict[str, list[str]] = {}
@@ -75,13 +81,18 @@ def main() -> None:
         else:
             print(f"size,  one file: {arguments.binary.stat().st_size / 1e6:6.1f} MB")
             candidates["one-file binary"] = [str(arguments.binary)]
+        if arguments.compare is not None:
+            print(f"size,  compared: {arguments.compare.stat().st_size / 1e6:6.1f} MB")
+            candidates["compared binary"] = [str(arguments.compare)]
         baseline_name = "python -m node_runtime"
         candidates[baseline_name] = [sys.executable, "-m", "node_runtime"]
+        python_tuf_start = [sys.executable, "-c", "import sys, tuf.ngclient; sys.argv"]
         for command in COMMANDS:
             print(f"\nstart of `archy-node {' '.join(command)}` (first run, median of {RUNS})")
             measured = {
                 name: start_times([*prefix, *command]) for name, prefix in candidates.items()
             }
+            measured["python-tuf client start"] = start_times(python_tuf_start)
             baseline = measured[baseline_name][1]
             for name, (first, median) in measured.items():
                 print(

@@ -14,18 +14,22 @@ TUF updater uses it as is.  What it adds to a plain fetcher:
 - the length cap enforced while streaming: a declared ``Content-Length``
   above the cap is refused before the body is read, and reading stops at the
   chunk that passes the cap (the connection is closed, not drained);
-- a conditional GET on ``timestamp.json``: the ETag of the last answer is
-  sent as ``If-None-Match``; ``304 Not Modified`` (no body) means the bytes
-  we already have are current.
+- a conditional GET on ``timestamp.json``: the ETag and ``Last-Modified``
+  of the last answer (kept by a :class:`node_runtime.conditional_cache.ConditionalCache`,
+  persisted in the node's state by ``pull``) are sent as ``If-None-Match`` /
+  ``If-Modified-Since``; ``304 Not Modified`` (no body) means the bytes
+  remembered with them are current, and they are handed to the TUF client,
+  which checks them (expiry included) like any download.
 
 Public API:
 
 - ``origin_base_url(origin, s3_endpoint=None)`` — the base URL of a
   ``file://``/path, ``http(s)://`` or ``s3://BUCKET/PREFIX`` origin;
   ``repository_urls(origin, s3_endpoint=None) -> (metadata_url, targets_url)``;
-- ``OriginFetcher(timeouts=Timeouts(), retry=RetryPolicy(), sleep=time.sleep)``:
-  ``download_bytes``, ``download_to``, ``fetch_if_changed(url, max_length,
-  etag) -> ConditionalResponse``, ``stats`` (requests, bytes, 304s, retries),
+- ``OriginFetcher(timeouts=Timeouts(), retry=RetryPolicy(), sleep=time.sleep,
+  conditional_cache=None)``: ``download_bytes``, ``download_to``,
+  ``fetch_if_changed(url, max_length, etag=None, last_modified=None) ->
+  ConditionalResponse``, ``stats`` (requests, bytes, 304s, retries),
   ``close()``;
 - errors are those of :mod:`node_runtime.tuf_fetcher`.
 """
@@ -40,11 +44,15 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 from urllib.parse import unquote, urlsplit
 
-import httpx
-
+from node_runtime.conditional_cache import (
+    CachedAnswer,
+    ConditionalCache,
+    conditional_headers,
+    validators_from_headers,
+)
 from node_runtime.tuf_fetcher import (
     CHUNK_SIZE,
     DownloadError,
@@ -58,6 +66,9 @@ from node_runtime.tuf_fetcher import (
 TIMESTAMP_NAME = "timestamp.json"
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 USER_AGENT = "archy-node"
+
+if TYPE_CHECKING:
+    import httpx
 
 T = TypeVar("T")
 
@@ -92,10 +103,11 @@ class FetchStats:
 
 @dataclass(frozen=True)
 class ConditionalResponse:
-    """The answer to a conditional GET: new bytes and their ETag, or "not modified"."""
+    """The answer to a conditional GET: new bytes and their validators, or "not modified"."""
 
     data: bytes | None  # None when not modified
     etag: str | None
+    last_modified: str | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -143,6 +155,8 @@ def repository_urls(origin: str, s3_endpoint: str | None = None) -> tuple[str, s
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
     """httpx's default verification, built once (it costs ~35 ms) and shared by every fetcher."""
+    import httpx
+
     return httpx.create_ssl_context()
 
 
@@ -166,12 +180,16 @@ class OriginFetcher(Fetcher):
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        conditional_cache: ConditionalCache | None = None,
     ) -> None:
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
         self.stats = FetchStats()
         self._sleep = sleep
         self._files = FileFetcher()
+        import httpx  # here, not at import: `archy-node version` never pays for it
+
+        self._httpx = httpx
         self._client = httpx.Client(
             timeout=httpx.Timeout(
                 self.timeouts.read_seconds, connect=self.timeouts.connect_seconds
@@ -180,8 +198,8 @@ class OriginFetcher(Fetcher):
             headers={"User-Agent": USER_AGENT},
             verify=_tls_context(),
         )
-        # The last timestamp.json per URL: its ETag and bytes, for 304 answers.
-        self._timestamps: dict[str, tuple[str, bytes]] = {}
+        # The last timestamp.json per URL: its validators and bytes, for 304 answers.
+        self._timestamps = conditional_cache or ConditionalCache()
 
     def close(self) -> None:
         self._client.close()
@@ -205,7 +223,7 @@ class OriginFetcher(Fetcher):
                     raise DownloadHTTPError(url, response.status_code)
                 self._check_status(url, response)
                 yield from response.iter_bytes(CHUNK_SIZE)
-        except httpx.HTTPError as error:
+        except self._httpx.HTTPError as error:
             raise DownloadError(f"{url}: {error}") from None
 
     def download_bytes(self, url: str, max_length: int) -> bytes:
@@ -217,7 +235,7 @@ class OriginFetcher(Fetcher):
 
         def attempt() -> None:
             body.clear()
-            self._get(url, max_length, body.extend, None)
+            self._get(url, max_length, body.extend)
 
         self._with_retries(url, attempt)
         return bytes(body)
@@ -242,39 +260,56 @@ class OriginFetcher(Fetcher):
                 destination.seek(start)
                 destination.truncate()
                 written = 0
-            self._get(url, max_length, write, None)
+            self._get(url, max_length, write)
 
         self._with_retries(url, attempt)
         return written
 
     # --- conditional GET ---
 
-    def fetch_if_changed(self, url: str, max_length: int, etag: str | None) -> ConditionalResponse:
-        """GET ``url`` with ``If-None-Match: etag``; ``not_modified`` on 304 (no body read)."""
+    def fetch_if_changed(
+        self,
+        url: str,
+        max_length: int,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> ConditionalResponse:
+        """GET ``url`` with ``If-None-Match``/``If-Modified-Since``; ``not_modified`` on 304.
+
+        A 304 reads no body.  The answer's validators are returned only when
+        they are safe to send next time (see :mod:`node_runtime.conditional_cache`).
+        """
         if not _is_http(url):
             return self._file_if_changed(url, max_length, etag)
         body = bytearray()
+        asked = CachedAnswer(etag, last_modified, b"")
+        headers = conditional_headers(asked)
 
-        def attempt() -> tuple[int, str | None]:
+        def attempt() -> tuple[int, httpx.Headers]:
             body.clear()
-            return self._get(url, max_length, body.extend, etag)
+            return self._get(url, max_length, body.extend, headers)
 
-        status, new_etag = self._with_retries(url, attempt)
+        status, answer_headers = self._with_retries(url, attempt)
         if status == 304:
             self.stats.not_modified += 1
-            return ConditionalResponse(None, etag)
-        return ConditionalResponse(bytes(body), new_etag)
+            return ConditionalResponse(None, etag, last_modified)
+        new_etag, new_last_modified = validators_from_headers(answer_headers)
+        return ConditionalResponse(bytes(body), new_etag, new_last_modified)
 
     def _timestamp_bytes(self, url: str, max_length: int) -> bytes:
         remembered = self._timestamps.get(url)
-        answer = self.fetch_if_changed(url, max_length, remembered[0] if remembered else None)
+        answer = self.fetch_if_changed(
+            url,
+            max_length,
+            remembered.etag if remembered else None,
+            remembered.last_modified if remembered else None,
+        )
         if answer.data is None and remembered is not None:
-            if len(remembered[1]) > max_length:
+            if len(remembered.body) > max_length:
                 raise DownloadLengthError(f"{url}: more than {max_length} bytes")
-            return remembered[1]
+            return remembered.body
         data = answer.data or b""
-        if answer.etag:
-            self._timestamps[url] = (answer.etag, data)
+        self._timestamps.put(url, CachedAnswer(answer.etag, answer.last_modified, data))
         return data
 
     def _file_if_changed(self, url: str, max_length: int, etag: str | None) -> ConditionalResponse:
@@ -309,15 +344,16 @@ class OriginFetcher(Fetcher):
         url: str,
         max_length: int,
         sink: Callable[[bytes], None],
-        if_none_match: str | None,
-    ) -> tuple[int, str | None]:
-        """One GET, its body streamed into ``sink``: ``(200 or 304, ETag)``."""
-        headers = {"If-None-Match": if_none_match} if if_none_match else {}
+        conditions: dict[str, str] | None = None,
+    ) -> tuple[int, httpx.Headers]:
+        """One GET, its body streamed into ``sink``: ``(200 or 304, the answer's headers)``.
+
+        304 counts only when ``conditions`` were sent; a 304 to a plain GET is an error.
+        """
         self.stats.requests += 1
-        with self._client.stream("GET", url, headers=headers) as response:
-            etag = response.headers.get("etag")
-            if response.status_code == 304 and if_none_match:
-                return 304, etag or if_none_match
+        with self._client.stream("GET", url, headers=conditions or {}) as response:
+            if response.status_code == 304 and conditions:
+                return 304, response.headers
             self._check_status(url, response)
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_length:
@@ -331,7 +367,7 @@ class OriginFetcher(Fetcher):
                 if received > max_length:
                     raise DownloadLengthError(f"{url}: more than {max_length} bytes")
                 sink(chunk)
-            return 200, etag
+            return 200, response.headers
 
     def _with_retries(self, url: str, attempt: Callable[[], T]) -> T:
         failures = 0
@@ -340,9 +376,9 @@ class OriginFetcher(Fetcher):
                 return attempt()
             except (
                 _TransientError,
-                httpx.TimeoutException,
-                httpx.NetworkError,
-                httpx.RemoteProtocolError,
+                self._httpx.TimeoutException,
+                self._httpx.NetworkError,
+                self._httpx.RemoteProtocolError,
             ) as error:
                 failures += 1
                 reason = str(error) or type(error).__name__
@@ -352,7 +388,7 @@ class OriginFetcher(Fetcher):
                     ) from None
                 self.stats.retries += 1
                 self._sleep(self.retry.backoff_seconds(failures))
-            except httpx.HTTPError as error:
+            except self._httpx.HTTPError as error:
                 raise DownloadError(f"{url}: {error}") from None
 
 

@@ -7,7 +7,11 @@ The order, all under the state lock:
    the origin;
 2. look up ``app-catalog.json`` in the trusted targets and bring its blob into
    the store (a blob already there is re-hashed; a tampered one is fetched
-   again);
+   again): when the node holds a catalog and the signed targets name a delta
+   from it (``catalog-deltas/<blake3>.patch``, :mod:`catalog.catalog_delta`),
+   the delta is fetched and applied, and the result kept only if it is
+   exactly the signed catalog; otherwise (no delta, or any failure) the
+   catalog is fetched whole;
 3. parse the catalog;
 4. bring in the targets the installed apps need (icons, companion archives),
    by the BLAKE3 the signed catalog names;
@@ -28,7 +32,7 @@ good one); the pull is recorded as failed with the reason, and
 
 Public API: ``CATALOG_TARGET``, ``PullResult``, ``PullError``,
 ``pull(paths, fetcher=None, reference_time=None) -> PullResult``,
-``default_fetcher(config, origin=None) -> SeedAwareFetcher``,
+``default_fetcher(config, origin=None) -> SeedAwareFetcher``, ``poll_cache(paths)``,
 ``targets_for_apps(catalog, app_ids) -> list[TargetFile]``.
 """
 
@@ -39,8 +43,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from catalog.catalog_delta import DeltaError, apply_delta, delta_target_name
 from catalog.catalog_model import CATALOG_NAME, AppCatalog, CatalogError, TargetFile, parse_catalog
 from node_runtime.blob_store import BlobError, BlobMismatchError, BlobStore
+from node_runtime.conditional_cache import ConditionalCache
 from node_runtime.node_config import NodeConfig, NodeConfigError, load_config
 from node_runtime.node_state import (
     CatalogPointer,
@@ -57,6 +63,7 @@ from node_runtime.tuf_updater import Updater
 from signing.errors import RepositoryError, TufError
 
 CATALOG_TARGET = CATALOG_NAME
+POLL_CACHE_NAME = "origin-cache.json"
 
 
 class PullError(Exception):
@@ -73,7 +80,8 @@ class PullResult:
     changed: bool
     """True when the current catalog switched to a new one."""
     downloaded: list[str] = field(default_factory=list)
-    """Target paths fetched by this pull (empty when everything was already in the store)."""
+    """Target paths fetched by this pull (empty when everything was already in the store);
+    a catalog built from a delta is listed as the delta's name."""
 
 
 def targets_for_apps(catalog: AppCatalog, app_ids: Iterable[str]) -> list[TargetFile]:
@@ -148,9 +156,50 @@ def _refresh_trust(updater: Updater, origin: str) -> None:
         raise PullError("trust", f"{origin}: {error}") from None
 
 
+def _remote_name(updater: Updater, name: str, blake3: str) -> str:
+    """Where a target is on the origin: hash-prefixed under consistent snapshots."""
+    if not updater.trusted_set.root.consistent_snapshot:
+        return name
+    directory, separator, file_name = name.rpartition("/")
+    return f"{directory}{separator}{blake3}.{file_name}"
+
+
+def _catalog_from_delta(
+    updater: Updater, store: BlobStore, sources: _BlobSources, base: str, blake3: str, length: int
+) -> str | None:
+    """Build the signed catalog from the one held (``base``) and a signed delta.
+
+    Returns the delta's target name, or None when there is no delta for this
+    base or it fails in any way (the caller then fetches the catalog whole):
+    the delta must match its signed BLAKE3 and length, apply to the base, and
+    give exactly the signed catalog's BLAKE3 and length.
+    """
+    name = delta_target_name(base)
+    try:
+        info = updater.get_targetinfo(name)
+        if info is None or "blake3" not in info.hashes or not store.is_intact(base):
+            return None
+        delta_blake3 = info.hashes["blake3"]
+        if not store.is_intact(delta_blake3):
+            sources.fetch(
+                store, _remote_name(updater, name, delta_blake3), delta_blake3, info.length
+            )
+        result = apply_delta(store.read_verified(base), store.read_verified(delta_blake3), length)
+        with store.receive(blake3, length) as sink:
+            sink.write(result)
+    except (PullError, TufError, DeltaError, BlobError):
+        return None  # refused: the full catalog is fetched instead
+    return name
+
+
 def _fetch_catalog(
-    updater: Updater, store: BlobStore, sources: _BlobSources
-) -> tuple[CatalogPointer, AppCatalog, bool]:
+    updater: Updater, store: BlobStore, sources: _BlobSources, base: str | None
+) -> tuple[CatalogPointer, AppCatalog, str | None]:
+    """The signed catalog into the store: ``(pointer, catalog, what was downloaded)``.
+
+    With a catalog already held (``base``), a signed delta from it is tried
+    first; the whole catalog is fetched when there is none or it fails.
+    """
     try:
         info = updater.get_targetinfo(CATALOG_TARGET)
     except TufError as error:
@@ -160,13 +209,15 @@ def _fetch_catalog(
     blake3 = info.hashes.get("blake3")
     if blake3 is None:
         raise PullError("catalog", f"{CATALOG_TARGET} is signed without a blake3 hash")
-    downloaded = False
+    downloaded = None
     if not store.is_intact(blake3):
         others = {name: value for name, value in info.hashes.items() if name != "blake3"}
-        consistent = updater.trusted_set.root.consistent_snapshot
-        remote = f"{blake3}.{CATALOG_TARGET}" if consistent else CATALOG_TARGET
-        sources.fetch(store, remote, blake3, info.length, others, CATALOG_TARGET)
-        downloaded = True
+        if base is not None and base != blake3 and not others:
+            downloaded = _catalog_from_delta(updater, store, sources, base, blake3, info.length)
+        if downloaded is None:
+            remote = _remote_name(updater, CATALOG_TARGET, blake3)
+            sources.fetch(store, remote, blake3, info.length, others, CATALOG_TARGET)
+            downloaded = CATALOG_TARGET
     try:
         catalog = parse_catalog(store.read_verified(blake3))
     except CatalogError as error:
@@ -201,10 +252,17 @@ def _current_catalog_seeds(state: NodeState, store: BlobStore) -> list[str]:
         return []
 
 
+def poll_cache(paths: NodePaths) -> ConditionalCache:
+    """The validators of the origin's last ``timestamp.json``, kept between pulls."""
+    return ConditionalCache(paths.state_dir / POLL_CACHE_NAME)
+
+
 def default_fetcher(config: NodeConfig, origin: Fetcher | None = None) -> SeedAwareFetcher:
     """The pull's fetcher: the origin for metadata, swarm seeds first for blobs.
 
     The pull adds the seeds (config, current and new catalog) to its ``blobs``.
+    ``pull`` passes an origin fetcher whose conditional-GET cache lives in the
+    node's state, so a poll where nothing changed is answered 304.
     """
     try:
         metadata_url, targets_url = repository_urls(config.origin, config.s3_endpoint)
@@ -242,11 +300,14 @@ def _pull_locked(
         for seed in [*config.seeds, *_current_catalog_seeds(state, store)]:
             _add_seed(swarm, seed)
     _refresh_trust(updater, config.origin)
-    pointer, catalog, catalog_downloaded = _fetch_catalog(updater, store, sources)
+    held = state.current_catalog()
+    pointer, catalog, catalog_downloaded = _fetch_catalog(
+        updater, store, sources, None if held is None else held.current.blake3
+    )
     if swarm is not None:
         for seed in catalog.seeds:
             _add_seed(swarm, seed)
-    downloaded = [CATALOG_TARGET] if catalog_downloaded else []
+    downloaded = [catalog_downloaded] if catalog_downloaded else []
     for target in targets_for_apps(catalog, state.installed().apps):
         if not store.is_intact(target.blake3):
             sources.fetch(store, target.target, target.blake3, target.length, label=target.name)
@@ -281,7 +342,11 @@ def pull(
     except NodeConfigError as error:
         raise PullError("config", str(error)) from None
     state = NodeState(paths)
-    active = fetcher if fetcher is not None else default_fetcher(config)
+    active = (
+        fetcher
+        if fetcher is not None
+        else default_fetcher(config, OriginFetcher(conditional_cache=poll_cache(paths)))
+    )
     try:
         with state.lock():
             try:

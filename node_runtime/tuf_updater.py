@@ -33,9 +33,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from node_runtime.tuf_fetcher import Fetcher, RemoteFileNotFoundError, fetcher_for
-from signing.errors import EqualVersionNumberError, RepositoryError
+from signing.errors import EqualVersionNumberError, ExpiredMetadataError, RepositoryError
 from signing.hashing import verify_chunks
-from signing.metadata import Root, TargetFile, Targets
+from signing.metadata import Root, TargetFile, Targets, is_expired
 from signing.trusted_set import TrustedSet
 
 
@@ -153,7 +153,13 @@ class Updater:
         try:
             self._trusted.update_timestamp(data)
         except EqualVersionNumberError:
-            return  # nothing new: keep the file we have
+            # Nothing new (an unchanged file, or an origin answering 304): the
+            # copy we hold must still be current, or the refresh stops here.
+            if is_expired(self._trusted.timestamp, self._trusted.reference_time):
+                raise ExpiredMetadataError(
+                    "timestamp: expired, and the origin has no newer one"
+                ) from None
+            return  # keep the file we have
         self._persist("timestamp", data)
 
     def _load_snapshot(self) -> None:

@@ -33,6 +33,7 @@ from typing import Any, Literal, Protocol, TypeVar
 import git
 
 from catalog.address import blake3_hex, blake3_stream
+from catalog.canonical import encode_canonical_json
 from catalog.catalog_model import (
     CATALOG_NAME,
     CATALOG_SCHEMA_VERSION,
@@ -435,9 +436,14 @@ def pin_images(
 
 
 def stage_icon(
-    snapshot: Snapshot, manifest: Manifest, staging: Path
+    snapshot: Snapshot, manifest: Manifest, staging: Path, published: Path | None = None
 ) -> tuple[TargetFile | None, str | None]:
-    """Copy the icon to ``staging/icons/<blake3>.<id>.svg``; (target, problem)."""
+    """Copy the icon to ``staging/icons/<blake3>.<id>.svg``; (target, problem).
+
+    An icon already in ``published`` (the output's ``targets/``) under its
+    content-addressed name is not staged again: :func:`publish_staged` would
+    keep the published one anyway.
+    """
     filename = f"apps/{manifest.id}/{manifest.icon}"
     entry = snapshot.get(filename)
     readable = entry is not None and not entry.is_symlink and entry.size <= MAX_ICON_BYTES
@@ -453,7 +459,8 @@ def stage_icon(
         return None, problem
     digest = blake3_hex(data)
     target = TargetFile(target=f"icons/{digest}.{manifest.id}.svg", blake3=digest, length=len(data))
-    write_file(staging / target.target, data)
+    if published is None or not (published / target.target).is_file():
+        write_file(staging / target.target, data)
     return target, None
 
 
@@ -588,7 +595,9 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
             images, image_errors, image_warnings = pin_images(source, lock, options.require_digests)
             problems.extend(image_errors)
             warnings.extend(image_warnings)
-            icon, icon_problem = stage_icon(snapshot, manifest, staging)
+            icon, icon_problem = stage_icon(
+                snapshot, manifest, staging, options.out_dir / "targets"
+            )
             if icon_problem is not None:
                 (warnings if options.dev else problems).append(icon_problem)
             try:
@@ -628,7 +637,7 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
 
         catalog = assemble_catalog(snapshot, options, apps, units, companions, node, canon)
         catalog_bytes = catalog.to_canonical()
-        if parse_catalog(catalog_bytes).to_canonical() != catalog_bytes:
+        if not parses_back(catalog_bytes, cache):
             raise BuildRefused(["the catalog does not parse back to the same bytes"], warnings)
 
         outputs = outputs_manifest(catalog, catalog_bytes)
@@ -651,6 +660,58 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
         cache_hits=0 if cache is None else cache.hits,
         cache_misses=0 if cache is None else cache.misses,
     )
+
+
+def _verdict(value: Any) -> bool:
+    if value is not True:
+        raise ValueError("not a parses-back verdict")
+    return True
+
+
+def _entry_parses_back(app_id: str, entry: Any) -> bool:
+    try:
+        app = CatalogApp.model_validate(entry)
+    except ValueError:
+        return False
+    dumped = app.model_dump(mode="json", by_alias=True)
+    return app.manifest.id == app_id and encode_canonical_json(dumped) == encode_canonical_json(
+        entry
+    )
+
+
+def parses_back(catalog_bytes: bytes, cache: BuildCache | None = None) -> bool:
+    """True when the catalog parses (every model check) and encodes back to the same bytes.
+
+    The same as ``parse_catalog(catalog_bytes).to_canonical() == catalog_bytes``
+    for bytes this build encoded, one app entry at a time: an entry's verdict
+    is cached under the entry's JSON (``json.dumps``, a cheap injective
+    fingerprint of the parsed value) and the code fingerprint, so an unchanged
+    app is not validated and re-encoded again.
+    """
+    try:
+        document = json.loads(catalog_bytes)
+    except ValueError:
+        return False
+    if not isinstance(document, dict) or not isinstance(document.get("apps"), dict):
+        return False
+    apps: dict[str, Any] = document["apps"]
+    skeleton = {**document, "apps": {}}
+    try:
+        top = AppCatalog.model_validate(skeleton).to_document()
+    except ValueError:
+        return False
+    if encode_canonical_json(top) != encode_canonical_json(skeleton):
+        return False
+    for app_id, entry in apps.items():
+        fingerprint = json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        key = cache_key("parses-back", app_id.encode(), fingerprint.encode())
+        if cache is not None and cache.get("parses-back", key, _verdict):
+            continue
+        if not _entry_parses_back(app_id, entry):
+            return False
+        if cache is not None:
+            cache.put("parses-back", key, True)
+    return True
 
 
 def companion_members_to_build(manifest: Manifest) -> list[str]:
@@ -791,7 +852,9 @@ def assemble_catalog(
     pins: dict[str, ImagePin] = {}
     for app_id, (source, images, icon) in sorted(apps.items()):
         manifest = source.manifest
-        entries[app_id] = CatalogApp(
+        # Built from models this build validated, with manifest_blake3 computed from
+        # this very manifest: the per-field validation is ``parses_back``'s job.
+        entries[app_id] = CatalogApp.model_construct(
             version=manifest.version,
             revision=manifest.revision,
             manifest=manifest,
@@ -804,7 +867,7 @@ def assemble_catalog(
         for image in images:
             if not image.companion:
                 pins[image.reference] = ImagePin(digest=image.digest, platforms=image.platforms)
-    return AppCatalog(
+    skeleton = AppCatalog(
         schema=CATALOG_SCHEMA_VERSION,
         source=SourceInfo(
             repository=options.repository_url or snapshot.repository_url,
@@ -813,8 +876,11 @@ def assemble_catalog(
             dirty=snapshot.dirty,
         ),
         dev_build=options.dev,
-        apps=entries,
+        apps={},
         images=dict(sorted(pins.items())),
         node=node,
         seeds=list(options.seeds),
     )
+    # The top level is validated above; the entries are not validated a second
+    # time here (``parses_back`` checks the whole catalog before it is written).
+    return skeleton.model_copy(update={"apps": entries})

@@ -16,6 +16,7 @@ snapshot when the current one would expire first) for what is published.
 
 Public API: ``publish_targets(...) -> PublishReport``,
 ``refresh_timestamp(...) -> PublishReport``, ``read_origin_roots(origin)``,
+``read_published_role(origin, role_name)``,
 ``PublishError``.
 """
 
@@ -103,6 +104,20 @@ def read_origin_state(origin: Origin) -> OriginState:
         0 if targets_meta is None else targets_meta.version,
         snapshot,
     )
+
+
+def read_published_role(origin: Origin, role_name: str) -> Metadata[Targets] | None:
+    """The version of a targets role the origin's current snapshot names (None if none)."""
+    state = read_origin_state(origin)
+    meta = None if state.snapshot is None else state.snapshot.signed.meta.get(f"{role_name}.json")
+    if meta is None:
+        return None
+    path = f"metadata/{meta.version}.{role_name}.json"
+    data = origin.read(path)
+    if data is None:
+        raise PublishError(f"{origin.describe(path)}: missing, but the origin's snapshot names it")
+    role: Metadata[Targets] = _parse(data, Targets, origin.describe(path))
+    return role
 
 
 def read_origin_roots(origin: Origin) -> list[Metadata[Root]]:
@@ -212,10 +227,18 @@ def publish_targets(
     snapshot_expiry: timedelta,
     timestamp_expiry: timedelta,
     on_file: Callable[[str], None] = lambda path: None,
+    delegated: Mapping[str, Metadata[Targets]] | None = None,
 ) -> PublishReport:
-    """Publish ``targets`` (already threshold-signed) with every root, in the safe order."""
+    """Publish ``targets`` (already threshold-signed) with every root, in the safe order.
+
+    ``delegated`` holds the roles ``targets`` delegates to (already signed,
+    e.g. ``app-files`` of :mod:`pipeline.publish.targets_layout`); each must
+    meet its delegation's threshold, and the artifacts they list are checked
+    and published like the top-level ones.
+    """
     root = roots[-1].signed
     version = targets.signed.version
+    delegated = dict(delegated or {})
     try:
         verify_delegate(root, "targets", targets)
     except TufError as error:
@@ -230,6 +253,17 @@ def publish_targets(
         )
     _check_online_key(root, online_key)
     matched = _check_artifacts(targets.signed, artifacts)
+    for role_name, role in sorted(delegated.items()):
+        try:
+            verify_delegate(targets.signed, role_name, role)
+        except TufError as error:
+            raise PublishError(
+                f"{role_name} v{role.signed.version} is not signed as targets v{version} "
+                f"delegates it ({error})"
+            ) from None
+        if is_expired(role.signed, now):
+            raise PublishError(f"{role_name} v{role.signed.version} has expired")
+        matched += _check_artifacts(role.signed, artifacts)
     state = read_origin_state(origin)
     if state.targets_version > version:
         raise PublishError(
@@ -252,18 +286,19 @@ def publish_targets(
             state.timestamp_version,
             up_to_date=True,
         )
-    wanted = {"targets.json": MetaFile(version)}
+    roles = {"targets": targets, **delegated}
+    wanted = {f"{name}.json": MetaFile(role.signed.version) for name, role in roles.items()}
     snapshot_version = state.snapshot_version + 1
     snapshot = _reusable_snapshot(origin, snapshot_version, root, wanted, now)
     if snapshot is None:
         snapshot = sign(
-            snapshot_for(snapshot_version, now + snapshot_expiry, {"targets": targets}),
+            snapshot_for(snapshot_version, now + snapshot_expiry, roles),
             [online_key],
         )
     timestamp = sign(
         timestamp_for(state.timestamp_version + 1, now + timestamp_expiry, snapshot), [online_key]
     )
-    files = consistent_snapshot_files(roots, {"targets": targets}, snapshot, timestamp, matched)
+    files = consistent_snapshot_files(roots, roles, snapshot, timestamp, matched)
     report = PublishReport(origin.describe(), version, snapshot_version, timestamp.signed.version)
     _write_in_order(origin, files, report, on_file)
     return report

@@ -36,8 +36,10 @@ from catalog.catalog_model import (
 )
 from catalog.loader import parse_manifest_source
 from catalog.manifest import parse_image_reference
+from pipeline.publish.catalog_deltas import delta_artifacts, previous_catalogs
 from pipeline.publish.file_origin import FileOrigin
-from pipeline.publish.signed_repository import publish_targets
+from pipeline.publish.signed_repository import publish_targets, read_published_role
+from pipeline.publish.targets_layout import APP_FILES_ROLE, split_targets
 from pipeline.render import render_app
 from signing import repository as tuf_repository
 from signing.keys import SigningKey
@@ -143,6 +145,9 @@ class RepositoryHandle:
         companions: Mapping[str, Mapping[str, bytes]] | None = None,
         tamper_units: Mapping[str, UnitTamper] | None = None,
         render_as: Mapping[str, str] | None = None,
+        deltas_keep: int = 0,
+        extra_artifacts: Mapping[str, bytes] | None = None,
+        split_app_files: bool = False,
     ) -> AppCatalog:
         """Build a catalog of ``apps`` (id -> manifest YAML) and publish it as the next version.
 
@@ -152,24 +157,72 @@ class RepositoryHandle:
         the catalog is signed: a hostile catalog that is still validly signed.
         ``render_as`` maps an app id to the manifest YAML its units are rendered from, for
         a hostile manifest the renderer refuses (its units come from a harmless twin).
+        ``deltas_keep``: also sign and publish catalog deltas from the last K catalogs
+        (the publisher's ``pipeline.publish.catalog_deltas``); ``extra_artifacts`` are
+        signed and published as they are.  ``split_app_files``: icons and companion
+        archives go to the delegated ``app-files`` role (``pipeline.publish.targets_layout``),
+        re-signed only when they change.
         """
-        self.targets_version += 1
         catalog, artifacts = self._build_catalog(
             apps,
-            commit or f"{self.targets_version:040x}",
+            commit or f"{self.targets_version + 1:040x}",
             companions or {},
             tamper_units or {},
             render_as or {},
         )
+        return self.publish_catalog(
+            catalog,
+            artifacts,
+            deltas_keep=deltas_keep,
+            extra_artifacts=extra_artifacts,
+            split_app_files=split_app_files,
+        )
+
+    def publish_catalog(
+        self,
+        catalog: AppCatalog,
+        artifacts: dict[str, bytes],
+        *,
+        deltas_keep: int = 0,
+        extra_artifacts: Mapping[str, bytes] | None = None,
+        split_app_files: bool = False,
+    ) -> AppCatalog:
+        """Sign and publish a built catalog and the files it names, as the next version."""
+        self.targets_version += 1
         self.catalog = catalog
         self.catalog_bytes = catalog.to_canonical()
         artifacts[CATALOG_NAME] = self.catalog_bytes
-        targets = Targets(self.targets_version, self.now + timedelta(days=90))
-        for name, data in sorted(artifacts.items()):
-            targets = tuf_repository.add_target(targets, tuf_repository.target_file(name, data))
+        if deltas_keep:
+            previous = previous_catalogs(FileOrigin(self.directory), deltas_keep)
+            artifacts.update(delta_artifacts(previous, self.catalog_bytes))
+        artifacts.update(extra_artifacts or {})
+        origin = FileOrigin(self.directory)
+        expires = self.now + timedelta(days=90)
+        delegated: dict[str, Metadata[Targets]] = {}
+        if split_app_files:
+            published = read_published_role(origin, APP_FILES_ROLE)
+            split = split_targets(
+                artifacts,
+                self.targets_version,
+                expires,
+                [self.keys["targets"].public_key],
+                1,
+                None if published is None else published.signed,
+                renew_before=self.now + timedelta(days=30),
+            )
+            targets = split.top_level
+            delegated[APP_FILES_ROLE] = (
+                tuf_repository.sign(split.app_files, [self.keys["targets"]])
+                if split.app_files_changed or published is None
+                else published
+            )
+        else:
+            targets = Targets(self.targets_version, expires)
+            for name, data in sorted(artifacts.items()):
+                targets = tuf_repository.add_target(targets, tuf_repository.target_file(name, data))
         signed_targets: Metadata[Targets] = tuf_repository.sign(targets, [self.keys["targets"]])
         publish_targets(
-            FileOrigin(self.directory),
+            origin,
             self.roots,
             signed_targets,
             artifacts,
@@ -177,6 +230,7 @@ class RepositoryHandle:
             self.now,
             snapshot_expiry=timedelta(days=7),
             timestamp_expiry=timedelta(days=1),
+            delegated=delegated,
         )
         return catalog
 
