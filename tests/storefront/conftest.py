@@ -58,7 +58,7 @@ def publish_app_set(work: Path) -> tuple[Path, bytes]:
     now = datetime.now(UTC)
     state, maintainer_keys, online_key_file = make_dev_ceremony(work / "ceremony", PASSPHRASE, now)
     build = _build(REPO, work / "build", with_podman=False)
-    event = open_catalog_event(state, work / "build", now)
+    event, _review = open_catalog_event(state, work / "build", now)
     for path in maintainer_keys[:DEV_THRESHOLD]:
         sign_event(state, event.event_id, read_key_file(path, PASSPHRASE), now)
     origin = FileOrigin(work / "repo")

@@ -55,7 +55,7 @@ def test_publish_seeds_and_s3_mirror_as_the_workflow_runs_them(
     work = tmp_path / "runner"
     ceremony = make_ceremony(work)  # work/ceremony, keys in work/keys
     write_build(work / "dist", [SmallApp("demo-web")], commit="b" * 40)
-    event = open_catalog_event(ceremony.state, work / "dist", NOW)
+    event, _review = open_catalog_event(ceremony.state, work / "dist", NOW)
     for maintainer in ceremony.maintainers[:2]:
         sign_event(ceremony.state, event.event_id, maintainer, NOW)
     (work / "origin/.git").mkdir(parents=True)  # the checked-out repository branch
