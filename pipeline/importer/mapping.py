@@ -522,10 +522,17 @@ class _Mapper:
                     return None
                 if inside is not None:
                     name = safe_name(inside.replace("/", "-") or "data")
-                    if inside and inside != name:
-                        volume["host_path"] = inside
-                    elif not inside:
-                        volume["host_path"] = self.home
+                    if inside != name:
+                        # Each volume is one sub-directory of the data dir: a nested path or
+                        # the data dir itself would let one mount reach another's (P021).
+                        self.say(
+                            "I015",
+                            f"{where}: {source} becomes the data dir's sub-directory {name!r} "
+                            "(volumes are side by side, never nested or the data dir itself); "
+                            "move existing data there",
+                            "warning",
+                            spec.line,
+                        )
                     self.check_seeded(inside, where, spec.line)
                 else:
                     name = safe_name(spec.target.rstrip("/").rsplit("/", 1)[-1] or "root")

@@ -29,6 +29,7 @@ CODES: dict[str, str] = {
     "I012": "the source seeds a data directory with files it ships; the node starts with it empty",
     "I013": "the app id was not usable as is",
     "I014": "the written manifest failed validation (an importer bug; nothing was kept)",
+    "I015": "a data-dir mount was flattened into one sub-directory (never nested or the dir)",
 }
 
 

@@ -54,7 +54,7 @@ def test_uncommitted_edits_are_what_runs(workspace: Path) -> None:
     manifest = workspace / "apps/demo-notes/manifest.yml"
     manifest.write_text(manifest.read_text().replace("TZ: UTC", "TZ: Europe/Berlin"))
     assert archy("app", "run", "demo-notes")[0] == 0
-    unit = workspace / "dist/app-run/demo-notes/units/archy-demo-notes-demo-notes.container"
+    unit = workspace / "dist/app-run/demo-notes/units/archy-demo-notes_demo-notes.container"
     assert 'Environment="TZ=Europe/Berlin"' in unit.read_text()
 
 
@@ -125,4 +125,4 @@ def test_a_bitcoin_app_runs_with_its_providers_in_the_catalog(
         "bitcoin-core", "bitcoin-knots", "demo-btc",
     ]  # fmt: skip
     units = sorted(p.name for p in (tmp_path / "dist/app-run/demo-btc/units").iterdir())
-    assert units == ["archy-demo-btc-demo-btc.container", "archy-net.network"]
+    assert units == ["archy-demo-btc_demo-btc.container", "archy-net.network"]
