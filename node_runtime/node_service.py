@@ -82,7 +82,7 @@ def render_node_service(settings: ServiceSettings) -> str:
         "",
         "[Service]",
         "Type=notify",
-        "NotifyAccess=main",
+        "NotifyAccess=all",  # the one-file binary: Python runs in a child of MainPID
         f"User={settings.user}",
         f"Group={settings.group}",
         f"Environment=XDG_RUNTIME_DIR={runtime}",

@@ -112,6 +112,9 @@ def build_node_binary() -> Path:
     )
     if proc.returncode != 0:
         raise _fail("scripts/build-node-binary", proc)
+    for stale in out.parent.iterdir():  # binaries of earlier sources (~40 MB each)
+        if stale != out:
+            shutil.rmtree(stale, ignore_errors=True)
     return binary
 
 
