@@ -159,7 +159,28 @@ class QuadletEngine(PodmanEngine):
         """``archy-net.network`` is one of every app's units; systemd creates the network."""
 
     def start_member(self, spec: MemberSpec, *, create: bool) -> None:
-        self._systemctl("start", self._service(spec.app_id, spec.name))
+        service = self._service(spec.app_id, spec.name)
+        result = self.systemctl(("start", service), timeout=SYSTEMCTL_TIMEOUT)
+        if result.ok:
+            return
+        why = self._failure_of(service)
+        # Restart=always would retry the failed start behind the agent's back, and a
+        # rollback's start would then join that retry of the failed unit: stop it here
+        self.systemctl(("stop", service), timeout=SYSTEMCTL_TIMEOUT)
+        raise EngineError(f"systemctl --user start {service} failed ({why})")
+
+    def _failure_of(self, service: str) -> str:
+        """Why a unit's start failed, from systemd's record (not its "see status" hint)."""
+        shown = self.systemctl(
+            ("show", "--property=Result", "--property=ExecMainStatus", service),
+            timeout=SYSTEMCTL_TIMEOUT,
+        )
+        fields = dict(
+            line.partition("=")[::2] for line in shown.stdout.decode(errors="replace").splitlines()
+        )
+        result = fields.get("Result") or "unknown result"
+        status = fields.get("ExecMainStatus")
+        return f"{result}, exit status {status}" if status and status != "0" else result
 
     def stop_member(self, app_id: str, container: str) -> None:
         self._systemctl("stop", self._service(app_id, container))
