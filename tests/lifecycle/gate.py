@@ -1,4 +1,5 @@
-"""The lifecycle gate (seed §5) on one machine: ``tests/lifecycle/run-gate [--rounds N]``.
+"""The lifecycle gate (seed §5) on one machine: ``tests/lifecycle/run-gate [--rounds N]``
+(``--engine podman|quadlet``).
 
 Rootless, as the non-root test user, with real podman and the real agent
 command line.  For each test app (tests/lifecycle/apps: a single web app, a
@@ -22,6 +23,10 @@ post_install hook), every round runs:
 * uninstall: ``archy-node uninstall`` (which applies it): containers gone,
   data and secrets kept;
 * purge: ``apply --purge``: data and secrets gone.
+
+``--engine quadlet`` runs the same matrix with the Quadlet engine inside a
+Debian 13 system container under a real systemd, where reboot is a real one
+(tests/systemd/quadlet_gate.py says where its steps differ).
 
 It prints a matrix (app x step: pass/fail and seconds) and exits 1 on any
 failure.  Waits are on conditions (HTTP, podman state), never fixed sleeps.
@@ -338,6 +343,28 @@ class GateRun:
         self.agent.apply("--purge", app_id)
 
 
+def run_matrix(run: GateRun, rounds: int, out: Callable[[str], None]) -> Matrix:
+    """Every app through every step, ``rounds`` times; a failed step ends that app's round."""
+    matrix = Matrix(rounds)
+    for round_number in range(1, rounds + 1):
+        for app_id in GATE_APPS:
+            memory: dict[str, object] = {}
+            for step in STEPS:
+                action = getattr(run, f"step_{step.replace('-', '_')}")
+                started = time.monotonic()
+                try:
+                    action(app_id, memory)
+                    cell = Cell(True, time.monotonic() - started)
+                except Exception as error:
+                    cell = Cell(False, time.monotonic() - started, str(error)[:500])
+                matrix.cells[round_number, app_id, step] = cell
+                if not cell.ok:
+                    run.cleanup(app_id)
+                    break
+        out(f"round {round_number}/{rounds} done")
+    return matrix
+
+
 def run_gate(rounds: int, out: Callable[[str], None] = print) -> Matrix:
     podman = RootlessPodman.for_user()
     podman.ensure_runtime_dir()
@@ -347,24 +374,8 @@ def run_gate(rounds: int, out: Callable[[str], None] = print) -> Matrix:
     catalog = gate_catalog(agent.hook_sources)
     agent.publish(catalog)
     run = GateRun(podman, agent, catalog)
-    matrix = Matrix(rounds)
     try:
-        for round_number in range(1, rounds + 1):
-            for app_id in GATE_APPS:
-                memory: dict[str, object] = {}
-                for step in STEPS:
-                    action = getattr(run, f"step_{step.replace('-', '_')}")
-                    started = time.monotonic()
-                    try:
-                        action(app_id, memory)
-                        cell = Cell(True, time.monotonic() - started)
-                    except Exception as error:
-                        cell = Cell(False, time.monotonic() - started, str(error)[:500])
-                    matrix.cells[round_number, app_id, step] = cell
-                    if not cell.ok:
-                        run.cleanup(app_id)
-                        break
-            out(f"round {round_number}/{rounds} done")
+        matrix = run_matrix(run, rounds, out)
     finally:
         for app_id in GATE_APPS:
             if any(run.container_ids(app_id).values()):
@@ -378,16 +389,35 @@ def run_gate(rounds: int, out: Callable[[str], None] = print) -> Matrix:
     return matrix
 
 
+def run_quadlet_gate(rounds: int, out: Callable[[str], None] = print) -> Matrix:
+    """The same matrix with the Quadlet engine under a real systemd (tests/systemd)."""
+    from tests.systemd.quadlet_gate import start_quadlet_gate
+
+    run, box = start_quadlet_gate()
+    try:
+        return run_matrix(run, rounds, out)
+    finally:
+        box.remove()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="run-gate", description="The lifecycle gate: every test app, every step, N rounds."
     )
     parser.add_argument("--rounds", type=int, default=20, help="rounds to run (default 20)")
+    parser.add_argument(
+        "--engine",
+        choices=("podman", "quadlet"),
+        default="podman",
+        help="podman: rootless podman as the test user, a simulated reboot (default); "
+        "quadlet: the node user of a Debian 13 system container under a real systemd, "
+        "a real reboot (run as root; see docs/systemd-tests.md)",
+    )
     options = parser.parse_args(argv)
     if options.rounds < 1:
         parser.error("--rounds must be at least 1")
     started = time.monotonic()
-    matrix = run_gate(options.rounds)
+    matrix = (run_quadlet_gate if options.engine == "quadlet" else run_gate)(options.rounds)
     print(matrix.render())
     passed = not matrix.failures
     print(f"gate {'PASSED' if passed else 'FAILED'} in {time.monotonic() - started:.0f}s")

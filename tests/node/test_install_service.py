@@ -75,7 +75,7 @@ def test_refusals_are_one_line_and_write_nothing(
     tmp_path: Path, args: list[str], message: str
 ) -> None:
     root = node_root(tmp_path)
-    code, out, err = invoke(
+    code, _, err = invoke(
         "install-service", *args, "--state-root", str(root), "--unit-dir", str(tmp_path)
     )
     assert code == 1

@@ -29,7 +29,8 @@ def node(systemd_node: SystemContainer) -> Iterator[ContainerNode]:
     node.setup()
     yield node
     systemd_node.exec_root(["systemctl", "disable", "--now", SERVICE], check=False)
-    systemd_node.exec_root(["rm", "-f", f"/etc/systemd/system/{SERVICE}"])
+    systemd_node.exec_root(["rm", "-rf", f"/etc/systemd/system/{SERVICE}",
+                            f"/etc/systemd/system/{SERVICE}.d"])  # fmt: skip
     systemd_node.exec_root(["systemctl", "daemon-reload"])
     node.reset()
 
@@ -98,3 +99,47 @@ def test_the_agent_runs_as_a_notify_service_and_comes_back_after_a_reboot(
     assert prop(box, "ActiveState") == "inactive"
     assert prop(box, "Result") == "success"
     assert events(box, after_boot)[-1]["event"] == "stopped"
+
+
+def test_an_agent_killed_mid_apply_converges_when_systemd_restarts_it(
+    node: ContainerNode,
+) -> None:
+    """The agent dies (exit 137, as SIGKILL) after gate-stack's store started and before its
+    api did; systemd restarts it and the next reconcile finishes the install."""
+    box = node.box
+    node.publish(gate_catalog_for_container(("gate-stack",)))
+    box.exec_root([NODE_BINARY, "install-service", "--user", "node", "--no-pull", "--no-start"])
+    crash = "/etc/systemd/system/archy-node.service.d/crash.conf"
+    box.exec_root(["mkdir", "-p", crash.rsplit("/", 1)[0]])
+    box.exec_root(["sh", "-c", f'cat > "{crash}"'], input=(
+        b"[Service]\nEnvironment=ARCHY_TEST_CRASH_AT=create-member:gate-stack:gate-stack-api\n"
+    ))  # fmt: skip
+    box.exec_root(["systemctl", "daemon-reload"])
+    code, document, stderr = node.agent("install", "gate-stack", "--no-apply")
+    assert code == 0, (document, stderr)
+
+    box.exec_root(["systemctl", "start", "--no-block", SERVICE])
+
+    def died() -> bool:
+        return int(prop(box, "NRestarts") or 0) >= 1 or prop(box, "ExecMainStatus") == "137"
+
+    poll_until(died, timeout=120, what="the agent to die at the crash point", interval=0.2)
+    store = f"{member_unit_name('gate-stack', 'gate-stack-store')}.service"
+    api = f"{member_unit_name('gate-stack', 'gate-stack-api')}.service"
+    assert node.active_state(store) == "active"
+    assert node.active_state(api) == "inactive"  # the apply stopped half way
+
+    box.exec_root(["rm", "-f", crash])
+    box.exec_root(["systemctl", "daemon-reload"])
+    web = f"{member_unit_name('gate-stack', 'gate-stack-web')}.service"
+
+    def converged() -> bool:
+        return prop(box, "ActiveState") == "active" and node.active_state(web) == "active"
+
+    poll_until(converged, timeout=300, what="the restarted agent to finish the install",
+               interval=0.5)  # fmt: skip
+    assert int(prop(box, "NRestarts")) >= 1
+    box.exec_root(["systemctl", "stop", SERVICE])
+    code, document, stderr = node.agent("apply")
+    assert code == 0, (document, stderr)
+    assert {r["app"]: r["status"] for r in document["apps"]} == {"gate-stack": "unchanged"}

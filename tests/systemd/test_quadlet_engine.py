@@ -18,7 +18,7 @@ import pytest
 
 from catalog.runtime_spec import member_unit_name
 from tests.apply.catalogs import catalog_of, changed, with_member_changes
-from tests.lifecycle.gate_apps import gate_manifest
+from tests.lifecycle.gate_apps import WELCOME, gate_manifest
 from tests.realparts.systemd_container import SystemContainer
 from tests.realparts.wait import poll_until
 from tests.systemd.container_node import (
@@ -161,6 +161,26 @@ def test_a_failed_install_leaves_no_unit_that_would_start_at_boot(node: Containe
     assert not [name for name in node.unit_files() if "gate-web" in name]
     unit = service("gate-web", "gate-web")
     assert node.box.user_unit_property(unit, "LoadState") == "not-found"
+
+
+def test_systemctl_restart_of_a_member_keeps_what_its_hooks_wrote(node: ContainerNode) -> None:
+    node.publish(gate_catalog_for_container(("gate-vault",)))
+    code, document, stderr = node.agent("install", "gate-vault")
+    assert code == 0, (document, stderr)
+    vault = f"{DATA_ROOT}/gate-vault/vault"
+    hooked = {name: node.box.read_file(f"{vault}/{name}") for name in ("installed", "welcome.txt")}
+    assert hooked["welcome.txt"] == WELCOME
+    unit = service("gate-vault", "gate-vault")
+    first = node.box.user_unit_property(unit, "InvocationID")
+
+    node.box.systemctl_user("restart", unit)  # systemd's own restart, no agent
+
+    assert node.box.user_unit_property(unit, "InvocationID") != first
+    assert node.active_state(unit) == "active"
+    assert {name: node.box.read_file(f"{vault}/{name}") for name in hooked} == hooked
+    code, document, stderr = node.agent("apply")  # the hooks are not run again
+    assert code == 0 and result_of(document, "gate-vault")["status"] == "unchanged", document
+    assert {name: node.box.read_file(f"{vault}/{name}") for name in hooked} == hooked
 
 
 def test_uninstall_keeps_data_and_secrets_and_purge_removes_them(node: ContainerNode) -> None:
