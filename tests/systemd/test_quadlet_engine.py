@@ -183,6 +183,45 @@ def test_systemctl_restart_of_a_member_keeps_what_its_hooks_wrote(node: Containe
     assert {name: node.box.read_file(f"{vault}/{name}") for name in hooked} == hooked
 
 
+def test_an_adopted_container_is_never_recreated_by_its_unit(node: ContainerNode) -> None:
+    """Quadlet's unit runs ``podman run --replace``: starting it would replace the adopted
+    container, so the engine starts, stops and restarts that one in place."""
+    box = node.box
+    data = f"{DATA_ROOT}/gate-web/data"
+    box.run_as_node(["mkdir", "-p", data])
+    box.run_as_node(
+        ["podman", "run", "-d", "--name", "gate-web", "-v", f"{data}:/data",
+         "--health-cmd", "wget -q -O /dev/null http://127.0.0.1:8080/index.html",
+         "localhost/archy-test-busybox:1", "httpd", "-f", "-p", "8080", "-h", "/www"]
+    )  # fmt: skip
+    adopted = node.box.run_as_node(["podman", "inspect", "--format", "{{.Id}}", "gate-web"])
+    first_id = adopted.stdout.decode().strip()
+
+    def container() -> tuple[str, str]:
+        out = box.run_as_node(
+            ["podman", "inspect", "--format", "{{.Id}} {{.State.Status}}", "gate-web"]
+        ).stdout.decode()
+        ident, _, state = out.strip().partition(" ")
+        return ident, state
+
+    manifest = gate_manifest("gate-web", Path(HOOK_SOURCES))
+    adopting = changed(manifest, migration={"adopt": ["gate-web"]})
+    node.publish(catalog_of([adopting]))
+    code, document, stderr = node.agent("install", "gate-web")
+    assert code == 0, (document, stderr)
+    assert container() == (first_id, "running")
+
+    code, document, stderr = node.agent("stop", "gate-web")
+    assert code == 0, (document, stderr)
+    assert container() == (first_id, "exited")
+    code, document, stderr = node.agent("start", "gate-web")
+    assert code == 0, (document, stderr)
+    assert container() == (first_id, "running")
+    code, document, stderr = node.agent("restart", "gate-web")
+    assert code == 0, (document, stderr)
+    assert container() == (first_id, "running")
+
+
 def test_uninstall_keeps_data_and_secrets_and_purge_removes_them(node: ContainerNode) -> None:
     node.publish(gate_catalog_for_container(("gate-vault",)))
     code, document, stderr = node.agent("install", "gate-vault")

@@ -11,6 +11,7 @@ from tests.realparts import REPO_ROOT
 pytestmark = [pytest.mark.systemd, pytest.mark.integration]
 
 
+@pytest.mark.timeout(2400)  # ~6 min here; 6 real reboots, on 2 shared cores
 def test_the_quadlet_lifecycle_gate_passes_two_rounds() -> None:
     gate = subprocess.run(
         [str(REPO_ROOT / "tests/lifecycle/run-gate"), "--engine", "quadlet", "--rounds", "2"],
