@@ -1,6 +1,12 @@
 """``python -m node_runtime`` and the frozen ``archy-node`` binary start here."""
 
-from node_runtime.cli import main
+import os
+
+from node_runtime.frozen_environment import restore_library_path
+
+restore_library_path(os.environ)
+
+from node_runtime.cli import main  # noqa: E402 (after the environment is repaired)
 
 if __name__ == "__main__":
     main(prog_name="archy-node")

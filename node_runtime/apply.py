@@ -905,6 +905,9 @@ def _remove_failed_install(plan: AppPlan, context: _Context) -> None:
         if isinstance(action, StartMember):
             with contextlib.suppress(EngineError):
                 context.engine.remove_member(plan.app_id, action.spec.name)
+    with contextlib.suppress(EngineError):
+        # units left behind would start the failed app at the next boot (WantedBy=)
+        context.engine.remove_units(plan.app_id)
 
 
 # -- staging: no container engine -------------------------------------------------------------

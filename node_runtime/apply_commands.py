@@ -10,7 +10,10 @@ The daemon pulls on a jittered interval (``node_runtime.pull``) and
 reconciles level-triggered: every ``--reconcile-interval`` seconds (30) and
 as soon as installed.json, the current catalog or the stopped list changes.
 It prints one JSON line per reconcile (never a secret) and stops cleanly on
-SIGTERM or SIGINT.
+SIGTERM or SIGINT (a reconcile under way finishes first).  Under systemd
+(``Type=notify``, see ``node_runtime.node_service``) it reports ``READY=1``
+once its first reconcile is done, a ``STATUS=`` line after each, and
+``STOPPING=1`` when it is asked to stop.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from node_runtime.node_commands import json_option, state_root_option
 from node_runtime.node_config import NodeConfigError, load_config
 from node_runtime.node_seed import serve_node_store
 from node_runtime.node_state import NodePaths, NodeState, StateError, load_current_catalog
+from node_runtime.sd_notify import notify
 
 DEFAULT_RECONCILE_SECONDS = 30.0
 DEFAULT_PULL_SECONDS = 900.0
@@ -398,6 +402,7 @@ def _daemon_loop(
 
     def stop(signum: int, frame: FrameType | None) -> None:
         stopping.set()
+        notify("STOPPING=1")
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -405,6 +410,7 @@ def _daemon_loop(
     next_pull = time.monotonic() if not no_pull else float("inf")
     next_reconcile = time.monotonic()
     seen = None
+    ready = False
     while not stopping.is_set():
         now = time.monotonic()
         if now >= next_pull:
@@ -413,19 +419,22 @@ def _daemon_loop(
         watched = _watched_files(node.paths)
         if now >= next_reconcile or watched != seen:
             seen = watched
-            _reconcile_once(node)
+            status = _reconcile_once(node)
+            notify(*(() if ready else ("READY=1",)), f"STATUS={status}")
+            ready = True
             next_reconcile = time.monotonic() + reconcile_interval
         stopping.wait(min(WATCH_SECONDS, max(0.0, next_reconcile - time.monotonic())))
     _emit("stopped")
 
 
-def _reconcile_once(node: _Node) -> None:
+def _reconcile_once(node: _Node) -> str:
+    """Reconcile and print the event line; returns a one-line status for systemd."""
     try:
         with node.state.lock():
             report = node.apply(retry_failed=False)
     except (StateError, EngineError) as error:
         _emit("reconciled", ok=False, error=str(error))
-        return
+        return f"reconcile refused: {error}"
     changed = {
         app_id: result.status
         for app_id, result in report.results.items()
@@ -436,6 +445,8 @@ def _reconcile_once(node: _Node) -> None:
         "reconciled", ok=report.ok, engine_slow=report.engine_slow, changed=changed,
         failed=failed, steps=len(report.steps),
     )  # fmt: skip
+    apps = len(report.results)
+    return f"reconciled {apps} app(s): {len(changed)} changed, {len(failed)} failed"
 
 
 APPLY_COMMANDS = (apply_command, start_command, stop_command, restart_command, daemon_command)

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "stop": "node_runtime.apply_commands:stop_command",
     "restart": "node_runtime.apply_commands:restart_command",
     "daemon": "node_runtime.apply_commands:daemon_command",
+    "install-service": "node_runtime.service_commands:install_service_command",
     "self-update": "node_runtime.self_update_commands:self_update_command",
     "version": "node_runtime.self_update_commands:version_command",
     "tuf": "node_runtime.tuf_cli:tuf",

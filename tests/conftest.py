@@ -7,5 +7,6 @@ from tests.realparts.busybox_image import busybox_image  # noqa: F401
 from tests.realparts.podman_user import podman_tmp_path, rootless_podman  # noqa: F401
 from tests.realparts.quadlet import quadlet_bin  # noqa: F401
 from tests.realparts.registry import local_registry  # noqa: F401
+from tests.realparts.systemd_container import systemd_node  # noqa: F401
 
 # --- realparts fixtures -- end ---------------------------------------------

@@ -38,7 +38,7 @@ from node_runtime.engines.container_engine import (
     EngineTimeout,
     PodmanRunner,
 )
-from node_runtime.engines.podman_engine import PodmanEngine
+from node_runtime.engines.podman_engine import INSPECT_TIMEOUT, PodmanEngine
 
 SYSTEMCTL_TIMEOUT = 600.0  # a unit's start waits for health (Notify=healthy)
 
@@ -180,10 +180,47 @@ class QuadletEngine(PodmanEngine):
         """``archy-net.network`` is one of every app's units; systemd creates the network."""
 
     def start_member(self, spec: MemberSpec, *, create: bool) -> None:
-        self._systemctl("start", self._service(spec.app_id, spec.name))
+        service = self._service(spec.app_id, spec.name)
+        if not create and self._started_outside(spec.name, service):
+            # an adopted container: its unit would replace it (podman run --replace)
+            super().start_member(spec, create=False)
+            return
+        result = self.systemctl(("start", service), timeout=SYSTEMCTL_TIMEOUT)
+        if result.ok:
+            return
+        why = self._failure_of(service)
+        # Restart=always would retry the failed start behind the agent's back, and a
+        # rollback's start would then join that retry of the failed unit: stop it here
+        self.systemctl(("stop", service), timeout=SYSTEMCTL_TIMEOUT)
+        raise EngineError(f"systemctl --user start {service} failed ({why})")
+
+    def _started_outside(self, container: str, service: str) -> bool:
+        """True when ``container`` exists and is not the one its unit runs (adopted)."""
+        result = self._run(
+            ["inspect", "--type", "container", "--format",
+             '{{index .Config.Labels "PODMAN_SYSTEMD_UNIT"}}', container],
+            timeout=INSPECT_TIMEOUT,
+        )  # fmt: skip
+        return result.ok and result.stdout.decode().strip() != service
+
+    def _failure_of(self, service: str) -> str:
+        """Why a unit's start failed, from systemd's record (not its "see status" hint)."""
+        shown = self.systemctl(
+            ("show", "--property=Result", "--property=ExecMainStatus", service),
+            timeout=SYSTEMCTL_TIMEOUT,
+        )
+        fields = dict(
+            line.partition("=")[::2] for line in shown.stdout.decode(errors="replace").splitlines()
+        )
+        result = fields.get("Result") or "unknown result"
+        status = fields.get("ExecMainStatus")
+        return f"{result}, exit status {status}" if status and status != "0" else result
 
     def stop_member(self, app_id: str, container: str) -> None:
-        self._systemctl("stop", self._service(app_id, container))
+        service = self._service(app_id, container)
+        if self._started_outside(container, service):
+            super().stop_member(app_id, container)  # adopted: systemd does not run it
+        self._systemctl("stop", service)
 
     def remove_member(self, app_id: str, container: str) -> None:
         owner = self.container_owner(container)
@@ -193,4 +230,8 @@ class QuadletEngine(PodmanEngine):
         super().remove_member(app_id, container)  # an adopted container outside systemd
 
     def restart_member(self, spec: MemberSpec) -> None:
-        self._systemctl("restart", self._service(spec.app_id, spec.name))
+        service = self._service(spec.app_id, spec.name)
+        if self._started_outside(spec.name, service):
+            super().restart_member(spec)  # adopted: restarted in place, never replaced
+            return
+        self._systemctl("restart", service)

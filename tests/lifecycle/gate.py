@@ -1,4 +1,5 @@
-"""The lifecycle gate (seed §5) on one machine: ``tests/lifecycle/run-gate [--rounds N]``.
+"""The lifecycle gate (seed §5) on one machine: ``tests/lifecycle/run-gate [--rounds N]``
+(``--engine podman|quadlet``).
 
 Rootless, as the non-root test user, with real podman and the real agent
 command line.  For each test app (tests/lifecycle/apps: a single web app, a
@@ -22,6 +23,10 @@ post_install hook), every round runs:
 * uninstall: ``archy-node uninstall`` (which applies it): containers gone,
   data and secrets kept;
 * purge: ``apply --purge``: data and secrets gone.
+
+``--engine quadlet`` runs the same matrix with the Quadlet engine inside a
+Debian 13 system container under a real systemd, where reboot is a real one
+(tests/systemd/quadlet_gate.py says where its steps differ).
 
 It prints a matrix (app x step: pass/fail and seconds) and exits 1 on any
 failure, with the step's reason and each member's last log lines.  Waits are
@@ -366,6 +371,34 @@ class GateRun:
         self.agent.apply("--purge", app_id)
 
 
+def run_matrix(
+    run: GateRun, rounds: int, out: Callable[[str], None], app_ids: tuple[str, ...] = GATE_APPS
+) -> Matrix:
+    """Every app through every step, ``rounds`` times; a failed step ends that app's round."""
+    matrix = Matrix(rounds, apps=app_ids)
+    for round_number in range(1, rounds + 1):
+        for app_id in app_ids:
+            memory: dict[str, object] = {}
+            for step in STEPS:
+                action = getattr(run, f"step_{step.replace('-', '_')}")
+                started = time.monotonic()
+                try:
+                    action(app_id, memory)
+                    cell = Cell(True, time.monotonic() - started)
+                except Exception as error:
+                    cell = Cell(False, time.monotonic() - started, str(error)[:500])
+                matrix.cells[round_number, app_id, step] = cell
+                if not cell.ok:
+                    try:
+                        cell.logs = run.last_logs(app_id)
+                    except Exception as error:  # the logs are a courtesy; the cell stands
+                        cell.logs = {"(logs)": [f"unavailable: {error}"]}
+                    run.cleanup(app_id)
+                    break
+        out(f"round {round_number}/{rounds} done")
+    return matrix
+
+
 class GateUnavailable(Exception):
     """The gate cannot run here (no rootless podman, a missing image); one line says why."""
 
@@ -411,6 +444,7 @@ def run_gate(
             "the rootless test user does not exist (run scripts/setup-test-env)"
         ) from None
     check_rootless(podman)
+    podman.ensure_runtime_dir()
     build_busybox_image(podman)
     agent = NodeAgent(podman, podman.make_tmpdir("gate"))
     agent.setup()
@@ -429,31 +463,25 @@ def run_gate(
         remove_agent_root(podman, agent)
         raise
     run = GateRun(podman, agent, catalog)
-    matrix = Matrix(rounds, apps=app_ids)
     try:
-        for round_number in range(1, rounds + 1):
-            for app_id in app_ids:
-                memory: dict[str, object] = {}
-                for step in STEPS:
-                    action = getattr(run, f"step_{step.replace('-', '_')}")
-                    started = time.monotonic()
-                    try:
-                        action(app_id, memory)
-                        cell = Cell(True, time.monotonic() - started)
-                    except Exception as error:
-                        cell = Cell(False, time.monotonic() - started, str(error)[:500])
-                    matrix.cells[round_number, app_id, step] = cell
-                    if not cell.ok:
-                        cell.logs = run.last_logs(app_id)
-                        run.cleanup(app_id)
-                        break
-            out(f"round {round_number}/{rounds} done")
+        matrix = run_matrix(run, rounds, out, app_ids)
     finally:
         for app_id in app_ids:
             if any(run.container_ids(app_id).values()):
                 run.cleanup(app_id)
         remove_agent_root(podman, agent)
     return matrix
+
+
+def run_quadlet_gate(rounds: int, out: Callable[[str], None] = print) -> Matrix:
+    """The same matrix with the Quadlet engine under a real systemd (tests/systemd)."""
+    from tests.systemd.quadlet_gate import start_quadlet_gate
+
+    run, box = start_quadlet_gate()
+    try:
+        return run_matrix(run, rounds, out)
+    finally:
+        box.remove()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -468,12 +496,25 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="an app folder to gate instead of the gate's own apps (repeatable)",
     )
+    parser.add_argument(
+        "--engine",
+        choices=("podman", "quadlet"),
+        default="podman",
+        help="podman: rootless podman as the test user, a simulated reboot (default); "
+        "quadlet: the node user of a Debian 13 system container under a real systemd, "
+        "a real reboot (run as root; see docs/systemd-tests.md)",
+    )
     options = parser.parse_args(argv)
     if options.rounds < 1:
         parser.error("--rounds must be at least 1")
     started = time.monotonic()
     try:
-        matrix = run_gate(options.rounds, app_dirs=tuple(options.app_dir))
+        if options.engine == "quadlet":
+            if options.app_dir:
+                parser.error("--app-dir works with the podman engine only")
+            matrix = run_quadlet_gate(options.rounds)
+        else:
+            matrix = run_gate(options.rounds, app_dirs=tuple(options.app_dir))
     except GateUnavailable as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -14,6 +14,10 @@ Modules:
     busybox_image build_busybox_image(); fixture ``busybox_image``
     registry      LocalRegistry, start_registry(), push_image();
                   fixture ``local_registry``
+    systemd_container
+                  SystemContainer (a Debian 13 system container booted with
+                  systemd: run_as_node, reboot, journals); fixture
+                  ``systemd_node`` (docs/systemd-tests.md)
 
 The fixtures are registered in tests/conftest.py; tests import helpers as
 ``from tests.realparts.net import free_port``.

@@ -44,7 +44,7 @@ from .podman_user import RootlessPodman
 
 BUSYBOX_IMAGE = "localhost/archy-test-busybox:1"
 BUSYBOX_PATH = "/bin/busybox"
-_LABEL = "archy.rootfs-sha256"
+ROOTFS_LABEL = "archy.rootfs-sha256"
 
 
 def _is_static_elf(path: str) -> bool:
@@ -115,13 +115,13 @@ def build_busybox_image(podman: RootlessPodman, ref: str = BUSYBOX_IMAGE) -> str
     tar = busybox_rootfs_tar()
     digest = hashlib.sha256(tar).hexdigest()
     if podman.image_exists(ref):
-        have = podman.inspect_field(ref, '{{index .Config.Labels "' + _LABEL + '"}}')
+        have = podman.inspect_field(ref, '{{index .Config.Labels "' + ROOTFS_LABEL + '"}}')
         if have == digest:
             return ref
     podman.run(
         "import",
         "--change", 'CMD ["/bin/sh"]',
-        "--change", f"LABEL {_LABEL}={digest}",
+        "--change", f"LABEL {ROOTFS_LABEL}={digest}",
         "-", ref,
         input=tar, text=False,
     )  # fmt: skip
