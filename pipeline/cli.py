@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from catalog.problems import ManifestError
+from pipeline.digest_warnings import collapse_problems
 from pipeline.render import render_app_folder, write_units
 from pipeline.schema_export import policy_json_schema
 from pipeline.validation import ValidationReport, validate_paths
@@ -37,10 +38,13 @@ def _print_report(report: ValidationReport, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.as_json(), indent=2, sort_keys=True))
         return
-    for problem in report.problems:
+    shown, unpinned = collapse_problems(report.problems)
+    for problem in shown:
         style = "red" if problem.severity == "error" else "yellow"
         prefix = "" if problem.severity == "error" else "warning: "
         stderr.print(f"{prefix}{problem}", style=style, markup=False)
+    if unpinned is not None:
+        stderr.print(f"warning: {unpinned}", style="yellow", markup=False)
     failed = report.failed_files()
     table = Table(title="Apps", title_justify="left")
     for column in ("app", "version", "containers", "host ports", "status"):
