@@ -78,6 +78,24 @@ def _print_json(document: object) -> None:
     click.echo(json.dumps(document, indent=2, sort_keys=True))
 
 
+def state_root_hint(state_root: Path) -> str:
+    """`` --state-root X`` when the user gave one (hints repeat the user's options), else ''."""
+    return "" if state_root == DEFAULT_STATE_ROOT else f" --state-root {state_root}"
+
+
+def require_initialised(paths: NodePaths, as_json: bool = False) -> None:
+    """Refuse, with the same one line for every command, on a node that was never set up."""
+    if paths.config_file.exists() or paths.config_file.is_symlink():
+        return
+    message = (
+        f"this node is not initialised ({paths.root} has no {paths.config_file.name}); run "
+        f"`archy-node init --root ROOT.json --origin URL{state_root_hint(paths.root)}` first"
+    )
+    if as_json:
+        _print_json({"ok": False, "error": message})
+    _refuse(message)
+
+
 # --- init ---
 
 
@@ -128,7 +146,7 @@ def init_command(
         )
     except NodeConfigError as error:
         _refuse(str(error))
-    again = "" if state_root == DEFAULT_STATE_ROOT else f" --state-root {state_root}"
+    again = state_root_hint(state_root)
     click.echo(f"initialised {state_root}: origin {config.origin}; next: archy-node pull{again}")
 
 
@@ -140,6 +158,7 @@ def init_command(
 @state_root_option
 def pull_command(as_json: bool, state_root: Path) -> None:
     """Refresh trust and fetch the signed catalog and what installed apps need."""
+    require_initialised(NodePaths(state_root), as_json)
     try:
         result = pull(NodePaths(state_root))
     except PullError as error:
@@ -173,6 +192,7 @@ def pull_command(as_json: bool, state_root: Path) -> None:
 def status_command(as_json: bool, state_root: Path) -> None:
     """Installed apps (catalog vs applied version), the catalog and the last pull."""
     paths = NodePaths(state_root)
+    require_initialised(paths, as_json)
     try:
         report = status_report(NodeState(paths), BlobStore(paths.blobs_dir))
     except StateError as error:
@@ -207,6 +227,7 @@ def status_command(as_json: bool, state_root: Path) -> None:
 def list_command(as_json: bool, state_root: Path) -> None:
     """Every app in the current catalog, installed or not."""
     paths = NodePaths(state_root)
+    require_initialised(paths, as_json)
     try:
         apps = catalog_listing(NodeState(paths), BlobStore(paths.blobs_dir))
     except StateError as error:
@@ -347,6 +368,7 @@ def install_command(
 ) -> None:
     """Add APP to the apps this node should run, then apply it (unless --no-apply)."""
     paths = NodePaths(state_root)
+    require_initialised(paths, as_json)
     try:
         change = install_app(NodeState(paths), BlobStore(paths.blobs_dir), app_id)
     except (InstallRefused, StateError) as error:
@@ -393,6 +415,7 @@ def uninstall_command(
     """Remove APP from the apps this node should run and apply that (its data is kept unless
     --purge)."""
     paths = NodePaths(state_root)
+    require_initialised(paths, as_json)
     try:
         change = uninstall_app(NodeState(paths), app_id)
     except (InstallRefused, StateError) as error:
