@@ -20,6 +20,7 @@ from catalog.problems import ManifestError
 from pipeline.digest_warnings import collapse_problems
 from pipeline.render import render_app_folder, write_units
 from pipeline.schema_export import policy_json_schema
+from pipeline.tables import print_table
 from pipeline.validation import ValidationReport, validate_paths
 
 DEFAULT_APPS_DIR = Path("apps")
@@ -62,7 +63,7 @@ def _print_report(report: ValidationReport, as_json: bool) -> None:
             ", ".join(ports) or "-",
             "[green]ok[/green]" if ok else "[red]refused[/red]",
         )
-    stdout.print(table)
+    print_table(stdout, table)
     summary = (
         f"{len(report.apps)} apps checked: {len(report.errors)} errors, "
         f"{len(report.warnings)} warnings"

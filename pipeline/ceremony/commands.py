@@ -28,6 +28,7 @@ from pipeline.ceremony.event import (
     check_intact,
     check_key_may_sign,
     check_signable,
+    check_still_pending,
     event_status,
 )
 from pipeline.ceremony.keystore import (
@@ -57,6 +58,7 @@ from pipeline.publish.seed_push import SeedPushError, push_to_seed
 from pipeline.publish.signed_repository import PublishError, PublishReport, refresh_timestamp
 from pipeline.publish.storefront_step import publish_storefront
 from pipeline.storefront.verified_repository import StorefrontSourceError
+from pipeline.tables import print_table, short_id
 from signing.keys import SigningKey
 from signing.metadata import format_expires
 
@@ -261,17 +263,22 @@ def init(
     help="The build outputs (archy build).",
 )
 @click.option(
+    "--renew",
+    is_flag=True,
+    help="Open the event even if the catalog is unchanged (to re-sign before targets expires).",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print the event id, path and review as JSON."
 )
 @refusing
-def open_event(ceremony_dir: Path, dist_dir: Path, as_json: bool) -> None:
+def open_event(ceremony_dir: Path, dist_dir: Path, renew: bool, as_json: bool) -> None:
     """Open a signing event for the build in --dist: the next targets metadata and its diff.
 
     Every embedded manifest is checked again and every unit re-rendered first;
     the diff is computed against the last accepted catalog.
     """
     state = CeremonyState(ceremony_dir)
-    event, review = open_catalog_event(state, dist_dir, _now())
+    event, review = open_catalog_event(state, dist_dir, _now(), renew=renew)
     directory = state.event_dir(event.event_id)
     if as_json:
         document = {"event_id": event.event_id, "path": str(directory), "review": review.lines}
@@ -316,6 +323,7 @@ def sign(
     state = CeremonyState(ceremony_dir)
     event = state.load_event(event_id or state.latest_event_id())
     check_signable(event, _now())
+    check_still_pending(event, state.trusted_root())
     key = _open_key(key_file, _passphrases(passphrase_file, passphrase_env))
     check_key_may_sign(event, key, state.trusted_root())
     review = review_event(state, event)
@@ -406,8 +414,12 @@ def status(ceremony_dir: Path, event_id: str | None, as_json: bool) -> None:
     for column in ("role", "keys", "threshold"):
         table.add_column(column)
     for role_name, role in root.roles.items():
-        table.add_row(role_name, ", ".join(k[:12] for k in role.keyids), str(role.threshold))
-    stdout.print(table)
+        table.add_row(
+            role_name,
+            ", ".join(short_id(k, 12, stdout) for k in role.keyids),
+            str(role.threshold),
+        )
+    print_table(stdout, table)
     stdout.print(f"root v{root.version} expires {format_expires(root.expires)}", markup=False)
     events = Table(title="Signing events", title_justify="left")
     for column in ("event", "signatures", "threshold", "event expires", "metadata expires"):
@@ -431,7 +443,7 @@ def status(ceremony_dir: Path, event_id: str | None, as_json: bool) -> None:
             document["event_expires"],
             document["metadata_expires"],
         )
-    stdout.print(events)
+    print_table(stdout, events)
 
 
 @ceremony.command("rotate-root")
