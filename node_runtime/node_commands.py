@@ -19,6 +19,7 @@ other commands to reuse.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable
@@ -30,7 +31,7 @@ import click
 from node_runtime.apply import ApplyReport, AppResult, PurgeRefused, apply, purge_app
 from node_runtime.blob_store import BlobStore
 from node_runtime.engines import ENGINE_NAMES, choose_engine
-from node_runtime.engines.container_engine import EngineError
+from node_runtime.engines.container_engine import ContainerEngine, EngineError
 from node_runtime.node_config import (
     DEFAULT_DATA_ROOT,
     DEFAULT_STATE_ROOT,
@@ -83,6 +84,21 @@ def state_root_hint(state_root: Path) -> str:
     return "" if state_root == DEFAULT_STATE_ROOT else f" --state-root {state_root}"
 
 
+def node_engine(paths: NodePaths, engine_name: str | None) -> ContainerEngine:
+    """The engine a command uses: the one asked for, else the one ``init --engine``
+    remembered, else auto; its unit dir from the config (stage: under the state root)."""
+    config = load_config(paths)
+    name = engine_name or config.engine
+    unit_dir = None if config.unit_dir is None else Path(config.unit_dir)
+    return choose_engine(name, quadlet_dir=unit_dir, state_root=paths.root)
+
+
+def engine_unit_dir(engine: ContainerEngine) -> Path | None:
+    """Where this engine writes units (stage and Quadlet), else None."""
+    unit_dir = getattr(engine, "unit_dir", None)
+    return unit_dir if isinstance(unit_dir, Path) else None
+
+
 def require_initialised(paths: NodePaths, as_json: bool = False) -> None:
     """Refuse, with the same one line for every command, on a node that was never set up."""
     if paths.config_file.exists() or paths.config_file.is_symlink():
@@ -117,7 +133,23 @@ def require_initialised(paths: NodePaths, as_json: bool = False) -> None:
     help="Where apps keep their data.",
 )
 @click.option("--s3-endpoint", help="The S3 endpoint for an s3:// origin.")
+@click.option(
+    "--engine",
+    "engine_name",
+    type=click.Choice(ENGINE_NAMES),
+    default="auto",
+    show_default=True,
+    help="The engine every later command uses unless given --engine (stage: write units, "
+    "start nothing).",
+)
+@click.option(
+    "--unit-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where units are written [default: stage: STATE_ROOT/staged-units; quadlet: "
+    "~/.config/containers/systemd].",
+)
 @click.option("--force", is_flag=True, help="Replace the config and trusted root of a set-up node.")
+@json_option
 @state_root_option
 def init_command(
     root_file: Path,
@@ -125,7 +157,10 @@ def init_command(
     seeds: tuple[str, ...],
     data_root: Path,
     s3_endpoint: str | None,
+    engine_name: str,
+    unit_dir: Path | None,
     force: bool,
+    as_json: bool,
     state_root: Path,
 ) -> None:
     """Set up this node: trust ROOT, remember the origin and seeds."""
@@ -143,11 +178,35 @@ def init_command(
             s3_endpoint,
             force,
             root_source=str(root_file),
+            engine=engine_name,
+            unit_dir=unit_dir,
         )
     except NodeConfigError as error:
+        if as_json:
+            _print_json({"ok": False, "error": str(error)})
         _refuse(str(error))
+    engine = choose_engine(
+        config.engine,
+        quadlet_dir=None if config.unit_dir is None else Path(config.unit_dir),
+        state_root=state_root,
+    )
+    units = engine_unit_dir(engine)
+    if as_json:
+        _print_json(
+            {
+                "ok": True,
+                "state_root": str(state_root),
+                "config": config.model_dump(mode="json", by_alias=True),
+                "unit_dir": None if units is None else str(units),
+            }
+        )
+        return
     again = state_root_hint(state_root)
-    click.echo(f"initialised {state_root}: origin {config.origin}; next: archy-node pull{again}")
+    where = "" if units is None else f", units in {units}"
+    click.echo(
+        f"initialised {state_root}: origin {config.origin}, engine {config.engine}{where}; "
+        f"next: archy-node pull{again}"
+    )
 
 
 # --- pull ---
@@ -246,10 +305,9 @@ install_engine_option: Callable[[Command], Command] = click.option(
     "--engine",
     "engine_name",
     type=click.Choice(ENGINE_NAMES),
-    default="auto",
+    default=None,
     envvar="ARCHY_NODE_ENGINE",
-    show_default=True,
-    help="The engine that applies the change (as for archy-node apply).",
+    help="The engine that applies the change [default: the one init remembered, else auto].",
 )
 no_apply_option: Callable[[Command], Command] = click.option(
     "--no-apply", is_flag=True, help="Only change the desired state; apply later."
@@ -267,7 +325,7 @@ install_hook_source_option: Callable[[Command], Command] = click.option(
 def _apply_one_app(
     paths: NodePaths,
     app_id: str,
-    engine_name: str,
+    engine_name: str | None,
     hook_sources: tuple[Path, ...] = (),
     purge: bool = False,
 ) -> tuple[ApplyReport, list[str] | None]:
@@ -277,7 +335,7 @@ def _apply_one_app(
     store = BlobStore(paths.blobs_dir)
     try:
         data_root = load_config(paths).data_root
-        engine = choose_engine(engine_name)
+        engine = node_engine(paths, engine_name)
         with state.lock():
             loaded = load_current_catalog(state, store)
             if loaded is None:
@@ -314,6 +372,10 @@ def _finish_change(
 ) -> None:
     result = None if applied is None else _app_result(applied[0], change.app_id)
     purged = None if applied is None else applied[1]
+    if result is not None and result.reason and purged is not None:
+        # the purge deleted what the engine's removal kept: say so once, not both
+        reason = result.reason.replace("data and secrets kept", "data and secrets purged")
+        result = dataclasses.replace(result, reason=reason)
     if as_json:
         document: dict[str, Any] = {
             "app": change.app_id,
@@ -361,7 +423,7 @@ def _report_change(change: DesiredChange, verb: str) -> None:
 def install_command(
     app_id: str,
     no_apply: bool,
-    engine_name: str,
+    engine_name: str | None,
     hook_sources: tuple[Path, ...],
     as_json: bool,
     state_root: Path,
@@ -410,7 +472,12 @@ def _archives_not_pulled(paths: NodePaths, app_id: str) -> list[str]:
 @json_option
 @state_root_option
 def uninstall_command(
-    app_id: str, purge: bool, no_apply: bool, engine_name: str, as_json: bool, state_root: Path
+    app_id: str,
+    purge: bool,
+    no_apply: bool,
+    engine_name: str | None,
+    as_json: bool,
+    state_root: Path,
 ) -> None:
     """Remove APP from the apps this node should run and apply that (its data is kept unless
     --purge)."""
