@@ -139,7 +139,10 @@ def app_validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> 
     show_default=True,
     help="The node's data root that volumes live under.",
 )
-def app_render(app_ref: str, out: Path | None, apps_dir: Path, data_root: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the units (or paths) as JSON.")
+def app_render(
+    app_ref: str, out: Path | None, apps_dir: Path, data_root: str, as_json: bool
+) -> None:
     """Render APP (an id under apps/, or an app folder) to Quadlet units.
 
     The manifest is validated first (schema and policy); nothing is written
@@ -149,11 +152,24 @@ def app_render(app_ref: str, out: Path | None, apps_dir: Path, data_root: str) -
     if not (folder / "manifest.yml").exists():
         folder = apps_dir / app_ref
     if not (folder / "manifest.yml").exists():
-        fail(f"{app_ref}: no such app (looked for {folder / 'manifest.yml'})")
+        message = f"{app_ref}: no such app (looked for {folder / 'manifest.yml'})"
+        if as_json:
+            click.echo(json.dumps({"ok": False, "errors": [message]}))
+        fail(message)
     try:
         units = render_app_folder(folder, data_root=data_root)
     except ManifestError as error:
+        if as_json:
+            click.echo(json.dumps({"ok": False, "errors": [str(p) for p in error.problems]}))
         refuse(error)
+    if as_json:
+        document: dict[str, object] = {"ok": True, "app": folder.name}
+        if out is None:
+            document["units"] = units
+        else:
+            document["written"] = [str(path) for path in write_units(units, out)]
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
+        return
     if out is None:
         for name, text in units.items():
             click.echo(f"# --- {name} ---")

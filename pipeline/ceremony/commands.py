@@ -90,6 +90,8 @@ def refusing(function: F) -> F:
         try:
             return function(*args, **kwargs)
         except REFUSALS as error:
+            if kwargs.get("as_json"):
+                click.echo(json.dumps({"ok": False, "error": str(error)}))
             _refuse(error)
 
     return wrapper  # type: ignore[return-value]
@@ -142,9 +144,14 @@ def ceremony() -> None:
     help="Argon2id cost; 'interactive' only for throwaway dev keys.",
 )
 @passphrase_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @refusing
 def keygen(
-    out: Path, kdf_cost: str, passphrase_file: Path | None, passphrase_env: str | None
+    out: Path,
+    kdf_cost: str,
+    passphrase_file: Path | None,
+    passphrase_env: str | None,
+    as_json: bool,
 ) -> None:
     """Create a new Ed25519 key in OUT (encrypted, 0600) and OUT.pub (public part).
 
@@ -164,6 +171,10 @@ def keygen(
     key = SigningKey.generate()
     write_key_file(out, key, passphrase, KdfCost[kdf_cost.upper()])
     write_public_key_file(out.with_name(out.name + ".pub"), key.public_key)
+    if as_json:
+        document = {"ok": True, "key_file": str(out), "keyid": key.keyid}
+        click.echo(json.dumps({**document, "public_key_file": f"{out}.pub"}))
+        return
     stdout.print(f"created {out} (keyid {key.keyid})", markup=False)
 
 
@@ -211,6 +222,7 @@ def _parse_expiry(values: tuple[str, ...]) -> dict[str, int]:
     help="Override an expiry period, e.g. targets=90.",
 )
 @passphrase_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @refusing
 def init(
     ceremony_dir: Path,
@@ -222,6 +234,7 @@ def init(
     expiry: tuple[str, ...],
     passphrase_file: Path | None,
     passphrase_env: str | None,
+    as_json: bool,
 ) -> None:
     """Create the ceremony: root v1 with k-of-n root and targets keys and the online key."""
     expiry_days = _parse_expiry(expiry)
@@ -244,6 +257,18 @@ def init(
         _now(),
         expiry_days,
     )
+    if as_json:
+        document = {
+            "ok": True,
+            "root": str(state.metadata_dir / "1.root.json"),
+            "root_keys": len(root_keys),
+            "root_threshold": root_threshold,
+            "targets_keys": len(targets_keys),
+            "targets_threshold": targets_threshold,
+            "expires": format_expires(root.signed.expires),
+        }
+        click.echo(json.dumps(document))
+        return
     stdout.print(
         f"created {state.metadata_dir / '1.root.json'}: root {root_threshold}-of-"
         f"{len(root_keys)}, targets {targets_threshold}-of-{len(targets_keys)}, "
@@ -305,6 +330,9 @@ def open_event(ceremony_dir: Path, dist_dir: Path, renew: bool, as_json: bool) -
 )
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation after showing the diff.")
 @passphrase_options
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the review and the result as JSON (use --yes)."
+)
 @refusing
 def sign(
     ceremony_dir: Path,
@@ -313,6 +341,7 @@ def sign(
     yes: bool,
     passphrase_file: Path | None,
     passphrase_env: str | None,
+    as_json: bool,
 ) -> None:
     """Check the event, show what it changes, ask for confirmation, and sign it (offline).
 
@@ -327,14 +356,34 @@ def sign(
     key = _open_key(key_file, _passphrases(passphrase_file, passphrase_env))
     check_key_may_sign(event, key, state.trusted_root())
     review = review_event(state, event)
-    stdout.print(
+    shown = stderr if as_json else stdout  # with --json, stdout holds only the JSON document
+    shown.print(
         f"signing event {event.event_id} ({event.record.role} v{event.record.version}):",
         markup=False,
     )
-    stdout.print(review.text, markup=False, end="")
+    shown.print(review.text, markup=False, end="")
     if not yes and not click.confirm("Sign this?", default=False, err=True):
-        _refuse(CeremonyError("not signed"))
+        raise CeremonyError("not signed")
     status = sign_event(state, event.event_id, key, _now(), blake3_hex(event.metadata.signed_bytes))
+    if as_json:
+        document = {
+            "ok": True,
+            "event_id": event.event_id,
+            "keyid": key.keyid,
+            "threshold_met": status.threshold_met,
+            "quorums": [
+                {
+                    "role": quorum.quorum.label,
+                    "signed_by": sorted(quorum.signed_by),
+                    "threshold": quorum.quorum.threshold,
+                    "met": quorum.met,
+                }
+                for quorum in status.quorums
+            ],
+            "review": list(review.lines),
+        }
+        click.echo(json.dumps(document))
+        return
     stdout.print(f"signed {event.event_id} with key {key.keyid[:16]}…", markup=False)
     _print_status(status)
 
@@ -521,6 +570,19 @@ def online_key_options(function: F) -> F:
     return passphrase_options(function)
 
 
+def _report_document(report: PublishReport) -> dict[str, Any]:
+    return {
+        "ok": True,
+        "destination": report.destination,
+        "up_to_date": report.up_to_date,
+        "targets_version": report.targets_version,
+        "snapshot_version": report.snapshot_version,
+        "timestamp_version": report.timestamp_version,
+        "written": list(report.written),
+        "skipped": list(report.skipped),
+    }
+
+
 def _print_report(report: PublishReport) -> None:
     if report.up_to_date:
         stdout.print(
@@ -574,6 +636,7 @@ def _print_report(report: PublishReport) -> None:
     help="The seeds' upload token (what they were started with).",
 )
 @online_key_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @refusing
 def publish(
     destination: str,
@@ -587,6 +650,7 @@ def publish(
     online_key_env: str | None,
     passphrase_file: Path | None,
     passphrase_env: str | None,
+    as_json: bool,
 ) -> None:
     """Publish a threshold-signed event: targets, targets metadata, snapshot, timestamp, then
     the storefront (index.html and store/, read back through the TUF chain).
@@ -601,20 +665,43 @@ def publish(
     )
     state = CeremonyState(ceremony_dir)
     report = publish_signing_event(state, event_id, dist_dir, origin, key, _now())
-    _print_report(report)
+    if not as_json:
+        _print_report(report)
     shop = publish_storefront(origin, state.roots()[-1].to_bytes(), _now())
-    stdout.print(
-        f"storefront: {origin.describe('index.html')} ({len(shop.written)} files written, "
-        f"{len(shop.skipped)} unchanged), after the timestamp",
-        markup=False,
-    )
+    document: dict[str, Any] = {
+        **_report_document(report),
+        "storefront": {
+            "index": origin.describe("index.html"),
+            "written": len(shop.written),
+            "unchanged": len(shop.skipped),
+        },
+        "seeds": [],
+    }
+    if not as_json:
+        stdout.print(
+            f"storefront: {origin.describe('index.html')} ({len(shop.written)} files written, "
+            f"{len(shop.skipped)} unchanged), after the timestamp",
+            markup=False,
+        )
     for seed_url in seeds:
         pushed = push_to_seed(origin, seed_url, token)
+        document["seeds"].append(
+            {
+                "seed": pushed.seed,
+                "uploaded": len(pushed.uploaded),
+                "bytes_uploaded": pushed.bytes_uploaded,
+                "already_held": pushed.already_held,
+            }
+        )
+        if as_json:
+            continue
         stdout.print(
             f"seed {pushed.seed}: {len(pushed.uploaded)} files uploaded "
             f"({pushed.bytes_uploaded} bytes of blobs), {pushed.already_held} blobs already held",
             markup=False,
         )
+    if as_json:
+        click.echo(json.dumps(document))
 
 
 def _seed_token(seeds: tuple[str, ...], token_file: Path | None) -> str:
@@ -650,6 +737,7 @@ def _seed_token(seeds: tuple[str, ...], token_file: Path | None) -> str:
     help="S3-compatible endpoint for s3:// origins (default: the AWS chain's).",
 )
 @online_key_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @refusing
 def refresh_timestamp_command(
     destination: str,
@@ -659,6 +747,7 @@ def refresh_timestamp_command(
     online_key_env: str | None,
     passphrase_file: Path | None,
     passphrase_env: str | None,
+    as_json: bool,
 ) -> None:
     """Re-sign the timestamp (and the snapshot when it is about to expire)."""
     settings = CeremonyState(ceremony_dir).settings
@@ -669,4 +758,7 @@ def refresh_timestamp_command(
     report = refresh_timestamp(
         origin, key, _now(), settings.expiry("snapshot"), settings.expiry("timestamp")
     )
+    if as_json:
+        click.echo(json.dumps(_report_document(report)))
+        return
     _print_report(report)
