@@ -339,7 +339,13 @@ def _pull_once(paths: NodePaths) -> None:
     from node_runtime.pull import PullError, pull
 
     try:
+        aside = NodeState(paths).set_aside_unreadable_pointer()
+        if aside is not None:
+            _emit("pointer-set-aside", path=str(aside), note="fetching the catalog again")
         result = pull(paths)
+    except StateError as error:
+        _emit("pull", ok=False, error=str(error))
+        return
     except PullError as error:
         _emit("pull", ok=False, error=str(error))
         return

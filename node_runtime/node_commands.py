@@ -217,9 +217,20 @@ def init_command(
 @state_root_option
 def pull_command(as_json: bool, state_root: Path) -> None:
     """Refresh trust and fetch the signed catalog and what installed apps need."""
-    require_initialised(NodePaths(state_root), as_json)
+    paths = NodePaths(state_root)
+    require_initialised(paths, as_json)
     try:
-        result = pull(NodePaths(state_root))
+        aside = NodeState(paths).set_aside_unreadable_pointer()
+    except StateError as error:
+        _refuse(str(error))
+    if aside is not None:
+        click.echo(
+            f"warning: {paths.catalog_pointer_file} was unreadable; moved to {aside.name}, "
+            "fetching the catalog again",
+            err=True,
+        )
+    try:
+        result = pull(paths)
     except PullError as error:
         if as_json:
             _print_json({"ok": False, "step": error.step, "error": str(error)})
