@@ -443,10 +443,20 @@ def status(ceremony_dir: Path, event_id: str | None, as_json: bool) -> None:
     root = roots[-1].signed
     now = _now()
     event_ids = [event_id] if event_id else state.event_ids()
-    documents = [
-        _status_document(state, event_status(state.load_event(each), root), now)
-        for each in event_ids
-    ]
+    documents = []
+    for each in event_ids:
+        event = state.load_event(each)
+        # A root event already in effect is judged by the root it replaced, as when it was signed.
+        judged_by = root
+        if event.record.role == "root" and event.record.version <= root.version:
+            judged_by = next(
+                (r.signed for r in roots if r.signed.version == event.record.version - 1), root
+            )
+        document = _status_document(state, event_status(event, judged_by), now)
+        document["in_effect"] = event.record.role == "root" and (
+            event.record.version <= root.version
+        )
+        documents.append(document)
     if as_json:
         click.echo(
             json.dumps(
@@ -479,6 +489,8 @@ def status(ceremony_dir: Path, event_id: str | None, as_json: bool) -> None:
         )
         if not document["intact"]:
             verdict = "[red]altered[/red]"
+        elif document["in_effect"]:
+            verdict = "[green]in effect[/green]"
         elif document["threshold_met"]:
             verdict = "[green]met[/green]"
         elif document["expired"]:

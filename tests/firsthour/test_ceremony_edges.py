@@ -97,6 +97,15 @@ def test_a_third_signature_after_the_rotation_took_effect_is_refused_and_not_rec
     )
     assert result.stdout == ""  # refused before any diff is shown
     assert path.read_bytes() == before
+    status = json.loads(
+        archy("ceremony", "status", "--dir", str(ceremony.state.path), "--json").stdout
+    )
+    (document,) = [e for e in status["events"] if e["event_id"] == event.event_id]
+    assert document["in_effect"] is True
+    assert [(q["role"], len(q["signed_by"]), q["threshold"]) for q in document["quorums"]] == [
+        ("root v1 (current)", 2, 2),  # judged by the root it replaced, as when it was signed
+        ("root v2 (next)", 2, 2),
+    ]
 
 
 def test_status_in_a_pipe_prints_whole_event_ids_that_paste_back(tmp_path: Path) -> None:
