@@ -124,7 +124,12 @@ def require_initialised(paths: NodePaths, as_json: bool = False) -> None:
     help="The registry's root.json to trust (self-signed to its threshold).",
 )
 @click.option("--origin", required=True, help="Where the registry is: file://, http(s)://, s3://.")
-@click.option("--seed", "seeds", multiple=True, help="An HTTP mirror of targets/ (repeatable).")
+@click.option(
+    "--seed",
+    "seeds",
+    multiple=True,
+    help="A seed or mirror of targets/: http(s)://, iroh://ID@HOST:PORT or file:// (repeatable).",
+)
 @click.option(
     "--data-root",
     type=click.Path(path_type=Path, file_okay=False),
