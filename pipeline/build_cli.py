@@ -47,7 +47,7 @@ class RichProgress:
             TextColumn("{task.fields[item]}"),
             console=stderr,
             transient=True,
-            disable=quiet,
+            disable=quiet or not stderr.is_terminal,  # a bar only for a person at a terminal
         )
         self.task: TaskID | None = None
 

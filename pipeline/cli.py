@@ -18,6 +18,7 @@ from rich.table import Table
 
 from catalog.problems import ManifestError
 from pipeline.digest_warnings import collapse_problems
+from pipeline.lazy_group import LazyGroup
 from pipeline.render import render_app_folder, write_units
 from pipeline.schema_export import policy_json_schema
 from pipeline.tables import print_table
@@ -29,7 +30,34 @@ stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# command name -> "module:attribute", imported when the command runs (see pipeline.lazy_group)
+LAZY_COMMANDS = {
+    "build": ("pipeline.build_cli:build", "Build OUT/app-catalog.json from apps/ at a commit."),
+    "images": ("pipeline.build_cli:images", "Container images: pin every repo:tag to a digest."),
+    "ceremony": ("pipeline.ceremony.commands:ceremony", "The maintainers' signing ceremony."),
+    "publish": ("pipeline.ceremony.commands:publish", "Publish a threshold-signed event."),
+    "refresh-timestamp": (
+        "pipeline.ceremony.commands:refresh_timestamp_command",
+        "Re-sign the timestamp (and the snapshot when due).",
+    ),
+    "dev-flow": ("pipeline.main_flow:dev_flow", "Build, sign, publish and pull, all local."),
+    "publish-s3": ("pipeline.s3_origin:publish_s3_command", "Publish a built repository to S3."),
+    "seed": ("pipeline.seed_commands:seed", "Swarm seeds: serve blobs by BLAKE3 to nodes."),
+    "import": ("pipeline.importer.command:import_group", "Convert Umbrel/CasaOS apps."),
+    "storefront": ("pipeline.storefront.commands:storefront", "The static storefront."),
+}
+LAZY_APP_COMMANDS = {
+    "new": ("pipeline.appdev.commands:app_new", "Create APPS_DIR/ID/ from a template."),
+    "run": ("pipeline.appdev.commands:app_run", "Install ID on a throwaway local node."),
+    "test": ("pipeline.appdev.commands:app_test", "Put ID through the lifecycle gate (rootless Podman)."),
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=LAZY_COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="archipelago-registry", prog_name="archy")
 def main() -> None:
     """Archipelago registry: validate, render, build, sign and publish apps."""
@@ -105,7 +133,7 @@ def schema(out: Path | None) -> None:
         out.write_text(text, encoding="utf-8")
 
 
-@main.group()
+@main.group(cls=LazyGroup, lazy=LAZY_APP_COMMANDS)
 def app() -> None:
     """App developer tools: create, validate, render, run and test one app."""
 
@@ -191,48 +219,6 @@ def refuse(error: ManifestError) -> NoReturn:
         stderr.print(str(problem), style="red", markup=False)
     sys.exit(1)
 
-
-from pipeline.build_cli import build, images  # noqa: E402 - registered after main is defined
-
-main.add_command(build)
-main.add_command(images)
-
-from pipeline.ceremony.commands import (  # noqa: E402 - registered after main is defined
-    ceremony,
-    publish,
-    refresh_timestamp_command,
-)
-
-main.add_command(ceremony)
-main.add_command(publish)
-main.add_command(refresh_timestamp_command)
-
-from pipeline.main_flow import dev_flow  # noqa: E402 - registered after main is defined
-
-main.add_command(dev_flow)
-
-from pipeline.s3_origin import publish_s3_command  # noqa: E402 - registered after main is defined
-
-main.add_command(publish_s3_command)
-
-
-from pipeline.seed_commands import seed as seed_group  # noqa: E402 - registered after main is defined
-
-main.add_command(seed_group)
-
-from pipeline.importer.command import import_group  # noqa: E402 - registered after main is defined
-
-main.add_command(import_group)
-
-from pipeline.storefront.commands import storefront  # noqa: E402 - registered after main
-
-main.add_command(storefront)
-
-from pipeline.appdev.commands import app_new, app_run, app_test  # noqa: E402 - after main
-
-app.add_command(app_new)
-app.add_command(app_run)
-app.add_command(app_test)
 
 if __name__ == "__main__":
     main()

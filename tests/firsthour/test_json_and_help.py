@@ -164,3 +164,30 @@ def test_tuf_refresh_help_needs_no_options_and_refresh_before_init_is_one_line(
         f"`archy-node tuf --metadata-dir {metadata} init ROOT.json` first\n"
     )
     assert not metadata.exists()
+
+
+def test_archy_help_and_validate_help_load_no_boto3_git_or_httpx() -> None:
+    probe = (
+        "import sys\n"
+        "from pipeline.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in ('boto3', 'git', 'httpx') if m in sys.modules))\n"
+    )
+    for args in (["--help"], ["validate", "--help"], ["app", "--help"]):
+        result = subprocess.run(
+            [sys.executable, "-c", probe, *args],
+            capture_output=True,
+            text=True,
+            env=ENV,
+            check=False,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines()[-1] == "[]", (args, result.stdout)
+    listed = archy("--help")
+    for name in ("build", "ceremony", "publish", "refresh-timestamp", "storefront", "validate"):
+        assert f"  {name} " in listed.stdout
+    assert archy("images", "lock", "--help").returncode == 0  # a lazy command still runs
