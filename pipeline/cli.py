@@ -49,7 +49,7 @@ LAZY_COMMANDS = {
 LAZY_APP_COMMANDS = {
     "new": ("pipeline.appdev.commands:app_new", "Create APPS_DIR/ID/ from a template."),
     "run": ("pipeline.appdev.commands:app_run", "Install ID on a throwaway local node."),
-    "test": ("pipeline.appdev.commands:app_test", "Put ID through the lifecycle gate (rootless Podman)."),
+    "test": ("pipeline.appdev.commands:app_test", "Put ID through the lifecycle gate."),
 }
 
 
