@@ -173,3 +173,19 @@ def test_build_dev_offline_companion_failure_points_at_companions_skip(
         "skip` leaves out the apps whose companion image must be built"
     ) in result.stderr
     assert not (source.path / "dist" / "app-catalog.json").exists()
+
+
+def test_build_dev_folds_the_unpinned_image_warnings_into_one_line(tmp_path: Path) -> None:
+    source = one_app(
+        tmp_path / "repo", "127.0.0.1:5000/demo/web:1.0", "127.0.0.1:5000/demo/api:1.0"
+    )
+
+    result = archy(source.path, "build", "--dev", "--no-cache")
+
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: 2 images in 2 apps have no @sha256 digest (P015); run `archy images lock` "
+        "and commit images.lock.json (publishing refuses unpinned images)"
+    ]
+    assert "Resolving" not in result.stderr and "━" not in result.stderr  # no bar in a pipe
