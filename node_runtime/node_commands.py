@@ -453,9 +453,13 @@ def install_command(
         _refuse(str(error))
     missing = _archives_not_pulled(paths, app_id)
     if no_apply or missing:
-        next_step = "archy-node apply"
+        again = state_root_hint(state_root)
+        next_step = f"archy-node apply{again}"
         if missing:
-            next_step = f"archy-node pull (fetches {', '.join(missing)}), then archy-node apply"
+            next_step = (
+                f"archy-node pull{again} (fetches {', '.join(missing)}), "
+                f"then archy-node apply{again}"
+            )
         _finish_change(change, "installed (desired state)", None, as_json, next_step)
         return
     applied = _apply_one_app(paths, app_id, engine_name, hook_sources)
@@ -504,7 +508,9 @@ def uninstall_command(
     except (InstallRefused, StateError) as error:
         _refuse(str(error))
     applied = None if no_apply else _apply_one_app(paths, app_id, engine_name, purge=purge)
-    next_step = f"archy-node apply{' --purge ' + app_id if purge else ''}"
+    next_step = (
+        f"archy-node apply{' --purge ' + app_id if purge else ''}{state_root_hint(state_root)}"
+    )
     _finish_change(change, "uninstalled (desired state)", applied, as_json, next_step)
 
 

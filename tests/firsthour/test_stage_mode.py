@@ -71,7 +71,9 @@ def test_init_engine_stage_is_remembered_and_units_go_under_the_state_root(
 
 def test_apply_dry_run_with_stage_lists_staging_not_podman_steps(tmp_path: Path) -> None:
     state_root, _repository = staged_node(tmp_path)
-    assert archy_node(state_root, "install", "plain", "--no-apply").returncode == 0
+    installed = archy_node(state_root, "install", "plain", "--no-apply")
+    assert installed.returncode == 0, installed.stderr
+    assert f"next: archy-node apply --state-root {state_root}" in installed.stdout  # repeated
 
     dry = archy_node(state_root, "apply", "--dry-run")
     as_json = archy_node(state_root, "apply", "--dry-run", "--json", "--engine", "stage")
