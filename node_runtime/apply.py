@@ -78,7 +78,7 @@ from node_runtime.engines.container_engine import (
     EngineTimeout,
 )
 from node_runtime.engines.quadlet_engine import app_unit_files
-from node_runtime.engines.stage_engine import STAGED_REASON, StageEngine
+from node_runtime.engines.stage_engine import StageEngine, staged_reason
 from node_runtime.node_state import AppliedApp as AppliedRecord
 from node_runtime.node_state import (
     NodePaths,
@@ -948,6 +948,30 @@ def stage_apps(
     return report
 
 
+def plan_stage(
+    catalog: AppCatalog,
+    installed: Collection[str],
+    *,
+    engine: StageEngine,
+    only: Collection[str] | None = None,
+) -> list[str]:
+    """What :func:`stage_apps` would do now (``apply --dry-run --engine stage``): one step
+    per app, naming the unit dir; nothing is pulled, created or started by staging."""
+    wanted = set(installed) if only is None else set(installed) & set(only)
+    steps = [
+        f"stage:{app_id} (write {len(catalog.apps[app_id].units)} units to {engine.unit_dir}, "
+        "its data dirs and secrets; start nothing)"
+        if app_id in catalog.apps
+        else f"stage:{app_id} (fails: not in the current catalog)"
+        for app_id in sorted(wanted)
+    ]
+    leaving = set(catalog.apps) - set(installed)
+    for app_id in sorted(leaving if only is None else leaving & set(only)):
+        if app_unit_files(engine.unit_dir, app_id):
+            steps.append(f"unstage:{app_id} (remove its units from {engine.unit_dir})")
+    return steps
+
+
 def _stage_app(
     catalog: AppCatalog,
     app_id: str,
@@ -980,7 +1004,7 @@ def _stage_app(
             if container_uid and not existed:
                 warnings.append(
                     f"{path} is owned by the node user, not container uid {container_uid} "
-                    "(no container engine to map it)"
+                    "(the stage engine maps no uids)"
                 )
         for secret in app.manifest.generated_secrets:
             value_file = secret_file(state_root, app_id, secret.name)
@@ -989,7 +1013,7 @@ def _stage_app(
         engine.write_units(app_id, dict(app.units))
     except (OSError, EngineError, ActionFailed) as error:
         return AppResult(app_id, "failed", f"staging: {error}", desired.version_text, "stage")
-    reason = STAGED_REASON + ("; stopped by the owner" if stopped else "")
+    reason = staged_reason(engine.unit_dir) + ("; stopped by the owner" if stopped else "")
     return AppResult(app_id, "staged", reason, desired.version_text, "stage", tuple(warnings))
 
 

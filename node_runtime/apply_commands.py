@@ -38,15 +38,23 @@ from node_runtime.apply import (
     PurgeRefused,
     apply,
     plan_apply,
+    plan_stage,
     purge_app,
     read_stopped,
     restart_app,
     save_stopped,
 )
 from node_runtime.blob_store import BlobStore
-from node_runtime.engines import ENGINE_NAMES, choose_engine
+from node_runtime.engines import ENGINE_NAMES
 from node_runtime.engines.container_engine import ContainerEngine, EngineError
-from node_runtime.node_commands import json_option, state_root_option
+from node_runtime.engines.stage_engine import StageEngine
+from node_runtime.node_commands import (
+    engine_unit_dir,
+    json_option,
+    node_engine,
+    require_initialised,
+    state_root_option,
+)
 from node_runtime.node_config import NodeConfigError, load_config
 from node_runtime.node_seed import serve_node_store
 from node_runtime.node_state import NodePaths, NodeState, StateError, load_current_catalog
@@ -61,12 +69,12 @@ engine_option = click.option(
     "--engine",
     "engine_name",
     type=click.Choice(ENGINE_NAMES),
-    default="auto",
+    default=None,
     envvar="ARCHY_NODE_ENGINE",
-    show_default=True,
-    help="auto: quadlet where a systemd user session runs, else podman; stage: write units, "
-    "data dirs and secrets but start nothing (units go to $ARCHY_NODE_QUADLET_DIR or the "
-    "user's Quadlet dir).",
+    help="[default: the engine `init --engine` remembered, else auto] auto: quadlet where a "
+    "systemd user session runs, else podman; stage: write units, data dirs and secrets but "
+    "start nothing (units go to the config's unit_dir, $ARCHY_NODE_QUADLET_DIR, or "
+    "STATE_ROOT/staged-units).",
 )
 data_root_option = click.option(
     "--data-root",
@@ -104,14 +112,15 @@ class _Node:
     def __init__(
         self,
         state_root: Path,
-        engine_name: str,
+        engine_name: str | None,
         data_root: Path | None,
         hook_sources: Sequence[Path] = (),
     ) -> None:
         self.paths = NodePaths(state_root)
         self.state = NodeState(self.paths)
         self.data_root = _data_root(self.paths, data_root)
-        self.engine: ContainerEngine = choose_engine(engine_name)
+        require_initialised(self.paths)
+        self.engine: ContainerEngine = node_engine(self.paths, engine_name)
         self.hook_sources = tuple(str(path) for path in hook_sources)
 
     def installed(self) -> set[str]:
@@ -141,6 +150,8 @@ def _print_results(results: Sequence[AppResult], as_json: bool, extra: dict[str,
         return
     if extra.get("engine_slow"):
         click.echo(f"engine slow: {extra['engine_slow']}")
+    if extra.get("unit_dir"):
+        click.echo(f"engine {extra['engine']}: units in {extra['unit_dir']}")
     if not results:
         click.echo("nothing to do")
     for result in results:
@@ -173,7 +184,7 @@ def _finish(results: Sequence[AppResult], ok: bool, as_json: bool, extra: dict[s
 def apply_command(
     purge: tuple[str, ...],
     dry_run: bool,
-    engine_name: str,
+    engine_name: str | None,
     data_root: Path | None,
     hook_sources: tuple[Path, ...],
     as_json: bool,
@@ -186,14 +197,17 @@ def apply_command(
             loaded = load_current_catalog(node.state, BlobStore(node.paths.blobs_dir))
             if loaded is None:
                 _refuse("no catalog yet; run `archy-node pull` first")
-            plan = plan_apply(
-                loaded.catalog, node.installed(), state_root=node.paths.root,
-                data_root=node.data_root, engine=node.engine,
-            )  # fmt: skip
-            if as_json:
-                click.echo(json.dumps({"steps": plan.steps}, indent=2))
+            if isinstance(node.engine, StageEngine):
+                steps = plan_stage(loaded.catalog, node.installed(), engine=node.engine)
             else:
-                click.echo("\n".join(plan.steps) or "nothing to do")
+                steps = plan_apply(
+                    loaded.catalog, node.installed(), state_root=node.paths.root,
+                    data_root=node.data_root, engine=node.engine,
+                ).steps  # fmt: skip
+            if as_json:
+                click.echo(json.dumps({"engine": node.engine.name, "steps": steps}, indent=2))
+            else:
+                click.echo("\n".join(steps) or "nothing to do")
             return
         with node.state.lock():
             report = node.apply()
@@ -205,7 +219,12 @@ def apply_command(
                 )  # fmt: skip
     except (StateError, PurgeRefused, EngineError) as error:
         _refuse(str(error))
-    extra: dict[str, Any] = {"engine": report.engine, "engine_slow": report.engine_slow}
+    units = engine_unit_dir(node.engine)
+    extra: dict[str, Any] = {
+        "engine": report.engine,
+        "engine_slow": report.engine_slow,
+        "unit_dir": None if units is None else str(units),
+    }
     if purge:
         extra["purged"] = purged
     if not as_json:
@@ -232,7 +251,7 @@ def _single(report: ApplyReport, app_id: str) -> AppResult:
 @json_option
 @state_root_option
 def start_command(
-    app_id: str, engine_name: str, data_root: Path | None, as_json: bool, state_root: Path
+    app_id: str, engine_name: str | None, data_root: Path | None, as_json: bool, state_root: Path
 ) -> None:
     """Start APP's members in order, each once the one it needs is healthy."""
     _mark_stopped_and_apply(app_id, False, engine_name, data_root, as_json, state_root)
@@ -245,7 +264,7 @@ def start_command(
 @json_option
 @state_root_option
 def stop_command(
-    app_id: str, engine_name: str, data_root: Path | None, as_json: bool, state_root: Path
+    app_id: str, engine_name: str | None, data_root: Path | None, as_json: bool, state_root: Path
 ) -> None:
     """Stop APP (it stays stopped, also across reboots, until `archy-node start`)."""
     _mark_stopped_and_apply(app_id, True, engine_name, data_root, as_json, state_root)
@@ -254,7 +273,7 @@ def stop_command(
 def _mark_stopped_and_apply(
     app_id: str,
     stopped: bool,
-    engine_name: str,
+    engine_name: str | None,
     data_root: Path | None,
     as_json: bool,
     state_root: Path,
@@ -279,7 +298,7 @@ def _mark_stopped_and_apply(
 @json_option
 @state_root_option
 def restart_command(
-    app_id: str, engine_name: str, data_root: Path | None, as_json: bool, state_root: Path
+    app_id: str, engine_name: str | None, data_root: Path | None, as_json: bool, state_root: Path
 ) -> None:
     """Restart APP's members in start order, waiting for each one's health."""
     node = _Node(state_root, engine_name, data_root)
@@ -324,7 +343,13 @@ def _pull_once(paths: NodePaths) -> None:
     from node_runtime.pull import PullError, pull
 
     try:
+        aside = NodeState(paths).set_aside_unreadable_pointer()
+        if aside is not None:
+            _emit("pointer-set-aside", path=str(aside), note="fetching the catalog again")
         result = pull(paths)
+    except StateError as error:
+        _emit("pull", ok=False, error=str(error))
+        return
     except PullError as error:
         _emit("pull", ok=False, error=str(error))
         return
@@ -371,7 +396,7 @@ def daemon_command(
     seed: bool,
     seed_http: str,
     seed_iroh: str,
-    engine_name: str,
+    engine_name: str | None,
     data_root: Path | None,
     hook_sources: tuple[Path, ...],
     state_root: Path,

@@ -52,6 +52,28 @@ class LazyCommands(click.Group):
         return load_command(cmd_name)
 
 
+def _print_version(context: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``archy-node --version``: what ``archy-node version`` prints, without its probe."""
+    if not value or context.resilient_parsing:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        text = version("archipelago-registry")
+    except PackageNotFoundError:
+        text = "unknown"
+    click.echo(f"archy-node {text}")
+    context.exit()
+
+
 @click.group(cls=LazyCommands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Print the version and exit.",
+)
 def main() -> None:
     """Archipelago node agent: pull the signed catalog, verify it, apply it."""

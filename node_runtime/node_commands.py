@@ -19,6 +19,7 @@ other commands to reuse.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable
@@ -30,7 +31,7 @@ import click
 from node_runtime.apply import ApplyReport, AppResult, PurgeRefused, apply, purge_app
 from node_runtime.blob_store import BlobStore
 from node_runtime.engines import ENGINE_NAMES, choose_engine
-from node_runtime.engines.container_engine import EngineError
+from node_runtime.engines.container_engine import ContainerEngine, EngineError
 from node_runtime.node_config import (
     DEFAULT_DATA_ROOT,
     DEFAULT_STATE_ROOT,
@@ -78,6 +79,39 @@ def _print_json(document: object) -> None:
     click.echo(json.dumps(document, indent=2, sort_keys=True))
 
 
+def state_root_hint(state_root: Path) -> str:
+    """`` --state-root X`` when the user gave one (hints repeat the user's options), else ''."""
+    return "" if state_root == DEFAULT_STATE_ROOT else f" --state-root {state_root}"
+
+
+def node_engine(paths: NodePaths, engine_name: str | None) -> ContainerEngine:
+    """The engine a command uses: the one asked for, else the one ``init --engine``
+    remembered, else auto; its unit dir from the config (stage: under the state root)."""
+    config = load_config(paths)
+    name = engine_name or config.engine
+    unit_dir = None if config.unit_dir is None else Path(config.unit_dir)
+    return choose_engine(name, quadlet_dir=unit_dir, state_root=paths.root)
+
+
+def engine_unit_dir(engine: ContainerEngine) -> Path | None:
+    """Where this engine writes units (stage and Quadlet), else None."""
+    unit_dir = getattr(engine, "unit_dir", None)
+    return unit_dir if isinstance(unit_dir, Path) else None
+
+
+def require_initialised(paths: NodePaths, as_json: bool = False) -> None:
+    """Refuse, with the same one line for every command, on a node that was never set up."""
+    if paths.config_file.exists() or paths.config_file.is_symlink():
+        return
+    message = (
+        f"this node is not initialised ({paths.root} has no {paths.config_file.name}); run "
+        f"`archy-node init --root ROOT.json --origin URL{state_root_hint(paths.root)}` first"
+    )
+    if as_json:
+        _print_json({"ok": False, "error": message})
+    _refuse(message)
+
+
 # --- init ---
 
 
@@ -90,7 +124,12 @@ def _print_json(document: object) -> None:
     help="The registry's root.json to trust (self-signed to its threshold).",
 )
 @click.option("--origin", required=True, help="Where the registry is: file://, http(s)://, s3://.")
-@click.option("--seed", "seeds", multiple=True, help="An HTTP mirror of targets/ (repeatable).")
+@click.option(
+    "--seed",
+    "seeds",
+    multiple=True,
+    help="A seed or mirror of targets/: http(s)://, iroh://ID@HOST:PORT or file:// (repeatable).",
+)
 @click.option(
     "--data-root",
     type=click.Path(path_type=Path, file_okay=False),
@@ -99,7 +138,23 @@ def _print_json(document: object) -> None:
     help="Where apps keep their data.",
 )
 @click.option("--s3-endpoint", help="The S3 endpoint for an s3:// origin.")
+@click.option(
+    "--engine",
+    "engine_name",
+    type=click.Choice(ENGINE_NAMES),
+    default="auto",
+    show_default=True,
+    help="The engine every later command uses unless given --engine (stage: write units, "
+    "start nothing).",
+)
+@click.option(
+    "--unit-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where units are written [default: stage: STATE_ROOT/staged-units; quadlet: "
+    "~/.config/containers/systemd].",
+)
 @click.option("--force", is_flag=True, help="Replace the config and trusted root of a set-up node.")
+@json_option
 @state_root_option
 def init_command(
     root_file: Path,
@@ -107,7 +162,10 @@ def init_command(
     seeds: tuple[str, ...],
     data_root: Path,
     s3_endpoint: str | None,
+    engine_name: str,
+    unit_dir: Path | None,
     force: bool,
+    as_json: bool,
     state_root: Path,
 ) -> None:
     """Set up this node: trust ROOT, remember the origin and seeds."""
@@ -125,11 +183,35 @@ def init_command(
             s3_endpoint,
             force,
             root_source=str(root_file),
+            engine=engine_name,
+            unit_dir=unit_dir,
         )
     except NodeConfigError as error:
+        if as_json:
+            _print_json({"ok": False, "error": str(error)})
         _refuse(str(error))
-    again = "" if state_root == DEFAULT_STATE_ROOT else f" --state-root {state_root}"
-    click.echo(f"initialised {state_root}: origin {config.origin}; next: archy-node pull{again}")
+    engine = choose_engine(
+        config.engine,
+        quadlet_dir=None if config.unit_dir is None else Path(config.unit_dir),
+        state_root=state_root,
+    )
+    units = engine_unit_dir(engine)
+    if as_json:
+        _print_json(
+            {
+                "ok": True,
+                "state_root": str(state_root),
+                "config": config.model_dump(mode="json", by_alias=True),
+                "unit_dir": None if units is None else str(units),
+            }
+        )
+        return
+    again = state_root_hint(state_root)
+    where = "" if units is None else f", units in {units}"
+    click.echo(
+        f"initialised {state_root}: origin {config.origin}, engine {config.engine}{where}; "
+        f"next: archy-node pull{again}"
+    )
 
 
 # --- pull ---
@@ -140,8 +222,20 @@ def init_command(
 @state_root_option
 def pull_command(as_json: bool, state_root: Path) -> None:
     """Refresh trust and fetch the signed catalog and what installed apps need."""
+    paths = NodePaths(state_root)
+    require_initialised(paths, as_json)
     try:
-        result = pull(NodePaths(state_root))
+        aside = NodeState(paths).set_aside_unreadable_pointer()
+    except StateError as error:
+        _refuse(str(error))
+    if aside is not None:
+        click.echo(
+            f"warning: {paths.catalog_pointer_file} was unreadable; moved to {aside.name}, "
+            "fetching the catalog again",
+            err=True,
+        )
+    try:
+        result = pull(paths)
     except PullError as error:
         if as_json:
             _print_json({"ok": False, "step": error.step, "error": str(error)})
@@ -173,6 +267,7 @@ def pull_command(as_json: bool, state_root: Path) -> None:
 def status_command(as_json: bool, state_root: Path) -> None:
     """Installed apps (catalog vs applied version), the catalog and the last pull."""
     paths = NodePaths(state_root)
+    require_initialised(paths, as_json)
     try:
         report = status_report(NodeState(paths), BlobStore(paths.blobs_dir))
     except StateError as error:
@@ -207,6 +302,7 @@ def status_command(as_json: bool, state_root: Path) -> None:
 def list_command(as_json: bool, state_root: Path) -> None:
     """Every app in the current catalog, installed or not."""
     paths = NodePaths(state_root)
+    require_initialised(paths, as_json)
     try:
         apps = catalog_listing(NodeState(paths), BlobStore(paths.blobs_dir))
     except StateError as error:
@@ -225,10 +321,9 @@ install_engine_option: Callable[[Command], Command] = click.option(
     "--engine",
     "engine_name",
     type=click.Choice(ENGINE_NAMES),
-    default="auto",
+    default=None,
     envvar="ARCHY_NODE_ENGINE",
-    show_default=True,
-    help="The engine that applies the change (as for archy-node apply).",
+    help="The engine that applies the change [default: the one init remembered, else auto].",
 )
 no_apply_option: Callable[[Command], Command] = click.option(
     "--no-apply", is_flag=True, help="Only change the desired state; apply later."
@@ -246,7 +341,7 @@ install_hook_source_option: Callable[[Command], Command] = click.option(
 def _apply_one_app(
     paths: NodePaths,
     app_id: str,
-    engine_name: str,
+    engine_name: str | None,
     hook_sources: tuple[Path, ...] = (),
     purge: bool = False,
 ) -> tuple[ApplyReport, list[str] | None]:
@@ -256,7 +351,7 @@ def _apply_one_app(
     store = BlobStore(paths.blobs_dir)
     try:
         data_root = load_config(paths).data_root
-        engine = choose_engine(engine_name)
+        engine = node_engine(paths, engine_name)
         with state.lock():
             loaded = load_current_catalog(state, store)
             if loaded is None:
@@ -293,6 +388,10 @@ def _finish_change(
 ) -> None:
     result = None if applied is None else _app_result(applied[0], change.app_id)
     purged = None if applied is None else applied[1]
+    if result is not None and result.reason and purged is not None:
+        # the purge deleted what the engine's removal kept: say so once, not both
+        reason = result.reason.replace("data and secrets kept", "data and secrets purged")
+        result = dataclasses.replace(result, reason=reason)
     if as_json:
         document: dict[str, Any] = {
             "app": change.app_id,
@@ -340,22 +439,27 @@ def _report_change(change: DesiredChange, verb: str) -> None:
 def install_command(
     app_id: str,
     no_apply: bool,
-    engine_name: str,
+    engine_name: str | None,
     hook_sources: tuple[Path, ...],
     as_json: bool,
     state_root: Path,
 ) -> None:
     """Add APP to the apps this node should run, then apply it (unless --no-apply)."""
     paths = NodePaths(state_root)
+    require_initialised(paths, as_json)
     try:
         change = install_app(NodeState(paths), BlobStore(paths.blobs_dir), app_id)
     except (InstallRefused, StateError) as error:
         _refuse(str(error))
     missing = _archives_not_pulled(paths, app_id)
     if no_apply or missing:
-        next_step = "archy-node apply"
+        again = state_root_hint(state_root)
+        next_step = f"archy-node apply{again}"
         if missing:
-            next_step = f"archy-node pull (fetches {', '.join(missing)}), then archy-node apply"
+            next_step = (
+                f"archy-node pull{again} (fetches {', '.join(missing)}), "
+                f"then archy-node apply{again}"
+            )
         _finish_change(change, "installed (desired state)", None, as_json, next_step)
         return
     applied = _apply_one_app(paths, app_id, engine_name, hook_sources)
@@ -388,17 +492,25 @@ def _archives_not_pulled(paths: NodePaths, app_id: str) -> list[str]:
 @json_option
 @state_root_option
 def uninstall_command(
-    app_id: str, purge: bool, no_apply: bool, engine_name: str, as_json: bool, state_root: Path
+    app_id: str,
+    purge: bool,
+    no_apply: bool,
+    engine_name: str | None,
+    as_json: bool,
+    state_root: Path,
 ) -> None:
     """Remove APP from the apps this node should run and apply that (its data is kept unless
     --purge)."""
     paths = NodePaths(state_root)
+    require_initialised(paths, as_json)
     try:
         change = uninstall_app(NodeState(paths), app_id)
     except (InstallRefused, StateError) as error:
         _refuse(str(error))
     applied = None if no_apply else _apply_one_app(paths, app_id, engine_name, purge=purge)
-    next_step = f"archy-node apply{' --purge ' + app_id if purge else ''}"
+    next_step = (
+        f"archy-node apply{' --purge ' + app_id if purge else ''}{state_root_hint(state_root)}"
+    )
     _finish_change(change, "uninstalled (desired state)", applied, as_json, next_step)
 
 

@@ -63,6 +63,11 @@ class NodeConfig(BaseModel):
         description="swarm seeds (http(s)://, iroh://) and mirrors of targets/ (file://, http)",
     )
     data_root: str = Field(default=str(DEFAULT_DATA_ROOT), description="apps' data directories")
+    engine: str = Field(default="auto", description="the engine commands use unless told")
+    unit_dir: str | None = Field(
+        default=None,
+        description="where Quadlet/stage units go (default: stage under the state root)",
+    )
 
 
 def load_config(paths: NodePaths) -> NodeConfig:
@@ -138,6 +143,8 @@ def initialise_node(
     s3_endpoint: str | None = None,
     force: bool = False,
     root_source: str = "root",
+    engine: str = "auto",
+    unit_dir: Path | None = None,
 ) -> NodeConfig:
     """Write the config and the trusted root; refuse (writing nothing) if any input is bad."""
     _check_root(root_bytes, root_source)
@@ -153,7 +160,12 @@ def initialise_node(
             "trusted root (installed apps, applied state and data are kept)"
         )
     config = NodeConfig(
-        origin=origin, s3_endpoint=s3_endpoint, seeds=list(seeds), data_root=str(data_root)
+        origin=origin,
+        s3_endpoint=s3_endpoint,
+        seeds=list(seeds),
+        data_root=str(data_root),
+        engine=engine,
+        unit_dir=None if unit_dir is None else os.path.abspath(unit_dir),
     )
     try:
         for directory in (paths.root, paths.trust_dir, paths.blobs_dir, paths.state_dir):

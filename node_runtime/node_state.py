@@ -290,6 +290,25 @@ class NodeState:
     def current_catalog(self) -> CurrentCatalog | None:
         return _load(self.paths.catalog_pointer_file, CurrentCatalog)
 
+    def set_aside_unreadable_pointer(self) -> Path | None:
+        """Move an unreadable ``state/catalog.json`` aside (a pull then fetches and verifies
+        the catalog again, as on a new node); return where it went, or None if it reads.
+
+        The pointer only names a verified blob: losing it loses nothing a pull cannot redo.
+        """
+        with self.lock():
+            try:
+                self.current_catalog()
+                return None
+            except StateError:
+                pointer = self.paths.catalog_pointer_file
+                aside = pointer.with_name(f"{pointer.name}.unreadable")
+                try:
+                    os.replace(pointer, aside)
+                except OSError as error:
+                    raise StateError(f"{pointer}: cannot move aside ({error.strerror})") from None
+                return aside
+
     def switch_catalog(self, pointer: CatalogPointer) -> CurrentCatalog:
         """Make ``pointer`` current in one rename; the old current becomes ``previous``."""
         old = self.current_catalog()

@@ -133,9 +133,18 @@ def self_update_command(
     as_json: bool,
 ) -> None:
     """Install the node binary the current catalog names, keeping the previous one."""
+
+    def refuse(message: str) -> NoReturn:
+        if as_json:
+            click.echo(json.dumps({"ok": False, "error": message}, indent=2, sort_keys=True))
+        _refuse(message)
+
     installed = binary.resolve() if binary is not None else running_binary()
     if installed is None:
-        _refuse("this is not a frozen archy-node binary; pass --binary PATH to update one")
+        refuse(
+            "this is not a frozen archy-node binary (a source checkout updates with git); "
+            "pass --binary PATH to check or update an installed binary"
+        )
     paths = NodePaths(state_root)
     try:
         platform_name = node_platform()
@@ -144,7 +153,12 @@ def self_update_command(
         with NodeState(paths).lock():
             wanted = _catalog_node_target(paths, platform_name)
             if wanted is None:
-                click.echo(f"the current catalog names no node binary for {platform_name}")
+                message = f"the current catalog names no node binary for {platform_name}"
+                if as_json:
+                    document = {"binary": str(installed), "update_offered": False}
+                    click.echo(json.dumps({**document, "note": message}, indent=2))
+                else:
+                    click.echo(message)
                 return
             fetcher = OriginFetcher()
             try:
@@ -163,7 +177,7 @@ def self_update_command(
             finally:
                 fetcher.close()
     except (SelfUpdateError, NodeConfigError, StateError, TufError, ValueError, OSError) as error:
-        _refuse(str(error))
+        refuse(str(error))
     if outcome is None:
         document = {
             "binary": str(installed),

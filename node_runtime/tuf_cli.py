@@ -12,6 +12,7 @@ error).  The commands only parse options and call ``node_runtime.tuf_updater``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -23,17 +24,25 @@ from signing.trusted_set import TrustedSet
 class _Options:
     def __init__(
         self,
-        metadata_dir: Path,
+        metadata_dir: Path | None,
         metadata_url: str | None,
         target_names: tuple[str, ...],
         target_base_url: str | None,
         target_dir: Path | None,
     ) -> None:
-        self.metadata_dir = metadata_dir
+        self._metadata_dir = metadata_dir
         self.metadata_url = metadata_url
         self.target_names = target_names
         self.target_base_url = target_base_url
         self.target_dir = target_dir
+
+    @property
+    def metadata_dir(self) -> Path:
+        """--metadata-dir, which every command needs (the group does not demand it, so that
+        ``archy-node tuf refresh --help`` works without it)."""
+        if self._metadata_dir is None:
+            raise click.UsageError("--metadata-dir is required (archy-node tuf --metadata-dir D …)")
+        return self._metadata_dir
 
     def require(self, **values: object) -> None:
         for option, value in values.items():
@@ -41,14 +50,16 @@ class _Options:
                 raise click.UsageError(f"--{option.replace('_', '-')} is required here")
 
 
-def _fail(error: Exception) -> None:
+def _fail(error: Exception) -> NoReturn:
     click.echo(f"error: {error}", err=True)
     raise SystemExit(1)
 
 
 @click.group("tuf")
 @click.option(
-    "--metadata-dir", required=True, type=click.Path(path_type=Path), help="Trusted metadata."
+    "--metadata-dir",
+    type=click.Path(path_type=Path),
+    help="Trusted metadata (required by every command).",
 )
 @click.option("--metadata-url", help="Base URL of the repository's metadata.")
 @click.option("--target-name", "target_names", multiple=True, help="Target path (repeatable).")
@@ -57,14 +68,29 @@ def _fail(error: Exception) -> None:
 @click.pass_context
 def tuf(
     context: click.Context,
-    metadata_dir: Path,
+    metadata_dir: Path | None,
     metadata_url: str | None,
     target_names: tuple[str, ...],
     target_base_url: str | None,
     target_dir: Path | None,
 ) -> None:
-    """Verify and fetch from a TUF repository (the tuf-conformance client contract)."""
+    """Verify and fetch from a TUF repository (the tuf-conformance client contract).
+
+    Start with `init` (trust a root.json), then `refresh` and `download`.
+    """
     context.obj = _Options(metadata_dir, metadata_url, target_names, target_base_url, target_dir)
+
+
+def _require_trusted_root(options: _Options) -> None:
+    """Refuse, in one line, to refresh or download before ``tuf init``."""
+    root = options.metadata_dir / "root.json"
+    if not root.exists():
+        _fail(
+            Exception(
+                f"{root} does not exist: no trusted root yet; run `archy-node tuf "
+                f"--metadata-dir {options.metadata_dir} init ROOT.json` first"
+            )
+        )
 
 
 @tuf.command("init")
@@ -88,6 +114,7 @@ def refresh_command(options: _Options) -> None:
     """Update the trusted top-level metadata from the repository."""
     options.require(metadata_url=options.metadata_url)
     assert options.metadata_url is not None
+    _require_trusted_root(options)
     try:
         Updater(options.metadata_dir, options.metadata_url).refresh()
     except (TufError, OSError) as error:
@@ -106,6 +133,7 @@ def download_command(options: _Options) -> None:
         target_dir=options.target_dir,
     )
     assert options.metadata_url is not None and options.target_dir is not None
+    _require_trusted_root(options)
     try:
         options.target_dir.mkdir(parents=True, exist_ok=True)
         updater = Updater(

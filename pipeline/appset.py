@@ -16,6 +16,9 @@ from catalog.loader import MAX_MANIFEST_BYTES, ManifestSource, parse_manifest_so
 from catalog.problems import ManifestError, Problem
 
 MANIFEST_NAME = "manifest.yml"
+NOT_A_MANIFEST = (
+    f"not an app: give an app folder, its {MANIFEST_NAME}, or a folder of apps (e.g. apps/)"
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ def read_manifest_bytes(path: Path) -> bytes:
         info = os.lstat(path)
     except FileNotFoundError:
         raise ManifestError([Problem(shown, None, "", "file not found")]) from None
+    except NotADirectoryError:
+        raise ManifestError([Problem(shown, None, "", NOT_A_MANIFEST)]) from None
     if stat.S_ISLNK(info.st_mode):
         raise ManifestError([Problem(shown, None, "", "is a symlink; manifests must be files")])
     if not stat.S_ISREG(info.st_mode):
@@ -59,9 +64,13 @@ def read_manifest_bytes(path: Path) -> bytes:
 
 def load_app_folder(folder: Path) -> AppFolder:
     """Parse ``folder/manifest.yml``; the app id must equal the folder name."""
+    if folder.is_file():
+        raise ManifestError([Problem(display_path(folder), None, "", NOT_A_MANIFEST)])
     manifest_path = folder / MANIFEST_NAME
     data = read_manifest_bytes(manifest_path)
-    source = parse_manifest_source(data, display_path(manifest_path), folder.name)
+    # abspath, not resolve: "." gets its real name, a symlinked folder keeps its own.
+    folder_name = Path(os.path.abspath(folder)).name
+    source = parse_manifest_source(data, display_path(manifest_path), folder_name)
     return AppFolder(folder, source)
 
 

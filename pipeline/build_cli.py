@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import click
 from rich.console import Console
@@ -20,7 +20,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from catalog.catalog_model import CATALOG_NAME
 from pipeline.appset import load_app_folders
 from pipeline.catalog_build import CACHE_DIR_NAME, BuildOptions, BuildRefused, build_catalog
-from pipeline.companions import LOCAL_OVERRIDE_TAG, LocalPodman
+from pipeline.companions import COMPANION_FAILED, LOCAL_OVERRIDE_TAG, LocalPodman
+from pipeline.digest_warnings import collapse_build_warnings
 from pipeline.gitsource import APPS_DIR, IMAGES_LOCK_NAME
 from pipeline.imagelock import (
     LockFileError,
@@ -46,7 +47,7 @@ class RichProgress:
             TextColumn("{task.fields[item]}"),
             console=stderr,
             transient=True,
-            disable=quiet,
+            disable=quiet or not stderr.is_terminal,  # a bar only for a person at a terminal
         )
         self.task: TaskID | None = None
 
@@ -69,16 +70,42 @@ class RichProgress:
             self.bar.update(self.task, advance=1, item=item)
 
 
-def _refused(problems: list[str], warnings: list[str], as_json: bool) -> None:
+def companion_hint(problems: list[str], *, dev: bool, companions: str) -> str | None:
+    """When a companion image failed to build (offline, no base image), name the way around it."""
+    if companions == "skip" or not any(COMPANION_FAILED in problem for problem in problems):
+        return None
+    if dev:
+        return (
+            "hint: offline, or the base images are not pulled? "
+            "`archy build --dev --companions skip` leaves out the apps whose companion "
+            "image must be built"
+        )
+    return (
+        "hint: a publishing build needs every companion; "
+        "for a dev build try --dev --companions skip"
+    )
+
+
+def _refused(
+    problems: list[str],
+    warnings: list[str],
+    as_json: bool,
+    what: str = "build",
+    hint: str | None = None,
+) -> NoReturn:
     if as_json:
-        document = {"ok": False, "errors": problems, "warnings": warnings}
+        document: dict[str, Any] = {"ok": False, "errors": problems, "warnings": warnings}
+        if hint is not None:
+            document["hint"] = hint
         click.echo(json.dumps(document, indent=2, sort_keys=True))
     else:
-        for warning in warnings:
+        for warning in collapse_build_warnings(warnings):
             stderr.print(f"warning: {warning}", style="yellow", markup=False)
         for problem in problems:
             stderr.print(f"error: {problem}", style="red", markup=False)
-        stderr.print(f"build refused ({len(problems)} errors); nothing was written", style="red")
+        stderr.print(f"{what} refused ({len(problems)} errors); nothing was written", style="red")
+        if hint is not None:
+            stderr.print(hint, markup=False)
     sys.exit(1)
 
 
@@ -198,12 +225,12 @@ def build(
         with RichProgress(quiet=as_json) as progress:
             result = build_catalog(options, progress)
     except BuildRefused as error:
-        _refused(error.problems, error.warnings, as_json)
-        return
+        hint = companion_hint(error.problems, dev=dev, companions=companions)
+        _refused(error.problems, error.warnings, as_json, hint=hint)
     if as_json:
         click.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
         return
-    for warning in result.warnings:
+    for warning in collapse_build_warnings(result.warnings):
         stderr.print(f"warning: {warning}", style="yellow", markup=False)
     for line in result.changes.lines():
         stdout.print(line, markup=False)
@@ -295,11 +322,11 @@ def lock(
     endpoints = _parse_endpoints(endpoint_values)
     references, problems = _images_to_lock(repo)
     if problems:
-        _refused(problems, [], as_json)
+        _refused(problems, [], as_json, "images lock")
     try:
         previous = read_lock_file(lock_path)
     except LockFileError as error:
-        _refused([str(error)], [], as_json)
+        _refused([str(error)], [], as_json, "images lock")
         return
     client = RegistryClient(endpoints=endpoints)
     try:
@@ -310,7 +337,18 @@ def lock(
         client.close()
     failures = [message for _key, message in sorted(result.failures.items())]
     if failures and (require_digests or result.auth_failures):  # a token failure: always
-        _refused(failures, [], as_json)
+        _refused(failures, [], as_json, "images lock")
+    if result.unreachable and not result.resolved:  # offline: an empty lock helps nobody
+        _refused(
+            [
+                *failures,
+                f"no registry could be reached for any of the {len(references)} images; "
+                f"{lock_path} was left as it was (check the network, or --endpoint HOST=URL)",
+            ],
+            [],
+            as_json,
+            "images lock",
+        )
     write_lock_file(lock_path, result.lock)
     summary: dict[str, Any] = {**result.as_json(), "lock": str(lock_path)}
     if as_json:

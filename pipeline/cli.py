@@ -17,8 +17,11 @@ from rich.console import Console
 from rich.table import Table
 
 from catalog.problems import ManifestError
+from pipeline.digest_warnings import collapse_problems
+from pipeline.lazy_group import LazyGroup
 from pipeline.render import render_app_folder, write_units
 from pipeline.schema_export import policy_json_schema
+from pipeline.tables import print_table
 from pipeline.validation import ValidationReport, validate_paths
 
 DEFAULT_APPS_DIR = Path("apps")
@@ -27,7 +30,34 @@ stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# command name -> "module:attribute", imported when the command runs (see pipeline.lazy_group)
+LAZY_COMMANDS = {
+    "build": ("pipeline.build_cli:build", "Build OUT/app-catalog.json from apps/ at a commit."),
+    "images": ("pipeline.build_cli:images", "Container images: pin every repo:tag to a digest."),
+    "ceremony": ("pipeline.ceremony.commands:ceremony", "The maintainers' signing ceremony."),
+    "publish": ("pipeline.ceremony.commands:publish", "Publish a threshold-signed event."),
+    "refresh-timestamp": (
+        "pipeline.ceremony.commands:refresh_timestamp_command",
+        "Re-sign the timestamp (and the snapshot when due).",
+    ),
+    "dev-flow": ("pipeline.main_flow:dev_flow", "Build, sign, publish and pull, all local."),
+    "publish-s3": ("pipeline.s3_origin:publish_s3_command", "Publish a built repository to S3."),
+    "seed": ("pipeline.seed_commands:seed", "Swarm seeds: serve blobs by BLAKE3 to nodes."),
+    "import": ("pipeline.importer.command:import_group", "Convert Umbrel/CasaOS apps."),
+    "storefront": ("pipeline.storefront.commands:storefront", "The static storefront."),
+}
+LAZY_APP_COMMANDS = {
+    "new": ("pipeline.appdev.commands:app_new", "Create APPS_DIR/ID/ from a template."),
+    "run": ("pipeline.appdev.commands:app_run", "Install ID on a throwaway local node."),
+    "test": ("pipeline.appdev.commands:app_test", "Put ID through the lifecycle gate."),
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=LAZY_COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="archipelago-registry", prog_name="archy")
 def main() -> None:
     """Archipelago registry: validate, render, build, sign and publish apps."""
@@ -37,10 +67,13 @@ def _print_report(report: ValidationReport, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.as_json(), indent=2, sort_keys=True))
         return
-    for problem in report.problems:
+    shown, unpinned = collapse_problems(report.problems)
+    for problem in shown:
         style = "red" if problem.severity == "error" else "yellow"
         prefix = "" if problem.severity == "error" else "warning: "
         stderr.print(f"{prefix}{problem}", style=style, markup=False)
+    if unpinned is not None:
+        stderr.print(f"warning: {unpinned}", style="yellow", markup=False)
     failed = report.failed_files()
     table = Table(title="Apps", title_justify="left")
     for column in ("app", "version", "containers", "host ports", "status"):
@@ -58,7 +91,7 @@ def _print_report(report: ValidationReport, as_json: bool) -> None:
             ", ".join(ports) or "-",
             "[green]ok[/green]" if ok else "[red]refused[/red]",
         )
-    stdout.print(table)
+    print_table(stdout, table)
     summary = (
         f"{len(report.apps)} apps checked: {len(report.errors)} errors, "
         f"{len(report.warnings)} warnings"
@@ -100,7 +133,7 @@ def schema(out: Path | None) -> None:
         out.write_text(text, encoding="utf-8")
 
 
-@main.group()
+@main.group(cls=LazyGroup, lazy=LAZY_APP_COMMANDS)
 def app() -> None:
     """App developer tools: create, validate, render, run and test one app."""
 
@@ -134,7 +167,10 @@ def app_validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> 
     show_default=True,
     help="The node's data root that volumes live under.",
 )
-def app_render(app_ref: str, out: Path | None, apps_dir: Path, data_root: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the units (or paths) as JSON.")
+def app_render(
+    app_ref: str, out: Path | None, apps_dir: Path, data_root: str, as_json: bool
+) -> None:
     """Render APP (an id under apps/, or an app folder) to Quadlet units.
 
     The manifest is validated first (schema and policy); nothing is written
@@ -144,11 +180,24 @@ def app_render(app_ref: str, out: Path | None, apps_dir: Path, data_root: str) -
     if not (folder / "manifest.yml").exists():
         folder = apps_dir / app_ref
     if not (folder / "manifest.yml").exists():
-        fail(f"{app_ref}: no such app (looked for {folder / 'manifest.yml'})")
+        message = f"{app_ref}: no such app (looked for {folder / 'manifest.yml'})"
+        if as_json:
+            click.echo(json.dumps({"ok": False, "errors": [message]}))
+        fail(message)
     try:
         units = render_app_folder(folder, data_root=data_root)
     except ManifestError as error:
+        if as_json:
+            click.echo(json.dumps({"ok": False, "errors": [str(p) for p in error.problems]}))
         refuse(error)
+    if as_json:
+        document: dict[str, object] = {"ok": True, "app": folder.name}
+        if out is None:
+            document["units"] = units
+        else:
+            document["written"] = [str(path) for path in write_units(units, out)]
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
+        return
     if out is None:
         for name, text in units.items():
             click.echo(f"# --- {name} ---")
@@ -170,48 +219,6 @@ def refuse(error: ManifestError) -> NoReturn:
         stderr.print(str(problem), style="red", markup=False)
     sys.exit(1)
 
-
-from pipeline.build_cli import build, images  # noqa: E402 - registered after main is defined
-
-main.add_command(build)
-main.add_command(images)
-
-from pipeline.ceremony.commands import (  # noqa: E402 - registered after main is defined
-    ceremony,
-    publish,
-    refresh_timestamp_command,
-)
-
-main.add_command(ceremony)
-main.add_command(publish)
-main.add_command(refresh_timestamp_command)
-
-from pipeline.main_flow import dev_flow  # noqa: E402 - registered after main is defined
-
-main.add_command(dev_flow)
-
-from pipeline.s3_origin import publish_s3_command  # noqa: E402 - registered after main is defined
-
-main.add_command(publish_s3_command)
-
-
-from pipeline.seed_commands import seed as seed_group  # noqa: E402 - registered after main is defined
-
-main.add_command(seed_group)
-
-from pipeline.importer.command import import_group  # noqa: E402 - registered after main is defined
-
-main.add_command(import_group)
-
-from pipeline.storefront.commands import storefront  # noqa: E402 - registered after main
-
-main.add_command(storefront)
-
-from pipeline.appdev.commands import app_new, app_run, app_test  # noqa: E402 - after main
-
-app.add_command(app_new)
-app.add_command(app_run)
-app.add_command(app_test)
 
 if __name__ == "__main__":
     main()

@@ -171,6 +171,9 @@ def materialise_context(context: CompanionContext, destination: Path) -> None:
         os.chmod(directory, 0o755)  # noqa: S103 - podman's user must read the context
 
 
+COMPANION_FAILED = ": podman build of "  # what a failed companion build's message contains
+
+
 def _podman_checked(runner: PodmanRunner, context: CompanionContext, *args: str) -> str:
     done = runner.podman(*args)
     if done.returncode != 0:

@@ -54,6 +54,10 @@ class RegistryAuthError(RegistryError):
     """
 
 
+class RegistryUnreachable(RegistryError):
+    """No answer at all from the registry (refused, reset, timed out, unknown host)."""
+
+
 class LockFileError(Exception):
     """images.lock.json is not a valid lock file."""
 
@@ -211,7 +215,7 @@ class RegistryClient:
                         )
                 return RegistryAnswer(response.status_code, response.headers, bytes(body))
         except httpx.TransportError as error:
-            raise RegistryError(
+            raise RegistryUnreachable(
                 f"{image.key}: cannot reach the registry at {self.endpoint(image.host)} "
                 f"({type(error).__name__}: {error or 'no answer'})"
             ) from None
@@ -383,6 +387,7 @@ class LockResult:
     failures: dict[str, str] = field(default_factory=dict)
     unchanged: list[str] = field(default_factory=list)
     auth_failures: list[str] = field(default_factory=list)
+    unreachable: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -419,6 +424,8 @@ def lock_images(
             result.failures[key] = str(error)
             if isinstance(error, RegistryAuthError):
                 result.auth_failures.append(key)
+            if isinstance(error, RegistryUnreachable):
+                result.unreachable.append(key)
             if key in previous.images:
                 images[key] = previous.images[key]
         on_resolved(reference)

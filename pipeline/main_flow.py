@@ -72,6 +72,7 @@ from pipeline.publish.layout import STOREFRONT_INDEX
 from pipeline.publish.signed_repository import PublishError, PublishReport
 from pipeline.publish.storefront_step import publish_storefront
 from pipeline.storefront.verified_repository import StorefrontSourceError
+from pipeline.tables import print_table
 from signing.keys import SigningKey
 from signing.metadata import Metadata, Root, Snapshot, Targets, Timestamp
 
@@ -470,7 +471,7 @@ def dev_flow(repo: Path, dist: Path) -> None:
         stderr.print(f"error: {error}", style="red", markup=False)
         sys.exit(1)
     for table in summary_tables(result):
-        stdout.print(table)
+        print_table(stdout, table)
     skipped = (
         f" ({len(result.skipped_apps)} apps left out, their companion images not built: "
         f"{', '.join(result.skipped_apps)})"

@@ -28,6 +28,7 @@ from node_runtime.engines.stage_engine import STAGE_ENGINE_NAME, StageEngine
 
 ENGINE_NAMES = ("auto", "podman", "quadlet", STAGE_ENGINE_NAME)
 QUADLET_DIR_ENV = "ARCHY_NODE_QUADLET_DIR"
+STAGED_UNITS_DIR = "staged-units"
 
 
 def choose_engine(
@@ -35,17 +36,22 @@ def choose_engine(
     *,
     runner: PodmanRunner | None = None,
     quadlet_dir: Path | None = None,
+    state_root: Path | None = None,
 ) -> ContainerEngine:
     """The engine called ``name``; ``auto`` picks Quadlet only where systemd runs the user.
 
     The unit dir (Quadlet and stage) is ``quadlet_dir``, else ``$ARCHY_NODE_QUADLET_DIR``,
-    else where the user's Quadlet generator reads (``~/.config/containers/systemd``).
+    else, for stage, ``STATE_ROOT/staged-units`` (staging never writes where a running
+    systemd would pick the units up unless told to), else where the user's Quadlet
+    generator reads (``~/.config/containers/systemd``).
     """
     if quadlet_dir is None and os.environ.get(QUADLET_DIR_ENV):
         quadlet_dir = Path(os.environ[QUADLET_DIR_ENV])
-    unit_dir = quadlet_dir or default_quadlet_dir()
     if name == STAGE_ENGINE_NAME:
-        return StageEngine(unit_dir)
+        if quadlet_dir is None and state_root is not None:
+            quadlet_dir = state_root / STAGED_UNITS_DIR
+        return StageEngine(Path(os.path.abspath(quadlet_dir or default_quadlet_dir())))
+    unit_dir = quadlet_dir or default_quadlet_dir()
     podman = runner if runner is not None else LocalPodmanRunner()
     if name == "quadlet" or (name == "auto" and systemd_user_session_available()):
         return QuadletEngine(podman, LocalSystemctl(), unit_dir)

@@ -29,7 +29,12 @@ from node_runtime.engines.container_engine import (
 from node_runtime.engines.quadlet_engine import remove_app_units, write_app_units
 
 STAGE_ENGINE_NAME = "stage"
-STAGED_REASON = "no container engine: units written, not started"
+STAGED_REASON = "not started (the stage engine starts nothing)"
+
+
+def staged_reason(unit_dir: Path) -> str:
+    """What a staged app's result says: where its units are, and why nothing runs."""
+    return f"units written to {unit_dir}, {STAGED_REASON}"
 
 
 class StageEngine:

@@ -28,6 +28,7 @@ from pipeline.ceremony.event import (
     check_intact,
     check_key_may_sign,
     check_signable,
+    check_still_pending,
     event_status,
 )
 from pipeline.ceremony.keystore import (
@@ -57,6 +58,7 @@ from pipeline.publish.seed_push import SeedPushError, push_to_seed
 from pipeline.publish.signed_repository import PublishError, PublishReport, refresh_timestamp
 from pipeline.publish.storefront_step import publish_storefront
 from pipeline.storefront.verified_repository import StorefrontSourceError
+from pipeline.tables import print_table, short_id
 from signing.keys import SigningKey
 from signing.metadata import format_expires
 
@@ -88,6 +90,8 @@ def refusing(function: F) -> F:
         try:
             return function(*args, **kwargs)
         except REFUSALS as error:
+            if kwargs.get("as_json"):
+                click.echo(json.dumps({"ok": False, "error": str(error)}))
             _refuse(error)
 
     return wrapper  # type: ignore[return-value]
@@ -140,9 +144,14 @@ def ceremony() -> None:
     help="Argon2id cost; 'interactive' only for throwaway dev keys.",
 )
 @passphrase_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @refusing
 def keygen(
-    out: Path, kdf_cost: str, passphrase_file: Path | None, passphrase_env: str | None
+    out: Path,
+    kdf_cost: str,
+    passphrase_file: Path | None,
+    passphrase_env: str | None,
+    as_json: bool,
 ) -> None:
     """Create a new Ed25519 key in OUT (encrypted, 0600) and OUT.pub (public part).
 
@@ -162,6 +171,10 @@ def keygen(
     key = SigningKey.generate()
     write_key_file(out, key, passphrase, KdfCost[kdf_cost.upper()])
     write_public_key_file(out.with_name(out.name + ".pub"), key.public_key)
+    if as_json:
+        document = {"ok": True, "key_file": str(out), "keyid": key.keyid}
+        click.echo(json.dumps({**document, "public_key_file": f"{out}.pub"}))
+        return
     stdout.print(f"created {out} (keyid {key.keyid})", markup=False)
 
 
@@ -209,6 +222,7 @@ def _parse_expiry(values: tuple[str, ...]) -> dict[str, int]:
     help="Override an expiry period, e.g. targets=90.",
 )
 @passphrase_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @refusing
 def init(
     ceremony_dir: Path,
@@ -220,6 +234,7 @@ def init(
     expiry: tuple[str, ...],
     passphrase_file: Path | None,
     passphrase_env: str | None,
+    as_json: bool,
 ) -> None:
     """Create the ceremony: root v1 with k-of-n root and targets keys and the online key."""
     expiry_days = _parse_expiry(expiry)
@@ -242,6 +257,18 @@ def init(
         _now(),
         expiry_days,
     )
+    if as_json:
+        document = {
+            "ok": True,
+            "root": str(state.metadata_dir / "1.root.json"),
+            "root_keys": len(root_keys),
+            "root_threshold": root_threshold,
+            "targets_keys": len(targets_keys),
+            "targets_threshold": targets_threshold,
+            "expires": format_expires(root.signed.expires),
+        }
+        click.echo(json.dumps(document))
+        return
     stdout.print(
         f"created {state.metadata_dir / '1.root.json'}: root {root_threshold}-of-"
         f"{len(root_keys)}, targets {targets_threshold}-of-{len(targets_keys)}, "
@@ -261,17 +288,22 @@ def init(
     help="The build outputs (archy build).",
 )
 @click.option(
+    "--renew",
+    is_flag=True,
+    help="Open the event even if the catalog is unchanged (to re-sign before targets expires).",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print the event id, path and review as JSON."
 )
 @refusing
-def open_event(ceremony_dir: Path, dist_dir: Path, as_json: bool) -> None:
+def open_event(ceremony_dir: Path, dist_dir: Path, renew: bool, as_json: bool) -> None:
     """Open a signing event for the build in --dist: the next targets metadata and its diff.
 
     Every embedded manifest is checked again and every unit re-rendered first;
     the diff is computed against the last accepted catalog.
     """
     state = CeremonyState(ceremony_dir)
-    event, review = open_catalog_event(state, dist_dir, _now())
+    event, review = open_catalog_event(state, dist_dir, _now(), renew=renew)
     directory = state.event_dir(event.event_id)
     if as_json:
         document = {"event_id": event.event_id, "path": str(directory), "review": review.lines}
@@ -298,6 +330,9 @@ def open_event(ceremony_dir: Path, dist_dir: Path, as_json: bool) -> None:
 )
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation after showing the diff.")
 @passphrase_options
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the review and the result as JSON (use --yes)."
+)
 @refusing
 def sign(
     ceremony_dir: Path,
@@ -306,6 +341,7 @@ def sign(
     yes: bool,
     passphrase_file: Path | None,
     passphrase_env: str | None,
+    as_json: bool,
 ) -> None:
     """Check the event, show what it changes, ask for confirmation, and sign it (offline).
 
@@ -316,17 +352,38 @@ def sign(
     state = CeremonyState(ceremony_dir)
     event = state.load_event(event_id or state.latest_event_id())
     check_signable(event, _now())
+    check_still_pending(event, state.trusted_root())
     key = _open_key(key_file, _passphrases(passphrase_file, passphrase_env))
     check_key_may_sign(event, key, state.trusted_root())
     review = review_event(state, event)
-    stdout.print(
+    shown = stderr if as_json else stdout  # with --json, stdout holds only the JSON document
+    shown.print(
         f"signing event {event.event_id} ({event.record.role} v{event.record.version}):",
         markup=False,
     )
-    stdout.print(review.text, markup=False, end="")
+    shown.print(review.text, markup=False, end="")
     if not yes and not click.confirm("Sign this?", default=False, err=True):
-        _refuse(CeremonyError("not signed"))
+        raise CeremonyError("not signed")
     status = sign_event(state, event.event_id, key, _now(), blake3_hex(event.metadata.signed_bytes))
+    if as_json:
+        document = {
+            "ok": True,
+            "event_id": event.event_id,
+            "keyid": key.keyid,
+            "threshold_met": status.threshold_met,
+            "quorums": [
+                {
+                    "role": quorum.quorum.label,
+                    "signed_by": sorted(quorum.signed_by),
+                    "threshold": quorum.quorum.threshold,
+                    "met": quorum.met,
+                }
+                for quorum in status.quorums
+            ],
+            "review": list(review.lines),
+        }
+        click.echo(json.dumps(document))
+        return
     stdout.print(f"signed {event.event_id} with key {key.keyid[:16]}…", markup=False)
     _print_status(status)
 
@@ -386,10 +443,20 @@ def status(ceremony_dir: Path, event_id: str | None, as_json: bool) -> None:
     root = roots[-1].signed
     now = _now()
     event_ids = [event_id] if event_id else state.event_ids()
-    documents = [
-        _status_document(state, event_status(state.load_event(each), root), now)
-        for each in event_ids
-    ]
+    documents = []
+    for each in event_ids:
+        event = state.load_event(each)
+        # A root event already in effect is judged by the root it replaced, as when it was signed.
+        judged_by = root
+        if event.record.role == "root" and event.record.version <= root.version:
+            judged_by = next(
+                (r.signed for r in roots if r.signed.version == event.record.version - 1), root
+            )
+        document = _status_document(state, event_status(event, judged_by), now)
+        document["in_effect"] = event.record.role == "root" and (
+            event.record.version <= root.version
+        )
+        documents.append(document)
     if as_json:
         click.echo(
             json.dumps(
@@ -406,8 +473,12 @@ def status(ceremony_dir: Path, event_id: str | None, as_json: bool) -> None:
     for column in ("role", "keys", "threshold"):
         table.add_column(column)
     for role_name, role in root.roles.items():
-        table.add_row(role_name, ", ".join(k[:12] for k in role.keyids), str(role.threshold))
-    stdout.print(table)
+        table.add_row(
+            role_name,
+            ", ".join(short_id(k, 12, stdout) for k in role.keyids),
+            str(role.threshold),
+        )
+    print_table(stdout, table)
     stdout.print(f"root v{root.version} expires {format_expires(root.expires)}", markup=False)
     events = Table(title="Signing events", title_justify="left")
     for column in ("event", "signatures", "threshold", "event expires", "metadata expires"):
@@ -418,6 +489,8 @@ def status(ceremony_dir: Path, event_id: str | None, as_json: bool) -> None:
         )
         if not document["intact"]:
             verdict = "[red]altered[/red]"
+        elif document["in_effect"]:
+            verdict = "[green]in effect[/green]"
         elif document["threshold_met"]:
             verdict = "[green]met[/green]"
         elif document["expired"]:
@@ -431,7 +504,7 @@ def status(ceremony_dir: Path, event_id: str | None, as_json: bool) -> None:
             document["event_expires"],
             document["metadata_expires"],
         )
-    stdout.print(events)
+    print_table(stdout, events)
 
 
 @ceremony.command("rotate-root")
@@ -509,6 +582,19 @@ def online_key_options(function: F) -> F:
     return passphrase_options(function)
 
 
+def _report_document(report: PublishReport) -> dict[str, Any]:
+    return {
+        "ok": True,
+        "destination": report.destination,
+        "up_to_date": report.up_to_date,
+        "targets_version": report.targets_version,
+        "snapshot_version": report.snapshot_version,
+        "timestamp_version": report.timestamp_version,
+        "written": list(report.written),
+        "skipped": list(report.skipped),
+    }
+
+
 def _print_report(report: PublishReport) -> None:
     if report.up_to_date:
         stdout.print(
@@ -562,6 +648,7 @@ def _print_report(report: PublishReport) -> None:
     help="The seeds' upload token (what they were started with).",
 )
 @online_key_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @refusing
 def publish(
     destination: str,
@@ -575,6 +662,7 @@ def publish(
     online_key_env: str | None,
     passphrase_file: Path | None,
     passphrase_env: str | None,
+    as_json: bool,
 ) -> None:
     """Publish a threshold-signed event: targets, targets metadata, snapshot, timestamp, then
     the storefront (index.html and store/, read back through the TUF chain).
@@ -589,20 +677,43 @@ def publish(
     )
     state = CeremonyState(ceremony_dir)
     report = publish_signing_event(state, event_id, dist_dir, origin, key, _now())
-    _print_report(report)
+    if not as_json:
+        _print_report(report)
     shop = publish_storefront(origin, state.roots()[-1].to_bytes(), _now())
-    stdout.print(
-        f"storefront: {origin.describe('index.html')} ({len(shop.written)} files written, "
-        f"{len(shop.skipped)} unchanged), after the timestamp",
-        markup=False,
-    )
+    document: dict[str, Any] = {
+        **_report_document(report),
+        "storefront": {
+            "index": origin.describe("index.html"),
+            "written": len(shop.written),
+            "unchanged": len(shop.skipped),
+        },
+        "seeds": [],
+    }
+    if not as_json:
+        stdout.print(
+            f"storefront: {origin.describe('index.html')} ({len(shop.written)} files written, "
+            f"{len(shop.skipped)} unchanged), after the timestamp",
+            markup=False,
+        )
     for seed_url in seeds:
         pushed = push_to_seed(origin, seed_url, token)
+        document["seeds"].append(
+            {
+                "seed": pushed.seed,
+                "uploaded": len(pushed.uploaded),
+                "bytes_uploaded": pushed.bytes_uploaded,
+                "already_held": pushed.already_held,
+            }
+        )
+        if as_json:
+            continue
         stdout.print(
             f"seed {pushed.seed}: {len(pushed.uploaded)} files uploaded "
             f"({pushed.bytes_uploaded} bytes of blobs), {pushed.already_held} blobs already held",
             markup=False,
         )
+    if as_json:
+        click.echo(json.dumps(document))
 
 
 def _seed_token(seeds: tuple[str, ...], token_file: Path | None) -> str:
@@ -638,6 +749,7 @@ def _seed_token(seeds: tuple[str, ...], token_file: Path | None) -> str:
     help="S3-compatible endpoint for s3:// origins (default: the AWS chain's).",
 )
 @online_key_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @refusing
 def refresh_timestamp_command(
     destination: str,
@@ -647,6 +759,7 @@ def refresh_timestamp_command(
     online_key_env: str | None,
     passphrase_file: Path | None,
     passphrase_env: str | None,
+    as_json: bool,
 ) -> None:
     """Re-sign the timestamp (and the snapshot when it is about to expire)."""
     settings = CeremonyState(ceremony_dir).settings
@@ -657,4 +770,7 @@ def refresh_timestamp_command(
     report = refresh_timestamp(
         origin, key, _now(), settings.expiry("snapshot"), settings.expiry("timestamp")
     )
+    if as_json:
+        click.echo(json.dumps(_report_document(report)))
+        return
     _print_report(report)

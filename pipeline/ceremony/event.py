@@ -206,6 +206,15 @@ def check_signable(event: SigningEvent, now: datetime) -> None:
         )
 
 
+def check_still_pending(event: SigningEvent, trusted_root: Root) -> None:
+    """Refuse to sign a root event the trusted chain already holds (or went past)."""
+    if event.record.role == "root" and event.record.version <= trusted_root.version:
+        raise CeremonyError(
+            f"event {event.event_id} (root v{event.record.version}) is already in effect: the "
+            f"trusted root is v{trusted_root.version}; nothing was signed"
+        )
+
+
 def required_roles(event: SigningEvent, trusted_root: Root) -> list[RoleQuorum]:
     """The thresholds ``event`` must meet under ``trusted_root``."""
 

@@ -29,6 +29,7 @@ from signing.metadata import Root, Targets, format_expires
 class EventReview:
     event_id: str
     lines: tuple[str, ...]
+    changed: bool = True  # False: a targets event whose catalog equals the last accepted one
 
     @property
     def text(self) -> str:
@@ -84,6 +85,7 @@ def _review_targets(state: CeremonyState, event: SigningEvent, targets: Targets)
     _check_not_superseded(state, event)
     catalog = verify_targets_event(targets, event.catalog)
     baseline, previous = _baseline(state, targets)
+    changes = diff_catalogs(previous, catalog)
     signed = targets.targets[CATALOG_NAME]
     others = len(targets.targets) - 1
     lines = [
@@ -93,9 +95,9 @@ def _review_targets(state: CeremonyState, event: SigningEvent, targets: Targets)
         f"checked: {_apps(len(catalog.apps))} schema, policy and cross-app rules; "
         "every unit re-renders byte for byte",
         baseline,
-        *(diff_catalogs(previous, catalog) or ["no changes"]),
+        *(changes or ["no changes"]),
     ]
-    return EventReview(event.event_id, tuple(lines))
+    return EventReview(event.event_id, tuple(lines), changed=bool(changes) or previous is None)
 
 
 def review_event(state: CeremonyState, event: SigningEvent) -> EventReview:

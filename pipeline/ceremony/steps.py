@@ -26,6 +26,7 @@ from pipeline.ceremony.event import (
     add_signature,
     check_key_may_sign,
     check_signable,
+    check_still_pending,
     event_status,
     open_root_event,
     open_targets_event,
@@ -51,11 +52,13 @@ def init_ceremony(
 
 
 def open_catalog_event(
-    state: CeremonyState, dist_dir: Path, now: datetime
+    state: CeremonyState, dist_dir: Path, now: datetime, renew: bool = False
 ) -> tuple[SigningEvent, EventReview]:
     """Open the signing event for the build in ``dist_dir``, check it, and save it in ``state``.
 
-    Nothing is written unless every check of :func:`review_event` passes.
+    Nothing is written unless every check of :func:`review_event` passes, and
+    unless the catalog changed since the last accepted one (``renew``: open it
+    anyway, to sign the same catalog again before targets expires).
     """
     settings = state.settings
     state.trusted_root()  # refuse early if the ceremony's roots do not verify
@@ -74,6 +77,13 @@ def open_catalog_event(
         lifetime=settings.event_lifetime,
     )
     review = review_event(state, event)
+    if not review.changed and not renew:
+        accepted = state.latest_accepted_targets(below_version=version)
+        since = "" if accepted is None else f" (targets v{accepted.record.version})"
+        raise CeremonyError(
+            f"nothing changed since the last accepted catalog{since}; no event was opened "
+            "(to sign the same catalog again before it expires, pass --renew)"
+        )
     state.save_event(event, _informational_copy(review))
     return event, review
 
@@ -104,6 +114,7 @@ def sign_event(
             f"event {event_id} changed while you were reviewing it; nothing was signed"
         )
     check_signable(event, now)
+    check_still_pending(event, root)
     check_key_may_sign(event, key, root)
     verify_event(state, event)
     event = add_signature(event, key, root, now)

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline.importer.run import ImportRun, Store, find_sources, run_import
+from pipeline.tables import print_table
 
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -43,7 +44,7 @@ def _print(run: ImportRun, as_json: bool) -> None:
             f"[{STATUS_STYLE[result.status]}]{result.status}[/]",
             ", ".join(codes) or "-",
         )
-    stdout.print(table)
+    print_table(stdout, table)
     counts = run.reason_counts()
     if counts:
         by_code = Table(title="Reasons by code", title_justify="left")
@@ -51,7 +52,7 @@ def _print(run: ImportRun, as_json: bool) -> None:
             by_code.add_column(column)
         for code, count in counts.items():
             by_code.add_row(code, str(count["apps"]), str(count["refused_apps"]), count["meaning"])
-        stdout.print(by_code)
+        print_table(stdout, by_code)
     totals = run.as_json()["counts"]
     stdout.print(
         f"{len(run.results)} apps: {totals['imported']} imported, {totals['warnings']} imported "

@@ -35,7 +35,8 @@ def test_run_stages_the_app_and_says_what_the_owner_gets(workspace: Path) -> Non
     sandbox = workspace / "dist/app-run/demo-notes"
     assert stdout.splitlines() == [
         "engine: stage (podman is not installed)",
-        "demo-notes: staged (no container engine: units written, not started)",
+        f"demo-notes: staged (units written to {sandbox / 'units'}, not started (the stage "
+        "engine starts nothing))",
         "open: http://127.0.0.1:18000/ (web UI)",
         f"credential: db-password in {sandbox / 'state/secrets/demo-notes/db-password'} "
         "(0600; not printed)",
@@ -114,7 +115,8 @@ def test_a_bitcoin_app_runs_with_its_providers_in_the_catalog(
     assert archy("app", "new", "demo-btc", "--template", "bitcoin")[0] == 0
     code, stdout, stderr = archy("app", "run", "demo-btc")
     assert (code, stderr) == (0, "")
-    assert "demo-btc: staged (no container engine: units written, not started)" in stdout
+    assert "demo-btc: staged (units written to " in stdout
+    assert "not started (the stage engine starts nothing))" in stdout
     assert (
         "note: requires bitcoin: bitcoin-core, bitcoin-knots in this node's catalog, "
         "not installed here"

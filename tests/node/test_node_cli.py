@@ -126,8 +126,12 @@ def test_missing_options_are_usage_errors(state_root: Path) -> None:
     assert run(state_root, "install").exit_code == 2
 
 
-def test_commands_on_an_uninitialised_node_say_how_to_start(state_root: Path) -> None:
+def test_commands_on_an_uninitialised_node_say_how_to_start(
+    state_root: Path, repository: RepositoryHandle
+) -> None:
     assert "archy-node init" in one_error_line(run(state_root, "pull"))
+    assert "archy-node init" in one_error_line(run(state_root, "install", "electrs"))
+    assert init(state_root, repository).exit_code == 0
     assert "archy-node pull" in one_error_line(run(state_root, "install", "electrs"))
 
 

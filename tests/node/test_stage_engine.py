@@ -10,7 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from node_runtime.cli import main
-from node_runtime.engines.stage_engine import STAGED_REASON
+from node_runtime.engines.stage_engine import staged_reason
 from node_runtime.node_config import STATE_ROOT_ENV
 from node_runtime.node_state import NodePaths, NodeState
 from tests.node.repo_factory import make_repository, manifest_yaml
@@ -38,7 +38,7 @@ def test_stage_writes_the_catalogs_units_and_secrets_once_and_keeps_data(tmp_pat
     installed = run(tmp_path, "install", "gate-vault", "--json")
     assert installed.exit_code == 0, installed.output
     [result] = json.loads(installed.stdout)["apps"]
-    assert (result["status"], result["reason"]) == ("staged", STAGED_REASON)
+    assert (result["status"], result["reason"]) == ("staged", staged_reason(tmp_path / "units"))
 
     assert repository.catalog is not None
     units = repository.catalog.apps["gate-vault"].units

@@ -56,7 +56,7 @@ def assert_the_node_agent_staged_the_apps(dist: Path, stdout: str) -> None:
     catalog = parse_catalog((dist / "dev-build/app-catalog.json").read_bytes())
     written = {p.name: p.read_bytes() for p in (dist / "dev-node-units").iterdir()}
     for app_id in DEV_NODE_APPS:
-        assert f"│ {app_id}" in stdout
+        assert f"\n{app_id}\tstaged\t" in stdout  # a plain row: stdout is not a terminal
         for name, text in catalog.apps[app_id].units.items():
             assert written[name] == text.encode()
         for secret in catalog.apps[app_id].manifest.generated_secrets:
