@@ -52,6 +52,7 @@ from node_runtime.node_state import (
     status_report,
     uninstall_app,
 )
+from node_runtime.origin_fetcher import DEFAULT_PULL_DEADLINE_SECONDS
 from node_runtime.pull import PullError, pull
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -218,10 +219,21 @@ def init_command(
 
 
 @click.command("pull")
+@click.option(
+    "--timeout",
+    "timeout_seconds",
+    type=click.FloatRange(min=1),
+    default=DEFAULT_PULL_DEADLINE_SECONDS,
+    show_default=True,
+    help="Give up on the origin after this many seconds, retries included.",
+)
 @json_option
 @state_root_option
-def pull_command(as_json: bool, state_root: Path) -> None:
-    """Refresh trust and fetch the signed catalog and what installed apps need."""
+def pull_command(timeout_seconds: float, as_json: bool, state_root: Path) -> None:
+    """Refresh trust and fetch the signed catalog and what installed apps need.
+
+    Every retry of the origin is reported on stderr as it happens.
+    """
     paths = NodePaths(state_root)
     require_initialised(paths, as_json)
     try:
@@ -235,7 +247,11 @@ def pull_command(as_json: bool, state_root: Path) -> None:
             err=True,
         )
     try:
-        result = pull(paths)
+        result = pull(
+            paths,
+            report=lambda line: click.echo(line, err=True),
+            deadline_seconds=timeout_seconds,
+        )
     except PullError as error:
         if as_json:
             _print_json({"ok": False, "step": error.step, "error": str(error)})

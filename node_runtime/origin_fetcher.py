@@ -75,8 +75,18 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Timeouts:
-    connect_seconds: float = 5.0
+    """Per-request limits.  A silent origin is retried soon: the first attempt waits
+    ``first_read_seconds`` for a byte, each retry twice as long, up to ``read_seconds``."""
+
+    connect_seconds: float = 4.0
     read_seconds: float = 30.0
+    first_read_seconds: float = 4.0
+
+    def read_seconds_for(self, attempt: int) -> float:
+        return min(self.read_seconds, self.first_read_seconds * float(2 ** (attempt - 1)))
+
+
+DEFAULT_PULL_DEADLINE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -181,10 +191,20 @@ class OriginFetcher(Fetcher):
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         conditional_cache: ConditionalCache | None = None,
+        report: Callable[[str], None] | None = None,
+        deadline_seconds: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``report`` hears one line per retry as it happens; ``deadline_seconds`` bounds
+        everything this fetcher does, retries and waits included, from its creation."""
+        self._report = report
+        self._clock = clock
+        self._deadline_seconds = deadline_seconds
+        self._deadline = None if deadline_seconds is None else clock() + deadline_seconds
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
         self.stats = FetchStats()
+        self._attempt = 1
         self._sleep = sleep
         self._files = FileFetcher()
         import httpx  # here, not at import: `archy-node version` never pays for it
@@ -351,7 +371,11 @@ class OriginFetcher(Fetcher):
         304 counts only when ``conditions`` were sent; a 304 to a plain GET is an error.
         """
         self.stats.requests += 1
-        with self._client.stream("GET", url, headers=conditions or {}) as response:
+        read = self.timeouts.read_seconds_for(self._attempt)
+        if self._deadline is not None:
+            read = max(0.1, min(read, self._deadline - self._clock()))
+        timeout = self._httpx.Timeout(read, connect=min(self.timeouts.connect_seconds, read))
+        with self._client.stream("GET", url, headers=conditions or {}, timeout=timeout) as response:
             if response.status_code == 304 and conditions:
                 return 304, response.headers
             self._check_status(url, response)
@@ -369,9 +393,17 @@ class OriginFetcher(Fetcher):
                 sink(chunk)
             return 200, response.headers
 
+    def _past_deadline(self, url: str, reason: str) -> DownloadError:
+        return DownloadError(
+            f"{url}: {reason} (gave up: the {self._deadline_seconds:g} s deadline passed)"
+        )
+
     def _with_retries(self, url: str, attempt: Callable[[], T]) -> T:
         failures = 0
         while True:
+            self._attempt = failures + 1
+            if self._deadline is not None and self._clock() >= self._deadline:
+                raise self._past_deadline(url, "no answer in time")
             try:
                 return attempt()
             except (
@@ -386,8 +418,16 @@ class OriginFetcher(Fetcher):
                     raise DownloadError(
                         f"{url}: {reason} (gave up after {failures} attempts)"
                     ) from None
+                wait = self.retry.backoff_seconds(failures)
+                if self._deadline is not None and self._clock() + wait >= self._deadline:
+                    raise self._past_deadline(url, reason) from None
+                if self._report is not None:
+                    self._report(
+                        f"retrying {url}: {reason} (attempt {failures + 1} of "
+                        f"{self.retry.attempts} in {wait:.1f} s)"
+                    )
                 self.stats.retries += 1
-                self._sleep(self.retry.backoff_seconds(failures))
+                self._sleep(wait)
             except self._httpx.HTTPError as error:
                 raise DownloadError(f"{url}: {error}") from None
 

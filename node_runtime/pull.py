@@ -39,7 +39,7 @@ Public API: ``CATALOG_TARGET``, ``PullResult``, ``PullError``,
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -56,7 +56,11 @@ from node_runtime.node_state import (
     StateError,
     utc_now_text,
 )
-from node_runtime.origin_fetcher import OriginFetcher, repository_urls
+from node_runtime.origin_fetcher import (
+    DEFAULT_PULL_DEADLINE_SECONDS,
+    OriginFetcher,
+    repository_urls,
+)
 from node_runtime.seed_fetcher import MultiSourceBlobFetcher, SeedAwareFetcher
 from node_runtime.tuf_fetcher import DownloadError, Fetcher
 from node_runtime.tuf_updater import Updater
@@ -335,8 +339,14 @@ def pull(
     paths: NodePaths,
     fetcher: Fetcher | None = None,
     reference_time: datetime | None = None,
+    report: Callable[[str], None] | None = None,
+    deadline_seconds: float | None = DEFAULT_PULL_DEADLINE_SECONDS,
 ) -> PullResult:
-    """Refresh trust and fetch; switch the current catalog only if everything verified."""
+    """Refresh trust and fetch; switch the current catalog only if everything verified.
+
+    ``report`` hears each retry of the origin as it happens; ``deadline_seconds`` bounds
+    the origin's part of the pull (retries and waits included).
+    """
     try:
         config = load_config(paths)
     except NodeConfigError as error:
@@ -345,7 +355,14 @@ def pull(
     active = (
         fetcher
         if fetcher is not None
-        else default_fetcher(config, OriginFetcher(conditional_cache=poll_cache(paths)))
+        else default_fetcher(
+            config,
+            OriginFetcher(
+                conditional_cache=poll_cache(paths),
+                report=report,
+                deadline_seconds=deadline_seconds,
+            ),
+        )
     )
     try:
         with state.lock():
