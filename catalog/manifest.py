@@ -96,9 +96,22 @@ def parse_image_reference(reference: str) -> tuple[str, str | None, str | None]:
 
 
 class SecretRef(StrictModel):
-    """An environment value taken from a generated secret: ``{secret: NAME}``."""
+    """An environment value taken from a generated secret.
+
+    ``{secret: NAME}`` is one of the app's own ``generated_secrets``;
+    ``{secret: NAME, from: CAPABILITY}`` is the secret NAME that the installed
+    provider of CAPABILITY exports (``provides[].secrets``): the node hands over the
+    provider's own Podman secret, never a copy.
+    """
+
+    model_config = ConfigDict(populate_by_name=True)
 
     secret: Name
+    from_capability: AppId | None = Field(
+        default=None,
+        alias="from",
+        description="a capability this app requires; the secret is the one its provider exports",
+    )
 
 
 EnvValue = Annotated[str, StringConstraints(max_length=8000)] | SecretRef
@@ -257,6 +270,34 @@ class Requirement(StrictModel):
         return value
 
 
+HOSTNAME_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
+
+
+class Capability(StrictModel):
+    """What an app exports with a capability it provides (``provides: [{capability: …}]``).
+
+    Every provider of a capability exports the same alias, secret names and settings
+    (policy P025), so dependents work with whichever one the owner installed.
+    """
+
+    capability: AppId = Field(description="the capability's name, e.g. bitcoin")
+    alias: Annotated[str, StringConstraints(pattern=HOSTNAME_PATTERN)] | None = Field(
+        default=None,
+        description="host name the provider's member answers to on archy-net, e.g. bitcoind",
+    )
+    container: ContainerName | None = Field(
+        default=None, description="the member that answers to the alias (needed with alias)"
+    )
+    secrets: list[Name] = Field(
+        default_factory=list,
+        description="generated_secrets of this app that dependents may use with "
+        "{secret: NAME, from: CAPABILITY}",
+    )
+    settings: dict[
+        Annotated[str, StringConstraints(pattern=SETTING_NAME_PATTERN)], SettingValue
+    ] = Field(default_factory=dict, description="facts dependents rely on (RPC port, network)")
+
+
 class Ui(StrictModel):
     container: ContainerName
     port: int = Field(ge=1, le=65535, description="container port that serves the web UI")
@@ -355,7 +396,10 @@ class Manifest(StrictModel):
     ] = Field(default_factory=dict, description="settings this app runs with, for requires checks")
     containers: list[Container] = Field(min_length=1, max_length=32)
     requires: list[Requirement] = Field(default_factory=list)
-    provides: list[AppId] = Field(default_factory=list)
+    provides: list[AppId | Capability] = Field(
+        default_factory=list,
+        description="capabilities this app provides: a name, or what it exports with it",
+    )
     ui: Ui | None = None
     generated_secrets: list[GeneratedSecret] = Field(default_factory=list)
     hooks: Hooks = Field(default_factory=Hooks)
@@ -382,7 +426,51 @@ class Manifest(StrictModel):
         secret_names = [secret.name for secret in self.generated_secrets]
         if len(secret_names) != len(set(secret_names)):
             raise ValueError("generated_secrets declares a name twice")
+        capabilities = self.capabilities
+        if len(capabilities) != len(set(capabilities)):
+            raise ValueError("provides names a capability twice")
+        exported: dict[str, str] = {}
+        for entry in self.exports:
+            if (entry.alias is None) != (entry.container is None):
+                raise ValueError(
+                    f"provides {entry.capability!r}: alias and container go together "
+                    "(the member that answers to the alias)"
+                )
+            if entry.container is not None and entry.container not in seen:
+                raise ValueError(
+                    f"provides {entry.capability!r}: container {entry.container!r} is not "
+                    f"one of {sorted(seen)}"
+                )
+            for name in entry.secrets:
+                if name not in secret_names:
+                    raise ValueError(
+                        f"provides {entry.capability!r} exports secret {name!r}, which is "
+                        "not declared in generated_secrets"
+                    )
+                if name in exported:
+                    raise ValueError(
+                        f"secret {name!r} is exported with both {exported[name]!r} and "
+                        f"{entry.capability!r}; export it with one"
+                    )
+                exported[name] = entry.capability
         return self
+
+    @property
+    def capabilities(self) -> list[str]:
+        """The names of the capabilities this app provides."""
+        return [p if isinstance(p, str) else p.capability for p in self.provides]
+
+    @property
+    def exports(self) -> list[Capability]:
+        """The provided capabilities that export something (the object form)."""
+        return [p for p in self.provides if isinstance(p, Capability)]
+
+    def exported_secret(self, secret_name: str) -> Capability | None:
+        """The capability that exports this app's generated secret, or None."""
+        for entry in self.exports:
+            if secret_name in entry.secrets:
+                return entry
+        return None
 
     def member(self, name: str) -> Container:
         for member in self.containers:

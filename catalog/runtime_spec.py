@@ -131,6 +131,30 @@ def podman_secret_name(app_id: str, secret_name: str) -> str:
     return derived_name(app_id, secret_name)
 
 
+# The owner part of the names of capability-exported secrets: a reserved app id (P024),
+# so ``archy-cap_<capability>_<secret>`` is never another app's derived name.
+CAPABILITY_OWNER = "cap"
+
+
+def secret_home(manifest: Manifest, secret_name: str) -> tuple[str, str]:
+    """(owner, name) under which the node keeps one of ``manifest``'s generated secrets.
+
+    An app's own secret is ``(app, name)``; a secret it exports with a capability
+    is ``("cap", "<capability>_<name>")``: kept once per node for the capability,
+    so every dependent and whichever provider is installed use one Podman secret
+    (``archy-cap_<capability>_<name>``), and switching providers keeps its value.
+    """
+    exported = manifest.exported_secret(secret_name)
+    if exported is None:
+        return manifest.id, secret_name
+    return capability_secret_home(exported.capability, secret_name)
+
+
+def capability_secret_home(capability: str, secret_name: str) -> tuple[str, str]:
+    """The (owner, name) of the secret a capability's provider exports."""
+    return CAPABILITY_OWNER, f"{capability}{NAME_SEPARATOR}{secret_name}"
+
+
 def app_data_dir(app_id: str, data_root: str = DEFAULT_DATA_ROOT) -> str:
     """``<data_root>/<app>``: every volume of the app lives below it."""
     return posixpath.join(data_root, app_id)
@@ -252,6 +276,7 @@ class MemberSpec:
     user: str | None
     userns: str
     network: str
+    network_aliases: tuple[str, ...]
     read_only_rootfs: bool
     cap_add: tuple[str, ...]
     devices: tuple[str, ...]
@@ -309,6 +334,7 @@ class MemberSpec:
             "user": self.user,
             "userns": self.userns,
             "network": self.network,
+            **({"network_aliases": list(self.network_aliases)} if self.network_aliases else {}),
             "read_only_rootfs": self.read_only_rootfs,
             "cap_drop": list(self.cap_drop),
             "cap_add": list(self.cap_add),
@@ -401,6 +427,7 @@ def _member_spec(
 ) -> MemberSpec:
     here: Location = ("containers", index)
     declared = {secret.name for secret in manifest.generated_secrets}
+    required = {requirement.app for requirement in manifest.requires}
     if member.privileged:
         collect.add(
             (*here, "privileged"),
@@ -411,14 +438,30 @@ def _member_spec(
     environment: list[tuple[str, str]] = []
     secrets: list[SecretEnv] = []
     for name, value in sorted(member.env.items()):
-        if isinstance(value, SecretRef):
+        if isinstance(value, SecretRef) and value.from_capability is not None:
+            capability = value.from_capability
+            if capability not in required:
+                collect.add(
+                    (*here, "env", name, "from"),
+                    f"secret {value.secret!r} comes from {capability!r}, which this app does not "
+                    f"require; add '- app: {capability}' to requires",
+                    "P024",
+                )
+            secrets.append(
+                SecretEnv(
+                    name, podman_secret_name(*capability_secret_home(capability, value.secret))
+                )
+            )
+        elif isinstance(value, SecretRef):
             if value.secret not in declared:
                 collect.add(
                     (*here, "env", name),
                     f"secret {value.secret!r} is not declared in generated_secrets; declare it",
                     "P008",
                 )
-            secrets.append(SecretEnv(name, podman_secret_name(manifest.id, value.secret)))
+            secrets.append(
+                SecretEnv(name, podman_secret_name(*secret_home(manifest, value.secret)))
+            )
         else:
             collect.text((*here, "env", name), value)
             environment.append((name, value))
@@ -502,6 +545,17 @@ def _member_spec(
         user=member.user,
         userns="host",
         network="host" if host_network else NETWORK_NAME,
+        network_aliases=()
+        if host_network
+        else tuple(
+            sorted(
+                {
+                    entry.alias
+                    for entry in manifest.exports
+                    if entry.alias is not None and entry.container == member.name
+                }
+            )
+        ),
         read_only_rootfs=member.read_only_rootfs,
         cap_add=tuple(sorted({cap.removeprefix("CAP_") for cap in member.cap_add})),
         devices=tuple(dict.fromkeys(member.devices)),

@@ -372,7 +372,7 @@ def requirement_providers(catalog: AppCatalog, app_id: str) -> dict[str, list[st
             other_id
             for other_id, other in sorted(catalog.apps.items())
             if other_id != app_id
-            and (other_id == requirement.app or requirement.app in other.manifest.provides)
+            and (other_id == requirement.app or requirement.app in other.manifest.capabilities)
             and _provider_shortfall(requirement, other) is None
         ]
     return found
@@ -389,7 +389,7 @@ def unmet_requirements(catalog: AppCatalog, app_id: str) -> list[str]:
             other
             for other_id, other in sorted(catalog.apps.items())
             if other_id != app_id
-            and (other_id == requirement.app or requirement.app in other.manifest.provides)
+            and (other_id == requirement.app or requirement.app in other.manifest.capabilities)
         ]
         wanted = requirement.app + (f" {requirement.version}" if requirement.version else "")
         if not candidates:

@@ -396,7 +396,7 @@ def _dependency_problem(manifest: Manifest, accepted: Mapping[str, DesiredApp]) 
             each
             for each in accepted.values()
             if each.app_id != manifest.id
-            and (each.app_id == requirement.app or requirement.app in each.manifest.provides)
+            and (each.app_id == requirement.app or requirement.app in each.manifest.capabilities)
         ]
         if not providers:
             return f"needs app {requirement.app!r}, which is not installed (install it first)"
@@ -550,7 +550,7 @@ def dependency_order(apps: Mapping[str, DesiredApp]) -> list[str]:
         for requirement in desired.manifest.requires:
             for other_id, other in apps.items():
                 if other_id != app_id and (
-                    other_id == requirement.app or requirement.app in other.manifest.provides
+                    other_id == requirement.app or requirement.app in other.manifest.capabilities
                 ):
                     wanted.add(other_id)
         needs[app_id] = wanted
