@@ -58,7 +58,7 @@ from typing import Any, Literal
 
 from catalog.address import blake3_hex
 from catalog.canonical import encode_canonical
-from catalog.manifest import Container, Health, Manifest, SecretRef
+from catalog.manifest import Container, GeneratedSecret, Health, Manifest, SecretRef
 from catalog.problems import format_field_path
 from catalog.systemd_syntax import unit_text_problem
 
@@ -148,6 +148,40 @@ def secret_home(manifest: Manifest, secret_name: str) -> tuple[str, str]:
     if exported is None:
         return manifest.id, secret_name
     return capability_secret_home(exported.capability, secret_name)
+
+
+@dataclass(frozen=True)
+class SecretHome:
+    """One generated secret of an app and where the node keeps it.
+
+    ``secret`` carries the name the node files it under (``name``), so generating
+    it needs nothing else; ``exported`` is True for a capability's secret.
+    """
+
+    secret: GeneratedSecret
+    owner: str
+    name: str
+    exported: bool
+
+    @property
+    def podman_name(self) -> str:
+        return podman_secret_name(self.owner, self.name)
+
+
+def secret_homes(manifest: Manifest) -> list[SecretHome]:
+    """Every generated secret of ``manifest`` with the (owner, name) the node keeps it under."""
+    homes: list[SecretHome] = []
+    for secret in manifest.generated_secrets:
+        owner, name = secret_home(manifest, secret.name)
+        homes.append(
+            SecretHome(
+                secret.model_copy(update={"name": name}),
+                owner,
+                name,
+                exported=owner != manifest.id,
+            )
+        )
+    return homes
 
 
 def capability_secret_home(capability: str, secret_name: str) -> tuple[str, str]:

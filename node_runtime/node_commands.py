@@ -383,18 +383,32 @@ def _archives_not_pulled(paths: NodePaths, app_id: str) -> list[str]:
 @click.command("uninstall")
 @click.argument("app_id", metavar="APP")
 @click.option("--purge", is_flag=True, help="Also delete the app's data and secrets.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Uninstall a provider that installed apps depend on; they stop (data kept) until "
+    "another provider is installed.",
+)
 @no_apply_option
 @install_engine_option
 @json_option
 @state_root_option
 def uninstall_command(
-    app_id: str, purge: bool, no_apply: bool, engine_name: str, as_json: bool, state_root: Path
+    app_id: str,
+    purge: bool,
+    force: bool,
+    no_apply: bool,
+    engine_name: str,
+    as_json: bool,
+    state_root: Path,
 ) -> None:
     """Remove APP from the apps this node should run and apply that (its data is kept unless
     --purge)."""
     paths = NodePaths(state_root)
     try:
-        change = uninstall_app(NodeState(paths), app_id)
+        change = uninstall_app(
+            NodeState(paths), app_id, store=BlobStore(paths.blobs_dir), force=force
+        )
     except (InstallRefused, StateError) as error:
         _refuse(str(error))
     applied = None if no_apply else _apply_one_app(paths, app_id, engine_name, purge=purge)

@@ -41,7 +41,7 @@ import contextlib
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,8 +51,9 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from catalog.capabilities import dependents, missing_providers, provider_conflict
 from catalog.catalog_model import AppCatalog, CatalogApp, CatalogError, parse_catalog
-from catalog.manifest import Requirement
+from catalog.manifest import Manifest, Requirement
 from node_runtime.atomic_file import write_file_atomically
 from node_runtime.blob_store import BlobError, BlobStore
 
@@ -436,24 +437,56 @@ def install_app(state: NodeState, store: BlobStore, app_id: str) -> DesiredChang
         if reasons:
             raise InstallRefused("; ".join(reasons))
         installed = state.installed()
-        notes = []
-        for needed, providers in requirement_providers(catalog, app_id).items():
-            if providers and not any(p in installed.apps for p in providers):
-                notes.append(
-                    f"{app_id} needs {needed!r}: install one of {', '.join(providers)} too"
-                )
+        notes: list[str] = []
         if app_id in installed.apps:
             return DesiredChange(app_id, False, notes)
+        manifests = {each: app.manifest for each, app in catalog.apps.items()}
+        present = {each: manifests[each] for each in installed.apps if each in manifests}
+        refusal = provider_conflict(app_id, manifests[app_id], present) or missing_providers(
+            app_id, manifests[app_id], present, manifests
+        )
+        if refusal is not None:
+            raise InstallRefused(refusal)
         state.save_installed(installed.with_app(app_id))
         return DesiredChange(app_id, True, notes)
 
 
-def uninstall_app(state: NodeState, app_id: str) -> DesiredChange:
-    """Remove ``app_id`` from installed.json (its data is never touched here)."""
+def installed_manifests(state: NodeState, store: BlobStore | None) -> dict[str, Manifest]:
+    """The current catalog's manifest of every installed app it still has."""
+    catalog_apps: Mapping[str, CatalogApp] = {}
+    if store is not None:
+        with contextlib.suppress(StateError):
+            loaded = load_current_catalog(state, store)
+            catalog_apps = {} if loaded is None else loaded.catalog.apps
+    return {
+        app_id: catalog_apps[app_id].manifest
+        for app_id in state.installed().apps
+        if app_id in catalog_apps
+    }
+
+
+def uninstall_app(
+    state: NodeState, app_id: str, *, store: BlobStore | None = None, force: bool = False
+) -> DesiredChange:
+    """Remove ``app_id`` from installed.json (its data is never touched here).
+
+    A provider that installed apps depend on is refused (P028) unless ``force``:
+    then the dependents stay installed but the next apply stops them (they have
+    no provider), keeping their data, until another provider is installed.
+    """
     with state.lock():
         installed = state.installed()
         if app_id not in installed.apps:
             raise InstallRefused(f"{app_id!r} is not installed; `archy-node status` shows what is")
+        needing = dependents(app_id, installed_manifests(state, store))
+        if needing and not force:
+            raise InstallRefused(
+                f"{', '.join(needing)} depend{'s' if len(needing) == 1 else ''} on {app_id}; "
+                f"uninstall {'it' if len(needing) == 1 else 'them'} first, or run "
+                f"`archy-node uninstall {app_id} --force` to stop "
+                f"{'it' if len(needing) == 1 else 'them'} until another provider is "
+                "installed (their data is kept) (P028)"
+            )
         state.save_installed(installed.without_app(app_id))
         return DesiredChange(app_id, True, [])
 

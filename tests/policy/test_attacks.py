@@ -182,13 +182,13 @@ def test_a_container_named_after_another_apps_unit_is_refused_in_both_files() ->
     )
     clashes = [str(p) for p in check_all([core_lightning, hostile]) if p.rule == "P022"]
     assert clashes == [
-        "apps/core-lightning/manifest.yml:23: containers[0].name: its unit name "
+        "apps/core-lightning/manifest.yml:24: containers[0].name: its unit name "
         "'archy-core-lightning_lightningd' is also the container name of 'core' "
         "(apps/core/manifest.yml:14); the node would take one app's unit, container or "
         "secret for the other's: rename the member or the secret (P022)",
         "apps/core/manifest.yml:14: containers[0].name: its container name "
         "'archy-core-lightning_lightningd' is also the unit name of 'core-lightning' "
-        "(apps/core-lightning/manifest.yml:23); the node would take one app's unit, "
+        "(apps/core-lightning/manifest.yml:24); the node would take one app's unit, "
         "container or secret for the other's: rename the member or the secret (P022)",
     ]
 
