@@ -114,7 +114,17 @@ class SecretRef(StrictModel):
     )
 
 
-EnvValue = Annotated[str, StringConstraints(max_length=8000)] | SecretRef
+class SettingRef(StrictModel):
+    """An environment value the owner supplies: ``{setting: NAME}`` of ``owner_settings``.
+
+    The node hands it over the way it hands over a secret (a Podman secret
+    ``archy-<app>_<name>``), so the unit CI checked never changes per node.
+    """
+
+    setting: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+EnvValue = Annotated[str, StringConstraints(max_length=8000)] | SecretRef | SettingRef
 
 
 class Port(StrictModel):
@@ -313,6 +323,81 @@ class GeneratedSecret(StrictModel):
     charset: Literal["alphanumeric", "hex", "base64url"] = "alphanumeric"
 
 
+OwnerSettingType = Literal["string", "secret", "integer", "boolean", "enum"]
+
+
+class OwnerSetting(StrictModel):
+    """A value only the node's owner has (an auth key, a domain): ``archy-node configure``.
+
+    ``secret`` values are never echoed and are read with ``--from-file``; every
+    value is kept 0600 on the node, removed only by ``uninstall --purge``.
+    """
+
+    name: Annotated[str, StringConstraints(pattern=SETTING_NAME_PATTERN)]
+    type: OwnerSettingType = "string"
+    required: bool = False
+    default: SettingValue | None = Field(
+        default=None, description="the value when the owner sets none (not with required)"
+    )
+    help: ShortText = Field(description="one line telling the owner what to enter")
+    pattern: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = Field(
+        default=None, description="a regular expression the whole value must match (strings)"
+    )
+    choices: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        default_factory=list, description="the allowed values of an enum"
+    )
+
+    @model_validator(mode="after")
+    def consistent(self) -> OwnerSetting:
+        if self.required and self.default is not None:
+            raise ValueError(f"setting {self.name!r}: required and default exclude each other")
+        if (self.type == "enum") != bool(self.choices):
+            raise ValueError(f"setting {self.name!r}: choices go with type enum, and only with it")
+        if self.pattern is not None:
+            if self.type not in ("string", "secret"):
+                raise ValueError(f"setting {self.name!r}: pattern only for string and secret")
+            try:
+                re.compile(self.pattern)
+            except re.error as error:
+                raise ValueError(
+                    f"setting {self.name!r}: pattern is not a regex ({error})"
+                ) from None
+        if self.type == "secret" and self.default is not None:
+            raise ValueError(f"setting {self.name!r}: a secret setting has no default")
+        if self.default is not None:
+            problem = owner_setting_problem(self, setting_text(self.default))
+            if problem is not None:
+                raise ValueError(f"setting {self.name!r}: default {problem}")
+        return self
+
+
+def setting_text(value: SettingValue) -> str:
+    """How a setting value is handed to a container: true/false, digits, or the text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+_INTEGER = re.compile(r"^-?[0-9]{1,18}$")
+
+
+def owner_setting_problem(setting: OwnerSetting, text: str) -> str | None:
+    """Why ``text`` is not a value of ``setting`` (never quoting a secret), or None."""
+    if "\x00" in text or "\n" in text or len(text) > 4000:
+        return "must be one line of at most 4000 characters"
+    if setting.type == "integer" and _INTEGER.fullmatch(text) is None:
+        return "must be a whole number"
+    if setting.type == "boolean" and text not in ("true", "false"):
+        return "must be true or false"
+    if setting.type == "enum" and text not in setting.choices:
+        return f"must be one of {', '.join(setting.choices)}"
+    if setting.pattern is not None and re.fullmatch(setting.pattern, text) is None:
+        return f"must match {setting.pattern}"
+    if setting.type in ("string", "secret") and not text:
+        return "must not be empty"
+    return None
+
+
 class ExecStep(StrictModel):
     container: ContainerName
     command: list[Argument] = Field(min_length=1)
@@ -402,6 +487,11 @@ class Manifest(StrictModel):
     )
     ui: Ui | None = None
     generated_secrets: list[GeneratedSecret] = Field(default_factory=list)
+    owner_settings: list[OwnerSetting] = Field(
+        default_factory=list,
+        description="values the node's owner supplies with `archy-node configure`; "
+        "used in env as {setting: NAME}",
+    )
     hooks: Hooks = Field(default_factory=Hooks)
     migration: Migration = Field(default_factory=Migration)
     permissions: Permissions = Field(default_factory=Permissions)
@@ -426,6 +516,22 @@ class Manifest(StrictModel):
         secret_names = [secret.name for secret in self.generated_secrets]
         if len(secret_names) != len(set(secret_names)):
             raise ValueError("generated_secrets declares a name twice")
+        setting_names = [setting.name for setting in self.owner_settings]
+        if len(setting_names) != len(set(setting_names)):
+            raise ValueError("owner_settings declares a name twice")
+        for name in setting_names:
+            if name in secret_names:
+                raise ValueError(
+                    f"owner setting {name!r} has the name of a generated secret; the node "
+                    "keeps both as Podman secrets named after the app: rename one"
+                )
+        for member in self.containers:
+            for key, value in member.env.items():
+                if isinstance(value, SettingRef) and value.setting not in setting_names:
+                    raise ValueError(
+                        f"container {member.name!r} env {key}: setting {value.setting!r} is "
+                        "not declared in owner_settings"
+                    )
         capabilities = self.capabilities
         if len(capabilities) != len(set(capabilities)):
             raise ValueError("provides names a capability twice")
@@ -470,6 +576,12 @@ class Manifest(StrictModel):
         for entry in self.exports:
             if secret_name in entry.secrets:
                 return entry
+        return None
+
+    def owner_setting(self, name: str) -> OwnerSetting | None:
+        for setting in self.owner_settings:
+            if setting.name == name:
+                return setting
         return None
 
     def member(self, name: str) -> Container:

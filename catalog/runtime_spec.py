@@ -58,7 +58,14 @@ from typing import Any, Literal
 
 from catalog.address import blake3_hex
 from catalog.canonical import encode_canonical
-from catalog.manifest import Container, GeneratedSecret, Health, Manifest, SecretRef
+from catalog.manifest import (
+    Container,
+    GeneratedSecret,
+    Health,
+    Manifest,
+    SecretRef,
+    SettingRef,
+)
 from catalog.problems import format_field_path
 from catalog.systemd_syntax import unit_text_problem
 
@@ -155,10 +162,12 @@ class SecretHome:
     """One generated secret of an app and where the node keeps it.
 
     ``secret`` carries the name the node files it under (``name``), so generating
-    it needs nothing else; ``exported`` is True for a capability's secret.
+    it needs nothing else; ``exported`` is True for a capability's secret.  An owner
+    setting (``owner_settings``) has no ``secret``: the node never generates it, the
+    owner supplies it with ``archy-node configure``.
     """
 
-    secret: GeneratedSecret
+    secret: GeneratedSecret | None
     owner: str
     name: str
     exported: bool
@@ -181,6 +190,10 @@ def secret_homes(manifest: Manifest) -> list[SecretHome]:
                 exported=owner != manifest.id,
             )
         )
+    homes += [
+        SecretHome(None, manifest.id, setting.name, exported=False)
+        for setting in manifest.owner_settings
+    ]
     return homes
 
 
@@ -486,6 +499,8 @@ def _member_spec(
                     name, podman_secret_name(*capability_secret_home(capability, value.secret))
                 )
             )
+        elif isinstance(value, SettingRef):  # declared: the manifest model checks it
+            secrets.append(SecretEnv(name, podman_secret_name(manifest.id, value.setting)))
         elif isinstance(value, SecretRef):
             if value.secret not in declared:
                 collect.add(

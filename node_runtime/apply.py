@@ -85,6 +85,9 @@ from node_runtime.node_state import (
     NodePaths,
     NodeState,
     StateError,
+    secret_file,
+    secret_file_exists,
+    secrets_dir,
     utc_now_text,
 )
 from node_runtime.reconcile import (
@@ -202,14 +205,6 @@ def node_architecture() -> str:
     return {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
         machine, machine
     )
-
-
-def secrets_dir(state_root: Path, app_id: str) -> Path:
-    return state_root / "secrets" / app_id
-
-
-def secret_file(state_root: Path, app_id: str, secret_name: str) -> Path:
-    return secrets_dir(state_root, app_id) / secret_name
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -449,15 +444,6 @@ def read_secret_file(path: Path, state_root: Path) -> bytes | None:
         raise ActionFailed(f"{path} cannot be read as a secret file ({error.strerror})") from None
     with os.fdopen(handle, "rb") as stream:
         return stream.read()
-
-
-def secret_file_exists(path: Path, state_root: Path) -> bool:
-    """A real file (not a symlink) at ``path``, reached without following a symlink."""
-    try:
-        with open_directory(str(state_root), str(path.parent)) as folder:
-            return entry_kind(folder, path.name) == "file"
-    except (OSError, UnsafePath):
-        return False
 
 
 def data_dir_exists(path: str, data_root: str) -> bool:
@@ -981,7 +967,7 @@ def _stage_app(
                 )
         for home in secret_homes(app.manifest):
             value_file = secret_file(state_root, home.owner, home.name)
-            if not secret_file_exists(value_file, state_root):
+            if home.secret is not None and not secret_file_exists(value_file, state_root):
                 write_secret_once(value_file, generate_secret_value(home.secret), state_root)
         engine.write_units(app_id, dict(app.units))
     except (OSError, EngineError, ActionFailed) as error:

@@ -56,6 +56,7 @@ from catalog.catalog_model import AppCatalog, CatalogApp, CatalogError, parse_ca
 from catalog.manifest import Manifest, Requirement
 from node_runtime.atomic_file import write_file_atomically
 from node_runtime.blob_store import BlobError, BlobStore
+from node_runtime.safe_paths import UnsafePath, entry_kind, open_directory
 
 STATE_SCHEMA_VERSION: Literal[1] = 1
 
@@ -311,6 +312,26 @@ class NodeState:
         _save(self.paths.last_pull_file, record)
 
 
+# --- where the node keeps each app's secret values (generated ones and owner settings) ---
+
+
+def secrets_dir(state_root: Path, app_id: str) -> Path:
+    return state_root / "secrets" / app_id
+
+
+def secret_file(state_root: Path, app_id: str, secret_name: str) -> Path:
+    return secrets_dir(state_root, app_id) / secret_name
+
+
+def secret_file_exists(path: Path, state_root: Path) -> bool:
+    """A real file (not a symlink) at ``path``, reached without following a symlink."""
+    try:
+        with open_directory(str(state_root), str(path.parent)) as folder:
+            return entry_kind(folder, path.name) == "file"
+    except (OSError, UnsafePath):
+        return False
+
+
 # --- the current catalog, read back from the store ---
 
 
@@ -447,6 +468,23 @@ def install_app(state: NodeState, store: BlobStore, app_id: str) -> DesiredChang
         )
         if refusal is not None:
             raise InstallRefused(refusal)
+        # owner_settings imports this module (the secrets' paths): import it here.
+        from node_runtime.owner_settings import (
+            SettingRefused,
+            missing_required,
+            missing_settings_message,
+            write_defaults,
+        )
+
+        missing = missing_required(manifests[app_id], state.paths.root)
+        if missing:
+            raise InstallRefused(missing_settings_message(app_id, missing))
+        try:
+            write_defaults(manifests[app_id], state.paths.root)
+        except (SettingRefused, OSError) as error:
+            raise InstallRefused(
+                f"{app_id}'s default settings cannot be written: {error}"
+            ) from None
         state.save_installed(installed.with_app(app_id))
         return DesiredChange(app_id, True, notes)
 

@@ -649,7 +649,7 @@ def plan_app(
     for home in secret_homes(desired.manifest):
         has_file = home.podman_name in observed.secret_files
         in_podman = home.podman_name in observed.podman_secrets
-        if not has_file and not in_podman:
+        if not has_file and not in_podman and home.secret is not None:
             actions.append(GenerateSecret(home.owner, home.secret))
         if not in_podman:
             actions.append(CreatePodmanSecret(home.owner, home.name))

@@ -18,7 +18,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from catalog.loader import Location, ManifestSource
-from catalog.manifest import Capability, Port, Requirement, SettingValue
+from catalog.manifest import Capability, Port, Requirement, SecretRef, SettingValue
 from catalog.problems import Problem, format_field_path
 from catalog.runtime_spec import (
     CAPABILITY_OWNER,
@@ -488,7 +488,7 @@ def check_capability_references(apps: Sequence[ManifestSource]) -> Iterator[Prob
             )
         for i, member in enumerate(app.manifest.containers):
             for key, value in member.env.items():
-                if isinstance(value, str) or value.from_capability is None:
+                if not isinstance(value, SecretRef) or value.from_capability is None:
                     continue
                 capability = value.from_capability
                 location: Location = ("containers", i, "env", key, "from")

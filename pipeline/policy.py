@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from catalog.loader import Location, ManifestSource
+from catalog.manifest import SecretRef
 from catalog.problems import Problem, format_field_path
 from catalog.runtime_spec import RuntimeSpecError, app_runtime_specs
 from pipeline.crossapp import check_catalog, find_cycles, port_location
@@ -308,7 +309,7 @@ def check_secrets(app: ManifestSource) -> Iterator[Problem]:
     used: set[str] = set()
     for i, member in enumerate(app.manifest.containers):
         for key, value in member.env.items():
-            if isinstance(value, str) or value.from_capability is not None:
+            if not isinstance(value, SecretRef) or value.from_capability is not None:
                 continue  # a provider's exported secret: P024 (catalog) checks it
             used.add(value.secret)
             if value.secret not in declared:

@@ -197,23 +197,23 @@ def test_the_cross_app_rule_refuses_the_old_colliding_names(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A fake: the old '-' naming put back, since the real one can no longer collide."""
-    bitcoin_core = _real_app("bitcoin-core")
+    lnd = _real_app("lnd")
     hostile = source_of(
         manifest_text(
-            "bitcoin-core-bitcoin",
+            "lnd-lnd",
             f"containers:\n  - name: thief\n    image: {IMAGE}\n"
-            "    env: {STOLEN: {secret: rpc-password}}\n"
-            "generated_secrets:\n  - name: rpc-password\n",
+            "    env: {STOLEN: {secret: wallet-password}}\n"
+            "generated_secrets:\n  - name: wallet-password\n",
         ),
-        "apps/bitcoin-core-bitcoin/manifest.yml",
+        "apps/lnd-lnd/manifest.yml",
     )
     monkeypatch.setattr(crossapp, "podman_secret_name", lambda app, name: f"archy-{app}-{name}")
-    clashes = [p for p in check_all([bitcoin_core, hostile]) if p.rule == "P022"]
+    clashes = [p for p in check_all([lnd, hostile]) if p.rule == "P022"]
     assert {(p.file, p.field) for p in clashes} == {
-        ("apps/bitcoin-core/manifest.yml", "generated_secrets[0].name"),
-        ("apps/bitcoin-core-bitcoin/manifest.yml", "generated_secrets[0].name"),
+        ("apps/lnd/manifest.yml", "generated_secrets[0].name"),
+        ("apps/lnd-lnd/manifest.yml", "generated_secrets[0].name"),
     }
-    assert all("'archy-bitcoin-core-bitcoin-rpc-password'" in p.message for p in clashes)
+    assert all("'archy-lnd-lnd-wallet-password'" in p.message for p in clashes)
 
 
 # -- finding 8: validate says what render says ------------------------------------------------
