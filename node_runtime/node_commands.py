@@ -27,7 +27,15 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from node_runtime.apply import ApplyReport, AppResult, PurgeRefused, apply, purge_app
+from node_runtime.apply import (
+    ApplyReport,
+    AppResult,
+    PurgeRefused,
+    apply,
+    purge_app,
+    read_stopped,
+    save_stopped,
+)
 from node_runtime.blob_store import BlobStore
 from node_runtime.engines import ENGINE_NAMES, choose_engine
 from node_runtime.engines.container_engine import EngineError
@@ -249,6 +257,7 @@ def _apply_one_app(
     engine_name: str,
     hook_sources: tuple[Path, ...] = (),
     purge: bool = False,
+    also: tuple[str, ...] = (),
 ) -> tuple[ApplyReport, list[str] | None]:
     """Apply ``app_id`` alone under the state lock (and purge it if asked): the same call
     ``archy-node apply`` makes, limited to that app."""
@@ -264,7 +273,7 @@ def _apply_one_app(
             installed = set(state.installed().apps)
             report = apply(
                 loaded.catalog, installed, state_root=paths.root, data_root=data_root,
-                engine=engine, catalog_blake3=loaded.pointer.blake3, only={app_id},
+                engine=engine, catalog_blake3=loaded.pointer.blake3, only={app_id, *also},
                 hook_sources=tuple(str(path) for path in hook_sources),
             )  # fmt: skip
             purged = None
@@ -411,7 +420,13 @@ def uninstall_command(
         )
     except (InstallRefused, StateError) as error:
         _refuse(str(error))
-    applied = None if no_apply else _apply_one_app(paths, app_id, engine_name, purge=purge)
+    if change.dependents:  # --force: they stop until another provider is installed (P028)
+        save_stopped(paths, read_stopped(paths) | set(change.dependents))
+    applied = (
+        None
+        if no_apply
+        else _apply_one_app(paths, app_id, engine_name, purge=purge, also=change.dependents)
+    )
     next_step = f"archy-node apply{' --purge ' + app_id if purge else ''}"
     _finish_change(change, "uninstalled (desired state)", applied, as_json, next_step)
 

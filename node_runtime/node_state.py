@@ -440,6 +440,8 @@ class DesiredChange:
     """False when installed.json already said so."""
     notes: list[str]
     """Things the owner should know (a required app that is not installed yet, …)."""
+    dependents: tuple[str, ...] = ()
+    """Installed apps left without their provider (``uninstall --force``): to be stopped."""
 
 
 def install_app(state: NodeState, store: BlobStore, app_id: str) -> DesiredChange:
@@ -526,7 +528,12 @@ def uninstall_app(
                 "installed (their data is kept) (P028)"
             )
         state.save_installed(installed.without_app(app_id))
-        return DesiredChange(app_id, True, [])
+        notes = [
+            f"{each} is stopped (its data is kept) until another provider is installed; "
+            f"then run `archy-node start {each}`"
+            for each in needing
+        ]
+        return DesiredChange(app_id, True, notes, tuple(needing))
 
 
 # --- what status and list show ---

@@ -148,7 +148,17 @@ def test_switching_providers_keeps_the_one_secret_and_refuses_two(
 
     forced = run(tmp_path, "uninstall", "bitcoin-core", "--force")
     assert forced.exit_code == 0, forced.output
+    assert (
+        "note: lnd is stopped (its data is kept) until another provider is installed; "
+        "then run `archy-node start lnd`"
+    ) in forced.stdout
+    stopped = json.loads((tmp_path / "state/state/stopped.json").read_text())
+    assert stopped["apps"] == ["lnd"]
+    assert "lnd" in NodeState(NodePaths(tmp_path / "state")).installed().apps
     _install(tmp_path, "bitcoin-knots")
+    started = run(tmp_path, "start", "lnd", "--json")
+    assert started.exit_code == 0, started.output
+    assert json.loads((tmp_path / "state/state/stopped.json").read_text())["apps"] == []
     assert (tmp_path / "state/secrets/cap/bitcoin_rpc-password").read_bytes() == value
     knots = tmp_path / "units/archy-bitcoin-knots_bitcoind-knots.container"
     assert _entries(knots, "NetworkAlias") == ["bitcoind"]
