@@ -517,6 +517,29 @@ def check_capability_references(apps: Sequence[ManifestSource]) -> Iterator[Prob
                     )
 
 
+def check_copied_provider_secrets(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
+    """P024: an app that requires a capability never generates its own copy of a secret
+    the capability's providers export (it would never match the provider's)."""
+    by_capability = _capability_providers(apps)
+    for app in apps:
+        exported: dict[str, str] = {}
+        for requirement in app.manifest.requires:
+            for provider in by_capability.get(requirement.app, []):
+                entry = _export_of(provider, requirement.app)
+                if provider is not app and entry is not None:
+                    exported.update(dict.fromkeys(entry.secrets, requirement.app))
+        for k, secret in enumerate(app.manifest.generated_secrets):
+            if secret.name in exported:
+                capability = exported[secret.name]
+                yield app.problem(
+                    ("generated_secrets", k, "name"),
+                    f"secret {secret.name!r} is a copy of the one {capability!r} exports, and "
+                    "a copy never matches the provider's; remove it and use "
+                    f"{{secret: {secret.name}, from: {capability}}}",
+                    "P024",
+                )
+
+
 def _export_text(entry: Capability | None) -> str:
     if entry is None:
         return "exports nothing"
@@ -601,6 +624,7 @@ def check_catalog(apps: Sequence[ManifestSource]) -> list[Problem]:
         check_derived_names,
         check_nested_host_paths,
         check_capability_references,
+        check_copied_provider_secrets,
         check_capability_exports,
     ):
         problems.extend(rule(ordered))
