@@ -106,5 +106,13 @@ def configure_command(
     for each in stored:
         kind = " (secret)" if each.secret else ""
         click.echo(f"{app_id}: {each.name}{kind} set")
-    installed = app_id in state.installed().apps
-    click.echo("next: archy-node apply" if installed else f"next: archy-node install {app_id}")
+    if app_id in state.applied().apps:
+        # Known gap: the apply creates a setting's Podman secret once and does not replace it.
+        click.echo(
+            f"note: {app_id} is already applied; a changed value is not handed to its running "
+            "containers yet (the apply creates a setting's Podman secret only when it is missing)"
+        )
+    elif app_id not in state.installed().apps:
+        click.echo(f"next: archy-node install {app_id}")
+    else:
+        click.echo("next: archy-node apply")
