@@ -431,6 +431,8 @@ def derived_names(desired: DesiredApp) -> set[tuple[str, str]]:
     app_id = desired.app_id
     names = {("unit", container_unit_file(app_id, spec.name)) for spec in desired.specs}
     names |= {("container", spec.name) for spec in desired.specs}
+    # A capability alias answers like a container name on archy-net (P025 across the catalog).
+    names |= {("container", alias) for spec in desired.specs for alias in spec.network_aliases}
     # A capability's exported secret is shared by design (one per node, P026 keeps one
     # provider installed); only the app's own secrets are names it alone may hold.
     names |= {

@@ -552,7 +552,32 @@ def _export_text(entry: Capability | None) -> str:
 
 def check_capability_exports(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
     """P025: every provider of a capability exports the same alias, secrets and settings,
-    so dependents work with whichever one the owner installed."""
+    so dependents work with whichever one the owner installed; an alias is no other
+    app's container name and no other capability's alias (it would take their traffic)."""
+    names: dict[str, list[tuple[ManifestSource, str]]] = {}
+    for app in apps:
+        for member in app.manifest.containers:
+            names.setdefault(member.name, []).append((app, ""))
+        for entry in app.manifest.exports:
+            if entry.alias is not None:
+                names.setdefault(entry.alias, []).append((app, entry.capability))
+    for app in apps:
+        for index, provided in enumerate(app.manifest.provides):
+            if isinstance(provided, str) or provided.alias is None:
+                continue
+            takers = [
+                other
+                for other, _ in names[provided.alias]
+                if other is not app and provided.capability not in other.manifest.capabilities
+            ]
+            if takers:
+                yield app.problem(
+                    ("provides", index, "alias"),
+                    f"alias {provided.alias!r} is also a container name or alias of "
+                    f"{', '.join(where(o, ('containers',)) for o in takers)}; pick a host "
+                    "name no other app answers to",
+                    "P025",
+                )
     for capability, found in sorted(_capability_providers(apps).items()):
         texts = {app.manifest.id: _export_text(_export_of(app, capability)) for app in found}
         if len(set(texts.values())) <= 1:
