@@ -96,12 +96,35 @@ def parse_image_reference(reference: str) -> tuple[str, str | None, str | None]:
 
 
 class SecretRef(StrictModel):
-    """An environment value taken from a generated secret: ``{secret: NAME}``."""
+    """An environment value taken from a generated secret.
+
+    ``{secret: NAME}`` is one of the app's own ``generated_secrets``;
+    ``{secret: NAME, from: CAPABILITY}`` is the secret NAME that the installed
+    provider of CAPABILITY exports (``provides[].secrets``): the node hands over the
+    provider's own Podman secret, never a copy.
+    """
+
+    model_config = ConfigDict(populate_by_name=True)
 
     secret: Name
+    from_capability: AppId | None = Field(
+        default=None,
+        alias="from",
+        description="a capability this app requires; the secret is the one its provider exports",
+    )
 
 
-EnvValue = Annotated[str, StringConstraints(max_length=8000)] | SecretRef
+class SettingRef(StrictModel):
+    """An environment value the owner supplies: ``{setting: NAME}`` of ``owner_settings``.
+
+    The node hands it over the way it hands over a secret (a Podman secret
+    ``archy-<app>_<name>``), so the unit CI checked never changes per node.
+    """
+
+    setting: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+EnvValue = Annotated[str, StringConstraints(max_length=8000)] | SecretRef | SettingRef
 
 
 class Port(StrictModel):
@@ -257,6 +280,34 @@ class Requirement(StrictModel):
         return value
 
 
+HOSTNAME_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
+
+
+class Capability(StrictModel):
+    """What an app exports with a capability it provides (``provides: [{capability: …}]``).
+
+    Every provider of a capability exports the same alias, secret names and settings
+    (policy P025), so dependents work with whichever one the owner installed.
+    """
+
+    capability: AppId = Field(description="the capability's name, e.g. bitcoin")
+    alias: Annotated[str, StringConstraints(pattern=HOSTNAME_PATTERN)] | None = Field(
+        default=None,
+        description="host name the provider's member answers to on archy-net, e.g. bitcoind",
+    )
+    container: ContainerName | None = Field(
+        default=None, description="the member that answers to the alias (needed with alias)"
+    )
+    secrets: list[Name] = Field(
+        default_factory=list,
+        description="generated_secrets of this app that dependents may use with "
+        "{secret: NAME, from: CAPABILITY}",
+    )
+    settings: dict[
+        Annotated[str, StringConstraints(pattern=SETTING_NAME_PATTERN)], SettingValue
+    ] = Field(default_factory=dict, description="facts dependents rely on (RPC port, network)")
+
+
 class Ui(StrictModel):
     container: ContainerName
     port: int = Field(ge=1, le=65535, description="container port that serves the web UI")
@@ -270,6 +321,81 @@ class GeneratedSecret(StrictModel):
     name: Name
     length: int = Field(default=32, ge=16, le=256)
     charset: Literal["alphanumeric", "hex", "base64url"] = "alphanumeric"
+
+
+OwnerSettingType = Literal["string", "secret", "integer", "boolean", "enum"]
+
+
+class OwnerSetting(StrictModel):
+    """A value only the node's owner has (an auth key, a domain): ``archy-node configure``.
+
+    ``secret`` values are never echoed and are read with ``--from-file``; every
+    value is kept 0600 on the node, removed only by ``uninstall --purge``.
+    """
+
+    name: Annotated[str, StringConstraints(pattern=SETTING_NAME_PATTERN)]
+    type: OwnerSettingType = "string"
+    required: bool = False
+    default: SettingValue | None = Field(
+        default=None, description="the value when the owner sets none (not with required)"
+    )
+    help: ShortText = Field(description="one line telling the owner what to enter")
+    pattern: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = Field(
+        default=None, description="a regular expression the whole value must match (strings)"
+    )
+    choices: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        default_factory=list, description="the allowed values of an enum"
+    )
+
+    @model_validator(mode="after")
+    def consistent(self) -> OwnerSetting:
+        if self.required and self.default is not None:
+            raise ValueError(f"setting {self.name!r}: required and default exclude each other")
+        if (self.type == "enum") != bool(self.choices):
+            raise ValueError(f"setting {self.name!r}: choices go with type enum, and only with it")
+        if self.pattern is not None:
+            if self.type not in ("string", "secret"):
+                raise ValueError(f"setting {self.name!r}: pattern only for string and secret")
+            try:
+                re.compile(self.pattern)
+            except re.error as error:
+                raise ValueError(
+                    f"setting {self.name!r}: pattern is not a regex ({error})"
+                ) from None
+        if self.type == "secret" and self.default is not None:
+            raise ValueError(f"setting {self.name!r}: a secret setting has no default")
+        if self.default is not None:
+            problem = owner_setting_problem(self, setting_text(self.default))
+            if problem is not None:
+                raise ValueError(f"setting {self.name!r}: default {problem}")
+        return self
+
+
+def setting_text(value: SettingValue) -> str:
+    """How a setting value is handed to a container: true/false, digits, or the text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+_INTEGER = re.compile(r"^-?[0-9]{1,18}$")
+
+
+def owner_setting_problem(setting: OwnerSetting, text: str) -> str | None:
+    """Why ``text`` is not a value of ``setting`` (never quoting a secret), or None."""
+    if "\x00" in text or "\n" in text or len(text) > 4000:
+        return "must be one line of at most 4000 characters"
+    if setting.type == "integer" and _INTEGER.fullmatch(text) is None:
+        return "must be a whole number"
+    if setting.type == "boolean" and text not in ("true", "false"):
+        return "must be true or false"
+    if setting.type == "enum" and text not in setting.choices:
+        return f"must be one of {', '.join(setting.choices)}"
+    if setting.pattern is not None and re.fullmatch(setting.pattern, text) is None:
+        return f"must match {setting.pattern}"
+    if setting.type in ("string", "secret") and not text:
+        return "must not be empty"
+    return None
 
 
 class ExecStep(StrictModel):
@@ -355,9 +481,17 @@ class Manifest(StrictModel):
     ] = Field(default_factory=dict, description="settings this app runs with, for requires checks")
     containers: list[Container] = Field(min_length=1, max_length=32)
     requires: list[Requirement] = Field(default_factory=list)
-    provides: list[AppId] = Field(default_factory=list)
+    provides: list[AppId | Capability] = Field(
+        default_factory=list,
+        description="capabilities this app provides: a name, or what it exports with it",
+    )
     ui: Ui | None = None
     generated_secrets: list[GeneratedSecret] = Field(default_factory=list)
+    owner_settings: list[OwnerSetting] = Field(
+        default_factory=list,
+        description="values the node's owner supplies with `archy-node configure`; "
+        "used in env as {setting: NAME}",
+    )
     hooks: Hooks = Field(default_factory=Hooks)
     migration: Migration = Field(default_factory=Migration)
     permissions: Permissions = Field(default_factory=Permissions)
@@ -382,7 +516,73 @@ class Manifest(StrictModel):
         secret_names = [secret.name for secret in self.generated_secrets]
         if len(secret_names) != len(set(secret_names)):
             raise ValueError("generated_secrets declares a name twice")
+        setting_names = [setting.name for setting in self.owner_settings]
+        if len(setting_names) != len(set(setting_names)):
+            raise ValueError("owner_settings declares a name twice")
+        for name in setting_names:
+            if name in secret_names:
+                raise ValueError(
+                    f"owner setting {name!r} has the name of a generated secret; the node "
+                    "keeps both as Podman secrets named after the app: rename one"
+                )
+        for member in self.containers:
+            for key, value in member.env.items():
+                if isinstance(value, SettingRef) and value.setting not in setting_names:
+                    raise ValueError(
+                        f"container {member.name!r} env {key}: setting {value.setting!r} is "
+                        "not declared in owner_settings"
+                    )
+        capabilities = self.capabilities
+        if len(capabilities) != len(set(capabilities)):
+            raise ValueError("provides names a capability twice")
+        exported: dict[str, str] = {}
+        for entry in self.exports:
+            if (entry.alias is None) != (entry.container is None):
+                raise ValueError(
+                    f"provides {entry.capability!r}: alias and container go together "
+                    "(the member that answers to the alias)"
+                )
+            if entry.container is not None and entry.container not in seen:
+                raise ValueError(
+                    f"provides {entry.capability!r}: container {entry.container!r} is not "
+                    f"one of {sorted(seen)}"
+                )
+            for name in entry.secrets:
+                if name not in secret_names:
+                    raise ValueError(
+                        f"provides {entry.capability!r} exports secret {name!r}, which is "
+                        "not declared in generated_secrets"
+                    )
+                if name in exported:
+                    raise ValueError(
+                        f"secret {name!r} is exported with both {exported[name]!r} and "
+                        f"{entry.capability!r}; export it with one"
+                    )
+                exported[name] = entry.capability
         return self
+
+    @property
+    def capabilities(self) -> list[str]:
+        """The names of the capabilities this app provides."""
+        return [p if isinstance(p, str) else p.capability for p in self.provides]
+
+    @property
+    def exports(self) -> list[Capability]:
+        """The provided capabilities that export something (the object form)."""
+        return [p for p in self.provides if isinstance(p, Capability)]
+
+    def exported_secret(self, secret_name: str) -> Capability | None:
+        """The capability that exports this app's generated secret, or None."""
+        for entry in self.exports:
+            if secret_name in entry.secrets:
+                return entry
+        return None
+
+    def owner_setting(self, name: str) -> OwnerSetting | None:
+        for setting in self.owner_settings:
+            if setting.name == name:
+                return setting
+        return None
 
     def member(self, name: str) -> Container:
         for member in self.containers:

@@ -58,7 +58,14 @@ from typing import Any, Literal
 
 from catalog.address import blake3_hex
 from catalog.canonical import encode_canonical
-from catalog.manifest import Container, Health, Manifest, SecretRef
+from catalog.manifest import (
+    Container,
+    GeneratedSecret,
+    Health,
+    Manifest,
+    SecretRef,
+    SettingRef,
+)
 from catalog.problems import format_field_path
 from catalog.systemd_syntax import unit_text_problem
 
@@ -129,6 +136,70 @@ def member_unit_name(app_id: str, container_name: str) -> str:
 def podman_secret_name(app_id: str, secret_name: str) -> str:
     """The Podman secret that holds one generated secret of an app: ``archy-<app>_<secret>``."""
     return derived_name(app_id, secret_name)
+
+
+# The owner part of the names of capability-exported secrets: a reserved app id (P024),
+# so ``archy-cap_<capability>_<secret>`` is never another app's derived name.
+CAPABILITY_OWNER = "cap"
+
+
+def secret_home(manifest: Manifest, secret_name: str) -> tuple[str, str]:
+    """(owner, name) under which the node keeps one of ``manifest``'s generated secrets.
+
+    An app's own secret is ``(app, name)``; a secret it exports with a capability
+    is ``("cap", "<capability>_<name>")``: kept once per node for the capability,
+    so every dependent and whichever provider is installed use one Podman secret
+    (``archy-cap_<capability>_<name>``), and switching providers keeps its value.
+    """
+    exported = manifest.exported_secret(secret_name)
+    if exported is None:
+        return manifest.id, secret_name
+    return capability_secret_home(exported.capability, secret_name)
+
+
+@dataclass(frozen=True)
+class SecretHome:
+    """One generated secret of an app and where the node keeps it.
+
+    ``secret`` carries the name the node files it under (``name``), so generating
+    it needs nothing else; ``exported`` is True for a capability's secret.  An owner
+    setting (``owner_settings``) has no ``secret``: the node never generates it, the
+    owner supplies it with ``archy-node configure``.
+    """
+
+    secret: GeneratedSecret | None
+    owner: str
+    name: str
+    exported: bool
+
+    @property
+    def podman_name(self) -> str:
+        return podman_secret_name(self.owner, self.name)
+
+
+def secret_homes(manifest: Manifest) -> list[SecretHome]:
+    """Every generated secret of ``manifest`` with the (owner, name) the node keeps it under."""
+    homes: list[SecretHome] = []
+    for secret in manifest.generated_secrets:
+        owner, name = secret_home(manifest, secret.name)
+        homes.append(
+            SecretHome(
+                secret.model_copy(update={"name": name}),
+                owner,
+                name,
+                exported=owner != manifest.id,
+            )
+        )
+    homes += [
+        SecretHome(None, manifest.id, setting.name, exported=False)
+        for setting in manifest.owner_settings
+    ]
+    return homes
+
+
+def capability_secret_home(capability: str, secret_name: str) -> tuple[str, str]:
+    """The (owner, name) of the secret a capability's provider exports."""
+    return CAPABILITY_OWNER, f"{capability}{NAME_SEPARATOR}{secret_name}"
 
 
 def app_data_dir(app_id: str, data_root: str = DEFAULT_DATA_ROOT) -> str:
@@ -252,6 +323,7 @@ class MemberSpec:
     user: str | None
     userns: str
     network: str
+    network_aliases: tuple[str, ...]
     read_only_rootfs: bool
     cap_add: tuple[str, ...]
     devices: tuple[str, ...]
@@ -309,6 +381,7 @@ class MemberSpec:
             "user": self.user,
             "userns": self.userns,
             "network": self.network,
+            **({"network_aliases": list(self.network_aliases)} if self.network_aliases else {}),
             "read_only_rootfs": self.read_only_rootfs,
             "cap_drop": list(self.cap_drop),
             "cap_add": list(self.cap_add),
@@ -401,6 +474,7 @@ def _member_spec(
 ) -> MemberSpec:
     here: Location = ("containers", index)
     declared = {secret.name for secret in manifest.generated_secrets}
+    required = {requirement.app for requirement in manifest.requires}
     if member.privileged:
         collect.add(
             (*here, "privileged"),
@@ -411,14 +485,32 @@ def _member_spec(
     environment: list[tuple[str, str]] = []
     secrets: list[SecretEnv] = []
     for name, value in sorted(member.env.items()):
-        if isinstance(value, SecretRef):
+        if isinstance(value, SecretRef) and value.from_capability is not None:
+            capability = value.from_capability
+            if capability not in required:
+                collect.add(
+                    (*here, "env", name, "from"),
+                    f"secret {value.secret!r} comes from {capability!r}, which this app does not "
+                    f"require; add '- app: {capability}' to requires",
+                    "P024",
+                )
+            secrets.append(
+                SecretEnv(
+                    name, podman_secret_name(*capability_secret_home(capability, value.secret))
+                )
+            )
+        elif isinstance(value, SettingRef):  # declared: the manifest model checks it
+            secrets.append(SecretEnv(name, podman_secret_name(manifest.id, value.setting)))
+        elif isinstance(value, SecretRef):
             if value.secret not in declared:
                 collect.add(
                     (*here, "env", name),
                     f"secret {value.secret!r} is not declared in generated_secrets; declare it",
                     "P008",
                 )
-            secrets.append(SecretEnv(name, podman_secret_name(manifest.id, value.secret)))
+            secrets.append(
+                SecretEnv(name, podman_secret_name(*secret_home(manifest, value.secret)))
+            )
         else:
             collect.text((*here, "env", name), value)
             environment.append((name, value))
@@ -502,6 +594,17 @@ def _member_spec(
         user=member.user,
         userns="host",
         network="host" if host_network else NETWORK_NAME,
+        network_aliases=()
+        if host_network
+        else tuple(
+            sorted(
+                {
+                    entry.alias
+                    for entry in manifest.exports
+                    if entry.alias is not None and entry.container == member.name
+                }
+            )
+        ),
         read_only_rootfs=member.read_only_rootfs,
         cap_add=tuple(sorted({cap.removeprefix("CAP_") for cap in member.cap_add})),
         devices=tuple(dict.fromkeys(member.devices)),

@@ -88,6 +88,7 @@ ALLOWED_KEYS: Mapping[str, frozenset[str]] = {
             "Entrypoint",
             "Exec",
             "Network",
+            "NetworkAlias",
             "PublishPort",
             "Volume",
             "Environment",
@@ -222,6 +223,7 @@ def member_entries(spec: MemberSpec) -> list[Entry]:
         entries.append((c, "Exec", quote_words(spec.command)))
     network = "host" if spec.network == "host" else NETWORK_UNIT_FILE
     entries.append((c, "Network", raw_value(network)))
+    entries += [(c, "NetworkAlias", raw_value(alias)) for alias in spec.network_aliases]
     entries += [(c, "PublishPort", raw_value(p.publish_argument)) for p in spec.ports]
     entries += [(c, "Volume", raw_value(m.volume_argument)) for m in spec.mounts]
     entries += [(c, "Environment", quote_word(f"{k}={v}")) for k, v in spec.environment]

@@ -68,6 +68,7 @@ from catalog.runtime_spec import (
     RuntimeSpecError,
     app_data_dir,
     podman_secret_name,
+    secret_homes,
 )
 from node_runtime.atomic_file import create_file_once_in, write_file_atomically
 from node_runtime.blob_store import BlobError, BlobStore
@@ -84,6 +85,9 @@ from node_runtime.node_state import (
     NodePaths,
     NodeState,
     StateError,
+    secret_file,
+    secret_file_exists,
+    secrets_dir,
     utc_now_text,
 )
 from node_runtime.reconcile import (
@@ -201,14 +205,6 @@ def node_architecture() -> str:
     return {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
         machine, machine
     )
-
-
-def secrets_dir(state_root: Path, app_id: str) -> Path:
-    return state_root / "secrets" / app_id
-
-
-def secret_file(state_root: Path, app_id: str, secret_name: str) -> Path:
-    return secrets_dir(state_root, app_id) / secret_name
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -450,15 +446,6 @@ def read_secret_file(path: Path, state_root: Path) -> bytes | None:
         return stream.read()
 
 
-def secret_file_exists(path: Path, state_root: Path) -> bool:
-    """A real file (not a symlink) at ``path``, reached without following a symlink."""
-    try:
-        with open_directory(str(state_root), str(path.parent)) as folder:
-            return entry_kind(folder, path.name) == "file"
-    except (OSError, UnsafePath):
-        return False
-
-
 def data_dir_exists(path: str, data_root: str) -> bool:
     """``path`` is a real directory below ``data_root`` with no symlink on the way."""
     try:
@@ -652,7 +639,7 @@ def execute_action(action: Action, context: _Context) -> None:
             record_secret_owners(
                 context.paths,
                 app_id,
-                [podman_secret_name(app_id, s.name) for s in app.manifest.generated_secrets],
+                [h.podman_name for h in secret_homes(app.manifest) if not h.exported],
             )
             NodeState(context.paths).record_applied(app_id, _record(app, context))
         case ForgetApplied(app_id=app_id):
@@ -682,11 +669,10 @@ def _observe_for(
     dirs, names = paths_to_observe(catalog, installed, applied, data_root)
     secret_files: set[str] = set()
     for app in [*catalog.apps.values(), *(each.app for each in applied.values())]:
-        for secret in app.manifest.generated_secrets:
-            name = podman_secret_name(app.manifest.id, secret.name)
-            value_file = secret_file(state_root, app.manifest.id, secret.name)
-            if name in names and secret_file_exists(value_file, state_root):
-                secret_files.add(name)
+        for home in secret_homes(app.manifest):
+            value_file = secret_file(state_root, home.owner, home.name)
+            if home.podman_name in names and secret_file_exists(value_file, state_root):
+                secret_files.add(home.podman_name)
     observed = ObservedState(
         containers=observation.containers,
         podman_secrets=observation.podman_secrets,
@@ -882,10 +868,10 @@ def _rollback(previous: AppliedApp, context: _Context) -> None:
         containers=observation.containers,
         podman_secrets=observation.podman_secrets,
         secret_files=frozenset(
-            podman_secret_name(desired.app_id, s.name)
-            for s in desired.manifest.generated_secrets
+            home.podman_name
+            for home in secret_homes(desired.manifest)
             if secret_file_exists(
-                secret_file(context.paths.root, desired.app_id, s.name), context.paths.root
+                secret_file(context.paths.root, home.owner, home.name), context.paths.root
             )
         ),
         existing_dirs=frozenset(
@@ -1006,10 +992,10 @@ def _stage_app(
                     f"{path} is owned by the node user, not container uid {container_uid} "
                     "(the stage engine maps no uids)"
                 )
-        for secret in app.manifest.generated_secrets:
-            value_file = secret_file(state_root, app_id, secret.name)
-            if not secret_file_exists(value_file, state_root):
-                write_secret_once(value_file, generate_secret_value(secret), state_root)
+        for home in secret_homes(app.manifest):
+            value_file = secret_file(state_root, home.owner, home.name)
+            if home.secret is not None and not secret_file_exists(value_file, state_root):
+                write_secret_once(value_file, generate_secret_value(home.secret), state_root)
         engine.write_units(app_id, dict(app.units))
     except (OSError, EngineError, ActionFailed) as error:
         return AppResult(app_id, "failed", f"staging: {error}", desired.version_text, "stage")

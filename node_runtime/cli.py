@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "list": "node_runtime.node_commands:list_command",
     "install": "node_runtime.node_commands:install_command",
     "uninstall": "node_runtime.node_commands:uninstall_command",
+    "configure": "node_runtime.settings_commands:configure_command",
     "apply": "node_runtime.apply_commands:apply_command",
     "start": "node_runtime.apply_commands:start_command",
     "stop": "node_runtime.apply_commands:stop_command",

@@ -28,7 +28,15 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from node_runtime.apply import ApplyReport, AppResult, PurgeRefused, apply, purge_app
+from node_runtime.apply import (
+    ApplyReport,
+    AppResult,
+    PurgeRefused,
+    apply,
+    purge_app,
+    read_stopped,
+    save_stopped,
+)
 from node_runtime.blob_store import BlobStore
 from node_runtime.engines import ENGINE_NAMES, choose_engine
 from node_runtime.engines.container_engine import ContainerEngine, EngineError
@@ -360,6 +368,7 @@ def _apply_one_app(
     engine_name: str | None,
     hook_sources: tuple[Path, ...] = (),
     purge: bool = False,
+    also: tuple[str, ...] = (),
 ) -> tuple[ApplyReport, list[str] | None]:
     """Apply ``app_id`` alone under the state lock (and purge it if asked): the same call
     ``archy-node apply`` makes, limited to that app."""
@@ -375,7 +384,7 @@ def _apply_one_app(
             installed = set(state.installed().apps)
             report = apply(
                 loaded.catalog, installed, state_root=paths.root, data_root=data_root,
-                engine=engine, catalog_blake3=loaded.pointer.blake3, only={app_id},
+                engine=engine, catalog_blake3=loaded.pointer.blake3, only={app_id, *also},
                 hook_sources=tuple(str(path) for path in hook_sources),
             )  # fmt: skip
             purged = None
@@ -503,6 +512,12 @@ def _archives_not_pulled(paths: NodePaths, app_id: str) -> list[str]:
 @click.command("uninstall")
 @click.argument("app_id", metavar="APP")
 @click.option("--purge", is_flag=True, help="Also delete the app's data and secrets.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Uninstall a provider that installed apps depend on; they stop (data kept) until "
+    "another provider is installed.",
+)
 @no_apply_option
 @install_engine_option
 @json_option
@@ -510,6 +525,7 @@ def _archives_not_pulled(paths: NodePaths, app_id: str) -> list[str]:
 def uninstall_command(
     app_id: str,
     purge: bool,
+    force: bool,
     no_apply: bool,
     engine_name: str | None,
     as_json: bool,
@@ -520,10 +536,18 @@ def uninstall_command(
     paths = NodePaths(state_root)
     require_initialised(paths, as_json)
     try:
-        change = uninstall_app(NodeState(paths), app_id)
+        change = uninstall_app(
+            NodeState(paths), app_id, store=BlobStore(paths.blobs_dir), force=force
+        )
     except (InstallRefused, StateError) as error:
         _refuse(str(error))
-    applied = None if no_apply else _apply_one_app(paths, app_id, engine_name, purge=purge)
+    if change.dependents:  # --force: they stop until another provider is installed (P028)
+        save_stopped(paths, read_stopped(paths) | set(change.dependents))
+    applied = (
+        None
+        if no_apply
+        else _apply_one_app(paths, app_id, engine_name, purge=purge, also=change.dependents)
+    )
     next_step = (
         f"archy-node apply{' --purge ' + app_id if purge else ''}{state_root_hint(state_root)}"
     )

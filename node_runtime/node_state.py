@@ -41,7 +41,7 @@ import contextlib
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,10 +51,12 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from catalog.capabilities import dependents, missing_providers, provider_conflict
 from catalog.catalog_model import AppCatalog, CatalogApp, CatalogError, parse_catalog
-from catalog.manifest import Requirement
+from catalog.manifest import Manifest, Requirement
 from node_runtime.atomic_file import write_file_atomically
 from node_runtime.blob_store import BlobError, BlobStore
+from node_runtime.safe_paths import UnsafePath, entry_kind, open_directory
 
 STATE_SCHEMA_VERSION: Literal[1] = 1
 
@@ -329,6 +331,26 @@ class NodeState:
         _save(self.paths.last_pull_file, record)
 
 
+# --- where the node keeps each app's secret values (generated ones and owner settings) ---
+
+
+def secrets_dir(state_root: Path, app_id: str) -> Path:
+    return state_root / "secrets" / app_id
+
+
+def secret_file(state_root: Path, app_id: str, secret_name: str) -> Path:
+    return secrets_dir(state_root, app_id) / secret_name
+
+
+def secret_file_exists(path: Path, state_root: Path) -> bool:
+    """A real file (not a symlink) at ``path``, reached without following a symlink."""
+    try:
+        with open_directory(str(state_root), str(path.parent)) as folder:
+            return entry_kind(folder, path.name) == "file"
+    except (OSError, UnsafePath):
+        return False
+
+
 # --- the current catalog, read back from the store ---
 
 
@@ -391,7 +413,7 @@ def requirement_providers(catalog: AppCatalog, app_id: str) -> dict[str, list[st
             other_id
             for other_id, other in sorted(catalog.apps.items())
             if other_id != app_id
-            and (other_id == requirement.app or requirement.app in other.manifest.provides)
+            and (other_id == requirement.app or requirement.app in other.manifest.capabilities)
             and _provider_shortfall(requirement, other) is None
         ]
     return found
@@ -408,7 +430,7 @@ def unmet_requirements(catalog: AppCatalog, app_id: str) -> list[str]:
             other
             for other_id, other in sorted(catalog.apps.items())
             if other_id != app_id
-            and (other_id == requirement.app or requirement.app in other.manifest.provides)
+            and (other_id == requirement.app or requirement.app in other.manifest.capabilities)
         ]
         wanted = requirement.app + (f" {requirement.version}" if requirement.version else "")
         if not candidates:
@@ -437,6 +459,8 @@ class DesiredChange:
     """False when installed.json already said so."""
     notes: list[str]
     """Things the owner should know (a required app that is not installed yet, …)."""
+    dependents: tuple[str, ...] = ()
+    """Installed apps left without their provider (``uninstall --force``): to be stopped."""
 
 
 def install_app(state: NodeState, store: BlobStore, app_id: str) -> DesiredChange:
@@ -455,26 +479,80 @@ def install_app(state: NodeState, store: BlobStore, app_id: str) -> DesiredChang
         if reasons:
             raise InstallRefused("; ".join(reasons))
         installed = state.installed()
-        notes = []
-        for needed, providers in requirement_providers(catalog, app_id).items():
-            if providers and not any(p in installed.apps for p in providers):
-                notes.append(
-                    f"{app_id} needs {needed!r}: install one of {', '.join(providers)} too"
-                )
+        notes: list[str] = []
         if app_id in installed.apps:
             return DesiredChange(app_id, False, notes)
+        manifests = {each: app.manifest for each, app in catalog.apps.items()}
+        present = {each: manifests[each] for each in installed.apps if each in manifests}
+        refusal = provider_conflict(app_id, manifests[app_id], present) or missing_providers(
+            app_id, manifests[app_id], present, manifests
+        )
+        if refusal is not None:
+            raise InstallRefused(refusal)
+        # owner_settings imports this module (the secrets' paths): import it here.
+        from node_runtime.owner_settings import (
+            SettingRefused,
+            missing_required,
+            missing_settings_message,
+            write_defaults,
+        )
+
+        missing = missing_required(manifests[app_id], state.paths.root)
+        if missing:
+            raise InstallRefused(missing_settings_message(app_id, missing))
+        try:
+            write_defaults(manifests[app_id], state.paths.root)
+        except (SettingRefused, OSError) as error:
+            raise InstallRefused(
+                f"{app_id}'s default settings cannot be written: {error}"
+            ) from None
         state.save_installed(installed.with_app(app_id))
         return DesiredChange(app_id, True, notes)
 
 
-def uninstall_app(state: NodeState, app_id: str) -> DesiredChange:
-    """Remove ``app_id`` from installed.json (its data is never touched here)."""
+def installed_manifests(state: NodeState, store: BlobStore | None) -> dict[str, Manifest]:
+    """The current catalog's manifest of every installed app it still has."""
+    catalog_apps: Mapping[str, CatalogApp] = {}
+    if store is not None:
+        with contextlib.suppress(StateError):
+            loaded = load_current_catalog(state, store)
+            catalog_apps = {} if loaded is None else loaded.catalog.apps
+    return {
+        app_id: catalog_apps[app_id].manifest
+        for app_id in state.installed().apps
+        if app_id in catalog_apps
+    }
+
+
+def uninstall_app(
+    state: NodeState, app_id: str, *, store: BlobStore | None = None, force: bool = False
+) -> DesiredChange:
+    """Remove ``app_id`` from installed.json (its data is never touched here).
+
+    A provider that installed apps depend on is refused (P028) unless ``force``:
+    then the dependents stay installed but the next apply stops them (they have
+    no provider), keeping their data, until another provider is installed.
+    """
     with state.lock():
         installed = state.installed()
         if app_id not in installed.apps:
             raise InstallRefused(f"{app_id!r} is not installed; `archy-node status` shows what is")
+        needing = dependents(app_id, installed_manifests(state, store))
+        if needing and not force:
+            raise InstallRefused(
+                f"{', '.join(needing)} depend{'s' if len(needing) == 1 else ''} on {app_id}; "
+                f"uninstall {'it' if len(needing) == 1 else 'them'} first, or run "
+                f"`archy-node uninstall {app_id} --force` to stop "
+                f"{'it' if len(needing) == 1 else 'them'} until another provider is "
+                "installed (their data is kept) (P028)"
+            )
         state.save_installed(installed.without_app(app_id))
-        return DesiredChange(app_id, True, [])
+        notes = [
+            f"{each} is stopped (its data is kept) until another provider is installed; "
+            f"then run `archy-node start {each}`"
+            for each in needing
+        ]
+        return DesiredChange(app_id, True, notes, tuple(needing))
 
 
 # --- what status and list show ---

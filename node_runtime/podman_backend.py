@@ -40,6 +40,7 @@ def run_arguments(spec: MemberSpec) -> list[str]:
     if spec.pids_limit is not None:
         args.append(f"--pids-limit={spec.pids_limit}")
     args.append(f"--network={spec.network}")
+    args += [f"--network-alias={alias}" for alias in spec.network_aliases]
     if spec.no_new_privileges:
         args.append("--security-opt=no-new-privileges")
     args.extend(f"--device={device}" for device in spec.devices)

@@ -40,6 +40,7 @@ from typing import Literal
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from catalog.capabilities import provider_conflict
 from catalog.catalog_model import AppCatalog, CatalogApp, TargetFile
 from catalog.manifest import GeneratedSecret, HookStep, Manifest
 from catalog.runtime_spec import (
@@ -50,6 +51,7 @@ from catalog.runtime_spec import (
     app_data_dir,
     app_runtime_specs,
     podman_secret_name,
+    secret_homes,
     start_order,
 )
 from catalog.unit_check import check_app_units, container_unit_file
@@ -396,7 +398,7 @@ def _dependency_problem(manifest: Manifest, accepted: Mapping[str, DesiredApp]) 
             each
             for each in accepted.values()
             if each.app_id != manifest.id
-            and (each.app_id == requirement.app or requirement.app in each.manifest.provides)
+            and (each.app_id == requirement.app or requirement.app in each.manifest.capabilities)
         ]
         if not providers:
             return f"needs app {requirement.app!r}, which is not installed (install it first)"
@@ -429,9 +431,14 @@ def derived_names(desired: DesiredApp) -> set[tuple[str, str]]:
     app_id = desired.app_id
     names = {("unit", container_unit_file(app_id, spec.name)) for spec in desired.specs}
     names |= {("container", spec.name) for spec in desired.specs}
+    # A capability alias answers like a container name on archy-net (P025 across the catalog).
+    names |= {("container", alias) for spec in desired.specs for alias in spec.network_aliases}
+    # A capability's exported secret is shared by design (one per node, P026 keeps one
+    # provider installed); only the app's own secrets are names it alone may hold.
     names |= {
-        ("podman secret", podman_secret_name(app_id, secret.name))
-        for secret in desired.manifest.generated_secrets
+        ("podman secret", home.podman_name)
+        for home in secret_homes(desired.manifest)
+        if not home.exported
     }
     return names
 
@@ -497,6 +504,17 @@ def resolve_desired(
             refused[app_id] = problem
             del candidates[app_id]
 
+    # One provider per capability (P026): apps already applied keep theirs; newcomers in id order.
+    providing: dict[str, Manifest] = {}
+    for app_id in sorted(candidates, key=lambda each: (each not in applied, each)):
+        conflict = provider_conflict(app_id, candidates[app_id].manifest, providing)
+        if conflict is not None:
+            refused[app_id] = conflict
+            del candidates[app_id]
+            continue
+        if candidates[app_id].manifest.capabilities:
+            providing[app_id] = candidates[app_id].manifest
+
     # Host ports: apps already applied keep theirs; newcomers in id order.
     owners: dict[tuple[int, str], str] = {}
     for app_id in sorted(candidates, key=lambda each: (each not in applied, each)):
@@ -550,7 +568,7 @@ def dependency_order(apps: Mapping[str, DesiredApp]) -> list[str]:
         for requirement in desired.manifest.requires:
             for other_id, other in apps.items():
                 if other_id != app_id and (
-                    other_id == requirement.app or requirement.app in other.manifest.provides
+                    other_id == requirement.app or requirement.app in other.manifest.capabilities
                 ):
                     wanted.add(other_id)
         needs[app_id] = wanted
@@ -630,14 +648,13 @@ def plan_app(
     for path, container_uid in app_data_dirs(desired, data_root):
         if path not in observed.existing_dirs:
             actions.append(CreateDataDir(app_id, path, container_uid))
-    for secret in desired.manifest.generated_secrets:
-        name = podman_secret_name(app_id, secret.name)
-        has_file = name in observed.secret_files
-        in_podman = name in observed.podman_secrets
-        if not has_file and not in_podman:
-            actions.append(GenerateSecret(app_id, secret))
+    for home in secret_homes(desired.manifest):
+        has_file = home.podman_name in observed.secret_files
+        in_podman = home.podman_name in observed.podman_secrets
+        if not has_file and not in_podman and home.secret is not None:
+            actions.append(GenerateSecret(home.owner, home.secret))
         if not in_podman:
-            actions.append(CreatePodmanSecret(app_id, secret.name))
+            actions.append(CreatePodmanSecret(home.owner, home.name))
 
     wanted = {spec.name for spec in desired.specs}
     leftovers = sorted(
@@ -816,9 +833,7 @@ def paths_to_observe(
         except RuntimeSpecError:
             continue
         dirs.update(path for path, _ in app_data_dirs(desired, data_root))
-        secrets.update(
-            podman_secret_name(app.manifest.id, s.name) for s in app.manifest.generated_secrets
-        )
+        secrets.update(home.podman_name for home in secret_homes(app.manifest))
     return dirs, secrets
 
 

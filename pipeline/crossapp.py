@@ -18,13 +18,15 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from catalog.loader import Location, ManifestSource
-from catalog.manifest import Port, Requirement, SettingValue
+from catalog.manifest import Capability, Port, Requirement, SecretRef, SettingValue
 from catalog.problems import Problem, format_field_path
 from catalog.runtime_spec import (
+    CAPABILITY_OWNER,
     DEFAULT_DATA_ROOT,
     member_unit_name,
     path_is_within,
     podman_secret_name,
+    secret_home,
     volume_host_sides,
 )
 
@@ -195,7 +197,7 @@ def check_unique_ids(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
                     "P016",
                 )
     for app in apps:
-        for index, capability in enumerate(app.manifest.provides):
+        for index, capability in enumerate(app.manifest.capabilities):
             owners = [claim for claim in ids.get(capability, []) if claim.source is not app]
             if owners:
                 yield app.problem(
@@ -288,7 +290,7 @@ def providers(requirement: Requirement, apps: Sequence[ManifestSource]) -> list[
     return [
         app
         for app in apps
-        if app.manifest.id == requirement.app or requirement.app in app.manifest.provides
+        if app.manifest.id == requirement.app or requirement.app in app.manifest.capabilities
     ]
 
 
@@ -425,12 +427,21 @@ def check_derived_names(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
                 _Claim(app, name_field, "unit name")
             )
         for k, secret in enumerate(app.manifest.generated_secrets):
-            claims.setdefault(podman_secret_name(app_id, secret.name), []).append(
-                _Claim(app, ("generated_secrets", k, "name"), "Podman secret name")
+            exported = app.manifest.exported_secret(secret.name) is not None
+            claims.setdefault(
+                podman_secret_name(*secret_home(app.manifest, secret.name)), []
+            ).append(
+                _Claim(
+                    app,
+                    ("generated_secrets", k, "name"),
+                    "capability secret" if exported else "Podman secret name",
+                )
             )
     for name, claim, others in _clashes(claims):
         if claim.kind == "container name":
             others = [other for other in others if other.kind != "container name"]  # P007
+        if claim.kind == "capability secret":  # providers of one capability share it (P025)
+            others = [other for other in others if other.kind != "capability secret"]
         if not others:
             continue
         theirs = ", ".join(
@@ -442,6 +453,149 @@ def check_derived_names(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
             "unit, container or secret for the other's: rename the member or the secret",
             "P022",
         )
+
+
+def _capability_providers(apps: Sequence[ManifestSource]) -> dict[str, list[ManifestSource]]:
+    found: dict[str, list[ManifestSource]] = {}
+    for app in apps:
+        for capability in app.manifest.capabilities:
+            found.setdefault(capability, []).append(app)
+    return found
+
+
+def _export_of(app: ManifestSource, capability: str) -> Capability | None:
+    for entry in app.manifest.exports:
+        if entry.capability == capability:
+            return entry
+    return None
+
+
+def check_capability_references(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
+    """P024: ``{secret: X, from: C}`` names a capability whose every provider exports X.
+
+    Also keeps the owner part of capability secret names (``archy-cap_…``) free:
+    no app may have the id ``cap``.
+    """
+    by_capability = _capability_providers(apps)
+    for app in apps:
+        if app.manifest.id == CAPABILITY_OWNER:
+            yield app.problem(
+                ("id",),
+                f"the app id {CAPABILITY_OWNER!r} is reserved: the node names the secrets "
+                f"capabilities export 'archy-{CAPABILITY_OWNER}_<capability>_<secret>'; "
+                "choose another id",
+                "P024",
+            )
+        for i, member in enumerate(app.manifest.containers):
+            for key, value in member.env.items():
+                if not isinstance(value, SecretRef) or value.from_capability is None:
+                    continue
+                capability = value.from_capability
+                location: Location = ("containers", i, "env", key, "from")
+                found = by_capability.get(capability, [])
+                if not found:
+                    yield app.problem(
+                        location,
+                        f"no app in the catalog provides {capability!r}; name a capability "
+                        "that a provider declares under provides",
+                        "P024",
+                    )
+                    continue
+                lacking = [
+                    provider
+                    for provider in found
+                    if (entry := _export_of(provider, capability)) is None
+                    or value.secret not in entry.secrets
+                ]
+                if lacking:
+                    yield app.problem(
+                        ("containers", i, "env", key, "secret"),
+                        f"secret {value.secret!r} is not exported with {capability!r} by "
+                        f"{', '.join(where(p, ('provides',)) for p in lacking)}; use a secret "
+                        f"every provider lists under provides[].secrets",
+                        "P024",
+                    )
+
+
+def check_copied_provider_secrets(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
+    """P024: an app that requires a capability never generates its own copy of a secret
+    the capability's providers export (it would never match the provider's)."""
+    by_capability = _capability_providers(apps)
+    for app in apps:
+        exported: dict[str, str] = {}
+        for requirement in app.manifest.requires:
+            for provider in by_capability.get(requirement.app, []):
+                entry = _export_of(provider, requirement.app)
+                if provider is not app and entry is not None:
+                    exported.update(dict.fromkeys(entry.secrets, requirement.app))
+        for k, secret in enumerate(app.manifest.generated_secrets):
+            if secret.name in exported:
+                capability = exported[secret.name]
+                yield app.problem(
+                    ("generated_secrets", k, "name"),
+                    f"secret {secret.name!r} is a copy of the one {capability!r} exports, and "
+                    "a copy never matches the provider's; remove it and use "
+                    f"{{secret: {secret.name}, from: {capability}}}",
+                    "P024",
+                )
+
+
+def _export_text(entry: Capability | None) -> str:
+    if entry is None:
+        return "exports nothing"
+    settings = ", ".join(f"{k}: {setting_text(v)}" for k, v in sorted(entry.settings.items()))
+    return (
+        f"alias {entry.alias or '-'}, secrets [{', '.join(sorted(entry.secrets))}], "
+        f"settings {{{settings}}}"
+    )
+
+
+def check_capability_exports(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
+    """P025: every provider of a capability exports the same alias, secrets and settings,
+    so dependents work with whichever one the owner installed; an alias is no other
+    app's container name and no other capability's alias (it would take their traffic)."""
+    names: dict[str, list[tuple[ManifestSource, str]]] = {}
+    for app in apps:
+        for member in app.manifest.containers:
+            names.setdefault(member.name, []).append((app, ""))
+        for entry in app.manifest.exports:
+            if entry.alias is not None:
+                names.setdefault(entry.alias, []).append((app, entry.capability))
+    for app in apps:
+        for index, provided in enumerate(app.manifest.provides):
+            if isinstance(provided, str) or provided.alias is None:
+                continue
+            takers = [
+                other
+                for other, _ in names[provided.alias]
+                if other is not app and provided.capability not in other.manifest.capabilities
+            ]
+            if takers:
+                yield app.problem(
+                    ("provides", index, "alias"),
+                    f"alias {provided.alias!r} is also a container name or alias of "
+                    f"{', '.join(where(o, ('containers',)) for o in takers)}; pick a host "
+                    "name no other app answers to",
+                    "P025",
+                )
+    for capability, found in sorted(_capability_providers(apps).items()):
+        texts = {app.manifest.id: _export_text(_export_of(app, capability)) for app in found}
+        if len(set(texts.values())) <= 1:
+            continue
+        for app in found:
+            index = app.manifest.capabilities.index(capability)
+            others = [
+                f"{where(other, ('provides',))} ({texts[other.manifest.id]})"
+                for other in found
+                if texts[other.manifest.id] != texts[app.manifest.id]
+            ]
+            yield app.problem(
+                ("provides", index),
+                f"provides {capability!r} with {texts[app.manifest.id]}, unlike "
+                f"{'; '.join(others)}; export the same alias, secrets and settings so "
+                "the providers are interchangeable",
+                "P025",
+            )
 
 
 def check_nested_host_paths(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
@@ -505,6 +659,9 @@ def check_catalog(apps: Sequence[ManifestSource]) -> list[Problem]:
         check_requirement_cycles,
         check_derived_names,
         check_nested_host_paths,
+        check_capability_references,
+        check_copied_provider_secrets,
+        check_capability_exports,
     ):
         problems.extend(rule(ordered))
     return problems

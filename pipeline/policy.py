@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from catalog.loader import Location, ManifestSource
+from catalog.manifest import SecretRef
 from catalog.problems import Problem, format_field_path
 from catalog.runtime_spec import RuntimeSpecError, app_runtime_specs
 from pipeline.crossapp import check_catalog, find_cycles, port_location
@@ -38,7 +39,7 @@ class Rule:
 
     id: str
     summary: str
-    scope: Literal["app", "catalog", "app+catalog"]
+    scope: Literal["app", "catalog", "app+catalog", "node"]
 
 
 RULES: dict[str, Rule] = {
@@ -77,6 +78,19 @@ RULES: dict[str, Rule] = {
         ),
         Rule("P022", "names derived from app ids and container names never clash", "catalog"),
         Rule("P023", "every value can be written into a unit and a podman command", "app"),
+        Rule(
+            "P024",
+            "{secret: X, from: C} names a required capability whose providers export X",
+            "app+catalog",
+        ),
+        Rule(
+            "P025",
+            "providers of a capability export the same alias, secrets and settings",
+            "catalog",
+        ),
+        Rule("P026", "at most one installed provider of a capability", "node"),
+        Rule("P027", "an app is installed only with a provider of what it requires", "node"),
+        Rule("P028", "a provider others depend on is uninstalled only with --force", "node"),
     )
 }
 
@@ -295,8 +309,8 @@ def check_secrets(app: ManifestSource) -> Iterator[Problem]:
     used: set[str] = set()
     for i, member in enumerate(app.manifest.containers):
         for key, value in member.env.items():
-            if isinstance(value, str):
-                continue
+            if not isinstance(value, SecretRef) or value.from_capability is not None:
+                continue  # a provider's exported secret: P024 (catalog) checks it
             used.add(value.secret)
             if value.secret not in declared:
                 yield app.problem(
@@ -306,7 +320,7 @@ def check_secrets(app: ManifestSource) -> Iterator[Problem]:
                     "P008",
                 )
     for k, secret in enumerate(app.manifest.generated_secrets):
-        if secret.name not in used:
+        if secret.name not in used and app.manifest.exported_secret(secret.name) is None:
             yield warning(
                 app.problem(
                     ("generated_secrets", k, "name"),

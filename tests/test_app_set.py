@@ -127,7 +127,7 @@ def test_indeedhub_is_the_seven_member_stack_with_its_hook(
 def test_bitcoin_alternatives_run_full_nodes(app_set: dict[str, AppFolder]) -> None:
     for app_id in ("bitcoin-core", "bitcoin-knots"):
         manifest = app_set[app_id].source.manifest
-        assert "bitcoin" in manifest.provides
+        assert "bitcoin" in manifest.capabilities
         assert manifest.settings["txindex"] is True
         assert manifest.settings["prune"] == 0
 

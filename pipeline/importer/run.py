@@ -164,7 +164,7 @@ class Importer:
         capability_of = sorted(
             other.manifest.id
             for other in self.existing.values()
-            if app_id in other.manifest.provides
+            if app_id in other.manifest.capabilities
         )
         if capability_of:
             reason = Reason(
@@ -252,8 +252,8 @@ class Importer:
             if other.manifest.id != app_id
             and (
                 any(providers(r, [other]) for r in candidate.manifest.requires)
-                or other.manifest.id in candidate.manifest.provides
-                or app_id in other.manifest.provides
+                or other.manifest.id in candidate.manifest.capabilities
+                or app_id in other.manifest.capabilities
             )
         ]
         problems.extend(

@@ -146,7 +146,7 @@ def app_view(app: CatalogApp, has_icon: bool) -> AppView:
         icon=has_icon,
         install_command=install_command(manifest.id),
         requires=requires,
-        provides=list(manifest.provides),
+        provides=list(manifest.capabilities),
         required_settings=settings,
         ports=ports,
         volumes=list(dict.fromkeys(volumes)),

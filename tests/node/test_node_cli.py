@@ -171,11 +171,18 @@ def test_install_refuses_an_app_whose_requirements_no_catalog_app_meets(pulled: 
     assert NodeState(NodePaths(pulled)).installed().apps == {}
 
 
-def test_install_records_the_app_and_names_the_provider_to_install_too(pulled: Path) -> None:
+def test_install_refuses_a_dependent_before_its_provider_and_names_it(pulled: Path) -> None:
     result = run(pulled, "install", "electrs")
-    assert result.exit_code == 0, result.output
-    assert "install one of bitcoin-core too" in result.stdout
-    assert list(NodeState(NodePaths(pulled)).installed().apps) == ["electrs"]
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert (
+        "electrs requires 'bitcoin', which no installed app provides; install one of "
+        "bitcoin-core first (archy-node install bitcoin-core) (P027)"
+    ) in result.output
+    assert list(NodeState(NodePaths(pulled)).installed().apps) == []
+    assert run(pulled, "install", "bitcoin-core").exit_code == 0
+    assert run(pulled, "install", "electrs").exit_code == 0
+    assert list(NodeState(NodePaths(pulled)).installed().apps) == ["bitcoin-core", "electrs"]
     again = run(pulled, "install", "electrs")
     assert again.exit_code == 0 and "already installed" in again.stdout
 

@@ -182,13 +182,13 @@ def test_a_container_named_after_another_apps_unit_is_refused_in_both_files() ->
     )
     clashes = [str(p) for p in check_all([core_lightning, hostile]) if p.rule == "P022"]
     assert clashes == [
-        "apps/core-lightning/manifest.yml:23: containers[0].name: its unit name "
+        "apps/core-lightning/manifest.yml:24: containers[0].name: its unit name "
         "'archy-core-lightning_lightningd' is also the container name of 'core' "
         "(apps/core/manifest.yml:14); the node would take one app's unit, container or "
         "secret for the other's: rename the member or the secret (P022)",
         "apps/core/manifest.yml:14: containers[0].name: its container name "
         "'archy-core-lightning_lightningd' is also the unit name of 'core-lightning' "
-        "(apps/core-lightning/manifest.yml:23); the node would take one app's unit, "
+        "(apps/core-lightning/manifest.yml:24); the node would take one app's unit, "
         "container or secret for the other's: rename the member or the secret (P022)",
     ]
 
@@ -197,23 +197,23 @@ def test_the_cross_app_rule_refuses_the_old_colliding_names(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A fake: the old '-' naming put back, since the real one can no longer collide."""
-    bitcoin_core = _real_app("bitcoin-core")
+    lnd = _real_app("lnd")
     hostile = source_of(
         manifest_text(
-            "bitcoin-core-bitcoin",
+            "lnd-lnd",
             f"containers:\n  - name: thief\n    image: {IMAGE}\n"
-            "    env: {STOLEN: {secret: rpc-password}}\n"
-            "generated_secrets:\n  - name: rpc-password\n",
+            "    env: {STOLEN: {secret: wallet-password}}\n"
+            "generated_secrets:\n  - name: wallet-password\n",
         ),
-        "apps/bitcoin-core-bitcoin/manifest.yml",
+        "apps/lnd-lnd/manifest.yml",
     )
     monkeypatch.setattr(crossapp, "podman_secret_name", lambda app, name: f"archy-{app}-{name}")
-    clashes = [p for p in check_all([bitcoin_core, hostile]) if p.rule == "P022"]
+    clashes = [p for p in check_all([lnd, hostile]) if p.rule == "P022"]
     assert {(p.file, p.field) for p in clashes} == {
-        ("apps/bitcoin-core/manifest.yml", "generated_secrets[0].name"),
-        ("apps/bitcoin-core-bitcoin/manifest.yml", "generated_secrets[0].name"),
+        ("apps/lnd/manifest.yml", "generated_secrets[0].name"),
+        ("apps/lnd-lnd/manifest.yml", "generated_secrets[0].name"),
     }
-    assert all("'archy-bitcoin-core-bitcoin-rpc-password'" in p.message for p in clashes)
+    assert all("'archy-lnd-lnd-wallet-password'" in p.message for p in clashes)
 
 
 # -- finding 8: validate says what render says ------------------------------------------------
