@@ -29,7 +29,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from catalog.manifest import Manifest
-from pipeline.appdev.local_repository import LocalRunRefused, checked_app, publish_one_app
+from pipeline.appdev.local_repository import (
+    CheckedApp,
+    LocalRunRefused,
+    checked_app,
+    publish_one_app,
+)
 
 IMAGE_INSPECT_TIMEOUT = 15.0
 ENGINE_FILE = "engine"
@@ -142,7 +147,12 @@ def run_app(folder: Path, dist: Path, say: Say) -> LocalRun:
     shutil.rmtree(sandbox, ignore_errors=True)
     data_root = sandbox / "data"
     root_file = publish_one_app(checked, sandbox / "repo", datetime.now(UTC), str(data_root))
-    engine, why = choose_engine([member.image for member in manifest.containers])
+    chosen = _chosen_providers(checked)
+    images = [member.image for member in manifest.containers]
+    for provider in checked.providers:
+        if provider.app_id in chosen.values():
+            images += [member.image for member in provider.source.manifest.containers]
+    engine, why = choose_engine(images)
     (sandbox / ENGINE_FILE).write_text(engine + "\n")
     say(f"engine: {engine} ({why})")
     _node(
@@ -151,6 +161,8 @@ def run_app(folder: Path, dist: Path, say: Say) -> LocalRun:
         sandbox,
     )  # fmt: skip
     _node(["pull"], sandbox)
+    for provider_id in dict.fromkeys(chosen.values()):  # a node needs a provider installed
+        _node(["install", provider_id, "--no-apply"], sandbox)
     _node(["install", manifest.id, "--no-apply"], sandbox)
     _node(["pull"], sandbox)
     output = _node(["apply", "--engine", engine, "--json"], sandbox, ok_with_output=True)
@@ -159,15 +171,16 @@ def run_app(folder: Path, dist: Path, say: Say) -> LocalRun:
     except json.JSONDecodeError:
         raise LocalRunRefused([f"archy-node apply printed no JSON: {output[:200]}"]) from None
     secrets = sandbox / "state" / "secrets" / manifest.id
-    provider_ids = [each.app_id for each in checked.providers]
-    notes = (
-        [
-            f"requires {', '.join(r.app for r in manifest.requires if not r.optional)}: "
-            f"{', '.join(provider_ids)} in this node's catalog, not installed here"
+    notes = []
+    for capability, provider_id in chosen.items():
+        others = [
+            each.app_id
+            for each in checked.providers
+            if each.app_id != provider_id
+            and (each.app_id == capability or capability in each.source.manifest.capabilities)
         ]
-        if provider_ids
-        else []
-    )
+        also = f" ({', '.join(others)} also provide it)" if others else ""
+        notes.append(f"requires {capability}: installed {provider_id} to provide it{also}")
     return LocalRun(
         app_id=manifest.id,
         engine=engine,
@@ -178,6 +191,26 @@ def run_app(folder: Path, dist: Path, say: Say) -> LocalRun:
         secret_files=sorted(secrets.iterdir()) if secrets.is_dir() else [],
         notes=notes,
     )
+
+
+def _chosen_providers(checked: CheckedApp) -> dict[str, str]:
+    """For each required app or capability, the provider the throwaway node installs:
+    the app of that id, else the first provider by id."""
+    chosen: dict[str, str] = {}
+    for requirement in checked.app.source.manifest.requires:
+        if requirement.optional:
+            continue
+        matching = sorted(
+            each.app_id
+            for each in checked.providers
+            if each.app_id == requirement.app
+            or requirement.app in each.source.manifest.capabilities
+        )
+        if matching:
+            chosen[requirement.app] = (
+                requirement.app if requirement.app in matching else matching[0]
+            )
+    return chosen
 
 
 def member_names(folder: Path) -> list[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from catalog.runtime_spec import member_unit_name
 from pipeline.cli import main
 from pipeline.render import render_app_folder
 
@@ -103,8 +104,8 @@ def test_follow_on_the_stage_engine_says_there_is_nothing_to_follow(workspace: P
 def test_a_bitcoin_app_runs_with_its_providers_in_the_catalog(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The node refuses an app whose requirement no catalog app meets: the providers go
-    into the throwaway catalog (checked like the app), only the app is installed."""
+    """A node refuses an app whose capability no installed app provides: the providers go
+    into the throwaway catalog (checked like the app) and the first one is installed too."""
     import shutil
 
     from catalog.catalog_model import parse_catalog
@@ -118,8 +119,8 @@ def test_a_bitcoin_app_runs_with_its_providers_in_the_catalog(
     assert "demo-btc: staged (units written to " in stdout
     assert "not started (the stage engine starts nothing))" in stdout
     assert (
-        "note: requires bitcoin: bitcoin-core, bitcoin-knots in this node's catalog, "
-        "not installed here"
+        "note: requires bitcoin: installed bitcoin-core to provide it "
+        "(bitcoin-knots also provide it)"
     ) in stdout
     repo = tmp_path / "dist/app-run/demo-btc/repo/targets"
     [catalog_file] = repo.glob("*.app-catalog.json")
@@ -127,4 +128,10 @@ def test_a_bitcoin_app_runs_with_its_providers_in_the_catalog(
         "bitcoin-core", "bitcoin-knots", "demo-btc",
     ]  # fmt: skip
     units = sorted(p.name for p in (tmp_path / "dist/app-run/demo-btc/units").iterdir())
-    assert units == ["archy-demo-btc_demo-btc.container", "archy-net.network"]
+    assert units == sorted(
+        [
+            "archy-demo-btc_demo-btc.container",
+            *(f"{member_unit_name('bitcoin-core', m)}.container" for m in ("bitcoind",)),
+            "archy-net.network",
+        ]
+    )
