@@ -42,7 +42,7 @@ class Repo:
 def build(
     *, root_expires: datetime = LATER, ts_version: int = 1, snap_version: int = 1,
     targets_version: int = 1, ts_expires: datetime = LATER, snap_expires: datetime = LATER,
-    snapshot_meta: dict[str, MetaFile] | None = None, snapshot_length: bool = True,
+    snapshot_meta: dict[str, MetaFile] | None = None,
 ) -> Repo:  # fmt: skip
     root = repository.new_root(
         root_expires,
@@ -60,8 +60,6 @@ def build(
         Snapshot(snap_version, snap_expires, snapshot_meta or meta), [ONLINE]
     )
     ts = repository.timestamp_for(ts_version, ts_expires, snapshot)
-    if not snapshot_length:
-        ts = dataclasses.replace(ts, snapshot_meta=MetaFile(ts.snapshot_meta.version))
     return Repo(
         repository.sign(root, [ROOT_KEY]), targets, apps, snapshot, repository.sign(ts, [ONLINE])
     )
