@@ -10,7 +10,7 @@ import pytest
 
 from tests.apply.catalogs import catalog_of, with_member_changes
 from tests.lifecycle.gate_apps import gate_manifest
-from tests.lifecycle.node_agent import NodeAgent
+from tests.lifecycle.node_agent import NodeAgent, agent_env, agent_python
 from tests.realparts.podman_user import RootlessPodman
 
 pytestmark = [pytest.mark.integration, pytest.mark.podman]
@@ -57,3 +57,48 @@ def test_purging_an_installed_app_is_refused_and_deletes_nothing(agent: NodeAgen
     assert "Traceback" not in document["stderr"]
     assert os.path.isdir(agent.data_root / "gate-web")
     assert agent.podman.container_exists("gate-web")
+
+
+PURGE = """
+import sys
+from pathlib import Path
+from node_runtime.apply import PurgeRefused, purge_app
+from node_runtime.engines import choose_engine
+root = Path(sys.argv[1])
+try:
+    purge_app(sys.argv[2], state_root=root / "state", data_root=str(root / "data"),
+              engine=choose_engine("podman"), installed=set())
+except PurgeRefused as refused:
+    print(refused)
+    sys.exit(3)
+"""
+
+
+def test_purging_an_app_that_still_has_a_container_is_refused_and_deletes_nothing(
+    rootless_podman: RootlessPodman, busybox_image: str
+) -> None:
+    """purge_app itself, as the node user, against a real container labelled as the app's
+    (apply removes an uninstalled app's containers first, so only a failed removal leaves
+    one; a container created by hand with the node's label stands for that)."""
+    root = rootless_podman.make_tmpdir("purge")
+    app_id = "gate-leftover"
+    keep = root / "data" / app_id / "keep.txt"
+    rootless_podman.command(["mkdir", "-p", str(keep.parent)])
+    rootless_podman.command(["sh", "-c", f"echo precious > {keep}"])
+    rootless_podman.run(
+        "create", "--name", app_id, "--label", f"archy.app={app_id}", busybox_image, "true"
+    )
+    try:
+        done = rootless_podman.command(
+            [agent_python(rootless_podman), "-c", PURGE, str(root), app_id],
+            check=False, env=agent_env(), cwd=root,
+        )  # fmt: skip
+        assert "Traceback" not in done.stderr, done.stderr
+        assert (done.returncode, done.stdout) == (
+            3, f"{app_id} still has containers ({app_id}); uninstall it\n"
+        )  # fmt: skip
+        assert keep.read_text() == "precious\n"
+        assert rootless_podman.container_exists(app_id)
+    finally:
+        rootless_podman.run("rm", "-f", app_id, check=False)
+        rootless_podman.run("unshare", "rm", "-rf", str(root), check=False)
