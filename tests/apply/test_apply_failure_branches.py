@@ -102,3 +102,32 @@ def test_purging_an_app_that_still_has_a_container_is_refused_and_deletes_nothin
     finally:
         rootless_podman.run("rm", "-f", app_id, check=False)
         rootless_podman.run("unshare", "rm", "-rf", str(root), check=False)
+
+
+def test_an_update_whose_rollback_also_fails_says_both(
+    agent: NodeAgent, busybox_image: str
+) -> None:
+    """The real fault: the old version's image tag is gone from the node (untagged while the
+    old container ran; apply never pulls), so the rollback cannot recreate the container."""
+    old_image = "localhost/archy-rollback-old:1"
+    agent.podman.run("tag", busybox_image, old_image)
+    manifest = with_member_changes(
+        gate_manifest("gate-web", agent.hook_sources), "gate-web", image=old_image
+    )
+    agent.publish(catalog_of([manifest]))
+    agent.install("gate-web", "--no-apply")
+    assert agent.apply()[0] == 0
+    agent.podman.run("untag", old_image, old_image)  # only this name; the image stays
+    broken = with_member_changes(
+        manifest.model_copy(update={"revision": 2}), "gate-web",
+        image=busybox_image, health=NEVER_HEALTHY,
+    )  # fmt: skip
+    agent.publish(catalog_of([broken]))
+    rc, document = agent.apply()
+    result = {a["app"]: a for a in document["apps"]}["gate-web"]
+    assert rc == 1 and result["status"] == "failed", document
+    reason = str(result["reason"])
+    assert reason.startswith("update to 1.0.0-r2 failed (wait-healthy:gate-web:gate-web:")
+    assert "; rolling back to 1.0.0-r1 also failed (" in reason
+    assert "rolled back to" not in reason
+    assert "Traceback" not in document.get("stderr", "")
