@@ -44,6 +44,7 @@ class PullResult:
     requests: int
     error: str | None
     catalog: bytes | None
+    retries: int = 0  # transient failures the fetcher retried (hidden from errors)
 
 
 @dataclass
@@ -66,6 +67,10 @@ class LoadReport:
     @property
     def origin_requests(self) -> int:
         return sum(pull.requests for pull in self.pulls)
+
+    @property
+    def retries(self) -> int:
+        return sum(pull.retries for pull in self.pulls)
 
 
 class SimulatedNode:
@@ -103,6 +108,7 @@ class SimulatedNode:
             self.fetcher.stats.requests,
             error,
             catalog,
+            self.fetcher.stats.retries,
         )
 
     def close(self) -> None:
@@ -141,6 +147,7 @@ def print_report(report: LoadReport, baseline_seconds: float, out: object = sys.
     lines = [
         f"nodes:            {len(report.pulls)}",
         f"errors:           {len(report.errors)}",
+        f"retries:          {report.retries}  (transient failures retried)",
         f"p50 latency:      {p50 * 1000:.1f} ms  ({p50 / baseline_seconds:.1f}x one node alone)",
         f"p99 latency:      {p99 * 1000:.1f} ms  ({p99 / baseline_seconds:.1f}x one node alone)",
         f"mean latency:     {statistics.fmean(p.seconds for p in report.pulls) * 1000:.1f} ms",

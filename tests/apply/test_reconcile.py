@@ -232,7 +232,18 @@ def test_a_foreign_container_with_a_members_name_refuses_the_app_unless_adopted(
         update={"migration": manifest.migration.model_copy(update={"adopt": ["alpha"]})}
     )
     app = plan(catalog_of([adopting]), {"alpha"}, legacy).app("alpha")
+    # adopted: installed, not refused; the running container is kept (neither removed nor
+    # recreated) and the node records the app as applied
+    assert app.change == "install" and app.reason is None
     assert not any(isinstance(a, (StartMember, RemoveContainer)) for a in app.actions)
+    assert isinstance(app.actions[-1], RecordApplied)
+    stopped = ObservedState(
+        containers={"alpha": ObservedContainer("alpha", "legacy-id", False)}, network_exists=True
+    )
+    app = plan(catalog_of([adopting]), {"alpha"}, stopped).app("alpha")
+    assert app.change == "install" and app.reason is None
+    starts = [a for a in app.actions if isinstance(a, StartMember)]
+    assert [(s.spec.name, s.create) for s in starts] == [("alpha", False)]  # started, not made
 
 
 def test_a_failed_update_is_not_retried_and_the_applied_version_is_kept() -> None:

@@ -27,14 +27,17 @@ class RecordingOrigin(FileOrigin):
     def __init__(self, root: Path) -> None:
         super().__init__(root)
         self.writes: list[str] = []
+        self.attempts: list[str] = []  # every create/replace, also those that find the file
 
     def create(self, path: str, data: bytes) -> bool:
+        self.attempts.append(path)
         created = super().create(path, data)
         if created:
             self.writes.append(path)
         return created
 
     def replace(self, path: str, data: bytes) -> None:
+        self.attempts.append(path)
         super().replace(path, data)
         self.writes.append(path)
 
@@ -45,9 +48,11 @@ class FailingAfterWritesOrigin(FileOrigin):
     def __init__(self, root: Path, allowed: int) -> None:
         super().__init__(root)
         self.allowed = allowed
+        self.failed_at: str | None = None
 
     def _spend(self, path: str) -> None:
         if self.allowed == 0:
+            self.failed_at = path
             raise OriginError(f"{self.describe(path)}: connection lost (injected fault)")
         self.allowed -= 1
 
@@ -174,7 +179,31 @@ def test_a_key_that_is_not_the_online_key_is_refused(
         )
 
 
-@pytest.mark.parametrize("allowed_writes", [0, 1, 3, 4, 5])
+# the second publish below makes 7 create/replace calls (some find the file already there);
+# a fault before each one of them, the last being the timestamp replace that makes the new
+# catalog visible
+FAULT_POINTS = range(7)
+SECOND_PUBLISH_APPS = [SmallApp("demo-web", version="2.0.0"), SmallApp("new-app", host_port=18081)]
+
+
+def test_the_fault_points_cover_every_write_of_the_second_publish(
+    ceremony: ThrowawayCeremony, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    first = signed_event(ceremony, tmp_path / "d1", [SmallApp("demo-web")], "a" * 40)
+    publish_signing_event(
+        ceremony.state, first.event_id, tmp_path / "d1", FileOrigin(repo), ceremony.online, NOW
+    )
+    second = signed_event(ceremony, tmp_path / "d2", SECOND_PUBLISH_APPS, "b" * 40)
+    recording = RecordingOrigin(repo)
+    publish_signing_event(
+        ceremony.state, second.event_id, tmp_path / "d2", recording, ceremony.online, NOW
+    )
+    assert len(recording.attempts) == len(FAULT_POINTS)
+    assert recording.attempts[-1] == recording.writes[-1] == "metadata/timestamp.json"
+
+
+@pytest.mark.parametrize("allowed_writes", FAULT_POINTS)
 def test_an_interrupted_publish_keeps_the_old_repository_and_a_rerun_completes_it(
     ceremony: ThrowawayCeremony, tmp_path: Path, allowed_writes: int
 ) -> None:
@@ -189,21 +218,15 @@ def test_an_interrupted_publish_keeps_the_old_repository_and_a_rerun_completes_i
     assert node_sees(node, repo)[0] == 1
     old_timestamp = (repo / "metadata/timestamp.json").read_bytes()
 
-    second = signed_event(
-        ceremony,
-        tmp_path / "d2",
-        [SmallApp("demo-web", version="2.0.0"), SmallApp("new-app", host_port=18081)],
-        "b" * 40,
-    )
+    second = signed_event(ceremony, tmp_path / "d2", SECOND_PUBLISH_APPS, "b" * 40)
+    failing = FailingAfterWritesOrigin(repo, allowed_writes)
     with pytest.raises(OriginError, match="injected fault"):
         publish_signing_event(
-            ceremony.state,
-            second.event_id,
-            tmp_path / "d2",
-            FailingAfterWritesOrigin(repo, allowed_writes),
-            ceremony.online,
-            NOW,
+            ceremony.state, second.event_id, tmp_path / "d2", failing, ceremony.online, NOW
         )
+    assert failing.failed_at is not None
+    if allowed_writes == FAULT_POINTS[-1]:
+        assert failing.failed_at == "metadata/timestamp.json"  # the replace itself fails
     assert (repo / "metadata/timestamp.json").read_bytes() == old_timestamp
     assert not [p for p in repo.rglob(".tmp-*")]
     version, catalog = node_sees(node, repo)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import stat
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from catalog.catalog_model import parse_catalog
 from node_runtime.engines.stage_engine import STAGED_REASON
 from pipeline.cli import main
 from pipeline.main_flow import DEV_NODE_APPS, choose_dev_engine
+from tests.realparts.required import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -77,8 +77,8 @@ def test_without_podman_the_dev_node_stages(
     )  # fmt: skip
 
 
-@pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed here")
 def test_with_podman_but_not_the_image_the_dev_node_stages_and_pulls_nothing() -> None:
+    require_tool("podman")
     engine, why = choose_dev_engine(["localhost/archy-never-built:0"])
     assert engine == "stage"
     assert (

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.origin_load import print_report, pull_concurrently
+from bench.origin_load import LoadReport, PullResult, print_report, pull_concurrently
 from pipeline.s3_origin import publish_to_s3
 from tests.s3.repositories import RepositoryBuilder
 from tests.s3.seaweedfs import SeaweedFS
@@ -32,6 +32,8 @@ def test_two_hundred_nodes_pull_concurrently_with_no_error(
     )
 
     assert report.errors == []
+    # a retried transient error is still an error of the origin under load: count, report, refuse
+    assert (alone.retries, report.retries) == (0, 0), [p.retries for p in report.pulls]
     assert len(report.pulls) == 200
     assert all(pull.catalog == catalog for pull in report.pulls)
     per_node = report.origin_bytes // 200
@@ -39,5 +41,17 @@ def test_two_hundred_nodes_pull_concurrently_with_no_error(
     printed = io.StringIO()
     print_report(report, baseline_seconds=alone.percentile_seconds(0.5), out=printed)
     assert "errors:           0" in printed.getvalue()
+    assert "retries:          0  (transient failures retried)" in printed.getvalue()
     assert "p99 latency:" in printed.getvalue()
     print(printed.getvalue())
+
+
+def test_the_load_report_counts_and_prints_retries() -> None:
+    """The retries of each node add up and are printed: a hidden retry cannot pass as clean."""
+    report = LoadReport(
+        [PullResult(0.01, 10, 2, None, b"{}", retries=2), PullResult(0.02, 10, 3, None, b"{}", 1)]
+    )
+    assert report.retries == 3 and report.errors == []
+    printed = io.StringIO()
+    print_report(report, baseline_seconds=0.01, out=printed)
+    assert "retries:          3  (transient failures retried)" in printed.getvalue()

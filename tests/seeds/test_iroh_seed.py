@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from catalog.address import blake3_hex
 from node_runtime.iroh_send_buffer import install_fast_send_buffer
+from tests.realparts.required import require_tool
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,8 +49,8 @@ def test_the_send_buffer_writer_copies_the_same_bytes_as_the_bindings_own() -> N
     assert install_fast_send_buffer()  # idempotent
 
 
-@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux)")
 def test_iroh_and_http_seeds_give_byte_identical_blobs(tmp_path: Path) -> None:
+    require_tool("unshare")
     archive = random.Random(3).randbytes(6 * 1024 * 1024 + 12_345)
     blake3 = blake3_hex(archive)
     (tmp_path / blake3).write_bytes(archive)

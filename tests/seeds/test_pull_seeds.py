@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from node_runtime.node_state import NodePaths
 from node_runtime.pull import pull
 from node_runtime.seed_server import HttpSeedServer, SeedStore
 from tests.node.repo_factory import RepositoryHandle, make_repository, manifest_yaml
+from tests.realparts.required import require_tool
 from tests.seeds.misbehaving_seeds import seed_store_from_repository
 from tests.seeds.seeded_node import seeded_node, stored_companion
 from tests.seeds.test_iroh_seed import REPOSITORY_ROOT, in_loopback_namespace
@@ -106,8 +106,8 @@ def test_init_refuses_a_seed_it_cannot_use(tmp_path: Path, seed: str, reason: st
         )
 
 
-@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux)")
 def test_an_iroh_seed_in_the_config_serves_the_default_pull(tmp_path: Path) -> None:
+    require_tool("unshare")
     repository = make_repository(
         tmp_path / "origin",
         {"demo": manifest_yaml("demo", host_port=18094)},

@@ -17,12 +17,14 @@ import pytest
 
 from catalog.address import blake3_hex
 from pipeline.storefront.site import CONTENT_SECURITY_POLICY
+from tests.realparts.required import require_tool
 from tests.storefront.conftest import PublishedStore, screenshot_dir
-from tests.storefront.devtools import Browser, Page, chromium_binary
+from tests.storefront.devtools import Browser, Page
 
-pytestmark = pytest.mark.skipif(
-    chromium_binary() is None, reason="chromium is not installed (scripts/setup-test-env)"
-)
+
+@pytest.fixture(scope="module", autouse=True)
+def _chromium_present() -> None:
+    require_tool("chromium", "chromium-browser")  # a missing browser fails, never skips
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,20 @@ from tests.tuf_conformance.simulated_repository import RepositoryServer, Simulat
 ARCHY_NODE_TUF = [sys.executable, "-m", "node_runtime", "tuf"]
 
 
+def assert_refusal_not_crash(returncode: int, stderr: str) -> None:
+    """A refusal is exit 1 with one ``error: …`` line on stderr; anything else failing is a crash.
+
+    An uncaught exception also exits 1, so the exit code alone cannot tell them apart.
+    """
+    assert "Traceback" not in stderr, f"the client crashed instead of refusing:\n{stderr}"
+    if returncode == 1:
+        lines = stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(("error: ", "Error: ")), (
+            f"a refusal prints exactly one error line, got:\n{stderr}"
+        )
+        assert lines[0].split(": ", 1)[1].strip(), "the refusal line names no reason"
+
+
 class ConformanceClient:
     """The client under test, driven exactly as the tuf-conformance CLI contract says."""
 
@@ -32,6 +46,7 @@ class ConformanceClient:
             [*ARCHY_NODE_TUF, *map(str, args)], capture_output=True, text=True, timeout=120
         )
         self.last_stderr = done.stderr
+        assert_refusal_not_crash(done.returncode, done.stderr)
         return done.returncode
 
     def init(self, root_bytes: bytes | None = None) -> int:

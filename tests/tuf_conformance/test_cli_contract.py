@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
-from tests.tuf_conformance.conftest import ConformanceClient
+import pytest
+
+from tests.tuf_conformance.conftest import ConformanceClient, assert_refusal_not_crash
 from tests.tuf_conformance.simulated_repository import SimulatedRepository
 
 TOP_LEVEL_FILES = ["root.json", "snapshot.json", "targets.json", "timestamp.json"]
@@ -63,6 +67,7 @@ def test_download_refreshes_implicitly_and_missing_target_exits_1(
 ) -> None:
     assert client.init() == 0
     assert client.download("nonexistent artifact") == 1
+    assert client.last_stderr == "Error: nonexistent artifact: no such target in the repository\n"
     assert repo.metadata_requests == [
         ("root", 2), ("timestamp", None), ("snapshot", 1), ("targets", 1)
     ]  # fmt: skip
@@ -133,3 +138,26 @@ def test_substituted_artifacts_are_never_stored(
 
 def test_usage_errors_exit_2(client: ConformanceClient) -> None:
     assert client._run("--metadata-dir", client.metadata_dir, "refresh") == 2
+
+
+def test_a_crash_exiting_1_is_not_taken_for_a_refusal() -> None:
+    """An uncaught exception also exits 1; the client wrapper must fail on it, not pass it."""
+    crash = subprocess.run(
+        [sys.executable, "-c", "raise RuntimeError('boom')"], capture_output=True, text=True
+    )
+    assert crash.returncode == 1
+    with pytest.raises(AssertionError, match="crashed instead of refusing"):
+        assert_refusal_not_crash(crash.returncode, crash.stderr)
+    with pytest.raises(AssertionError, match="exactly one error line"):
+        assert_refusal_not_crash(1, "")
+    assert_refusal_not_crash(1, "error: timestamp: expired\n")
+
+
+def test_a_refusal_names_its_reason_in_one_line(
+    client: ConformanceClient, repo: SimulatedRepository
+) -> None:
+    root = json.loads(repo.published["root"][0])
+    root["signatures"][0]["sig"] = "00" * 64
+    assert client.init(json.dumps(root).encode()) == 1
+    assert client.last_stderr == "error: root: signed by 0 of the 1 keys the threshold requires\n"
+    assert client.files() == []
