@@ -76,6 +76,25 @@ LABEL_APP = "archy.app"
 LABEL_MEMBER = "archy.member"
 LABEL_CONFIG_HASH = "archy.config-hash"
 
+# The sandbox's one capability rule (policy P011, the node's unit check): what any app
+# may add back after dropping every capability, and the two that need net_admin.
+ALLOWED_CAPABILITIES = frozenset(
+    {
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "SETGID",
+        "SETUID",
+        "SETPCAP",
+        "NET_BIND_SERVICE",
+        "SYS_CHROOT",
+        "AUDIT_WRITE",
+    }
+)
+NET_ADMIN_CAPABILITIES = frozenset({"NET_ADMIN", "NET_RAW"})
+
 # Paths that pass through ``-v host:container:options`` and unit files unchanged.
 SAFE_PATH = re.compile(r"^/[A-Za-z0-9._@+=~/-]*$")
 

@@ -40,7 +40,9 @@ from collections.abc import Collection, Mapping, Sequence
 
 from catalog.manifest import Manifest
 from catalog.runtime_spec import (
+    ALLOWED_CAPABILITIES,
     DEFAULT_DATA_ROOT,
+    NET_ADMIN_CAPABILITIES,
     NETWORK_NAME,
     NETWORK_UNIT_FILE,
     MemberSpec,
@@ -58,25 +60,6 @@ from catalog.systemd_syntax import (
     quote_words,
     raw_value,
 )
-
-# Mirrors pipeline.policy P011 (a test keeps the two equal): what any app may add back,
-# and the two that need permissions.net_admin.
-ALLOWED_CAPABILITIES = frozenset(
-    {
-        "CHOWN",
-        "DAC_OVERRIDE",
-        "FOWNER",
-        "FSETID",
-        "KILL",
-        "SETGID",
-        "SETUID",
-        "SETPCAP",
-        "NET_BIND_SERVICE",
-        "SYS_CHROOT",
-        "AUDIT_WRITE",
-    }
-)
-NET_ADMIN_CAPABILITIES = frozenset({"NET_ADMIN", "NET_RAW"})
 
 # Every (section, key) the member template can write.
 ALLOWED_KEYS: Mapping[str, frozenset[str]] = {

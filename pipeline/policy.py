@@ -19,7 +19,12 @@ from typing import Literal
 from catalog.loader import Location, ManifestSource
 from catalog.manifest import SecretRef
 from catalog.problems import Problem, format_field_path
-from catalog.runtime_spec import RuntimeSpecError, app_runtime_specs
+from catalog.runtime_spec import (
+    ALLOWED_CAPABILITIES,
+    NET_ADMIN_CAPABILITIES,
+    RuntimeSpecError,
+    app_runtime_specs,
+)
 from pipeline.crossapp import check_catalog, find_cycles, port_location
 from pipeline.hostpaths import (
     HOOK_SOURCE_ROOTS,
@@ -93,24 +98,6 @@ RULES: dict[str, Rule] = {
         Rule("P028", "a provider others depend on is uninstalled only with --force", "node"),
     )
 }
-
-# Capabilities any app may add; NET_ADMIN/NET_RAW need permissions.net_admin (P011).
-ALLOWED_CAPABILITIES = frozenset(
-    {
-        "CHOWN",
-        "DAC_OVERRIDE",
-        "FOWNER",
-        "FSETID",
-        "KILL",
-        "SETGID",
-        "SETUID",
-        "SETPCAP",
-        "NET_BIND_SERVICE",
-        "SYS_CHROOT",
-        "AUDIT_WRITE",
-    }
-)
-NET_ADMIN_CAPABILITIES = frozenset({"NET_ADMIN", "NET_RAW"})
 
 
 def warning(problem: Problem) -> Problem:

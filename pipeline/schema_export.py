@@ -21,8 +21,8 @@ import re
 from typing import Any
 
 from catalog.manifest import manifest_json_schema
+from catalog.runtime_spec import ALLOWED_CAPABILITIES, NET_ADMIN_CAPABILITIES
 from pipeline.hostpaths import ENGINE_LOCATIONS, ENGINE_SOCKET_NAMES, HOOK_SOURCE_ROOTS
-from pipeline.policy import ALLOWED_CAPABILITIES, NET_ADMIN_CAPABILITIES
 
 # Rules whose every error-level failing case the exported schema rejects.
 SCHEMA_RULES = frozenset({"P001", "P002", "P004", "P005", "P011", "P012", "P013"})
