@@ -336,8 +336,12 @@ class _Mapper:
         """A whole-value secret mark -> {secret: NAME}; a mark inside a longer value refuses."""
         match = SECRET_MARK.fullmatch(value)
         if match is not None:
-            self.declare_secret(match.group(1))
-            return {"secret": match.group(1)}
+            name = match.group(1)
+            for variable in self.source.variables.platform.values():
+                if variable.stands_for == name and variable.from_capability is not None:
+                    return {"secret": name, "from": variable.from_capability}  # the provider's
+            self.declare_secret(name)
+            return {"secret": name}
         if SECRET_MARK.search(value):
             names = ", ".join(sorted({m.group(1) for m in SECRET_MARK.finditer(value)}))
             raise refuse(

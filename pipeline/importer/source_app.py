@@ -40,6 +40,7 @@ class PlatformValue:
     requires: str | None = None  # an app id or capability this app then needs
     permission: str | None = None  # a permissions field this app then needs
     stands_for: str | None = None  # the generated secret this value stands for
+    from_capability: str | None = None  # ... exported by this capability's provider instead
     charset: Literal["alphanumeric", "hex", "base64url"] = "alphanumeric"
     length: int = 32
     provider_path: bool = False  # a host path of another app's data dir

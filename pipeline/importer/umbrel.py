@@ -9,8 +9,8 @@ listens on the ``port`` of ``umbrel-app.yml``.  ``exports.sh`` sets the app's
 own variables (usually container IPs and ports) with ``export NAME="value"``.
 
 Each platform variable maps onto what Archipelago has today: bitcoin RPC at
-``bitcoind:8332`` with user ``archy`` and the ``bitcoin-rpc-password`` secret
-(apps/lnd, apps/electrs do the same), LND at ``lnd:10009``, Electrs at
+``bitcoind:8332`` (the capability's alias) with user ``archy`` and the provider's
+exported ``rpc-password`` (``{secret: rpc-password, from: bitcoin}``, as apps/lnd does), LND at ``lnd:10009``, Electrs at
 ``electrs:50001``, Tor's SOCKS proxy at ``tor:9050``.
 """
 
@@ -41,9 +41,8 @@ PROXY_SERVICE = "app_proxy"
 UMBREL_ROOT = "/home/umbrel/umbrel"
 
 _SHARED_RPC = (
-    "the node must hand this app the bitcoin provider's RPC password "
-    "(bitcoin-rpc-password is declared per app until the manifest can name another "
-    "app's secret; see docs/status.md)"
+    "the RPC password is the bitcoin provider's exported rpc-password "
+    "({secret: rpc-password, from: bitcoin}): the node hands this app that one secret"
 )
 _LND_DATA = "reads LND's data dir (macaroons, TLS cert) through permissions.host_paths; review it"
 
@@ -67,7 +66,11 @@ def platform_variables(app_id: str) -> dict[str, PlatformValue]:
         "ZMQ_HASHBLOCK_PORT": _bitcoin("28334"),
         "RPC_USER": _bitcoin("archy", "bitcoin_rpc"),
         "RPC_PASS": _bitcoin(
-            "", "bitcoin_rpc", stands_for="bitcoin-rpc-password", attention=_SHARED_RPC
+            "",
+            "bitcoin_rpc",
+            stands_for="rpc-password",
+            from_capability="bitcoin",
+            attention=_SHARED_RPC,
         ),
         "NETWORK": _bitcoin("mainnet"),
         "NETWORK_ELECTRS": _bitcoin("bitcoin"),
