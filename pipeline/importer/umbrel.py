@@ -10,8 +10,8 @@ own variables (usually container IPs and ports) with ``export NAME="value"``.
 
 Each platform variable maps onto what Archipelago has today: bitcoin RPC at
 ``bitcoind:8332`` (the capability's alias) with user ``archy`` and the provider's
-exported ``rpc-password`` (``{secret: rpc-password, from: bitcoin}``, as apps/lnd does), LND at ``lnd:10009``, Electrs at
-``electrs:50001``, Tor's SOCKS proxy at ``tor:9050``.
+exported ``rpc-password`` (``{secret: rpc-password, from: bitcoin}``, as apps/lnd does),
+LND at ``lnd:10009``, Electrs at ``electrs:50001``, Tor's SOCKS proxy at ``tor:9050``.
 """
 
 from __future__ import annotations
