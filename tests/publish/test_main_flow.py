@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from catalog.catalog_model import parse_catalog
+from catalog.runtime_spec import secret_homes
 from node_runtime.engines.stage_engine import STAGED_REASON
 from pipeline.cli import main
 from pipeline.main_flow import DEV_NODE_APPS, choose_dev_engine
@@ -59,8 +60,10 @@ def assert_the_node_agent_staged_the_apps(dist: Path, stdout: str) -> None:
         assert f"\n{app_id}\tstaged\t" in stdout  # a plain row: stdout is not a terminal
         for name, text in catalog.apps[app_id].units.items():
             assert written[name] == text.encode()
-        for secret in catalog.apps[app_id].manifest.generated_secrets:
-            path = dist / "dev-node-state/secrets" / app_id / secret.name
+        for home in secret_homes(catalog.apps[app_id].manifest):
+            if home.secret is None:
+                continue  # an owner setting: the owner supplies it
+            path = dist / "dev-node-state/secrets" / home.owner / home.name
             assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert (dist / "dev-node-data" / app_id).is_dir()
     status = json.loads((dist / "dev-node-state/state/installed.json").read_text())
