@@ -35,8 +35,8 @@ from pipeline.appdev.local_repository import (
     checked_app,
     publish_one_app,
 )
+from pipeline.main_flow import choose_dev_engine
 
-IMAGE_INSPECT_TIMEOUT = 15.0
 ENGINE_FILE = "engine"
 Say = Callable[[str], None]
 
@@ -82,23 +82,6 @@ def _node(args: list[str], sandbox: Path, ok_with_output: bool = False) -> str:
             [f"archy-node {args[0]}: {detail[-1] if detail else f'exit {done.returncode}'}"]
         )
     return done.stdout
-
-
-def choose_engine(images: list[str]) -> tuple[str, str]:
-    """podman when it is installed and has every image here (nothing is pulled), else stage."""
-    if shutil.which("podman") is None:
-        return "stage", "podman is not installed"
-    for image in images:
-        try:
-            probe = subprocess.run(
-                ["podman", "image", "inspect", "--format", "{{.Id}}", image],
-                capture_output=True, timeout=IMAGE_INSPECT_TIMEOUT, check=False,
-            )  # fmt: skip
-        except (OSError, subprocess.TimeoutExpired):
-            return "stage", f"podman did not answer `image inspect {image}`"
-        if probe.returncode != 0:
-            return "stage", f"podman has no {image} here (offline: images are not pulled)"
-    return "podman", f"podman has all {len(images)} images"
 
 
 def owner_urls(manifest: Manifest) -> list[str]:
@@ -152,7 +135,7 @@ def run_app(folder: Path, dist: Path, say: Say) -> LocalRun:
     for provider in checked.providers:
         if provider.app_id in chosen.values():
             images += [member.image for member in provider.source.manifest.containers]
-    engine, why = choose_engine(images)
+    engine, why = choose_dev_engine(images)
     (sandbox / ENGINE_FILE).write_text(engine + "\n")
     say(f"engine: {engine} ({why})")
     _node(
