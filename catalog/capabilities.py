@@ -16,14 +16,50 @@ commands.  The rules (docs/policy.md):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
-from catalog.manifest import Manifest, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from catalog.manifest import Manifest, Requirement, SettingValue
 
 
 def satisfies(app_id: str, manifest: Manifest, requirement: Requirement) -> bool:
     """``app_id`` is the required app, or provides the required capability."""
     return app_id == requirement.app or requirement.app in manifest.capabilities
+
+
+def setting_matches(wanted: SettingValue, actual: SettingValue | None) -> bool:
+    """Equal and of the same kind: ``prune: 0`` is not ``prune: false``, nor ``"0"``."""
+    return type(wanted) is type(actual) and wanted == actual
+
+
+def version_in_range(specifier: str | None, version: str) -> bool:
+    """``version`` is inside the PEP 440 ``specifier`` (any version when None).
+
+    A version that is not PEP 440 is inside no range: it cannot be compared.
+    """
+    if specifier is None:
+        return True
+    try:
+        return SpecifierSet(specifier).contains(Version(version), prereleases=True)
+    except (InvalidSpecifier, InvalidVersion):
+        return False
+
+
+def shortfall(requirement: Requirement, provider_id: str, provider: Manifest) -> str | None:
+    """Why ``provider`` (which satisfies the requirement's name) does not meet its version
+    range or settings, or None when it does.  The one rule the catalog build, the node's
+    install and its apply all use."""
+    if not version_in_range(requirement.version, provider.version):
+        return f"{provider_id} is version {provider.version}, outside {requirement.version!r}"
+    for setting, wanted in sorted(requirement.settings.items()):
+        actual = provider.settings.get(setting)
+        if not setting_matches(wanted, actual):
+            shown = "unset" if actual is None else json.dumps(actual)
+            return f"{provider_id} runs with {setting}: {shown}, not {json.dumps(wanted)}"
+    return None
 
 
 def candidates(requirement: Requirement, apps: Mapping[str, Manifest], needer: str) -> list[str]:

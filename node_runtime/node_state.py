@@ -47,11 +47,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from packaging.specifiers import SpecifierSet
-from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from catalog.capabilities import dependents, missing_providers, provider_conflict
+from catalog.capabilities import (
+    dependents,
+    missing_providers,
+    provider_conflict,
+    satisfies,
+    shortfall,
+)
 from catalog.catalog_model import AppCatalog, CatalogApp, CatalogError, parse_catalog
 from catalog.manifest import Manifest, Requirement
 from node_runtime.atomic_file import write_file_atomically
@@ -386,22 +390,7 @@ def load_current_catalog(state: NodeState, store: BlobStore) -> LoadedCatalog | 
 
 def _provider_shortfall(requirement: Requirement, provider: CatalogApp) -> str | None:
     """Why ``provider`` does not meet ``requirement``, or None if it does."""
-    name = provider.manifest.id
-    if requirement.version is not None:
-        try:
-            inside = SpecifierSet(requirement.version).contains(
-                Version(provider.version), prereleases=True
-            )
-        except InvalidVersion:
-            inside = False
-        if not inside:
-            return f"{name} is version {provider.version}, outside {requirement.version!r}"
-    for setting, wanted in sorted(requirement.settings.items()):
-        actual = provider.manifest.settings.get(setting)
-        if type(actual) is not type(wanted) or actual != wanted:
-            shown = "unset" if actual is None else json.dumps(actual)
-            return f"{name} runs with {setting}: {shown}, not {json.dumps(wanted)}"
-    return None
+    return shortfall(requirement, provider.manifest.id, provider.manifest)
 
 
 def requirement_providers(catalog: AppCatalog, app_id: str) -> dict[str, list[str]]:
@@ -413,7 +402,7 @@ def requirement_providers(catalog: AppCatalog, app_id: str) -> dict[str, list[st
             other_id
             for other_id, other in sorted(catalog.apps.items())
             if other_id != app_id
-            and (other_id == requirement.app or requirement.app in other.manifest.capabilities)
+            and satisfies(other_id, other.manifest, requirement)
             and _provider_shortfall(requirement, other) is None
         ]
     return found
@@ -429,8 +418,7 @@ def unmet_requirements(catalog: AppCatalog, app_id: str) -> list[str]:
         candidates = [
             other
             for other_id, other in sorted(catalog.apps.items())
-            if other_id != app_id
-            and (other_id == requirement.app or requirement.app in other.manifest.capabilities)
+            if other_id != app_id and satisfies(other_id, other.manifest, requirement)
         ]
         wanted = requirement.app + (f" {requirement.version}" if requirement.version else "")
         if not candidates:

@@ -37,10 +37,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
-
-from catalog.capabilities import provider_conflict
+from catalog.capabilities import provider_conflict, satisfies, shortfall
 from catalog.catalog_model import AppCatalog, CatalogApp, TargetFile
 from catalog.manifest import GeneratedSecret, HookStep, Manifest
 from catalog.runtime_spec import (
@@ -381,15 +378,6 @@ def desired_app(app: CatalogApp, data_root: str) -> DesiredApp:
     return DesiredApp(app.manifest.id, app, manifest, tuple(specs))
 
 
-def _version_matches(specifier: str | None, version: str) -> bool:
-    if specifier is None:
-        return True
-    try:
-        return SpecifierSet(specifier).contains(Version(version), prereleases=True)
-    except (InvalidSpecifier, InvalidVersion):
-        return False
-
-
 def _dependency_problem(manifest: Manifest, accepted: Mapping[str, DesiredApp]) -> str | None:
     for requirement in manifest.requires:
         if requirement.optional:
@@ -397,16 +385,12 @@ def _dependency_problem(manifest: Manifest, accepted: Mapping[str, DesiredApp]) 
         providers = [
             each
             for each in accepted.values()
-            if each.app_id != manifest.id
-            and (each.app_id == requirement.app or requirement.app in each.manifest.capabilities)
+            if each.app_id != manifest.id and satisfies(each.app_id, each.manifest, requirement)
         ]
         if not providers:
             return f"needs app {requirement.app!r}, which is not installed (install it first)"
         fitting = [
-            each
-            for each in providers
-            if _version_matches(requirement.version, each.manifest.version)
-            and all(each.manifest.settings.get(k) == v for k, v in requirement.settings.items())
+            each for each in providers if shortfall(requirement, each.app_id, each.manifest) is None
         ]
         if not fitting:
             names = ", ".join(sorted(f"{p.app_id} {p.manifest.version}" for p in providers))

@@ -17,6 +17,7 @@ from typing import TypeVar
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from catalog.capabilities import satisfies, setting_matches
 from catalog.loader import Location, ManifestSource
 from catalog.manifest import Capability, Port, Requirement, SecretRef, SettingValue
 from catalog.problems import Problem, format_field_path
@@ -55,11 +56,6 @@ def setting_text(value: SettingValue) -> str:
     if isinstance(value, int):
         return str(value)
     return json.dumps(value)
-
-
-def same_setting(wanted: SettingValue, actual: SettingValue) -> bool:
-    """Equal and of the same kind: ``prune: 0`` is not ``prune: false``."""
-    return type(wanted) is type(actual) and wanted == actual
 
 
 # -- dependency cycles (shared with the per-app depends_on rule) -------------------------------
@@ -287,11 +283,7 @@ def check_ui_routes(apps: Sequence[ManifestSource]) -> Iterator[Problem]:
 
 def providers(requirement: Requirement, apps: Sequence[ManifestSource]) -> list[ManifestSource]:
     """The apps that satisfy ``requirement.app`` by id or by ``provides``."""
-    return [
-        app
-        for app in apps
-        if app.manifest.id == requirement.app or requirement.app in app.manifest.capabilities
-    ]
+    return [app for app in apps if satisfies(app.manifest.id, app.manifest, requirement)]
 
 
 def _version_mismatch(range_text: str, provider: ManifestSource) -> str | None:
@@ -312,7 +304,7 @@ def _setting_mismatch(name: str, wanted: SettingValue, provider: ManifestSource)
     settings = provider.manifest.settings
     if name not in settings:
         return f"{where(provider, ('settings',))} does not declare the setting {name}"
-    if same_setting(wanted, settings[name]):
+    if setting_matches(wanted, settings[name]):
         return None
     return f"{where(provider, ('settings', name))} runs with {name}: {setting_text(settings[name])}"
 
