@@ -167,6 +167,16 @@ class CatalogApp(CatalogModel):
             )
         return self
 
+    def pinned_manifest(self) -> Manifest:
+        """The manifest with each member's image at the digest the catalog pinned: what a
+        node runs (and what the dev flow asks podman for)."""
+        pinned = {image.member: image.pinned_reference for image in self.images}
+        members = [
+            member.model_copy(update={"image": pinned.get(member.name, member.image)})
+            for member in self.manifest.containers
+        ]
+        return self.manifest.model_copy(update={"containers": members})
+
 
 class AppCatalog(CatalogModel):
     """The whole catalog; :func:`parse_catalog` reads it, :meth:`to_canonical` writes it."""

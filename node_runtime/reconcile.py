@@ -338,16 +338,6 @@ class DesiredApp:
         return f"{self.app.version}-r{self.app.revision}"
 
 
-def pinned_manifest(app: CatalogApp) -> Manifest:
-    """The manifest with each member's image at the digest the catalog pinned."""
-    pinned = {image.member: image.pinned_reference for image in app.images}
-    members = [
-        member.model_copy(update={"image": pinned.get(member.name, member.image)})
-        for member in app.manifest.containers
-    ]
-    return app.manifest.model_copy(update={"containers": members})
-
-
 class UnitsRefused(RuntimeSpecError):
     """The catalog's units for an app are not what the renderer writes for its manifest."""
 
@@ -373,7 +363,7 @@ def desired_app(app: CatalogApp, data_root: str) -> DesiredApp:
     )
     if problems:
         raise UnitsRefused(app.manifest.id, problems)
-    manifest = pinned_manifest(app)
+    manifest = app.pinned_manifest()
     specs = start_order(app_runtime_specs(manifest, data_root))
     return DesiredApp(app.manifest.id, app, manifest, tuple(specs))
 
@@ -701,7 +691,7 @@ def plan_removal(app_id: str, observed: ObservedState, applied: AppliedApp | Non
     order: list[str] = []
     if applied is not None:
         try:
-            specs = start_order(app_runtime_specs(pinned_manifest(applied.app), applied.data_root))
+            specs = start_order(app_runtime_specs(applied.app.pinned_manifest(), applied.data_root))
             order = [spec.name for spec in specs if spec.name in names]
         except RuntimeSpecError:
             order = []

@@ -53,6 +53,7 @@ from rich.table import Table
 
 from catalog.address import blake3_hex
 from catalog.catalog_model import CATALOG_NAME, AppCatalog, CatalogError, parse_catalog
+from catalog.runtime_spec import app_runtime_specs
 from pipeline.catalog_build import (
     CACHE_DIR_NAME,
     BuildOptions,
@@ -246,11 +247,10 @@ class DevNodeRun:
 
 
 def _node_images(catalog: AppCatalog, app_ids: list[str], data_root: Path) -> list[str]:
-    from node_runtime.reconcile import desired_app
-
     images: list[str] = []
     for app_id in app_ids:
-        for spec in desired_app(catalog.apps[app_id], str(data_root)).specs:
+        manifest = catalog.apps[app_id].pinned_manifest()
+        for spec in app_runtime_specs(manifest, str(data_root)):
             images.append(spec.image)
     return list(dict.fromkeys(images))
 
