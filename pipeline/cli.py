@@ -16,9 +16,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from catalog.command_group import LazyGroup
 from catalog.problems import ManifestError
 from pipeline.digest_warnings import collapse_problems
-from pipeline.lazy_group import LazyGroup
 from pipeline.render import render_app_folder, write_units
 from pipeline.schema_export import policy_json_schema
 from pipeline.tables import print_table
@@ -30,7 +30,7 @@ stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-# command name -> "module:attribute", imported when the command runs (see pipeline.lazy_group)
+# command name -> "module:attribute", imported when the command runs (see catalog.command_group)
 LAZY_COMMANDS = {
     "build": ("pipeline.build_cli:build", "Build OUT/app-catalog.json from apps/ at a commit."),
     "images": ("pipeline.build_cli:images", "Container images: pin every repo:tag to a digest."),
