@@ -1,5 +1,6 @@
 """The tests/unit guard fails a test that opens a network socket or starts a server, and
-passes a pure one.  Checked by running pytest with the guard on small test files."""
+passes a pure one (checked by running pytest with the guard on small test files); the
+unit run caps property tests' examples."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.support.unit_guard import server_argument
+from tests.unit.conftest import UNIT_EXAMPLES, full_fuzz
 
 REPO = Path(__file__).resolve().parents[2]
 PYTEST = [sys.executable, "-m", "pytest", "-p", "tests.support.unit_guard", "-q", "-rA"]
@@ -98,3 +103,20 @@ def test_server_programs_are_recognised_and_ordinary_tools_are_not() -> None:
     assert server_argument("podman run busybox") == "starts podman"
     assert server_argument(["git", "init"]) is None
     assert server_argument([sys.executable, "-m", "pipeline", "validate", "apps"]) is None
+
+
+CALLS: list[int] = []
+
+
+@settings(max_examples=500, database=None)
+@given(st.integers())
+def test_a_property_test_declaring_500_examples(number: int) -> None:
+    CALLS.append(number)
+
+
+def test_the_unit_run_caps_the_examples_unless_full_fuzz_is_asked_for() -> None:
+    assert CALLS, "the property test above did not run first"
+    if full_fuzz():
+        assert len(CALLS) == 500
+    else:
+        assert len(CALLS) <= UNIT_EXAMPLES
