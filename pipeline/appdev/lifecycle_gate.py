@@ -25,8 +25,8 @@ from pathlib import Path
 from pipeline.appdev.local_repository import LocalRunRefused, checked_app, find_app_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-GATE_MODULE = REPO_ROOT / "tests" / "lifecycle" / "gate.py"
-GATE_APPS_DIR = REPO_ROOT / "tests" / "lifecycle" / "apps"
+GATE_MODULE = REPO_ROOT / "tests" / "integration" / "lifecycle" / "gate.py"
+GATE_APPS_DIR = REPO_ROOT / "tests" / "integration" / "lifecycle" / "apps"
 
 
 def find_gate_app(apps_dir: Path, app_id: str) -> Path:
