@@ -41,7 +41,9 @@ def manifest_message(manifest: Manifest) -> bytes:
 
 
 def sign_manifest(signer: DidKeySigner, manifest: Manifest) -> DeveloperSignature:
-    return DeveloperSignature(did=signer.did, signature=signer.sign(manifest_message(manifest)).hex())
+    return DeveloperSignature(
+        did=signer.did, signature=signer.sign(manifest_message(manifest)).hex()
+    )
 
 
 def verify_developer_signature(app: CatalogApp) -> str | None:
