@@ -111,3 +111,13 @@ def fetch_events(relays: Iterable[str], queries: list[EventQuery]) -> FetchResul
         return asyncio.run(_fetch(relays, queries))
     except Exception as error:  # nostr-sdk raises its own error types (bad URL, bad key)
         raise RelayRefused(f"relays: {error}") from None
+
+
+def public_key_hex(text: str) -> str:
+    """A Nostr public key given as npub… or hex, as 64 lowercase hex digits."""
+    from nostr_sdk import PublicKey
+
+    try:
+        return str(PublicKey.parse(text).to_hex())
+    except Exception:  # nostr-sdk's own error type
+        raise RelayRefused(f"{text[:70]!r} is not a Nostr public key (npub… or 64 hex)") from None
