@@ -12,7 +12,7 @@ the ceremony and ``archy publish`` instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from signing import repository as tuf
 from signing.developer import sign_manifest
 from signing.did_key import DidKeySigner
 from signing.keys import SigningKey
-from signing.metadata import Targets
+from signing.metadata import Metadata, Root, Targets
 
 
 def sign_catalog_apps(catalog: AppCatalog, signer: DidKeySigner) -> AppCatalog:
@@ -41,20 +41,14 @@ class PublishedRegistry:
     repo_dir: Path
     root_file: Path
     catalog_bytes: bytes
+    targets_version: int
+    keys: dict[str, SigningKey] = field(repr=False)
+    """root, targets and online keys, kept in memory only (a real registry's offline keys
+    live in the ceremony's key files)."""
 
 
-def publish_developer_registry(
-    app_folder: Path, signer: DidKeySigner, repo_dir: Path, now: datetime
-) -> PublishedRegistry:
-    """Check, sign and publish the app in ``app_folder`` (and the providers it needs) to
-    ``repo_dir`` under a new 1-of-1 root; only public metadata is written."""
-    now = now.replace(microsecond=0)
-    catalog, artifacts = one_app_catalog(checked_app(app_folder), now)
-    catalog = sign_catalog_apps(catalog, signer)
-    catalog_bytes = catalog.to_canonical()
-    artifacts[CATALOG_NAME] = catalog_bytes
-    keys = {role: SigningKey.generate() for role in ("root", "targets", "online")}
-    root = tuf.sign(
+def _new_root(keys: dict[str, SigningKey], now: datetime) -> Metadata[Root]:
+    return tuf.sign(
         tuf.new_root(
             now + timedelta(days=365),
             {
@@ -66,13 +60,38 @@ def publish_developer_registry(
         ),
         [keys["root"]],
     )
-    targets = Targets(1, now + timedelta(days=90))
+
+
+def publish_developer_registry(
+    app_folder: Path,
+    signer: DidKeySigner,
+    repo_dir: Path,
+    now: datetime,
+    previous: PublishedRegistry | None = None,
+) -> PublishedRegistry:
+    """Check, sign and publish the app in ``app_folder`` (and the providers it needs) to
+    ``repo_dir``: under a new 1-of-1 root, or as the next targets version of ``previous``
+    (same keys, same origin).  Only public metadata is written."""
+    now = now.replace(microsecond=0)
+    catalog, artifacts = one_app_catalog(checked_app(app_folder), now)
+    catalog = sign_catalog_apps(catalog, signer)
+    catalog_bytes = catalog.to_canonical()
+    artifacts[CATALOG_NAME] = catalog_bytes
+    if previous is None:
+        keys = {role: SigningKey.generate() for role in ("root", "targets", "online")}
+        version = 1
+    else:
+        keys, version = previous.keys, previous.targets_version + 1
+    root = _new_root(keys, now) if previous is None else None
+    roots = [root] if root is not None else [Metadata.from_bytes(
+        (repo_dir / "metadata" / "1.root.json").read_bytes(), Root)]  # fmt: skip
+    targets = Targets(version, now + timedelta(days=90))
     for name, data in sorted(artifacts.items()):
         targets = tuf.add_target(targets, tuf.target_file(name, data))
     repo_dir.mkdir(parents=True, exist_ok=True)
     publish_targets(
         FileOrigin(repo_dir),
-        [root],
+        roots,
         tuf.sign(targets, [keys["targets"]]),
         artifacts,
         keys["online"],
@@ -80,4 +99,5 @@ def publish_developer_registry(
         snapshot_expiry=timedelta(days=7),
         timestamp_expiry=timedelta(days=1),
     )
-    return PublishedRegistry(repo_dir, repo_dir / "metadata" / "1.root.json", catalog_bytes)
+    root_file = repo_dir / "metadata" / "1.root.json"
+    return PublishedRegistry(repo_dir, root_file, catalog_bytes, version, keys)

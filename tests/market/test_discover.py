@@ -1,0 +1,298 @@
+"""A developer announces their registry on a real relay; a node discovers it, checks every
+claim against the registry's signed metadata, and lists only what holds."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC
+from datetime import datetime as DateTime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from nostr_sdk import Keys
+
+from catalog.address import blake3_hex
+from catalog.announcement import AppAnnouncement, RootPin
+from node_runtime.cli import main as node_main
+from pipeline.cli import main as archy_main
+from pipeline.market.announce import announcement_event_json, announcements
+from pipeline.market.dev_registry import publish_developer_registry
+from pipeline.market.identity import DeveloperIdentity, open_identity
+from signing.developer import sign_binding
+from tests.market.conftest import PASSPHRASE, Registry, keys_of, publish, send_event
+
+
+def discover(*args: str, state_root: Path | None = None) -> tuple[int, dict, str]:
+    extra = ["--state-root", str(state_root)] if state_root else ["--state-root", "/nonexistent"]
+    result = CliRunner().invoke(node_main, ["discover", *args, "--json", *extra])
+    assert "Traceback" not in result.stderr
+    document = json.loads(result.stdout) if result.exit_code == 0 else {}
+    return result.exit_code, document, result.stderr
+
+
+def announcement(registry: Registry, name: str = "devreg") -> AppAnnouncement:
+    [only] = announcements(
+        registry.published.catalog_bytes,
+        registry.published.root_file.read_bytes(),
+        name,
+        [registry.origin],
+        registry.identity.public,
+    )
+    return only
+
+
+def send_announcement(
+    url: str, content: AppAnnouncement, keys: Keys, created_at: int | None = None
+) -> str:
+    tags = [["d", content.d_tag()], ["t", "archy-app"]]
+    return send_event(url, keys, content.content(), tags, created_at=created_at)
+
+
+def test_a_developer_announces_with_the_cli_and_a_node_lists_the_app_with_its_score(
+    tmp_path: Path, relay_url: str
+) -> None:
+    env = {"DEV_PASSPHRASE": PASSPHRASE.decode()}
+    identity_dir = tmp_path / "identity"
+    runner = CliRunner()
+    made = runner.invoke(
+        archy_main,
+        ["dev", "keygen", "--dir", str(identity_dir), "--kdf-cost", "interactive",
+         "--passphrase-env", "DEV_PASSPHRASE", "--json"],
+        env=env,
+    )  # fmt: skip
+    assert made.exit_code == 0, made.stderr
+    identity = open_identity(identity_dir, PASSPHRASE)
+    registry = publish(tmp_path, identity)
+    sent = runner.invoke(
+        archy_main,
+        ["dev", "announce", "--dir", str(identity_dir), "--catalog",
+         str(registry.published.repo_dir / "targets" / next(
+             p.name for p in (registry.published.repo_dir / "targets").iterdir()
+             if p.name.endswith(".app-catalog.json"))),
+         "--root", str(registry.published.root_file), "--registry", "devreg",
+         "--origin", registry.origin, "--relay", relay_url, "--passphrase-env",
+         "DEV_PASSPHRASE"],
+        env=env,
+    )  # fmt: skip
+    assert (sent.exit_code, sent.stderr) == (0, ""), sent.output
+    assert sent.stdout == "announced archy-app:devreg/demo-notes (1 relay(s))\n"
+    assert identity.nostr_secret_hex not in sent.output
+
+    state_root = tmp_path / "node"
+    state_root.mkdir()
+    code, document, stderr = discover(
+        "--relay", relay_url, "--allow-file-origins", state_root=state_root
+    )
+    assert (code, stderr, document["rejected"]) == (0, "", [])
+    [app] = document["apps"]
+    assert (app["registry"], app["app"], app["did"]) == (
+        "devreg",
+        "demo-notes",
+        identity.public.did,
+    )
+    assert app["nostr_pubkey"] == identity.public.nostr_pubkey
+    assert app["root_fingerprint"] == blake3_hex(registry.published.root_file.read_bytes())
+    assert app["catalog_blake3"] == blake3_hex(registry.published.catalog_bytes)
+    facts = {line["fact"]: line["points"] for line in app["score"]["lines"]}
+    assert facts["third-party registry"] == 0
+    assert facts["identity first seen 0 day(s) ago"] == 0
+    assert app["score"]["total"] == sum(facts.values())
+    # first seen is recorded by the node (0600), not taken from the event
+    record = state_root / "market" / "first-seen.json"
+    assert identity.public.did in json.loads(record.read_text())
+    assert os.stat(record).st_mode & 0o777 == 0o600
+
+    # people see the same, as lines
+    shown = CliRunner().invoke(
+        node_main, ["discover", "--relay", relay_url, "--allow-file-origins",
+                    "--state-root", str(state_root)],
+    )  # fmt: skip
+    assert shown.exit_code == 0
+    assert shown.stdout.startswith(f"devreg/demo-notes  {app['version']}  score ")
+    assert "     +0  third-party registry\n" in shown.stdout
+
+
+def test_the_owner_trusting_the_did_and_the_official_root_add_their_points(
+    relay_url: str, registry: Registry
+) -> None:
+    send_announcement(relay_url, announcement(registry), keys_of(registry.identity))
+    _code, document, _ = discover(
+        "--relay", relay_url, "--allow-file-origins",
+        "--trust-did", registry.identity.public.did,
+        "--official-root", str(registry.published.root_file),
+    )  # fmt: skip
+    facts = {line["fact"]: line["points"] for line in document["apps"][0]["score"]["lines"]}
+    assert facts["official registry"] == 50
+    assert facts[f"you trust {registry.identity.public.did}"] == 40
+
+
+def test_file_origins_are_refused_unless_allowed(relay_url: str, registry: Registry) -> None:
+    send_announcement(relay_url, announcement(registry), keys_of(registry.identity))
+    _code, document, _ = discover("--relay", relay_url)
+    assert document["apps"] == []
+    [rejected] = document["rejected"]
+    assert rejected["reason"].endswith("file:// origins are refused (local files)")
+
+
+def reason_for(relay_url: str) -> str:
+    code, document, _ = discover("--relay", relay_url, "--allow-file-origins")
+    assert code == 0 and document["apps"] == [], document
+    [rejected] = document["rejected"]
+    return str(rejected["reason"])
+
+
+def test_an_announcement_with_a_wrong_catalog_blake3_is_rejected(
+    relay_url: str, registry: Registry
+) -> None:
+    forged = announcement(registry).model_copy(update={"catalog_blake3": "ab" * 32})
+    send_announcement(relay_url, forged, keys_of(registry.identity))
+    assert reason_for(relay_url) == (
+        "archy-app:devreg/demo-notes: announces catalog abababababababab…, the registry's "
+        f"signed catalog is {blake3_hex(registry.published.catalog_bytes)[:16]}… (stale or forged)"
+    )
+
+
+def test_an_announcement_with_a_wrong_root_fingerprint_is_rejected(
+    relay_url: str, registry: Registry
+) -> None:
+    real = announcement(registry)
+    forged = real.model_copy(update={"root": RootPin(version=1, blake3="cd" * 32)})
+    send_announcement(relay_url, forged, keys_of(registry.identity))
+    reason = reason_for(relay_url)
+    assert reason.startswith("archy-app:devreg/demo-notes: ")
+    assert reason.endswith(
+        f"/metadata/1.root.json: root fingerprint is {real.root.blake3}, "
+        f"the announcement says {'cd' * 32}"
+    )
+
+
+def test_an_announcement_whose_binding_is_not_signed_by_the_did_is_rejected(
+    relay_url: str, registry: Registry, other_developer: DeveloperIdentity
+) -> None:
+    # An impostor's Nostr key announces the developer's app, with a binding signed by
+    # another did:key (it cannot sign one with the developer's).
+    impostor = Keys.generate()
+    forged = announcement(registry).model_copy(
+        update={"binding": sign_binding(other_developer.signer, impostor.public_key().to_hex())}
+    )
+    send_announcement(relay_url, forged, impostor)
+    assert reason_for(relay_url) == (
+        f"archy-app:devreg/demo-notes: the binding is not signed by {registry.identity.public.did}"
+        f" for Nostr key {impostor.public_key().to_hex()[:16]}…"
+    )
+
+
+def test_an_entry_signed_by_another_did_is_rejected(
+    tmp_path: Path, relay_url: str, registry: Registry, other_developer: DeveloperIdentity
+) -> None:
+    # The other developer publishes the same app id in their own registry and announces
+    # it naming the first developer's did:key with their own binding: the binding fails.
+    # Announcing it under their own did:key but pointing at a registry signed by someone
+    # else fails on the entry's signature.
+    theirs = publish(tmp_path, other_developer)
+    content = announcement(registry).model_copy(
+        update={
+            "did": other_developer.public.did,
+            "binding": other_developer.public.binding,
+        }
+    )
+    send_announcement(relay_url, content, keys_of(other_developer))
+    assert reason_for(relay_url) == (
+        f"archy-app:devreg/demo-notes: the entry is signed by {registry.identity.public.did}, "
+        f"the announcement names {other_developer.public.did}"
+    )
+    assert theirs.identity is other_developer
+
+
+def test_a_relay_serving_a_stale_announcement_loses_to_the_newer_one_and_alone_is_rejected(
+    tmp_path: Path, relay_url: str, second_relay_url: str, developer: DeveloperIdentity
+) -> None:
+    first = publish(tmp_path, developer)
+    stale = announcement(first)
+    keys = keys_of(developer)
+    # The registry moves on: revision 2 is published at the same origin, as targets v2.
+    manifest = tmp_path / "apps" / "demo-notes" / "manifest.yml"
+    manifest.write_text(manifest.read_text().replace("\nrevision: 1\n", "\nrevision: 2\n"))
+    second = publish_developer_registry(
+        manifest.parent, developer.signer, first.published.repo_dir, DateTime.now(UTC),
+        previous=first.published,
+    )  # fmt: skip
+    fresh = announcement(Registry(second, first.origin, developer))
+    assert (stale.revision, fresh.revision) == (1, 2)
+    send_announcement(second_relay_url, stale, keys, created_at=1_700_000_000)
+    send_announcement(relay_url, fresh, keys, created_at=1_800_000_000)
+    code, document, _ = discover(
+        "--relay", relay_url, "--relay", second_relay_url, "--allow-file-origins"
+    )
+    assert (code, document["rejected"]) == (0, [])
+    [app] = document["apps"]
+    assert (app["catalog_blake3"], app["version"]) == (fresh.catalog_blake3, "1.0.0-r2")
+    # the stale relay alone: its event names a catalog the registry no longer signs
+    assert reason_for(second_relay_url) == (
+        f"archy-app:devreg/demo-notes: announces catalog {stale.catalog_blake3[:16]}…, the "
+        f"registry's signed catalog is {fresh.catalog_blake3[:16]}… (stale or forged)"
+    )
+
+
+def test_foreign_events_are_rejected_or_ignored(relay_url: str, registry: Registry) -> None:
+    keys = Keys.generate()
+    send_event(relay_url, keys, "not json", [["d", "archy-app:x/y"], ["t", "archy-app"]])
+    send_event(relay_url, keys, '{"some": "other app"}', [["d", "other:thing"]])
+    send_event(relay_url, keys, "a note", [["t", "archy-app"]], kind=1)
+    real = announcement(registry)
+    send_event(
+        relay_url, keys_of(registry.identity), real.content(),
+        [["d", "archy-app:devreg/other-app"], ["t", "archy-app"]],
+    )  # fmt: skip
+    _code, document, _ = discover("--relay", relay_url, "--allow-file-origins")
+    assert document["apps"] == []
+    reasons = sorted(r["reason"].split(": ", 1)[1] for r in document["rejected"])
+    assert reasons == [
+        "content is not JSON (Expecting value)",
+        "d tag 'archy-app:devreg/other-app' does not name 'archy-app:devreg/demo-notes'",
+    ]
+
+
+def test_bad_relay_urls_and_keys_are_refused_in_one_line() -> None:
+    result = CliRunner().invoke(node_main, ["discover", "--relay", "not a url"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: relays: ")
+    assert len(result.stderr.splitlines()) == 1
+    result = CliRunner().invoke(
+        node_main, ["discover", "--relay", "ws://127.0.0.1:9", "--trust-did", "did:key:zzz"]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: --trust-did did:key:zzz: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_the_announced_event_is_what_the_protocol_says(
+    registry: Registry,
+) -> None:
+    content = announcement(registry)
+    event = json.loads(announcement_event_json(content, registry.identity))
+    assert event["kind"] == 30078
+    assert event["pubkey"] == registry.identity.public.nostr_pubkey
+    assert ["d", "archy-app:devreg/demo-notes"] in event["tags"]
+    assert ["t", "archy-app"] in event["tags"]
+    body = json.loads(event["content"])
+    assert body["type"] == "archy-app-announcement/1"
+    assert body["origins"] == [registry.origin]
+    assert body["root"] == {
+        "version": 1,
+        "blake3": blake3_hex(registry.published.root_file.read_bytes()),
+    }
+    assert body["did"] == registry.identity.public.did
+
+
+@pytest.mark.parametrize("app_id", ["nope"])
+def test_announce_refuses_an_app_the_catalog_does_not_hold(registry: Registry, app_id: str) -> None:
+    from pipeline.market.announce import AnnounceRefused
+
+    with pytest.raises(AnnounceRefused, match="has no app 'nope'"):
+        announcements(
+            registry.published.catalog_bytes, registry.published.root_file.read_bytes(),
+            "devreg", [registry.origin], registry.identity.public, [app_id],
+        )  # fmt: skip
