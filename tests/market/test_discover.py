@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from nostr_sdk import Keys
 
 from catalog.address import blake3_hex
-from catalog.announcement import AppAnnouncement, RootPin
+from catalog.announcement import AppAnnouncement, Endorsement, Report, RootPin
 from node_runtime.cli import main as node_main
 from pipeline.cli import main as archy_main
 from pipeline.market.announce import announcement_event_json, announcements
@@ -296,3 +296,43 @@ def test_announce_refuses_an_app_the_catalog_does_not_hold(registry: Registry, a
             registry.published.catalog_bytes, registry.published.root_file.read_bytes(),
             "devreg", [registry.origin], registry.identity.public, [app_id],
         )  # fmt: skip
+
+
+def test_endorsements_and_reports_count_through_the_owners_follow_lists_on_the_relay(
+    relay_url: str, registry: Registry
+) -> None:
+    owner, alice, bob, puppet = (Keys.generate() for _ in range(4))
+    developer_keys = keys_of(registry.identity)
+    hexes = {name: k.public_key().to_hex() for name, k in
+             {"owner": owner, "alice": alice, "bob": bob, "puppet": puppet,
+              "dev": developer_keys}.items()}  # fmt: skip
+    send_announcement(relay_url, announcement(registry), developer_keys)
+    # NIP-02 follow lists: owner -> alice, dev; alice -> bob; dev -> puppet (a cycle back)
+    send_event(relay_url, owner, "", [["p", hexes["alice"]], ["p", hexes["dev"]]], kind=3)
+    send_event(relay_url, alice, "", [["p", hexes["bob"]]], kind=3)
+    send_event(relay_url, developer_keys, "", [["p", hexes["puppet"]]], kind=3)
+    did = registry.identity.public.did
+    endorsement = Endorsement(did=did, app="demo-notes")
+    for keys in (alice, bob, puppet, developer_keys):
+        send_event(
+            relay_url, keys, endorsement.content(),
+            [["d", endorsement.d_tag()], ["t", "archy-endorsement"]],
+        )  # fmt: skip
+    report = Report(did=did, app="demo-notes", reason="phones home")
+    send_event(relay_url, bob, report.content(), [["d", report.d_tag()], ["t", "archy-report"]])
+    _code, document, _ = discover(
+        "--relay", relay_url, "--allow-file-origins", "--owner",
+        owner.public_key().to_bech32(),
+    )  # fmt: skip
+    [app] = document["apps"]
+    lines = [(line["fact"], line["points"]) for line in app["score"]["lines"]]
+    short = {name: f"{value[:12]}…" for name, value in hexes.items()}
+    assert (f"endorsed by a key you follow: {short['alice']}", 10) in lines
+    assert (f"endorsed by a key followed by one you follow: {short['bob']}", 5) in lines
+    assert (
+        f"endorsed by {short['puppet']}, followed only through the developer (cycle)",
+        0,
+    ) in lines
+    assert (f"self-endorsement by the developer's key {short['dev']}", 0) in lines
+    assert (f"reported by a key followed by one you follow: {short['bob']}", -10) in lines
+    assert app["score"]["total"] == sum(points for _, points in lines)
