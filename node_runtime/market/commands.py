@@ -106,6 +106,7 @@ def discover_command(
             "apps": [each.to_json() for each in report.listings],
             "rejected": [{"event": r.event_id, "reason": r.reason} for r in report.rejected],
             "bad_signatures": report.bad_signatures,
+            "unreachable": report.unreachable,
         }
         click.echo(json.dumps(document, indent=2, sort_keys=True))
         return
@@ -121,5 +122,7 @@ def discover_command(
             click.echo(f"    {line.points:+4d}  {line.fact}")
     for rejection in report.rejected:
         click.echo(f"rejected {rejection.event_id[:12]}: {rejection.reason}", err=True)
+    for url, why in sorted(report.unreachable.items()):
+        click.echo(f"relay {url} did not answer: {why}", err=True)
     if report.bad_signatures:
         click.echo(f"dropped {report.bad_signatures} event(s) with a bad signature", err=True)

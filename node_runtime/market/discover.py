@@ -79,6 +79,7 @@ class DiscoveryReport:
     listings: list[ScoredListing]
     rejected: list[Rejection]
     bad_signatures: int
+    unreachable: dict[str, str]
 
 
 def _newest_follow_lists(events: list[NostrEvent]) -> dict[str, frozenset[str]]:
@@ -159,4 +160,4 @@ def discover(
         )
         scored.append(ScoredListing(listing, trust_score(facts, trust.owner_pubkey, follows, now)))
     scored.sort(key=lambda each: (-each.score.total, each.listing.announcement.d_tag()))
-    return DiscoveryReport(scored, rejected, bad_signatures)
+    return DiscoveryReport(scored, rejected, bad_signatures, first.unreachable)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import datetime
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from catalog.refusal import Refused
 
+CONNECT_TIMEOUT = datetime.timedelta(seconds=5)
 FETCH_TIMEOUT = datetime.timedelta(seconds=10)
 
 
@@ -54,6 +55,8 @@ class EventQuery:
 class FetchResult:
     events: list[NostrEvent]
     bad_signatures: int = 0
+    unreachable: dict[str, str] = field(default_factory=dict)
+    """relay URL -> why it could not be connected to"""
 
 
 def _plain(event: object) -> NostrEvent:
@@ -85,11 +88,15 @@ async def _fetch(relays: list[str], queries: list[EventQuery]) -> FetchResult:
     try:
         for relay in relays:
             await client.add_relay(RelayUrl.parse(relay))
-        await client.connect(FETCH_TIMEOUT)
+        connected = await client.try_connect(CONNECT_TIMEOUT)
+        unreachable = {str(url): str(why) for url, why in connected.failed.items()}
+        if not connected.success:
+            shown = "; ".join(f"{url}: {why}" for url, why in sorted(unreachable.items()))
+            raise RelayRefused(f"no relay answered ({shown})")
         events = await client.fetch_events(ReqTarget.auto(filters), timeout=FETCH_TIMEOUT)
     finally:
         await client.shutdown()
-    result = FetchResult([])
+    result = FetchResult([], unreachable=unreachable)
     seen: set[str] = set()
     for event in events:
         if not event.verify():
@@ -109,6 +116,8 @@ def fetch_events(relays: Iterable[str], queries: list[EventQuery]) -> FetchResul
         return FetchResult([])
     try:
         return asyncio.run(_fetch(relays, queries))
+    except RelayRefused:
+        raise
     except Exception as error:  # nostr-sdk raises its own error types (bad URL, bad key)
         raise RelayRefused(f"relays: {error}") from None
 

@@ -85,7 +85,7 @@ def test_a_developer_announces_with_the_cli_and_a_node_lists_the_app_with_its_sc
     code, document, stderr = discover(
         "--relay", relay_url, "--allow-file-origins", state_root=state_root
     )
-    assert (code, stderr, document["rejected"]) == (0, "", [])
+    assert (code, stderr, document["rejected"], document["unreachable"]) == (0, "", [], {})
     [app] = document["apps"]
     assert (app["registry"], app["app"], app["did"]) == (
         "devreg",
@@ -259,6 +259,10 @@ def test_bad_relay_urls_and_keys_are_refused_in_one_line() -> None:
     result = CliRunner().invoke(node_main, ["discover", "--relay", "not a url"])
     assert result.exit_code == 1
     assert result.stderr.startswith("error: relays: ")
+    assert len(result.stderr.splitlines()) == 1
+    result = CliRunner().invoke(node_main, ["discover", "--relay", "ws://127.0.0.1:9"])
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.startswith("error: no relay answered (ws://127.0.0.1:9: ")
     assert len(result.stderr.splitlines()) == 1
     result = CliRunner().invoke(
         node_main, ["discover", "--relay", "ws://127.0.0.1:9", "--trust-did", "did:key:zzz"]
