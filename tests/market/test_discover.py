@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC
+from datetime import UTC, timedelta
 from datetime import datetime as DateTime
 from pathlib import Path
 
@@ -15,12 +15,15 @@ from nostr_sdk import Keys
 
 from catalog.address import blake3_hex
 from catalog.announcement import AppAnnouncement, Endorsement, Report, RootPin
+from catalog.catalog_model import CATALOG_NAME
 from node_runtime.cli import main as node_main
 from pipeline.cli import main as archy_main
 from pipeline.market.announce import announcement_event_json, announcements
 from pipeline.market.dev_registry import publish_developer_registry
 from pipeline.market.identity import DeveloperIdentity, open_identity
+from signing import repository as tuf
 from signing.developer import sign_binding
+from signing.metadata import Metadata, Root, Targets
 from tests.market.conftest import PASSPHRASE, Registry, keys_of, publish, send_event
 
 
@@ -340,3 +343,39 @@ def test_endorsements_and_reports_count_through_the_owners_follow_lists_on_the_r
     assert (f"self-endorsement by the developer's key {short['dev']}", 0) in lines
     assert (f"reported by a key followed by one you follow: {short['bob']}", -10) in lines
     assert app["score"]["total"] == sum(points for _, points in lines)
+
+
+def test_a_registry_whose_online_key_leaked_cannot_list_a_catalog_its_targets_key_did_not_sign(
+    tmp_path: Path, relay_url: str, developer: DeveloperIdentity
+) -> None:
+    published = publish(tmp_path, developer)
+    online = published.published.keys["online"]
+    repo = published.published.repo_dir
+    # The thief of the online key serves a new catalog: targets v2 signed by the online
+    # key, with a snapshot and timestamp the online key may sign.
+    forged_catalog = published.published.catalog_bytes.replace(b"Demo Notes", b"Demo Nytes")
+    now = DateTime.now(UTC).replace(microsecond=0)
+    targets = tuf.add_target(
+        Targets(2, now + timedelta(days=30)), tuf.target_file(CATALOG_NAME, forged_catalog)
+    )
+    signed_targets = tuf.sign(targets, [online])
+    snapshot = tuf.sign(tuf.snapshot_for(2, now + timedelta(days=7), {"targets": signed_targets}),
+                        [online])  # fmt: skip
+    timestamp = tuf.sign(tuf.timestamp_for(2, now + timedelta(days=1), snapshot), [online])
+    roots = [Metadata.from_bytes(published.published.root_file.read_bytes(), Root)]
+    files = tuf.consistent_snapshot_files(
+        roots, {"targets": signed_targets}, snapshot, timestamp,
+        [(signed_targets.signed.targets[CATALOG_NAME], forged_catalog)],
+    )  # fmt: skip
+    for name, data in files.items():
+        if name != "metadata/1.root.json":
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            (repo / name).write_bytes(data)
+    forged = announcement(published).model_copy(
+        update={"catalog_blake3": blake3_hex(forged_catalog)}
+    )
+    send_announcement(relay_url, forged, keys_of(developer))
+    reason = reason_for(relay_url)
+    assert reason.startswith("archy-app:devreg/demo-notes: ")
+    assert ": the registry does not verify (" in reason
+    assert "targets" in reason.split("does not verify", 1)[1], reason
