@@ -49,7 +49,12 @@ def relay_url() -> Iterator[str]:
     relay.shutdown()
 
 
-second_relay_url = relay_url
+@pytest.fixture
+def second_relay_url() -> Iterator[str]:
+    """Another relay, independent of the first (it may serve other events)."""
+    relay, url = asyncio.run(_start_relay())
+    yield url
+    relay.shutdown()
 
 
 def send_event(
