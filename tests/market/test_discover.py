@@ -15,14 +15,16 @@ from nostr_sdk import Keys
 
 from catalog.address import blake3_hex
 from catalog.announcement import AppAnnouncement, Endorsement, Report, RootPin
-from catalog.catalog_model import CATALOG_NAME
+from catalog.catalog_model import CATALOG_NAME, AppCatalog, DeveloperSignature
 from node_runtime.cli import main as node_main
 from pipeline.cli import main as archy_main
+from pipeline.market import dev_registry
 from pipeline.market.announce import announcement_event_json, announcements
 from pipeline.market.dev_registry import publish_developer_registry
 from pipeline.market.identity import DeveloperIdentity, open_identity
 from signing import repository as tuf
-from signing.developer import sign_binding
+from signing.developer import manifest_message, sign_binding
+from signing.did_key import DidKeySigner
 from signing.metadata import Metadata, Root, Targets
 from tests.market.conftest import PASSPHRASE, Registry, keys_of, publish, send_event
 
@@ -379,3 +381,46 @@ def test_a_registry_whose_online_key_leaked_cannot_list_a_catalog_its_targets_ke
     assert reason.startswith("archy-app:devreg/demo-notes: ")
     assert ": the registry does not verify (" in reason
     assert "targets" in reason.split("does not verify", 1)[1], reason
+
+
+def test_an_entry_whose_did_key_signature_is_forged_is_rejected(
+    tmp_path: Path,
+    relay_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    developer: DeveloperIdentity,
+    other_developer: DeveloperIdentity,
+) -> None:
+    # A registry whose build claims the other developer's did:key but signs with its own
+    # key (it does not hold the other one): every other claim of the announcement holds.
+    def forge(catalog: AppCatalog, signer: DidKeySigner) -> AppCatalog:
+        apps = {
+            app_id: app.model_copy(
+                update={
+                    "developer": DeveloperSignature(
+                        did=other_developer.public.did,
+                        signature=signer.sign(manifest_message(app.manifest)).hex(),
+                    )
+                }
+            )
+            for app_id, app in catalog.apps.items()
+        }
+        return catalog.model_copy(update={"apps": apps})
+
+    monkeypatch.setattr(dev_registry, "sign_catalog_apps", forge)
+    forged = publish(tmp_path, developer)
+    content = AppAnnouncement(
+        registry="devreg",
+        app="demo-notes",
+        version="1.0.0",
+        revision=1,
+        origins=[forged.origin],
+        root=RootPin(version=1, blake3=blake3_hex(forged.published.root_file.read_bytes())),
+        catalog_blake3=blake3_hex(forged.published.catalog_bytes),
+        did=other_developer.public.did,
+        binding=other_developer.public.binding,
+    )
+    send_announcement(relay_url, content, keys_of(other_developer))
+    assert reason_for(relay_url) == (
+        "archy-app:devreg/demo-notes: apps.demo-notes.developer.signature: not a signature "
+        f"of this manifest by {other_developer.public.did}"
+    )
