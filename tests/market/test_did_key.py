@@ -7,6 +7,8 @@ did-method-key repository, test-vectors/ed25519-x25519.json.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from signing.did_key import (
     DidKeyError,
@@ -113,3 +115,20 @@ def test_base58_round_trips_leading_zeros() -> None:
 def test_public_key_of_the_wrong_length_is_refused() -> None:
     with pytest.raises(DidKeyError, match="32 bytes, not 31"):
         did_key_from_public_bytes(b"\0" * 31)
+
+
+@given(st.binary(min_size=32, max_size=32))
+def test_every_ed25519_public_key_round_trips(public: bytes) -> None:
+    did = did_key_from_public_bytes(public)
+    assert did.startswith("did:key:z6Mk")
+    assert parse_did_key(did) == public
+
+
+@given(st.text(max_size=120))
+def test_parsing_any_text_either_succeeds_or_refuses_with_a_did_key_error(text: str) -> None:
+    try:
+        public = parse_did_key("did:key:z" + text)
+    except DidKeyError as error:
+        assert "\n" not in str(error)
+    else:
+        assert did_key_from_public_bytes(public) == "did:key:z" + text
