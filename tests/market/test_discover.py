@@ -424,3 +424,14 @@ def test_an_entry_whose_did_key_signature_is_forged_is_rejected(
         "archy-app:devreg/demo-notes: apps.demo-notes.developer.signature: not a signature "
         f"of this manifest by {other_developer.public.did}"
     )
+
+
+def test_a_genuine_announcement_replayed_under_another_nostr_key_is_rejected(
+    relay_url: str, registry: Registry
+) -> None:
+    thief = Keys.generate()
+    send_announcement(relay_url, announcement(registry), thief)
+    assert reason_for(relay_url) == (
+        f"archy-app:devreg/demo-notes: the binding is not signed by {registry.identity.public.did}"
+        f" for Nostr key {thief.public_key().to_hex()[:16]}…"
+    )
