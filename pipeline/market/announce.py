@@ -16,7 +16,14 @@ import json
 from dataclasses import dataclass
 
 from catalog.address import blake3_hex
-from catalog.announcement import ANNOUNCEMENT_HASHTAG, APP_DATA_KIND, AppAnnouncement, RootPin
+from catalog.announcement import (
+    ANNOUNCEMENT_HASHTAG,
+    APP_DATA_KIND,
+    AppAnnouncement,
+    Endorsement,
+    Report,
+    RootPin,
+)
 from catalog.catalog_model import CatalogError, parse_catalog
 from catalog.refusal import Refused
 from pipeline.market.identity import DeveloperIdentity, PublicIdentity
@@ -100,10 +107,21 @@ def announcement_event_json(
     announcement: AppAnnouncement, identity: DeveloperIdentity, created_at: int | None = None
 ) -> str:
     """The signed event (NIP-01 JSON) of ``announcement``."""
+    return claim_event_json(announcement, ANNOUNCEMENT_HASHTAG, identity, created_at)
+
+
+def claim_event_json(
+    claim: AppAnnouncement | Endorsement | Report,
+    hashtag: str,
+    identity: DeveloperIdentity,
+    created_at: int | None = None,
+) -> str:
+    """A kind 30078 event of ``claim`` (announcement, endorsement or report), signed with
+    the identity's Nostr key, as NIP-01 JSON."""
     from nostr_sdk import EventBuilder, Keys, Kind, Tag, Timestamp
 
-    builder = EventBuilder(Kind(APP_DATA_KIND), announcement.content()).tags(
-        [Tag.identifier(announcement.d_tag()), Tag.hashtag(ANNOUNCEMENT_HASHTAG)]
+    builder = EventBuilder(Kind(APP_DATA_KIND), claim.content()).tags(
+        [Tag.identifier(claim.d_tag()), Tag.hashtag(hashtag)]
     )
     if created_at is not None:
         builder = builder.custom_created_at(Timestamp.from_secs(created_at))

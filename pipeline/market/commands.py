@@ -12,10 +12,23 @@ import os
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
+from catalog.announcement import (
+    ENDORSEMENT_HASHTAG,
+    REPORT_HASHTAG,
+    Endorsement,
+    Report,
+)
 from pipeline.ceremony.keystore import KdfCost, KeyFileError
 from pipeline.ceremony.passphrase import new_passphrase_problem, passphrase_source
-from pipeline.market.announce import announcement_event_json, announcements, send_events
+from pipeline.market.announce import (
+    AnnounceRefused,
+    announcement_event_json,
+    announcements,
+    claim_event_json,
+    send_events,
+)
 from pipeline.market.identity import (
     IdentityError,
     create_identity,
@@ -178,3 +191,79 @@ def announce(
         return
     for outcome in outcomes:
         click.echo(f"announced {outcome.d_tag} ({len(outcome.accepted_by)} relay(s))")
+
+
+def _claim(kind: type[Endorsement] | type[Report], **fields: str) -> Endorsement | Report:
+    try:
+        return kind.model_validate(fields)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise AnnounceRefused(f"{where}: {first['msg']}") from None
+
+
+def _send_claim(
+    claim: Endorsement | Report,
+    hashtag: str,
+    identity_dir: Path,
+    relays: tuple[str, ...],
+    passphrase_file: Path | None,
+    passphrase_env: str | None,
+    as_json: bool,
+) -> None:
+    read_public_identity(identity_dir)
+    identity = open_identity(
+        identity_dir, _passphrase(str(identity_dir), passphrase_file, passphrase_env)
+    )
+    [outcome] = send_events([claim_event_json(claim, hashtag, identity)], list(relays))
+    if as_json:
+        click.echo(json.dumps({"ok": True, "d": outcome.d_tag, "event": outcome.event_id}))
+        return
+    click.echo(f"sent {outcome.d_tag} ({len(outcome.accepted_by)} relay(s))")
+
+
+@dev.command("endorse")
+@click.argument("did")
+@click.argument("app_id", metavar="APP")
+@click.option("--relay", "relays", multiple=True, required=True, help="A relay ws:// URL (repeat).")
+@dir_option
+@_passphrase_options
+@json_option
+def endorse(
+    did: str,
+    app_id: str,
+    relays: tuple[str, ...],
+    identity_dir: Path,
+    passphrase_file: Path | None,
+    passphrase_env: str | None,
+    as_json: bool,
+) -> None:
+    """Endorse APP by the developer DID (a did:key), signed with your Nostr key."""
+    claim = _claim(Endorsement, did=did, app=app_id)
+    _send_claim(claim, ENDORSEMENT_HASHTAG, identity_dir, relays, passphrase_file,
+                passphrase_env, as_json)  # fmt: skip
+
+
+@dev.command("report")
+@click.argument("did")
+@click.argument("app_id", metavar="APP")
+@click.option("--reason", required=True, help="Why (at most 500 characters; public).")
+@click.option("--relay", "relays", multiple=True, required=True, help="A relay ws:// URL (repeat).")
+@dir_option
+@_passphrase_options
+@json_option
+def report(
+    did: str,
+    app_id: str,
+    reason: str,
+    relays: tuple[str, ...],
+    identity_dir: Path,
+    passphrase_file: Path | None,
+    passphrase_env: str | None,
+    as_json: bool,
+) -> None:
+    """Report APP by the developer DID, signed with your Nostr key (counts for those who
+    follow you)."""
+    claim = _claim(Report, did=did, app=app_id, reason=reason)
+    _send_claim(claim, REPORT_HASHTAG, identity_dir, relays, passphrase_file,
+                passphrase_env, as_json)  # fmt: skip

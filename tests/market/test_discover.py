@@ -435,3 +435,34 @@ def test_a_genuine_announcement_replayed_under_another_nostr_key_is_rejected(
         f"archy-app:devreg/demo-notes: the binding is not signed by {registry.identity.public.did}"
         f" for Nostr key {thief.public_key().to_hex()[:16]}…"
     )
+
+
+def test_an_endorsement_sent_with_archy_dev_endorse_counts_for_those_who_follow_its_key(
+    tmp_path: Path, relay_url: str, registry: Registry
+) -> None:
+    env = {"DEV_PASSPHRASE": PASSPHRASE.decode()}
+    friend_dir = tmp_path / "friend"
+    runner = CliRunner()
+    made = runner.invoke(
+        archy_main,
+        ["dev", "keygen", "--dir", str(friend_dir), "--kdf-cost", "interactive",
+         "--passphrase-env", "DEV_PASSPHRASE", "--json"],
+        env=env,
+    )  # fmt: skip
+    friend = json.loads(made.stdout)
+    did = registry.identity.public.did
+    common = ["--relay", relay_url, "--dir", str(friend_dir), "--passphrase-env", "DEV_PASSPHRASE"]
+    sent = runner.invoke(archy_main, ["dev", "endorse", did, "demo-notes", *common], env=env)
+    assert (sent.exit_code, sent.stderr) == (0, "")
+    assert sent.stdout == f"sent archy-endorsement:{did}/demo-notes (1 relay(s))\n"
+    refused = runner.invoke(archy_main, ["dev", "endorse", "did:key:zzz", "x1", *common], env=env)
+    assert (refused.exit_code, refused.stdout) == (1, "")
+    assert refused.stderr.startswith("error: did: String should match pattern")
+    owner = Keys.generate()
+    send_event(relay_url, owner, "", [["p", friend["nostr_pubkey"]]], kind=3)
+    send_announcement(relay_url, announcement(registry), keys_of(registry.identity))
+    _code, document, _ = discover(
+        "--relay", relay_url, "--allow-file-origins", "--owner", owner.public_key().to_hex()
+    )
+    lines = [(line["fact"], line["points"]) for line in document["apps"][0]["score"]["lines"]]
+    assert (f"endorsed by a key you follow: {friend['nostr_pubkey'][:12]}…", 10) in lines
