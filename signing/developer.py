@@ -16,6 +16,7 @@ Pure (bytes in, verdicts out); nothing here opens a file or a socket.
 
 Public API: ``sign_manifest(signer, manifest) -> DeveloperSignature``,
 ``verify_developer_signature(app) -> str | None`` (a one-line problem or None),
+``third_party_catalog_problems(catalog, did=None) -> list[str]`` (every entry signed),
 ``binding_statement(did, nostr_pubkey) -> bytes``, ``sign_binding(signer, nostr_pubkey)
 -> str`` (hex), ``binding_problem(did, nostr_pubkey, signature_hex) -> str | None``.
 """
@@ -25,7 +26,7 @@ from __future__ import annotations
 import re
 
 from catalog.canonical import encode_canonical_json
-from catalog.catalog_model import CatalogApp, DeveloperSignature, manifest_canonical
+from catalog.catalog_model import AppCatalog, CatalogApp, DeveloperSignature, manifest_canonical
 from catalog.manifest import Manifest
 from signing.did_key import DidKeyError, DidKeySigner, parse_did_key, verify_did_signature
 
@@ -62,6 +63,22 @@ def verify_developer_signature(app: CatalogApp) -> str | None:
     if not verify_did_signature(app.developer.did, signature, manifest_message(app.manifest)):
         return f"{where}.signature: not a signature of this manifest by {app.developer.did}"
     return None
+
+
+def third_party_catalog_problems(catalog: AppCatalog, did: str | None = None) -> list[str]:
+    """Every reason ``catalog`` is not a valid third-party catalog: each entry must carry a
+    valid developer signature (by ``did`` when given).  What ``archy build`` checks for a
+    developer's registry and what a node checks for every catalog of a third-party one."""
+    problems = []
+    for app_id in sorted(catalog.apps):
+        app = catalog.apps[app_id]
+        problem = verify_developer_signature(app)
+        signed_by = None if app.developer is None else app.developer.did
+        if problem is None and did is not None and signed_by != did:
+            problem = f"apps.{app_id}.developer.did: {signed_by}, expected {did}"
+        if problem is not None:
+            problems.append(problem)
+    return problems
 
 
 def binding_statement(did: str, nostr_pubkey: str) -> bytes:

@@ -11,6 +11,7 @@ from pipeline.market.identity import DeveloperIdentity
 from signing.developer import (
     MANIFEST_DOMAIN,
     binding_statement,
+    third_party_catalog_problems,
     verify_developer_signature,
 )
 from signing.did_key import DidKeySigner, verify_did_signature
@@ -85,3 +86,23 @@ def test_a_binding_signature_is_never_a_manifest_signature_and_back() -> None:
     assert not verify_did_signature(signer.did, binding_signature, MANIFEST_DOMAIN + statement)
     manifest_signature = signer.sign(MANIFEST_DOMAIN + statement)
     assert not verify_did_signature(signer.did, manifest_signature, statement)
+
+
+def test_a_third_party_catalog_needs_every_entry_signed_by_its_developer(
+    registry: Registry, other_developer: DeveloperIdentity
+) -> None:
+    catalog = parse_catalog(registry.published.catalog_bytes)
+    assert third_party_catalog_problems(catalog) == []
+    assert third_party_catalog_problems(catalog, registry.identity.public.did) == []
+    assert third_party_catalog_problems(catalog, other_developer.public.did) == [
+        f"apps.demo-notes.developer.did: {registry.identity.public.did}, expected "
+        f"{other_developer.public.did}"
+    ]
+    unsigned = catalog.model_copy(
+        update={
+            "apps": {k: a.model_copy(update={"developer": None}) for k, a in catalog.apps.items()}
+        }
+    )
+    assert third_party_catalog_problems(unsigned) == [
+        "apps.demo-notes.developer: the entry carries no developer signature"
+    ]
