@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "self-update": "node_runtime.self_update_commands:self_update_command",
     "version": "node_runtime.self_update_commands:version_command",
     "tuf": "node_runtime.tuf_cli:tuf",
+    "discover": "node_runtime.market.commands:discover_command",
 }
 
 

@@ -45,6 +45,10 @@ LAZY_COMMANDS = {
     "seed": ("pipeline.seed_commands:seed", "Swarm seeds: serve blobs by BLAKE3 to nodes."),
     "import": ("pipeline.importer.command:import_group", "Convert Umbrel/CasaOS apps."),
     "storefront": ("pipeline.storefront.commands:storefront", "The static storefront."),
+    "dev": (
+        "pipeline.market.commands:dev",
+        "A developer identity (did:key + Nostr), announce apps.",
+    ),
 }
 LAZY_APP_COMMANDS = {
     "new": ("pipeline.appdev.commands:app_new", "Create APPS_DIR/ID/ from a template."),
