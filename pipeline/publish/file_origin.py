@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from pipeline.atomic_file import create_file_once, write_file_atomically
-from pipeline.publish.layout import MARKER_PATH
+from pipeline.publish.layout import MARKER_PATH, is_plain_relative
 
 # REDESIGN-SHIM: Origin, OriginError and origin_for_url moved to pipeline.publish.origin;
 # the three "X as X" re-exports serve callers outside pipeline/publish until the merge.
@@ -37,10 +37,9 @@ from pipeline.publish.origin import origin_for_url as origin_for_url
 
 
 def _relative(path: str) -> PurePosixPath:
-    relative = PurePosixPath(path)
-    if relative.is_absolute() or any(part in ("", ".", "..") for part in path.split("/")):
+    if not is_plain_relative(path):
         raise OriginError(f"{path!r}: origin paths are relative, without '.' or '..'")
-    return relative
+    return PurePosixPath(path)
 
 
 def _etag(status: os.stat_result) -> str:

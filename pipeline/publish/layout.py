@@ -48,6 +48,12 @@ def targets_metadata_path(version: int) -> str:
     return f"metadata/{version}.targets.json"
 
 
+def is_plain_relative(path: str) -> bool:
+    """``a/b/c``: relative, with no empty, ``.`` or ``..`` segment (what every origin path
+    and S3 prefix must be, so no path can leave the repository)."""
+    return not any(part in ("", ".", "..") for part in path.split("/"))
+
+
 def is_storefront(path: str) -> bool:
     """The storefront's files: ``index.html`` and everything under ``store/``."""
     return path == STOREFRONT_INDEX or path.startswith(STOREFRONT_DIR)

@@ -30,6 +30,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
+from pipeline.publish.layout import is_plain_relative
 from pipeline.publish.origin import OriginError
 
 MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
@@ -60,7 +61,7 @@ def parse_s3_url(url: str) -> S3Location:
     if not _BUCKET_NAME.match(bucket):
         raise OriginError(f"{url}: {bucket!r} is not a valid bucket name")
     prefix = prefix.strip("/")
-    if prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
+    if prefix and not is_plain_relative(prefix):
         raise OriginError(f"{url}: the prefix must not have empty, '.' or '..' segments")
     return S3Location(bucket, prefix)
 

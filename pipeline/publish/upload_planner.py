@@ -35,6 +35,7 @@ from pipeline.publish.layout import (
     MARKER_PATH,
     TIMESTAMP_PATH,
     is_mutable,
+    is_plain_relative,
     publish_order,
 )
 from pipeline.publish.origin import (
@@ -89,8 +90,7 @@ def read_repository_dir(directory: Path) -> dict[str, bytes]:
 
 
 def _check_relative_path(path: str) -> None:
-    parts = path.split("/")
-    if path.startswith("/") or any(part in ("", ".", "..") for part in parts):
+    if not is_plain_relative(path):
         raise PublishError(f"{path!r}: repository paths must be relative, without '.' or '..'")
     if path == MARKER_PATH:
         raise PublishError(f"{path!r}: reserved for the origin's ownership marker")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import random
 
-from pipeline.publish.layout import MARKER_PATH, TIMESTAMP_PATH, is_mutable, publish_order
+from pipeline.publish.layout import (
+    MARKER_PATH,
+    TIMESTAMP_PATH,
+    is_mutable,
+    is_plain_relative,
+    publish_order,
+)
 
 IN_ORDER = [
     MARKER_PATH,
@@ -40,3 +46,9 @@ def test_a_file_that_only_looks_like_versioned_metadata_is_content() -> None:
         "metadata/1.root.json.bak",
         "metadata/1.root.json",
     ]
+
+
+def test_a_repository_path_cannot_leave_the_repository() -> None:
+    assert is_plain_relative("targets/icons/ab.notes.svg")
+    for path in ("/etc/passwd", "../x", "a/../b", "a//b", "a/./b", "a/", ""):
+        assert not is_plain_relative(path), path
