@@ -41,7 +41,10 @@ LAZY_COMMANDS = {
         "Re-sign the timestamp (and the snapshot when due).",
     ),
     "dev-flow": ("pipeline.main_flow:dev_flow", "Build, sign, publish and pull, all local."),
-    "publish-s3": ("pipeline.s3_origin:publish_s3_command", "Publish a built repository to S3."),
+    "publish-s3": (
+        "pipeline.commands.publish_s3:publish_s3_command",
+        "Publish a built repository to S3.",
+    ),
     "seed": ("pipeline.seed_commands:seed", "Swarm seeds: serve blobs by BLAKE3 to nodes."),
     "import": ("pipeline.importer.command:import_group", "Convert Umbrel/CasaOS apps."),
     "storefront": ("pipeline.storefront.commands:storefront", "The static storefront."),

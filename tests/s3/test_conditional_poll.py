@@ -14,7 +14,7 @@ import pytest
 from node_runtime.conditional_cache import ConditionalCache
 from node_runtime.origin_fetcher import OriginFetcher, RetryPolicy, repository_urls
 from node_runtime.tuf_updater import Updater
-from pipeline.s3_origin import publish_to_s3
+from pipeline.publish.s3_origin import publish_to_s3
 from signing.errors import ExpiredMetadataError
 from tests.s3.repositories import RepositoryBuilder
 from tests.s3.seaweedfs import SeaweedFS

@@ -18,7 +18,7 @@ from node_runtime.origin_fetcher import (
 )
 from node_runtime.tuf_fetcher import CHUNK_SIZE, DownloadError, DownloadLengthError
 from node_runtime.tuf_fetcher import RemoteFileNotFoundError as NotFound
-from pipeline.s3_origin import publish_to_s3
+from pipeline.publish.s3_origin import publish_to_s3
 from tests.s3.node import Node
 from tests.s3.repositories import RepositoryBuilder
 from tests.s3.seaweedfs import SeaweedFS

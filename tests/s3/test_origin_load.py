@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.origin_load import LoadReport, PullResult, print_report, pull_concurrently
-from pipeline.s3_origin import publish_to_s3
+from pipeline.publish.s3_origin import publish_to_s3
 from tests.s3.repositories import RepositoryBuilder
 from tests.s3.seaweedfs import SeaweedFS
 
