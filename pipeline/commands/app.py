@@ -17,7 +17,7 @@ import click
 from catalog.refusal import Refused
 from pipeline.appdev.scaffold import TEMPLATES, ScaffoldRefused, create_app
 from pipeline.commands.console import stdout
-from pipeline.commands.options import DEFAULT_DIST_DIR, apps_dir_option, json_option
+from pipeline.commands.options import apps_dir_option, dist_option, json_option
 from pipeline.commands.reported import Reported
 
 if TYPE_CHECKING:  # the local run's modules load only when `app run` or `app test` runs
@@ -76,13 +76,7 @@ def app_new(app_id: str, template: str, companion: bool, apps_dir: Path, as_json
 @click.option("--down", is_flag=True, help="Remove the app and its throwaway node (data too).")
 @click.option("--follow", is_flag=True, help="Then follow the members' logs (podman engine).")
 @apps_dir_option(APPS_DIR_HELP)
-@click.option(
-    "--dist",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_DIST_DIR,
-    show_default=True,
-    help="The throwaway node lives in DIST/app-run/ID/.",
-)
+@dist_option("The throwaway node lives in DIST/app-run/ID/.")
 @json_option("Print the result as JSON.")
 def app_run(
     app_id: str, down: bool, follow: bool, apps_dir: Path, dist: Path, as_json: bool
