@@ -50,7 +50,7 @@ def ceremony() -> None:
 )
 @passphrase_options
 @json_option()
-@refusing(CeremonyError, KeyFileError)
+@refusing(KeyFileError)
 def keygen(
     out: Path,
     kdf_cost: str,

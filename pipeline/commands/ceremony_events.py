@@ -46,7 +46,7 @@ from signing.metadata import format_expires
     help="Open the event even if the catalog is unchanged (to re-sign before targets expires).",
 )
 @json_option("Print the event id, path and review as JSON.")
-@refusing(CeremonyError, KeyFileError)
+@refusing(CeremonyError)
 def open_event(ceremony_dir: Path, dist_dir: Path, renew: bool, as_json: bool) -> None:
     """Open a signing event for the build in --dist: the next targets metadata and its diff.
 

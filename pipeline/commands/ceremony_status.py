@@ -13,7 +13,6 @@ import click
 from rich.table import Table
 
 from pipeline.ceremony.event import CeremonyError, EventStatus, check_intact, event_status
-from pipeline.ceremony.keystore import KeyFileError
 from pipeline.ceremony.state import CeremonyState
 from pipeline.commands.console import stdout
 from pipeline.commands.keys import utc_now
@@ -56,7 +55,7 @@ def _status_document(state: CeremonyState, status: EventStatus, now: datetime) -
 @ceremony_dir_option
 @click.option("--event", "event_id", help="Only this event.")
 @json_option(None)
-@refusing(CeremonyError, KeyFileError)
+@refusing(CeremonyError)
 def status(ceremony_dir: Path, event_id: str | None, as_json: bool) -> None:
     """Who signed each event, whether its threshold is met, and what expires when."""
     state = CeremonyState(ceremony_dir)

@@ -172,9 +172,7 @@ def _seed_token(seeds: tuple[str, ...], token_file: Path | None) -> str:
 @s3_endpoint_option
 @online_key_options
 @json_option()
-@refusing(
-    CeremonyError, KeyFileError, PublishError, OriginError, SeedPushError, StorefrontSourceError
-)
+@refusing(CeremonyError, KeyFileError, PublishError, OriginError)
 def refresh_timestamp_command(
     destination: str,
     endpoint_url: str | None,
