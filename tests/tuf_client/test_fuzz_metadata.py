@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node_runtime.tuf_updater import Updater
+from node_runtime.fetch.tuf_client import Updater
 from signing.errors import TufError
 from signing.metadata import Metadata, Root, Snapshot, Targets, Timestamp
 from signing.trusted_set import TrustedSet

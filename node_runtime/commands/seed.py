@@ -1,8 +1,8 @@
-"""``archy seed serve`` and ``archy seed sync``: run a swarm seed and fill its store.
+"""``archy-node seed serve`` and ``archy-node seed sync``: run a swarm seed and fill its store.
 
-The seed itself is :mod:`node_runtime.seed_server` and the mirroring
-:mod:`node_runtime.seed_sync` (nodes serve seeds too); these commands only
-parse options, call them and print the result.
+The seed itself is :mod:`node_runtime.seed` (the store, the HTTP and iroh
+servers) and the mirroring :mod:`node_runtime.seed.sync`; these commands
+only parse options, call them and print the result.
 """
 
 from __future__ import annotations
@@ -16,18 +16,15 @@ from typing import NoReturn
 
 import click
 
-from node_runtime.seed_server import (
-    DEFAULT_MAX_UPLOAD_BYTES,
-    HttpSeedServer,
-    IrohSeed,
-    SeedStore,
-    parse_bind_address,
-)
-from node_runtime.seed_sync import SeedSyncError, sync_seed_store
+from node_runtime.seed.addresses import parse_bind_address
+from node_runtime.seed.http_server import DEFAULT_MAX_UPLOAD_BYTES, HttpSeedServer
+from node_runtime.seed.iroh_server import IrohSeed
+from node_runtime.seed.store import SeedStore
+from node_runtime.seed.sync import SeedSyncError, sync_seed_store
 
 
 class SeedServeRefusedError(Exception):
-    """An ``archy seed serve`` argument that cannot be used; the message is one line."""
+    """An ``archy-node seed serve`` argument that cannot be used; the message is one line."""
 
 
 def refuse(message: str) -> NoReturn:
