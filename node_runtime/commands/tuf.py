@@ -12,10 +12,11 @@ error).  The commands only parse options and call :mod:`node_runtime.fetch.tuf_c
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
+from catalog.command_group import LazyGroup
+from catalog.refusal import Refused
 from node_runtime.atomic_file import write_file_atomically
 from node_runtime.fetch.tuf_client import Updater
 from signing.errors import TufError
@@ -51,12 +52,12 @@ class _Options:
                 raise click.UsageError(f"--{option.replace('_', '-')} is required here")
 
 
-def _fail(error: Exception) -> NoReturn:
-    click.echo(f"error: {error}", err=True)
-    raise SystemExit(1)
+def _refused(error: Exception) -> Refused:
+    """A TUF or file-system failure as the refusal the command group prints."""
+    return Refused(str(error))
 
 
-@click.group("tuf")
+@click.group("tuf", cls=LazyGroup)
 @click.option(
     "--metadata-dir",
     type=click.Path(path_type=Path),
@@ -86,11 +87,9 @@ def _require_trusted_root(options: _Options) -> None:
     """Refuse, in one line, to refresh or download before ``tuf init``."""
     root = options.metadata_dir / "root.json"
     if not root.exists():
-        _fail(
-            Exception(
-                f"{root} does not exist: no trusted root yet; run `archy-node tuf "
-                f"--metadata-dir {options.metadata_dir} init ROOT.json` first"
-            )
+        raise Refused(
+            f"{root} does not exist: no trusted root yet; run `archy-node tuf "
+            f"--metadata-dir {options.metadata_dir} init ROOT.json` first"
         )
 
 
@@ -105,7 +104,7 @@ def init_command(options: _Options, trusted_root: Path) -> None:
         options.metadata_dir.mkdir(parents=True, exist_ok=True)
         write_file_atomically(options.metadata_dir / "root.json", data)
     except (TufError, OSError) as error:
-        _fail(error)
+        raise _refused(error) from None
     click.echo(f"initialised trusted metadata in {options.metadata_dir}")
 
 
@@ -119,7 +118,7 @@ def refresh_command(options: _Options) -> None:
     try:
         Updater(options.metadata_dir, options.metadata_url).refresh()
     except (TufError, OSError) as error:
-        _fail(error)
+        raise _refused(error) from None
     click.echo("metadata is up to date")
 
 
@@ -150,4 +149,4 @@ def download_command(options: _Options) -> None:
             path = updater.find_cached_target(info) or updater.download_target(info)
             click.echo(f"{name}: {path}")
     except (TufError, OSError) as error:
-        _fail(error)
+        raise _refused(error) from None

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from catalog.refusal import Refused
 from node_runtime.atomic_file import write_file_atomically
 from node_runtime.blob_store import BlobMismatchError, BlobStore
 from node_runtime.fetch.fetcher import (
@@ -47,7 +48,7 @@ _PUBLISHED_METADATA = re.compile(r"^(timestamp|[1-9][0-9]{0,9}\.(root|snapshot|t
 ROOT_MAX_BYTES = 512 * 1024
 
 
-class SeedSyncError(Exception):
+class SeedSyncError(Refused):
     """The sync was refused or failed; one line says why.  The store keeps what verified."""
 
 
