@@ -136,14 +136,6 @@ def _refresh_trust(updater: Updater, origin: str) -> None:
         raise PullError("trust", f"{origin}: {error}") from None
 
 
-def _remote_name(updater: Updater, name: str, blake3: str) -> str:
-    """Where a target is on the origin: hash-prefixed under consistent snapshots."""
-    if not updater.trusted_set.root.consistent_snapshot:
-        return name
-    directory, separator, file_name = name.rpartition("/")
-    return f"{directory}{separator}{blake3}.{file_name}"
-
-
 def _catalog_from_delta(
     updater: Updater, store: BlobStore, sources: Sources, base: str, blake3: str, length: int
 ) -> str | None:
@@ -162,7 +154,11 @@ def _catalog_from_delta(
         delta_blake3 = info.hashes["blake3"]
         if not store.is_intact(delta_blake3):
             _fetch_blob(
-                sources, store, _remote_name(updater, name, delta_blake3), delta_blake3, info.length
+                sources,
+                store,
+                updater.remote_target_path(name, delta_blake3),
+                delta_blake3,
+                info.length,
             )
         result = apply_delta(store.read_verified(base), store.read_verified(delta_blake3), length)
         with store.receive(blake3, length) as sink:
@@ -195,7 +191,7 @@ def _fetch_catalog(
         if base is not None and base != blake3 and not others:
             downloaded = _catalog_from_delta(updater, store, sources, base, blake3, info.length)
         if downloaded is None:
-            remote = _remote_name(updater, CATALOG_TARGET, blake3)
+            remote = updater.remote_target_path(CATALOG_TARGET, blake3)
             _fetch_blob(sources, store, remote, blake3, info.length, others, CATALOG_TARGET)
             downloaded = CATALOG_TARGET
     try:

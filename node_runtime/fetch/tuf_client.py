@@ -17,7 +17,9 @@ Public API:
 - ``.refresh()`` — root chain, timestamp, snapshot, top-level targets (once);
 - ``.get_targetinfo(path) -> TargetFile | None`` — pre-order depth-first
   search of the delegations (refreshes first if needed);
-- ``.find_cached_target(info) -> Path | None``, ``.download_target(info) -> Path``.
+- ``.find_cached_target(info) -> Path | None``, ``.download_target(info) -> Path``;
+- ``remote_target_path(path, blake3)`` (on an Updater) and ``hash_prefixed_path(path,
+  digest)`` — where a target is published.
 
 Raises :class:`signing.errors.TufError` subclasses for anything untrusted or
 undeliverable, ``OSError`` when the local directories fail.
@@ -55,6 +57,12 @@ class UpdaterConfig:
 
 def _with_slash(url: str) -> str:
     return url if url.endswith("/") else f"{url}/"
+
+
+def hash_prefixed_path(path: str, digest: str) -> str:
+    """A target's published name under consistent snapshots: ``dir/<digest>.<name>``."""
+    directory, separator, name = path.rpartition("/")
+    return f"{directory}{separator}{digest}.{name}"
 
 
 def role_file_name(role_name: str) -> str:
@@ -220,6 +228,12 @@ class Updater:
             raise ValueError("target_dir is needed to store targets")
         return self.target_dir / quote(info.path, safe="")
 
+    def remote_target_path(self, path: str, blake3: str) -> str:
+        """Where a target is on the origin: hash-prefixed under consistent snapshots."""
+        if not self._trusted.root.consistent_snapshot:
+            return path
+        return hash_prefixed_path(path, blake3)
+
     def find_cached_target(self, info: TargetFile) -> Path | None:
         """The local copy of ``info`` if it exists with the right length and hashes."""
         path = self._local_target_path(info)
@@ -238,8 +252,7 @@ class Updater:
         destination.parent.mkdir(parents=True, exist_ok=True)
         remote_path = info.path
         if self._trusted.root.consistent_snapshot and self.config.prefix_targets_with_hash:
-            directory, separator, name = info.path.rpartition("/")
-            remote_path = f"{directory}{separator}{next(iter(info.hashes.values()))}.{name}"
+            remote_path = hash_prefixed_path(info.path, next(iter(info.hashes.values())))
         handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=".tmp-")
         try:
             with os.fdopen(handle, "w+b") as stream:

@@ -113,17 +113,9 @@ def _initial_trust(trust_dir: Path, root_bytes: bytes | None) -> None:
     write_file_atomically(trust_dir / "root.json", root_bytes)
 
 
-def _remote_path(path: str, blake3: str, consistent: bool) -> str:
-    if not consistent:
-        return path
-    directory, separator, name = path.rpartition("/")
-    return f"{directory}{separator}{blake3}.{name}"
-
-
 def _fetch_targets(
     updater: Updater, fetcher: Fetcher, targets_url: str, blobs: BlobStore, report: SeedSyncReport
 ) -> None:
-    consistent = bool(updater.trusted_set.root.consistent_snapshot)
     for path, info in sorted(updater.trusted_set.targets.targets.items()):
         blake3 = info.hashes.get("blake3")
         if blake3 is None:
@@ -132,7 +124,7 @@ def _fetch_targets(
         if blobs.is_intact(blake3):
             report.already_held += 1
             continue
-        remote = _remote_path(path, blake3, consistent)
+        remote = updater.remote_target_path(path, blake3)
         others = {name: value for name, value in info.hashes.items() if name != "blake3"}
         try:
             with blobs.receive(blake3, info.length, others) as sink:
