@@ -37,7 +37,7 @@ any fetcher used as the origin alone), ``default_sources(config, origin=None) ->
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -102,21 +102,6 @@ def targets_for_apps(catalog: AppCatalog, app_ids: Iterable[str]) -> list[Target
     return [needed[path] for path in sorted(needed)]
 
 
-def _fetch_blob(
-    sources: Sources,
-    store: BlobStore,
-    target_path: str,
-    blake3: str,
-    length: int,
-    other_hashes: Mapping[str, str] | None = None,
-    label: str | None = None,
-) -> None:
-    try:
-        sources.fetch_blob(store, target_path, blake3, length, other_hashes, label)
-    except SourceError as error:
-        raise PullError("targets", str(error)) from None
-
-
 def _record_failure(state: NodeState, error: PullError) -> None:
     with contextlib.suppress(StateError):  # the pull error is the one to report
         state.record_pull(PullRecord(at=utc_now_text(), ok=False, error=str(error)))
@@ -153,17 +138,12 @@ def _catalog_from_delta(
             return None
         delta_blake3 = info.hashes["blake3"]
         if not store.is_intact(delta_blake3):
-            _fetch_blob(
-                sources,
-                store,
-                updater.remote_target_path(name, delta_blake3),
-                delta_blake3,
-                info.length,
-            )
+            remote = updater.remote_target_path(name, delta_blake3)
+            sources.fetch_blob(store, remote, delta_blake3, info.length)
         result = apply_delta(store.read_verified(base), store.read_verified(delta_blake3), length)
         with store.receive(blake3, length) as sink:
             sink.write(result)
-    except (PullError, TufError, DeltaError, BlobError):
+    except (SourceError, TufError, DeltaError, BlobError):
         return None  # refused: the full catalog is fetched instead
     return name
 
@@ -192,7 +172,7 @@ def _fetch_catalog(
             downloaded = _catalog_from_delta(updater, store, sources, base, blake3, info.length)
         if downloaded is None:
             remote = updater.remote_target_path(CATALOG_TARGET, blake3)
-            _fetch_blob(sources, store, remote, blake3, info.length, others, CATALOG_TARGET)
+            sources.fetch_blob(store, remote, blake3, info.length, others, CATALOG_TARGET)
             downloaded = CATALOG_TARGET
     try:
         catalog = parse_catalog(store.read_verified(blake3))
@@ -287,8 +267,8 @@ def _pull_locked(
     downloaded = [catalog_downloaded] if catalog_downloaded else []
     for target in targets_for_apps(catalog, state.installed().apps):
         if not store.is_intact(target.blake3):
-            _fetch_blob(
-                sources, store, target.target, target.blake3, target.length, label=target.name
+            sources.fetch_blob(
+                store, target.target, target.blake3, target.length, label=target.name
             )
             downloaded.append(target.target)
     previous = state.current_catalog()
@@ -346,6 +326,10 @@ def pull(
             except PullError as error:
                 _record_failure(state, error)
                 raise
+            except SourceError as error:  # no source delivered a target right
+                failure = PullError("targets", str(error))
+                _record_failure(state, failure)
+                raise failure from None
             except (StateError, BlobError, OSError) as error:
                 failure = PullError("store", str(error))
                 _record_failure(state, failure)
