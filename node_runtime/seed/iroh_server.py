@@ -74,24 +74,17 @@ class IrohSeed:
     async def _request(self, stream: Any) -> None:
         send = stream.send()
         sent = 0
-        refused = False
         with contextlib.suppress(Exception):
             try:
                 raw = await stream.recv().read_to_end(seed_protocol.MAX_REQUEST_BYTES + 1)
                 request = seed_protocol.decode_request(raw)
             except ProtocolError as error:
-                refused = True
-                await send.write_all(
-                    seed_protocol.encode_refusal(Refusal("bad-request", str(error)))
-                )
-                await send.finish()
+                await _refuse(send, Refusal("bad-request", str(error)))
                 return
             try:
                 blob, total = await asyncio.to_thread(self.store.open_blob, request.blake3)
             except BlobNotServedError as error:
-                refused = True
-                await send.write_all(seed_protocol.encode_refusal(Refusal("not-found", str(error))))
-                await send.finish()
+                await _refuse(send, Refusal("not-found", str(error)))
                 return
             with blob:
                 try:
@@ -99,11 +92,7 @@ class IrohSeed:
                         total, request.offset, request.count
                     )
                 except RangeNotSatisfiableError as error:
-                    refused = True
-                    await send.write_all(
-                        seed_protocol.encode_refusal(Refusal("bad-range", str(error)))
-                    )
-                    await send.finish()
+                    await _refuse(send, Refusal("bad-range", str(error)))
                     return
                 await send.write_all(seed_protocol.encode_answer(BlobAnswer(total, offset, count)))
                 blob.seek(offset)
@@ -114,10 +103,16 @@ class IrohSeed:
                     await send.write_all(chunk)
                     sent += len(chunk)
             await send.finish()
-        self.stats.record(sent, refused)
+        self.stats.record(sent)  # a refused request returns above, uncounted (as before)
 
     async def close(self) -> None:
         if self._endpoint is not None:
             await self._endpoint.close()
         for task in list(self._tasks):
             task.cancel()
+
+
+async def _refuse(send: Any, refusal: Refusal) -> None:
+    """Answer a stream with one refusal line and finish it."""
+    await send.write_all(seed_protocol.encode_refusal(refusal))
+    await send.finish()
