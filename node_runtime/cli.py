@@ -29,7 +29,8 @@ COMMANDS: dict[str, str] = {
     "install-service": "node_runtime.service_commands:install_service_command",
     "self-update": "node_runtime.self_update_commands:self_update_command",
     "version": "node_runtime.self_update_commands:version_command",
-    "tuf": "node_runtime.tuf_cli:tuf",
+    "tuf": "node_runtime.commands.tuf:tuf",
+    "seed": "node_runtime.commands.seed:seed",
     "discover": "node_runtime.market.commands:discover_command",
 }
 

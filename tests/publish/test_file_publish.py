@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from node_runtime.tuf_updater import Updater
+from node_runtime.fetch.tuf_client import Updater
 from pipeline.ceremony.event_publish import publish_signing_event
 from pipeline.ceremony.steps import open_catalog_event, sign_event
 from pipeline.cli import main

@@ -20,11 +20,12 @@ from catalog.address import blake3_hex
 from catalog.canonical import encode_canonical_json
 from catalog.catalog_model import AppCatalog, parse_catalog
 from node_runtime.blob_store import BlobStore
+from node_runtime.fetch.pull import pull
 from node_runtime.node_config import NodeConfigError, initialise_node
-from node_runtime.node_seed import serve_node_store
 from node_runtime.node_state import NodePaths
-from node_runtime.pull import pull
-from node_runtime.seed_server import HttpSeedServer, SeedStore
+from node_runtime.seed.http_server import HttpSeedServer
+from node_runtime.seed.node_seed import serve_node_store
+from node_runtime.seed.store import SeedStore
 from tests.node.repo_factory import RepositoryHandle, make_repository, manifest_yaml
 from tests.realparts.required import require_tool
 from tests.seeds.misbehaving_seeds import seed_store_from_repository
