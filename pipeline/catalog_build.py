@@ -51,9 +51,10 @@ from catalog.catalog_model import (
     seed_url_problem,
 )
 from catalog.loader import MAX_MANIFEST_BYTES, ManifestSource, parse_manifest_source
-from catalog.manifest import Manifest, parse_image_reference
+from catalog.manifest import Manifest
+from catalog.manifest_fields import parse_image_reference
 from catalog.problems import ManifestError
-from catalog.runtime_spec import DEFAULT_DATA_ROOT
+from catalog.runtime_names import DEFAULT_DATA_ROOT
 from pipeline.changes import AppState, ChangeReport, detect_changes
 from pipeline.companions import (
     LOCAL_OVERRIDE_TAG,

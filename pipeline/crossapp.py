@@ -19,17 +19,18 @@ from packaging.version import InvalidVersion, Version
 
 from catalog.capabilities import satisfies, setting_matches
 from catalog.loader import Location, ManifestSource
-from catalog.manifest import Capability, Port, Requirement, SecretRef, SettingValue
+from catalog.manifest import Capability, Port, Requirement, SecretRef
+from catalog.manifest_fields import SettingValue
 from catalog.problems import Problem, format_field_path
-from catalog.runtime_spec import (
+from catalog.runtime_names import (
     CAPABILITY_OWNER,
     DEFAULT_DATA_ROOT,
     member_unit_name,
     path_is_within,
     podman_secret_name,
-    secret_home,
-    volume_host_sides,
 )
+from catalog.secret_homes import secret_home
+from catalog.volume_layout import volume_host_sides
 
 
 def port_location(member_index: int, port_index: int, port: Port) -> Location:

@@ -19,12 +19,8 @@ from typing import Literal
 from catalog.loader import Location, ManifestSource
 from catalog.manifest import SecretRef
 from catalog.problems import Problem, format_field_path
-from catalog.runtime_spec import (
-    ALLOWED_CAPABILITIES,
-    NET_ADMIN_CAPABILITIES,
-    RuntimeSpecError,
-    app_runtime_specs,
-)
+from catalog.runtime_spec import ALLOWED_CAPABILITIES, NET_ADMIN_CAPABILITIES, app_runtime_specs
+from catalog.spec_problems import RuntimeSpecError
 from pipeline.crossapp import check_catalog, find_cycles, port_location
 from pipeline.hostpaths import (
     HOOK_SOURCE_ROOTS,

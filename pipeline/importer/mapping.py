@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.manifest import (
+from catalog.manifest_fields import (
     APP_ID_PATTERN,
     NAME_PATTERN,
     URL_PATTERN,
