@@ -19,7 +19,8 @@ from typing import Any, Literal
 from catalog.loader import ManifestSource, parse_manifest_source
 from catalog.problems import ManifestError, Problem
 from pipeline.appset import display_path, load_app_folder, load_app_folders
-from pipeline.crossapp import check_catalog, providers
+from pipeline.crossapp import check_catalog
+from pipeline.crossapp_requirements import providers
 from pipeline.importer.casaos import read_casaos_app
 from pipeline.importer.clashes import Claims, reassign
 from pipeline.importer.mapping import MappedApp, map_app
@@ -27,7 +28,8 @@ from pipeline.importer.reasons import CODES, ImportRefused, Reason, Severity
 from pipeline.importer.source_app import SourceApp
 from pipeline.importer.umbrel import read_umbrel_app
 from pipeline.importer.writer import render_import_notes, render_manifest, write_app
-from pipeline.policy import RULES, check_app
+from pipeline.policy import check_app
+from pipeline.policy_rules import RULES
 from pipeline.validation import ValidationReport, validate_paths
 
 Store = Literal["umbrel", "casaos"]
