@@ -17,9 +17,7 @@ from catalog.manifest_fields import (
     URL_PATTERN,
     VERSION_PATTERN,
 )
-from pipeline.importer.compose import (
-    Service,
-)
+from pipeline.importer.compose import Service
 from pipeline.importer.mapper_base import safe_name
 from pipeline.importer.reasons import refuse
 

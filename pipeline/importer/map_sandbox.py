@@ -10,12 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipeline.importer.compose import (
-    HealthSpec,
-    Service,
-    byte_count,
-    duration_ms,
-)
+from pipeline.importer.compose import HealthSpec, Service
+from pipeline.importer.compose_values import byte_count, duration_ms
 from pipeline.importer.mapper_base import MapperBase
 from pipeline.importer.reasons import refuse
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.hostpaths import canonical, is_within
-from pipeline.importer.compose import (
-    Service,
-    VolumeSpec,
-)
+from pipeline.importer.compose import Service
+from pipeline.importer.compose_values import VolumeSpec
 from pipeline.importer.mapper_base import MapperBase, safe_name
 from pipeline.importer.reasons import refuse
 

@@ -25,10 +25,8 @@ from pipeline.importer.app_fields import (
     choose_ui_port,
     fixed_credentials,
 )
-from pipeline.importer.compose import (
-    PortSpec,
-    Service,
-)
+from pipeline.importer.compose import Service
+from pipeline.importer.compose_values import PortSpec
 from pipeline.importer.map_sandbox import (
     SandboxMapping,
 )
