@@ -18,6 +18,7 @@ from catalog.catalog_model import (
     TargetFile,
 )
 from catalog.loader import ManifestSource
+from catalog.refusal import Refused
 from pipeline.changes import ChangeReport
 from pipeline.companions import (
     PodmanRunner,
@@ -26,7 +27,7 @@ from pipeline.companions import (
 Renderer = Callable[[ManifestSource], dict[str, str]]
 
 
-class BuildRefused(Exception):
+class BuildRefused(Refused):
     """The build was refused; ``problems`` holds one line per reason. Nothing was written."""
 
     def __init__(self, problems: list[str], warnings: list[str] | None = None) -> None:
