@@ -2,8 +2,9 @@
 
 Targets (icons, node binaries, the catalog) are written to a temporary staging folder
 inside the output folder under content-addressed names, then moved into ``targets/``;
-a name already published is never replaced.  Every file is written atomically
-(temporary file in the same folder, then rename).  ``outputs_manifest`` lists the
+a name already published is never replaced.  ``write_file`` writes atomically
+(temporary file in the same folder, then rename); node binaries are copied into the
+staging folder, which nothing reads until it is moved.  ``outputs_manifest`` lists the
 targets the publisher uploads.
 """
 
