@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from catalog.runtime_spec import MemberSpec
-from node_runtime.reconcile import ObservedContainer
+from node_runtime.plan.observed import ObservedContainer
 
 
 class EngineError(Exception):
