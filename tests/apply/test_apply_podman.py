@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from node_runtime.reconcile import desired_app
+from node_runtime.plan.desired import desired_app
 from tests.apply.catalogs import catalog_of, simple_manifest, with_member_changes
 from tests.lifecycle.gate_apps import gate_manifest, ui_url
 from tests.lifecycle.node_agent import NodeAgent

@@ -20,6 +20,12 @@ from node_runtime.blob_store import BlobStore
 from node_runtime.fetch.pull import pull
 from node_runtime.node_config import initialise_node
 from node_runtime.node_state import CatalogPointer, NodePaths, NodeState
+from node_runtime.pull import pull
+from node_runtime.store.blob_store import BlobStore
+from node_runtime.store.catalog_pointer import CatalogPointer
+from node_runtime.store.node_config import initialise_node
+from node_runtime.store.node_state import NodeState
+from node_runtime.store.paths import NodePaths
 from tests.node.repo_factory import RepositoryHandle, make_repository, manifest_yaml
 
 APP_IDS = ["alpha", "beta", "gamma", "delta-app"]

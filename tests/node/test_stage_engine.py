@@ -11,8 +11,9 @@ from click.testing import CliRunner, Result
 
 from node_runtime.cli import main
 from node_runtime.engines.stage_engine import staged_reason
-from node_runtime.node_config import STATE_ROOT_ENV
-from node_runtime.node_state import NodePaths, NodeState
+from node_runtime.store.node_config import STATE_ROOT_ENV
+from node_runtime.store.node_state import NodeState
+from node_runtime.store.paths import NodePaths
 from tests.node.repo_factory import make_repository, manifest_yaml
 
 VAULT = (Path(__file__).resolve().parents[1] / "lifecycle/apps/gate-vault/manifest.yml").read_text()
