@@ -16,7 +16,7 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from node_runtime.cli import main
+from node_runtime.commands import main
 from node_runtime.node_config import STATE_ROOT_ENV
 from node_runtime.node_state import NodePaths, NodeState
 from tests.lifecycle.node_agent import DaemonProcess

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from node_runtime.cli import main
+from node_runtime.commands import main
 from node_runtime.node_config import STATE_ROOT_ENV
 from node_runtime.node_state import NodePaths, NodeState
 from tests.node.repo_factory import RepositoryHandle, make_repository
