@@ -40,7 +40,7 @@ Emit = Callable[[dict[str, Any]], None]
 
 
 class ConvergingNode(Protocol):
-    """The node the daemon keeps converged (``commands.node_context.NodeContext``)."""
+    """The node the daemon keeps converged (``node_runtime.local_node.LocalNode``)."""
 
     paths: NodePaths
 

@@ -1,8 +1,8 @@
 """``archy-node apply|start|stop|restart``: the commands that run apps.
 
-Thin: each command reads the node's state, holds the state lock while it changes
-anything, calls one function of :mod:`node_runtime.apply` and prints the result (a
-table, or ``--json``).  Exit 0 when every app is fine, 1 when an app failed or the
+Thin: each command calls one method of :class:`node_runtime.local_node.LocalNode`
+(which holds the state lock while it changes anything and runs
+:mod:`node_runtime.apply`) and prints the result (a table, or ``--json``).  Exit 0 when every app is fine, 1 when an app failed or the
 input/state was refused, 2 on a usage error.
 """
 
@@ -16,19 +16,7 @@ from typing import Any
 import click
 
 from catalog.refusal import Refused
-from node_runtime.apply import (
-    ApplyReport,
-    AppResult,
-    PurgeRefused,
-    plan_apply,
-    plan_stage,
-    purge_app,
-    read_stopped,
-    restart_app,
-    save_stopped,
-)
-from node_runtime.blob_store import BlobStore
-from node_runtime.commands.node_context import NO_CATALOG, NodeContext, engine_unit_dir
+from node_runtime.apply import AppResult, PurgeRefused
 from node_runtime.commands.options import (
     data_root_option,
     engine_option,
@@ -37,8 +25,8 @@ from node_runtime.commands.options import (
     state_root_option,
 )
 from node_runtime.engines.container_engine import EngineError
-from node_runtime.engines.stage_engine import StageEngine
-from node_runtime.node_state import StateError, load_current_catalog
+from node_runtime.local_node import LocalNode, engine_unit_dir
+from node_runtime.node_state import StateError
 
 
 def _print_results(results: Sequence[AppResult], as_json: bool, extra: dict[str, Any]) -> None:
@@ -65,17 +53,8 @@ def _finish(results: Sequence[AppResult], ok: bool, as_json: bool, extra: dict[s
     raise SystemExit(0 if ok else 1)
 
 
-def _dry_run(node: NodeContext, as_json: bool) -> None:
-    loaded = load_current_catalog(node.state, BlobStore(node.paths.blobs_dir))
-    if loaded is None:
-        raise Refused(NO_CATALOG)
-    if isinstance(node.engine, StageEngine):
-        steps = plan_stage(loaded.catalog, node.installed(), engine=node.engine)
-    else:
-        steps = plan_apply(
-            loaded.catalog, node.installed(), state_root=node.paths.root,
-            data_root=node.data_root, engine=node.engine,
-        ).steps  # fmt: skip
+def _print_plan(node: LocalNode, as_json: bool) -> None:
+    steps = node.plan()
     if as_json:
         click.echo(json.dumps({"engine": node.engine.name, "steps": steps}, indent=2))
     else:
@@ -106,19 +85,12 @@ def apply_command(
     state_root: Path,
 ) -> None:
     """Bring the installed apps to the current catalog (and purge uninstalled ones if asked)."""
-    node = NodeContext(state_root, engine_name, data_root, hook_sources)
+    node = LocalNode(state_root, engine_name, data_root, hook_sources)
     try:
         if dry_run:
-            _dry_run(node, as_json)
+            _print_plan(node, as_json)
             return
-        with node.state.lock():
-            report = node.apply()
-            purged: dict[str, list[str]] = {}
-            for app_id in purge:
-                purged[app_id] = purge_app(
-                    app_id, state_root=node.paths.root, data_root=node.data_root,
-                    engine=node.engine, installed=node.installed(),
-                )  # fmt: skip
+        report, purged = node.apply_and_purge(purge)
     except (StateError, PurgeRefused, EngineError) as error:
         raise Refused(str(error)) from None
     units = engine_unit_dir(node.engine)
@@ -133,17 +105,6 @@ def apply_command(
         for app_id, removed in purged.items():
             click.echo(f"{app_id}: purged {', '.join(removed) or 'nothing (no data left)'}")
     _finish(list(report.results.values()), report.ok, as_json, extra)
-
-
-def _one_app(node: NodeContext, app_id: str) -> None:
-    if app_id not in node.installed():
-        raise Refused(f"{app_id!r} is not installed; `archy-node install {app_id}` first")
-
-
-def _single(report: ApplyReport, app_id: str) -> AppResult:
-    if report.engine_slow is not None:
-        return AppResult(app_id, "failed", f"engine slow: {report.engine_slow}")
-    return report.results.get(app_id) or AppResult(app_id, "unchanged")
 
 
 @click.command("start")
@@ -180,14 +141,9 @@ def _mark_stopped_and_apply(
     as_json: bool,
     state_root: Path,
 ) -> None:
-    """Record whether the owner wants APP stopped, then apply APP alone to match."""
-    node = NodeContext(state_root, engine_name, data_root)
+    node = LocalNode(state_root, engine_name, data_root)
     try:
-        with node.state.lock():
-            _one_app(node, app_id)
-            others = read_stopped(node.paths) - {app_id}
-            save_stopped(node.paths, others | {app_id} if stopped else others)
-            result = _single(node.apply(only={app_id}), app_id)
+        result = node.set_stopped(app_id, stopped)
     except (StateError, EngineError) as error:
         raise Refused(str(error)) from None
     _finish([result], result.status != "failed", as_json, {})
@@ -203,13 +159,9 @@ def restart_command(
     app_id: str, engine_name: str | None, data_root: Path | None, as_json: bool, state_root: Path
 ) -> None:
     """Restart APP's members in start order, waiting for each one's health."""
-    node = NodeContext(state_root, engine_name, data_root)
+    node = LocalNode(state_root, engine_name, data_root)
     try:
-        with node.state.lock():
-            _one_app(node, app_id)
-            if app_id in read_stopped(node.paths):
-                raise Refused(f"{app_id} is stopped; `archy-node start {app_id}` starts it")
-            result = restart_app(app_id, state_root=node.paths.root, engine=node.engine)
+        result = node.restart(app_id)
     except (StateError, EngineError) as error:
         raise Refused(str(error)) from None
     _finish([result], result.status != "failed", as_json, {})

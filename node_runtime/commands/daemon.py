@@ -15,7 +15,6 @@ from typing import Any
 import click
 
 from catalog.refusal import Refused
-from node_runtime.commands.node_context import NodeContext
 from node_runtime.commands.options import (
     data_root_option,
     engine_option,
@@ -23,6 +22,7 @@ from node_runtime.commands.options import (
     state_root_option,
 )
 from node_runtime.daemon import DEFAULT_PULL_SECONDS, DEFAULT_RECONCILE_SECONDS, Intervals, run
+from node_runtime.local_node import LocalNode
 from node_runtime.node_seed import serve_node_store
 
 
@@ -77,7 +77,7 @@ def daemon_command(
     state_root: Path,
 ) -> None:
     """Pull on a jittered interval and keep the installed apps converged (--seed: and seed)."""
-    node = NodeContext(state_root, engine_name, data_root, hook_sources)
+    node = LocalNode(state_root, engine_name, data_root, hook_sources)
     intervals = Intervals(reconcile_interval, None if no_pull else pull_interval)
     with contextlib.ExitStack() as seeding:
         if seed:

@@ -16,28 +16,19 @@ from typing import Any
 import click
 
 from catalog.refusal import Refused
-from node_runtime.apply import (
-    ApplyReport,
-    AppResult,
-    PurgeRefused,
-    apply,
-    purge_app,
-    read_stopped,
-    save_stopped,
-)
+from node_runtime.apply import ApplyReport, read_stopped, save_stopped
 from node_runtime.blob_store import BlobStore
-from node_runtime.commands.node_context import NO_CATALOG, node_engine, require_initialised
 from node_runtime.commands.options import (
     engine_option,
     hook_source_option,
     json_option,
     no_apply_option,
     print_json,
+    require_node,
     state_root_hint,
     state_root_option,
 )
-from node_runtime.engines.container_engine import EngineError
-from node_runtime.node_config import NodeConfigError, load_config
+from node_runtime.local_node import app_result, apply_app_alone, archives_not_pulled
 from node_runtime.node_state import (
     DesiredChange,
     InstallRefused,
@@ -45,51 +36,8 @@ from node_runtime.node_state import (
     NodeState,
     StateError,
     install_app,
-    load_current_catalog,
     uninstall_app,
 )
-
-
-def _apply_one_app(
-    paths: NodePaths,
-    app_id: str,
-    engine_name: str | None,
-    hook_sources: tuple[Path, ...] = (),
-    purge: bool = False,
-    also: tuple[str, ...] = (),
-) -> tuple[ApplyReport, list[str] | None]:
-    """Apply ``app_id`` alone under the state lock (and purge it if asked): the same call
-    ``archy-node apply`` makes, limited to that app."""
-    state = NodeState(paths)
-    store = BlobStore(paths.blobs_dir)
-    try:
-        data_root = load_config(paths).data_root
-        engine = node_engine(paths, engine_name)
-        with state.lock():
-            loaded = load_current_catalog(state, store)
-            if loaded is None:
-                raise Refused(NO_CATALOG)
-            installed = set(state.installed().apps)
-            report = apply(
-                loaded.catalog, installed, state_root=paths.root, data_root=data_root,
-                engine=engine, catalog_blake3=loaded.pointer.blake3, only={app_id, *also},
-                hook_sources=tuple(str(path) for path in hook_sources),
-            )  # fmt: skip
-            purged = None
-            if purge and report.ok:
-                purged = purge_app(
-                    app_id, state_root=paths.root, data_root=data_root, engine=engine,
-                    installed=installed,
-                )  # fmt: skip
-    except (NodeConfigError, StateError, PurgeRefused, EngineError) as error:
-        raise Refused(f"the desired state is changed, but applying it failed: {error}") from None
-    return report, purged
-
-
-def _app_result(report: ApplyReport, app_id: str) -> AppResult:
-    if report.engine_slow is not None:
-        return AppResult(app_id, "failed", f"engine slow: {report.engine_slow}")
-    return report.results.get(app_id) or AppResult(app_id, "unchanged")
 
 
 def _finish_change(
@@ -99,7 +47,7 @@ def _finish_change(
     as_json: bool,
     next_step: str,
 ) -> None:
-    result = None if applied is None else _app_result(applied[0], change.app_id)
+    result = None if applied is None else app_result(applied[0], change.app_id)
     purged = None if applied is None else applied[1]
     if result is not None and result.reason and purged is not None:
         # the purge deleted what the engine's removal kept: say so once, not both
@@ -142,24 +90,6 @@ def _report_change(change: DesiredChange, verb: str) -> None:
         click.echo(f"note: {note}")
 
 
-def _archives_not_pulled(paths: NodePaths, app_id: str) -> list[str]:
-    """The app's companion image archives the blob store does not hold yet (a pull
-    fetches them; applying before would ask a registry for an image only the archive has)."""
-    store = BlobStore(paths.blobs_dir)
-    try:
-        loaded = load_current_catalog(NodeState(paths), store)
-    except StateError:
-        return []
-    app = None if loaded is None else loaded.catalog.apps.get(app_id)
-    if app is None:
-        return []
-    return [
-        companion.archive.name
-        for companion in app.companions
-        if companion.archive is not None and not store.contains(companion.archive.blake3)
-    ]
-
-
 @click.command("install")
 @click.argument("app_id", metavar="APP")
 @no_apply_option
@@ -177,12 +107,12 @@ def install_command(
 ) -> None:
     """Add APP to the apps this node should run, then apply it (unless --no-apply)."""
     paths = NodePaths(state_root)
-    require_initialised(paths, as_json)
+    require_node(paths, as_json)
     try:
         change = install_app(NodeState(paths), BlobStore(paths.blobs_dir), app_id)
     except (InstallRefused, StateError) as error:
         raise Refused(str(error)) from None
-    missing = _archives_not_pulled(paths, app_id)
+    missing = archives_not_pulled(paths, app_id)
     if no_apply or missing:
         again = state_root_hint(state_root)
         next_step = f"archy-node apply{again}"
@@ -193,7 +123,7 @@ def install_command(
             )
         _finish_change(change, "installed (desired state)", None, as_json, next_step)
         return
-    applied = _apply_one_app(paths, app_id, engine_name, hook_sources)
+    applied = apply_app_alone(paths, app_id, engine_name, hook_sources)
     _finish_change(change, "installed (desired state)", applied, as_json, "archy-node apply")
 
 
@@ -222,7 +152,7 @@ def uninstall_command(
     """Remove APP from the apps this node should run and apply that (its data is kept unless
     --purge)."""
     paths = NodePaths(state_root)
-    require_initialised(paths, as_json)
+    require_node(paths, as_json)
     try:
         change = uninstall_app(
             NodeState(paths), app_id, store=BlobStore(paths.blobs_dir), force=force
@@ -234,7 +164,7 @@ def uninstall_command(
     applied = (
         None
         if no_apply
-        else _apply_one_app(paths, app_id, engine_name, purge=purge, also=change.dependents)
+        else apply_app_alone(paths, app_id, engine_name, purge=purge, also=change.dependents)
     )
     next_step = (
         f"archy-node apply{' --purge ' + app_id if purge else ''}{state_root_hint(state_root)}"

@@ -14,14 +14,15 @@ import click
 
 from catalog.refusal import Refused
 from node_runtime.blob_store import BlobStore
-from node_runtime.commands.node_context import engine_unit_dir, require_initialised
 from node_runtime.commands.options import (
     json_option,
     print_json,
+    require_node,
     state_root_hint,
     state_root_option,
 )
 from node_runtime.engines import ENGINE_NAMES, choose_engine
+from node_runtime.local_node import engine_unit_dir
 from node_runtime.node_config import DEFAULT_DATA_ROOT, NodeConfigError, initialise_node
 from node_runtime.node_state import (
     NodePaths,
@@ -150,7 +151,7 @@ def pull_command(timeout_seconds: float, as_json: bool, state_root: Path) -> Non
     Every retry of the origin is reported on stderr as it happens.
     """
     paths = NodePaths(state_root)
-    require_initialised(paths, as_json)
+    require_node(paths, as_json)
     try:
         aside = NodeState(paths).set_aside_unreadable_pointer()
     except StateError as error:
@@ -195,7 +196,7 @@ def pull_command(timeout_seconds: float, as_json: bool, state_root: Path) -> Non
 def status_command(as_json: bool, state_root: Path) -> None:
     """Installed apps (catalog vs applied version), the catalog and the last pull."""
     paths = NodePaths(state_root)
-    require_initialised(paths, as_json)
+    require_node(paths, as_json)
     try:
         report = status_report(NodeState(paths), BlobStore(paths.blobs_dir))
     except StateError as error:
@@ -230,7 +231,7 @@ def status_command(as_json: bool, state_root: Path) -> None:
 def list_command(as_json: bool, state_root: Path) -> None:
     """Every app in the current catalog, installed or not."""
     paths = NodePaths(state_root)
-    require_initialised(paths, as_json)
+    require_node(paths, as_json)
     try:
         apps = catalog_listing(NodeState(paths), BlobStore(paths.blobs_dir))
     except StateError as error:

@@ -4,9 +4,10 @@
 made absolute), ``--json``, ``--engine`` (default: the engine ``init --engine``
 remembered), ``--data-root``, ``--hook-source-dir`` and ``--no-apply`` are each
 written here once; a command stacks the ones it takes.  ``print_json`` is the one
-way a command prints a document for machines.
+way a command prints a document for machines, and ``require_node`` the one refusal of
+a node never set up (its ``--json`` document printed first).
 
-No I/O beyond printing; imports only click and the node's config constants.
+No I/O beyond printing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from typing import Any, TypeVar
 import click
 
 from node_runtime.engines import ENGINE_NAMES
+from node_runtime.local_node import NodeNotInitialised, require_initialised
 from node_runtime.node_config import DEFAULT_STATE_ROOT, STATE_ROOT_ENV
+from node_runtime.node_state import NodePaths
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -73,3 +76,13 @@ def print_json(document: object) -> None:
 def state_root_hint(state_root: Path) -> str:
     """`` --state-root X`` when the user gave one (hints repeat the user's options), else ''."""
     return "" if state_root == DEFAULT_STATE_ROOT else f" --state-root {state_root}"
+
+
+def require_node(paths: NodePaths, as_json: bool = False) -> None:
+    """Refuse on a node that was never set up (with ``--json``: the document first)."""
+    try:
+        require_initialised(paths)
+    except NodeNotInitialised as refusal:
+        if as_json:
+            print_json({"ok": False, "error": refusal.message})
+        raise

@@ -14,8 +14,8 @@ import click
 
 from catalog.refusal import Refused
 from node_runtime.blob_store import BlobStore
-from node_runtime.commands.node_context import NO_CATALOG
 from node_runtime.commands.options import json_option, print_json, state_root_option
+from node_runtime.local_node import NO_CATALOG
 from node_runtime.node_state import NodePaths, NodeState, StateError, load_current_catalog
 from node_runtime.owner_settings import SettingRefused, store_settings
 
