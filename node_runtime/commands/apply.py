@@ -2,8 +2,9 @@
 
 Thin: each command calls one method of :class:`node_runtime.local_node.LocalNode`
 (which holds the state lock while it changes anything and runs
-:mod:`node_runtime.apply`) and prints the result (a table, or ``--json``).  Exit 0 when every app is fine, 1 when an app failed or the
-input/state was refused, 2 on a usage error.
+:mod:`node_runtime.apply`) and prints the result (a table, or ``--json``).  Exit 0
+when every app is fine, 1 when an app failed or the input/state was refused, 2 on a
+usage error.
 """
 
 from __future__ import annotations
