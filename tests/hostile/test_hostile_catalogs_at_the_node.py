@@ -23,12 +23,14 @@ from click.testing import CliRunner, Result
 
 from catalog.runtime_spec import volume_host_path
 from catalog.unit_check import container_unit_file
-from node_runtime.cli import main
 from node_runtime.plan.actions import WriteUnits
 from node_runtime.plan.observed import ObservedState
 from node_runtime.plan.reconcile import plan_reconcile
 from node_runtime.store.applied import AppliedApp
 from node_runtime.store.node_config import STATE_ROOT_ENV
+from node_runtime.commands import main
+from node_runtime.node_config import STATE_ROOT_ENV
+from node_runtime.reconcile import AppliedApp, ObservedState, WriteUnits, plan_reconcile
 from tests.node.repo_factory import UnitTamper, make_repository, manifest_yaml
 
 VAULT = (Path(__file__).resolve().parents[1] / "lifecycle/apps/gate-vault/manifest.yml").read_text()

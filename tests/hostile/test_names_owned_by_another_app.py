@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 
 from catalog.runtime_spec import podman_secret_name
 from catalog.unit_check import container_unit_file
-from node_runtime.cli import main
+from node_runtime.commands import main
 from node_runtime.engines.container_engine import CommandResult, EngineError
 from node_runtime.engines.podman_engine import PodmanEngine
 from node_runtime.engines.quadlet_engine import remove_app_units, write_app_units

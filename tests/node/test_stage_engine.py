@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from node_runtime.cli import main
+from node_runtime.commands import main
 from node_runtime.engines.stage_engine import staged_reason
 from node_runtime.store.node_config import STATE_ROOT_ENV
 from node_runtime.store.node_state import NodeState

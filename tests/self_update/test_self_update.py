@@ -15,9 +15,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from catalog.address import blake3_hex
-from node_runtime.cli import main
 from node_runtime.fetch.pull import pull
 from node_runtime.fetch.tuf_client import Updater
+from node_runtime.commands import main
 from node_runtime.node_state import NodePaths
 from node_runtime.self_update import (
     SelfUpdateError,

@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.tuf_client.conftest import RepositoryServer
 from tests.tuf_client.live_repository import LiveRepository
 
-ARCHY_NODE = [sys.executable, "-c", "from node_runtime.cli import main; main()"]
+ARCHY_NODE = [sys.executable, "-c", "from node_runtime.commands import main; main()"]
 
 
 def run(*args: str | Path) -> int:
