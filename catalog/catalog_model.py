@@ -20,9 +20,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    model_serializer,
     model_validator,
 )
 
@@ -143,6 +145,23 @@ class Companion(CatalogModel):
         return self
 
 
+DidKeyText = Annotated[
+    str, StringConstraints(pattern=r"^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{44,45}$", max_length=100)
+]
+
+
+class DeveloperSignature(CatalogModel):
+    """A third-party developer's signature over the app's manifest (docs/marketplace.md).
+
+    The model checks the form; :func:`signing.developer.verify_developer_signature`
+    checks the signature itself (catalog/ imports nothing from signing/)."""
+
+    did: DidKeyText = Field(description="the developer's Ed25519 did:key (did:key:z6Mk...)")
+    signature: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{128}$")] = Field(
+        description="Ed25519 signature (hex) over the developer-manifest message"
+    )
+
+
 class CatalogApp(CatalogModel):
     version: Annotated[str, StringConstraints(pattern=VERSION_PATTERN)]
     revision: int = Field(ge=0)
@@ -152,6 +171,11 @@ class CatalogApp(CatalogModel):
     images: list[AppImage]
     icon: TargetFile | None
     companions: list[Companion] = Field(default_factory=list)
+    developer: DeveloperSignature | None = Field(
+        default=None,
+        description="third-party apps: the developer's did:key signature over the manifest; "
+        "absent for official apps",
+    )
 
     @model_validator(mode="after")
     def agrees_with_its_manifest(self) -> CatalogApp:
@@ -166,6 +190,15 @@ class CatalogApp(CatalogModel):
                 f"manifest_blake3 is {self.manifest_blake3}, the manifest's is {actual}"
             )
         return self
+
+    @model_serializer(mode="wrap")
+    def without_absent_developer(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Official apps have no ``developer`` key at all: their entries keep the bytes
+        they always had (and an entry encodes back to the bytes it was parsed from)."""
+        document = handler(self)
+        if isinstance(document, dict) and document.get("developer", 0) is None:
+            del document["developer"]
+        return document
 
     def pinned_manifest(self) -> Manifest:
         """The manifest with each member's image at the digest the catalog pinned: what a

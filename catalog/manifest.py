@@ -9,11 +9,9 @@ and cross-app rules live in ``pipeline.policy``.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
@@ -21,78 +19,37 @@ from pydantic import (
     model_validator,
 )
 
-SCHEMA_VERSION = 1
-
-APP_ID_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
-CONTAINER_NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$"
-NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
-ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
-DURATION_PATTERN = r"^[1-9][0-9]{0,5}(ms|s|m|h)$"
-MEMORY_PATTERN = r"^[1-9][0-9]{0,6}[kmg]$"
-VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z.+_~-]{0,63}$"
-SPDX_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.+-]*( (AND|OR|WITH) [A-Za-z0-9][A-Za-z0-9.+-]*)*$"
-URL_PATTERN = r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$"
-SETTING_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
-
-# repo[:tag][@sha256:digest]; repo may carry a registry host and port.
-IMAGE_PATTERN = re.compile(
-    r"^(?P<repo>[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]{1,5})?"
-    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
-    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
-    r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+from catalog.manifest_fields import (
+    ENV_NAME_PATTERN,
+    MEMORY_PATTERN,
+    SETTING_NAME_PATTERN,
+    SPDX_PATTERN,
+    AppId,
+    Architecture,
+    Argument,
+    Category,
+    ContainerName,
+    Duration,
+    Name,
+    NonEmptyText,
+    ShortText,
+    StrictModel,
+    Url,
 )
 
-AppId = Annotated[str, StringConstraints(pattern=APP_ID_PATTERN)]
-ContainerName = Annotated[str, StringConstraints(pattern=CONTAINER_NAME_PATTERN)]
-Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
-Duration = Annotated[str, StringConstraints(pattern=DURATION_PATTERN)]
-NonEmptyText = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=160)]
-Url = Annotated[str, StringConstraints(pattern=URL_PATTERN, max_length=2000)]
-Argument = Annotated[str, StringConstraints(max_length=4000)]
-SettingValue = bool | int | str
+# isort: split
+# REDESIGN-SHIM: re-exports for importers of the old path; removed at the merge.
+from catalog.manifest_fields import APP_ID_PATTERN as APP_ID_PATTERN  # also used here
+from catalog.manifest_fields import CONTAINER_NAME_PATTERN as CONTAINER_NAME_PATTERN
+from catalog.manifest_fields import URL_PATTERN as URL_PATTERN
+from catalog.manifest_fields import VERSION_PATTERN as VERSION_PATTERN  # also used here
+from catalog.manifest_fields import SettingValue as SettingValue  # also used here
+from catalog.manifest_fields import parse_image_reference as parse_image_reference  # also used here
+from catalog.owner_setting import OwnerSetting as OwnerSetting  # also used here
+from catalog.owner_setting import owner_setting_problem as owner_setting_problem
+from catalog.owner_setting import setting_text as setting_text
 
-Category = Literal[
-    "bitcoin",
-    "lightning",
-    "ecash",
-    "nostr",
-    "networking",
-    "security",
-    "media",
-    "files",
-    "productivity",
-    "home",
-    "developer",
-    "ai",
-    "monitoring",
-    "communication",
-    "system",
-]
-Architecture = Literal["amd64", "arm64"]
-
-
-class StrictModel(BaseModel):
-    """Base of every manifest model: unknown fields are errors, values are immutable."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        strict=True,
-        populate_by_name=False,
-        str_strip_whitespace=False,
-    )
-
-
-def parse_image_reference(reference: str) -> tuple[str, str | None, str | None]:
-    """Split ``repo:tag@sha256:…`` into (repo, tag, digest); raise ValueError if malformed."""
-    match = IMAGE_PATTERN.fullmatch(reference)
-    if match is None:
-        raise ValueError(
-            f"{reference!r} is not an image reference; write repository:tag "
-            "(optionally @sha256:<64 hex digits>)"
-        )
-    return match.group("repo"), match.group("tag"), match.group("digest")
+SCHEMA_VERSION = 1
 
 
 class SecretRef(StrictModel):
@@ -321,81 +278,6 @@ class GeneratedSecret(StrictModel):
     name: Name
     length: int = Field(default=32, ge=16, le=256)
     charset: Literal["alphanumeric", "hex", "base64url"] = "alphanumeric"
-
-
-OwnerSettingType = Literal["string", "secret", "integer", "boolean", "enum"]
-
-
-class OwnerSetting(StrictModel):
-    """A value only the node's owner has (an auth key, a domain): ``archy-node configure``.
-
-    ``secret`` values are never echoed and are read with ``--from-file``; every
-    value is kept 0600 on the node, removed only by ``uninstall --purge``.
-    """
-
-    name: Annotated[str, StringConstraints(pattern=SETTING_NAME_PATTERN)]
-    type: OwnerSettingType = "string"
-    required: bool = False
-    default: SettingValue | None = Field(
-        default=None, description="the value when the owner sets none (not with required)"
-    )
-    help: ShortText = Field(description="one line telling the owner what to enter")
-    pattern: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = Field(
-        default=None, description="a regular expression the whole value must match (strings)"
-    )
-    choices: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
-        default_factory=list, description="the allowed values of an enum"
-    )
-
-    @model_validator(mode="after")
-    def consistent(self) -> OwnerSetting:
-        if self.required and self.default is not None:
-            raise ValueError(f"setting {self.name!r}: required and default exclude each other")
-        if (self.type == "enum") != bool(self.choices):
-            raise ValueError(f"setting {self.name!r}: choices go with type enum, and only with it")
-        if self.pattern is not None:
-            if self.type not in ("string", "secret"):
-                raise ValueError(f"setting {self.name!r}: pattern only for string and secret")
-            try:
-                re.compile(self.pattern)
-            except re.error as error:
-                raise ValueError(
-                    f"setting {self.name!r}: pattern is not a regex ({error})"
-                ) from None
-        if self.type == "secret" and self.default is not None:
-            raise ValueError(f"setting {self.name!r}: a secret setting has no default")
-        if self.default is not None:
-            problem = owner_setting_problem(self, setting_text(self.default))
-            if problem is not None:
-                raise ValueError(f"setting {self.name!r}: default {problem}")
-        return self
-
-
-def setting_text(value: SettingValue) -> str:
-    """How a setting value is handed to a container: true/false, digits, or the text."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-_INTEGER = re.compile(r"^-?[0-9]{1,18}$")
-
-
-def owner_setting_problem(setting: OwnerSetting, text: str) -> str | None:
-    """Why ``text`` is not a value of ``setting`` (never quoting a secret), or None."""
-    if "\x00" in text or "\n" in text or len(text) > 4000:
-        return "must be one line of at most 4000 characters"
-    if setting.type == "integer" and _INTEGER.fullmatch(text) is None:
-        return "must be a whole number"
-    if setting.type == "boolean" and text not in ("true", "false"):
-        return "must be true or false"
-    if setting.type == "enum" and text not in setting.choices:
-        return f"must be one of {', '.join(setting.choices)}"
-    if setting.pattern is not None and re.fullmatch(setting.pattern, text) is None:
-        return f"must match {setting.pattern}"
-    if setting.type in ("string", "secret") and not text:
-        return "must not be empty"
-    return None
 
 
 class ExecStep(StrictModel):

@@ -6,6 +6,12 @@ own syntax and decide nothing themselves, so the two cannot drift.  Pure:
 a manifest in, frozen values out (or a :class:`RuntimeSpecError` listing every
 field that cannot be run).
 
+This module builds the specs; the decisions it relies on each have one home:
+names and host paths in :mod:`catalog.runtime_names`, secret homes in
+:mod:`catalog.secret_homes`, the value types in :mod:`catalog.member_spec`, the
+volume layout rule (P021) in :mod:`catalog.volume_layout`, and the problem
+types in :mod:`catalog.spec_problems`.
+
 Decisions, in one place:
 
 * **Names.** Every name built from an app id joins the id and the part with
@@ -49,32 +55,40 @@ Decisions, in one place:
 from __future__ import annotations
 
 import dataclasses
-import json
-import posixpath
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from catalog.address import blake3_hex
 from catalog.canonical import encode_canonical
 from catalog.manifest import (
     Container,
-    GeneratedSecret,
     Health,
     Manifest,
     SecretRef,
     SettingRef,
 )
-from catalog.problems import format_field_path
-from catalog.systemd_syntax import unit_text_problem
+from catalog.member_spec import BindMount, HealthCheck, PublishedPort, SecretEnv
+from catalog.runtime_names import capability_secret_home
+from catalog.secret_homes import secret_home
+from catalog.spec_problems import SAFE_PATH, Location, ProblemCollector
+from catalog.volume_layout import check_volume_layout
 
-DEFAULT_DATA_ROOT = "/var/lib/archipelago"
-NETWORK_NAME = "archy-net"
-NETWORK_UNIT_FILE = f"{NETWORK_NAME}.network"
-LABEL_APP = "archy.app"
-LABEL_MEMBER = "archy.member"
-LABEL_CONFIG_HASH = "archy.config-hash"
+# isort: split
+# REDESIGN-SHIM: re-exports for importers of the old path; removed at the merge.
+from catalog.member_spec import MemberSpec as MemberSpec  # also used here
+from catalog.runtime_names import DEFAULT_DATA_ROOT as DEFAULT_DATA_ROOT  # also used here
+from catalog.runtime_names import LABEL_APP as LABEL_APP  # also used here
+from catalog.runtime_names import LABEL_CONFIG_HASH as LABEL_CONFIG_HASH  # also used here
+from catalog.runtime_names import LABEL_MEMBER as LABEL_MEMBER  # also used here
+from catalog.runtime_names import NETWORK_NAME as NETWORK_NAME  # also used here
+from catalog.runtime_names import NETWORK_UNIT_FILE as NETWORK_UNIT_FILE
+from catalog.runtime_names import app_data_dir as app_data_dir  # also used here
+from catalog.runtime_names import member_unit_name as member_unit_name  # also used here
+from catalog.runtime_names import podman_secret_name as podman_secret_name  # also used here
+from catalog.runtime_names import volume_host_path as volume_host_path  # also used here
+from catalog.secret_homes import secret_homes as secret_homes
+from catalog.spec_problems import RuntimeSpecError as RuntimeSpecError  # also used here
+from catalog.spec_problems import SpecProblem as SpecProblem  # also used here
 
 # The sandbox's one capability rule (policy P011, the node's unit check): what any app
 # may add back after dropping every capability, and the two that need net_admin.
@@ -93,157 +107,9 @@ ALLOWED_CAPABILITIES = frozenset(
         "AUDIT_WRITE",
     }
 )
+
+
 NET_ADMIN_CAPABILITIES = frozenset({"NET_ADMIN", "NET_RAW"})
-
-# Paths that pass through ``-v host:container:options`` and unit files unchanged.
-SAFE_PATH = re.compile(r"^/[A-Za-z0-9._@+=~/-]*$")
-
-# Joins an app id and the part a derived name is for; app ids never contain it.
-NAME_SEPARATOR = "_"
-NAME_PREFIX = "archy-"
-
-Location = tuple[str | int, ...]
-
-
-@dataclass(frozen=True)
-class SpecProblem:
-    """One field of a manifest that no backend can run, and the policy rule it breaks."""
-
-    location: Location
-    message: str
-    rule: str = "P023"
-
-
-class RuntimeSpecError(ValueError):
-    """The manifest cannot become containers; ``problems`` lists every reason."""
-
-    def __init__(self, problems: Sequence[SpecProblem]) -> None:
-        self.problems = list(problems)
-        super().__init__(
-            "; ".join(
-                f"{format_field_path(p.location)}: {p.message} ({p.rule})" for p in self.problems
-            )
-        )
-
-
-# -- names and paths -------------------------------------------------------------------------
-
-
-def derived_name(app_id: str, part: str) -> str:
-    """``archy-<app>_<part>``: the one way a name is built from an app id."""
-    return f"{NAME_PREFIX}{app_id}{NAME_SEPARATOR}{part}"
-
-
-def split_derived_name(name: str) -> tuple[str, str] | None:
-    """``archy-<app>_<part>`` -> (app, part); None for a name no app id derives.
-
-    Unit names are read without their ``.container``/``.service`` suffix.
-    """
-    if not name.startswith(NAME_PREFIX):
-        return None
-    app_id, separator, part = name[len(NAME_PREFIX) :].partition(NAME_SEPARATOR)
-    if not separator or not app_id or not part:
-        return None
-    return app_id, part
-
-
-def member_unit_name(app_id: str, container_name: str) -> str:
-    """The unit's base name: ``archy-<app>_<container>`` (+ .container / .service)."""
-    return derived_name(app_id, container_name)
-
-
-def podman_secret_name(app_id: str, secret_name: str) -> str:
-    """The Podman secret that holds one generated secret of an app: ``archy-<app>_<secret>``."""
-    return derived_name(app_id, secret_name)
-
-
-# The owner part of the names of capability-exported secrets: a reserved app id (P024),
-# so ``archy-cap_<capability>_<secret>`` is never another app's derived name.
-CAPABILITY_OWNER = "cap"
-
-
-def secret_home(manifest: Manifest, secret_name: str) -> tuple[str, str]:
-    """(owner, name) under which the node keeps one of ``manifest``'s generated secrets.
-
-    An app's own secret is ``(app, name)``; a secret it exports with a capability
-    is ``("cap", "<capability>_<name>")``: kept once per node for the capability,
-    so every dependent and whichever provider is installed use one Podman secret
-    (``archy-cap_<capability>_<name>``), and switching providers keeps its value.
-    """
-    exported = manifest.exported_secret(secret_name)
-    if exported is None:
-        return manifest.id, secret_name
-    return capability_secret_home(exported.capability, secret_name)
-
-
-@dataclass(frozen=True)
-class SecretHome:
-    """One generated secret of an app and where the node keeps it.
-
-    ``secret`` carries the name the node files it under (``name``), so generating
-    it needs nothing else; ``exported`` is True for a capability's secret.  An owner
-    setting (``owner_settings``) has no ``secret``: the node never generates it, the
-    owner supplies it with ``archy-node configure``.
-    """
-
-    secret: GeneratedSecret | None
-    owner: str
-    name: str
-    exported: bool
-
-    @property
-    def podman_name(self) -> str:
-        return podman_secret_name(self.owner, self.name)
-
-
-def secret_homes(manifest: Manifest) -> list[SecretHome]:
-    """Every generated secret of ``manifest`` with the (owner, name) the node keeps it under."""
-    homes: list[SecretHome] = []
-    for secret in manifest.generated_secrets:
-        owner, name = secret_home(manifest, secret.name)
-        homes.append(
-            SecretHome(
-                secret.model_copy(update={"name": name}),
-                owner,
-                name,
-                exported=owner != manifest.id,
-            )
-        )
-    homes += [
-        SecretHome(None, manifest.id, setting.name, exported=False)
-        for setting in manifest.owner_settings
-    ]
-    return homes
-
-
-def capability_secret_home(capability: str, secret_name: str) -> tuple[str, str]:
-    """The (owner, name) of the secret a capability's provider exports."""
-    return CAPABILITY_OWNER, f"{capability}{NAME_SEPARATOR}{secret_name}"
-
-
-def app_data_dir(app_id: str, data_root: str = DEFAULT_DATA_ROOT) -> str:
-    """``<data_root>/<app>``: every volume of the app lives below it."""
-    return posixpath.join(data_root, app_id)
-
-
-def volume_host_path(
-    app_id: str, volume_name: str, host_path: str | None, data_root: str = DEFAULT_DATA_ROOT
-) -> str:
-    """The host side of a volume: the granted ``host_path``, or ``<data_root>/<app>/<name>``.
-
-    Normalised (``//`` and ``.`` collapse, no trailing ``/``), so equal dirs compare
-    equal.  A relative ``host_path`` is refused (P003); it would name a dir of the
-    app's data dir.
-    """
-    if host_path is not None:
-        return normalise_path(posixpath.join(app_data_dir(app_id, data_root), host_path))
-    return posixpath.join(app_data_dir(app_id, data_root), volume_name)
-
-
-def normalise_path(path: str) -> str:
-    """``//var/./lib/x/`` -> ``/var/lib/x`` (``..`` steps up; it is refused elsewhere)."""
-    normal = posixpath.normpath(path)
-    return "/" + normal.lstrip("/") if normal.startswith("/") else normal
 
 
 def bind_address(expose: Literal["lan", "tor", "local"]) -> str:
@@ -263,160 +129,9 @@ def host_uid_for(container_uid: int, user_uid: int, subuid_start: int, subuid_co
     return subuid_start + container_uid - 1
 
 
-# -- the spec --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PublishedPort:
-    host_address: str
-    host_port: int
-    container_port: int
-    protocol: Literal["tcp", "udp"]
-
-    @property
-    def publish_argument(self) -> str:
-        """``127.0.0.1:8080:80/tcp`` or ``8080:80/tcp`` (every interface)."""
-        host = f"{self.host_address}:" if self.host_address else ""
-        return f"{host}{self.host_port}:{self.container_port}/{self.protocol}"
-
-
-@dataclass(frozen=True)
-class BindMount:
-    host_path: str
-    container_path: str
-    read_only: bool
-    selinux_label: Literal["Z", "z", ""]
-
-    @property
-    def volume_argument(self) -> str:
-        """``host:container[:ro,Z]`` as ``podman run -v`` and ``Volume=`` take it."""
-        options = [
-            option for option in ("ro" if self.read_only else "", self.selinux_label) if option
-        ]
-        suffix = f":{','.join(options)}" if options else ""
-        return f"{self.host_path}:{self.container_path}{suffix}"
-
-
-@dataclass(frozen=True)
-class SecretEnv:
-    env_name: str
-    secret_name: str
-
-    @property
-    def secret_argument(self) -> str:
-        """``archy-app-pw,type=env,target=PASSWORD``."""
-        return f"{self.secret_name},type=env,target={self.env_name}"
-
-
-@dataclass(frozen=True)
-class HealthCheck:
-    command: tuple[str, ...]
-    interval: str
-    timeout: str
-    retries: int
-    start_period: str
-
-    @property
-    def command_argument(self) -> str:
-        """The ``--health-cmd`` value: a JSON array, which Podman runs without a shell."""
-        return json.dumps(list(self.command), ensure_ascii=True, separators=(", ", ": "))
-
-
-@dataclass(frozen=True)
-class MemberSpec:
-    """One container of an app, normalised: what both backends run."""
-
-    app_id: str
-    name: str
-    unit_name: str
-    description: str
-    image: str
-    entrypoint: tuple[str, ...] | None
-    command: tuple[str, ...] | None
-    environment: tuple[tuple[str, str], ...]
-    secrets: tuple[SecretEnv, ...]
-    ports: tuple[PublishedPort, ...]
-    mounts: tuple[BindMount, ...]
-    health: HealthCheck | None
-    depends_on: tuple[str, ...]
-    user: str | None
-    userns: str
-    network: str
-    network_aliases: tuple[str, ...]
-    read_only_rootfs: bool
-    cap_add: tuple[str, ...]
-    devices: tuple[str, ...]
-    memory: str | None
-    cpus: str | None
-    pids_limit: int | None
-    data_uid: int | None
-    labels: tuple[tuple[str, str], ...] = field(default=())
-
-    @property
-    def config_hash(self) -> str:
-        return dict(self.labels)[LABEL_CONFIG_HASH]
-
-    @property
-    def entrypoint_argument(self) -> str | None:
-        """The ``--entrypoint`` value: a JSON array (Podman's exec form), or None."""
-        if self.entrypoint is None:
-            return None
-        return json.dumps(list(self.entrypoint), ensure_ascii=True, separators=(", ", ": "))
-
-    @property
-    def cap_drop(self) -> tuple[str, ...]:
-        return ("ALL",)
-
-    @property
-    def no_new_privileges(self) -> bool:
-        return True
-
-    def to_document(self) -> dict[str, Any]:
-        """Plain data (canonical-JSON-able) of everything that shapes the container."""
-        return {
-            "app": self.app_id,
-            "name": self.name,
-            "image": self.image,
-            "entrypoint": None if self.entrypoint is None else list(self.entrypoint),
-            "command": None if self.command is None else list(self.command),
-            "environment": [list(pair) for pair in self.environment],
-            "secrets": [[s.env_name, s.secret_name] for s in self.secrets],
-            "ports": [
-                [p.host_address, p.host_port, p.container_port, p.protocol] for p in self.ports
-            ],
-            "mounts": [
-                [m.host_path, m.container_path, m.read_only, m.selinux_label] for m in self.mounts
-            ],
-            "health": None
-            if self.health is None
-            else {
-                "command": list(self.health.command),
-                "interval": self.health.interval,
-                "timeout": self.health.timeout,
-                "retries": self.health.retries,
-                "start_period": self.health.start_period,
-            },
-            "depends_on": list(self.depends_on),
-            "user": self.user,
-            "userns": self.userns,
-            "network": self.network,
-            **({"network_aliases": list(self.network_aliases)} if self.network_aliases else {}),
-            "read_only_rootfs": self.read_only_rootfs,
-            "cap_drop": list(self.cap_drop),
-            "cap_add": list(self.cap_add),
-            "no_new_privileges": self.no_new_privileges,
-            "devices": list(self.devices),
-            "memory": self.memory,
-            "cpus": self.cpus,
-            "pids_limit": self.pids_limit,
-            "data_uid": self.data_uid,
-            "labels": [list(pair) for pair in self.labels if pair[0] != LABEL_CONFIG_HASH],
-        }
-
-
-# -- health probes ---------------------------------------------------------------------------
-
 _HTTP_PROBE = 'curl -fsS -o /dev/null "$1" 2>/dev/null || wget -q -O /dev/null "$1"'
+
+
 _TCP_PROBE = (
     'nc -z 127.0.0.1 "$1" 2>/dev/null || '
     'bash -c \'exec 3<>"/dev/tcp/127.0.0.1/$0"\' "$1" 2>/dev/null'
@@ -432,35 +147,6 @@ def health_command(health: Health) -> tuple[str, ...]:
         return ("/bin/sh", "-c", _HTTP_PROBE, "archy-health", url)
     assert health.tcp is not None  # the model allows exactly one kind
     return ("/bin/sh", "-c", _TCP_PROBE, "archy-health", str(health.tcp.port))
-
-
-# -- building specs --------------------------------------------------------------------------
-
-
-class _Collector:
-    def __init__(self) -> None:
-        self.problems: list[SpecProblem] = []
-
-    def add(self, location: Location, message: str, rule: str = "P023") -> None:
-        self.problems.append(SpecProblem(location, message, rule))
-
-    def text(self, location: Location, value: str) -> None:
-        problem = unit_text_problem(value)
-        if problem is not None:
-            self.add(location, f"{problem}; remove it")
-
-    def path(self, location: Location, value: str, what: str, dots_rule: str = "P003") -> None:
-        if SAFE_PATH.fullmatch(value) is None:
-            self.add(
-                location,
-                f"{what} {value!r} may use only letters, digits and . _ @ + = ~ / - "
-                "(':' and ',' would split the volume option, '%' is a systemd specifier, "
-                "spaces and quotes would need a shell); rename the path",
-            )
-        elif ".." in value.split("/"):
-            self.add(
-                location, f"{what} {value!r} must not contain '..'; write it without", dots_rule
-            )
 
 
 def _mount_users(manifest: Manifest, data_root: str) -> dict[str, int]:
@@ -489,7 +175,7 @@ def _member_spec(
     member: Container,
     data_root: str,
     mount_users: Mapping[str, int],
-    collect: _Collector,
+    collect: ProblemCollector,
 ) -> MemberSpec:
     here: Location = ("containers", index)
     declared = {secret.name for secret in manifest.generated_secrets}
@@ -646,11 +332,11 @@ def config_hash(spec: MemberSpec, version: str, revision: int) -> str:
 
 def app_runtime_specs(manifest: Manifest, data_root: str = DEFAULT_DATA_ROOT) -> list[MemberSpec]:
     """Every member's spec, in manifest order; raises RuntimeSpecError listing every problem."""
-    collect = _Collector()
+    collect = ProblemCollector()
     if SAFE_PATH.fullmatch(data_root) is None or not data_root.startswith("/"):
         collect.add((), f"data root {data_root!r} must be an absolute path of plain characters")
     mount_users = _mount_users(manifest, data_root)
-    _check_volume_layout(manifest, data_root, collect)
+    check_volume_layout(manifest, data_root, collect)
     specs = [
         _member_spec(manifest, index, member, data_root, mount_users, collect)
         for index, member in enumerate(manifest.containers)
@@ -662,93 +348,6 @@ def app_runtime_specs(manifest: Manifest, data_root: str = DEFAULT_DATA_ROOT) ->
     if collect.problems:
         raise RuntimeSpecError(_unique(collect.problems))
     return specs
-
-
-def path_is_within(path: str, directory: str) -> bool:
-    """``path`` is ``directory`` or below it (both normalised)."""
-    return path == directory or path.startswith(directory.rstrip("/") + "/")
-
-
-def volume_host_sides(manifest: Manifest, data_root: str = DEFAULT_DATA_ROOT) -> list[VolumeHost]:
-    """Every volume's normalised host dir and the field that decides it, in manifest order.
-
-    A relative ``host_path`` (refused, P003) is left out: it names no dir yet.
-    """
-    found: list[VolumeHost] = []
-    for i, member in enumerate(manifest.containers):
-        for j, volume in enumerate(member.volumes):
-            if volume.host_path is not None and not volume.host_path.startswith("/"):
-                continue
-            field = "name" if volume.host_path is None else "host_path"
-            host = volume_host_path(manifest.id, volume.name, volume.host_path, data_root)
-            found.append(VolumeHost(("containers", i, "volumes", j, field), host))
-    return found
-
-
-@dataclass(frozen=True)
-class VolumeHost:
-    """Where a volume's host dir is decided (the field) and which dir that is."""
-
-    location: Location
-    host: str
-
-
-def _check_volume_layout(manifest: Manifest, data_root: str, collect: _Collector) -> None:
-    """P021: no volume's host dir is a dir the node keeps, or holds another volume's dir.
-
-    A container that mounts a dir holding another volume's host dir can replace
-    that inner dir with a symlink; Podman follows it at the next start and the
-    app writes wherever the link points.  So host dirs sit side by side: never
-    the data root, never an app's data dir itself, never one inside another
-    (the same dir for several volumes is fine: one dir, shared).
-    """
-    root = normalise_path(data_root)
-    own = app_data_dir(manifest.id, root)
-    volumes = volume_host_sides(manifest, root)
-    refused: set[str] = set()
-    for volume in volumes:
-        if volume.host == own:
-            message = (
-                f"host path {volume.host} is the app's data dir itself, which holds the "
-                "node's files for the app and every other volume; mount a sub-directory "
-                "(leave host_path out: the volume name is the sub-directory)"
-            )
-        elif path_is_within(root, volume.host):
-            message = (
-                f"host path {volume.host} holds the data dir of every app ({root}); "
-                "mount a sub-directory of the app's own data dir"
-            )
-        elif posixpath.dirname(volume.host) == root:
-            message = (
-                f"host path {volume.host} is the data dir of the app "
-                f"{posixpath.basename(volume.host)!r}, not a volume of it; mount one of "
-                "its volume dirs (read-only) if the permission is granted"
-            )
-        else:
-            continue
-        collect.add(volume.location, message, "P021")
-        refused.add(volume.host)
-    side_by_side = "give every volume a dir of its own, side by side in the app's data dir"
-    for volume in volumes:
-        for other in volumes:
-            if other.host == volume.host or {volume.host, other.host} & refused:
-                continue
-            where = format_field_path(other.location)
-            if path_is_within(other.host, volume.host):
-                collect.add(
-                    volume.location,
-                    f"host path {volume.host} holds {other.host}, the host path of {where}: "
-                    "this container could replace that dir with a symlink and redirect the "
-                    f"other mount; {side_by_side}",
-                    "P021",
-                )
-            elif path_is_within(volume.host, other.host):
-                collect.add(
-                    volume.location,
-                    f"host path {volume.host} lies inside {other.host}, the host path of "
-                    f"{where}, whose container could replace it with a symlink; {side_by_side}",
-                    "P021",
-                )
 
 
 def _unique(problems: Iterable[SpecProblem]) -> list[SpecProblem]:

@@ -6,7 +6,7 @@ from node_runtime.frozen_environment import restore_library_path
 
 restore_library_path(os.environ)
 
-from node_runtime.cli import main  # noqa: E402 (after the environment is repaired)
+from node_runtime.commands import main  # noqa: E402 (after the environment is repaired)
 
 if __name__ == "__main__":
     main(prog_name="archy-node")

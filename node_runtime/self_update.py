@@ -30,6 +30,9 @@ Public API:
 - ``UpdateOutcome`` and ``install_update(updater, check, binary,
   probe_timeout=DEFAULT_PROBE_TIMEOUT)``;
 - ``self_update(...)`` — the two together;
+- ``CatalogUpdate`` and ``update_from_catalog(paths, binary, check_only=…,
+  probe_timeout=…)`` — what ``archy-node self-update`` runs: the binary the node's
+  current catalog names, through the node's origin, under the state lock;
 - ``probe_binary(binary, timeout) -> str`` (raises ``ProbeFailedError``);
 - ``reexec(binary, arguments)`` — replace this process with the new binary;
 - errors: ``SelfUpdateError`` (refused; the installed binary is unchanged)
@@ -52,7 +55,13 @@ from typing import Literal, NoReturn
 
 import blake3
 
+from catalog.catalog_model import CatalogError, parse_catalog
+from catalog.catalog_model import TargetFile as CatalogTarget
 from node_runtime.atomic_file import fsync_directory
+from node_runtime.blob_store import BlobError, BlobStore
+from node_runtime.node_config import load_config
+from node_runtime.node_state import NodePaths, NodeState
+from node_runtime.origin_fetcher import OriginFetcher, repository_urls
 from node_runtime.tuf_updater import Updater
 from signing.errors import TufError
 from signing.metadata import TargetFile
@@ -342,6 +351,62 @@ def self_update(
     """Bring ``binary`` to the signed ``target_name``; see the module's docstring."""
     check = check_for_update(updater, binary, target_name, expected_blake3)
     return install_update(updater, check, binary, probe_timeout)
+
+
+# --- from the node's current catalog ---
+
+
+@dataclass(frozen=True)
+class CatalogUpdate:
+    """What ``archy-node self-update`` found for ``platform``: the signed offer (None when
+    the catalog names no node binary for it) and, unless only checking, the outcome."""
+
+    platform: str
+    check: UpdateCheck | None
+    outcome: UpdateOutcome | None
+
+
+def _catalog_node_target(paths: NodePaths, platform_name: str) -> CatalogTarget | None:
+    current = NodeState(paths).current_catalog()
+    if current is None:
+        raise SelfUpdateError("this node has no catalog yet; run `archy-node pull` first")
+    try:
+        catalog = parse_catalog(BlobStore(paths.blobs_dir).read_verified(current.current.blake3))
+    except (BlobError, CatalogError) as error:
+        raise SelfUpdateError(f"the current catalog is unreadable ({error}); pull again") from None
+    return None if catalog.node is None else catalog.node.get(platform_name)  # type: ignore[call-overload]
+
+
+def update_from_catalog(
+    paths: NodePaths, binary: Path, *, check_only: bool, probe_timeout: float
+) -> CatalogUpdate:
+    """Refresh trust from the node's origin under the state lock and bring ``binary`` to
+    the node binary the current catalog names (``check_only``: only compare).
+
+    Raises SelfUpdateError, NodeConfigError, StateError, TufError, ValueError, OSError.
+    """
+    platform_name = node_platform()
+    config = load_config(paths)
+    metadata_url, targets_url = repository_urls(config.origin, config.s3_endpoint)
+    with NodeState(paths).lock():
+        wanted = _catalog_node_target(paths, platform_name)
+        if wanted is None:
+            return CatalogUpdate(platform_name, None, None)
+        fetcher = OriginFetcher()
+        try:
+            updater = Updater(
+                paths.trust_dir,
+                metadata_url,
+                target_dir=paths.root / "self-update",
+                target_base_url=targets_url,
+                fetcher=fetcher,
+            )
+            (paths.root / "self-update").mkdir(parents=True, exist_ok=True)
+            offer = check_for_update(updater, binary, wanted.name, wanted.blake3)
+            outcome = None if check_only else install_update(updater, offer, binary, probe_timeout)
+        finally:
+            fetcher.close()
+    return CatalogUpdate(platform_name, offer, outcome)
 
 
 def reexec(binary: Path, arguments: list[str]) -> NoReturn:

@@ -1,15 +1,18 @@
-"""Atomic file writes for the publisher.
+"""Durable, atomic file writes for the publisher (the one atomic-write module of ``archy``).
 
 A file is written to a temporary file in the same directory and fsynced,
-then moved into place, so a reader sees the old file or the new one, never
-half of one.  (Unlike the node's writes, the directory is not fsynced.)
+then moved into place and the directory fsynced, so a reader — or a crash at
+any point — sees the old file or the new one, never half of one, and a file
+reported written survives a power cut.  Directories the write creates are
+fsynced into their parents too.
 
 Public API:
 
 - ``write_file_atomically(path, data, mode=None, prefix=".tmp-")`` — create
   or replace;
 - ``create_file_once(path, data, mode=None, prefix=".tmp-") -> bool`` —
-  create, never replace: False (and nothing written) when ``path`` exists.
+  create, never replace: False (and nothing written) when ``path`` exists;
+- ``fsync_directory(directory)``.
 
 ``mode`` None keeps the temporary file's mode (0600, from ``mkstemp``).
 """
@@ -22,9 +25,33 @@ import tempfile
 from pathlib import Path
 
 
+def fsync_directory(directory: Path) -> None:
+    """Make the directory's entries (a rename, a new link) durable."""
+    handle = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+def _make_parents(directory: Path) -> None:
+    """``mkdir -p``, fsyncing each new directory's parent so the new entry is durable."""
+    missing = []
+    while not directory.is_dir():
+        missing.append(directory)
+        directory = directory.parent
+    for new in reversed(missing):
+        try:
+            new.mkdir()
+        except FileExistsError:
+            if not new.is_dir():
+                raise
+        fsync_directory(new.parent)
+
+
 def _write_temporary(path: Path, data: bytes, mode: int | None, prefix: str) -> str:
     """A fsynced temporary file beside ``path`` holding ``data``; its name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_parents(path.parent)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=prefix)
     try:
         if mode is not None:
@@ -51,6 +78,7 @@ def write_file_atomically(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+    fsync_directory(path.parent)
 
 
 def create_file_once(
@@ -69,4 +97,5 @@ def create_file_once(
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+    fsync_directory(path.parent)
     return True

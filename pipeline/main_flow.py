@@ -32,7 +32,8 @@ no network:
 Everything it writes is under ``dist/`` and is recreated on every run.
 
 Public API: ``run_dev_flow(repo, dist, passphrase, say) -> DevFlowResult``,
-``DevFlowError``; the ``archy dev-flow`` command.
+``DevFlowError`` (a ``Refused``).  The ``archy dev-flow`` command and its summary
+tables are :mod:`pipeline.commands.dev_flow`.
 """
 
 from __future__ import annotations
@@ -47,12 +48,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import click
-from rich.console import Console
-from rich.table import Table
-
-from catalog.address import blake3_hex
 from catalog.catalog_model import CATALOG_NAME, AppCatalog, CatalogError, parse_catalog
+from catalog.refusal import Refused
 from catalog.runtime_spec import app_runtime_specs
 from pipeline.catalog_build import (
     CACHE_DIR_NAME,
@@ -63,19 +60,15 @@ from pipeline.catalog_build import (
 )
 from pipeline.ceremony.event import CeremonyError, EventStatus
 from pipeline.ceremony.keystore import KdfCost, KeyFileError, read_key_file, write_key_file
-from pipeline.ceremony.passphrase import new_passphrase_problem
 from pipeline.ceremony.state import CeremonyState
 from pipeline.ceremony.steps import init_ceremony, open_catalog_event, sign_event
 from pipeline.companions import LocalPodman
 from pipeline.publish.event_publish import publish_signing_event
 from pipeline.publish.file_origin import FileOrigin, OriginError
-from pipeline.publish.layout import STOREFRONT_INDEX
 from pipeline.publish.signed_repository import PublishError, PublishReport
 from pipeline.publish.storefront_step import publish_storefront
 from pipeline.storefront.verified_repository import StorefrontSourceError
-from pipeline.tables import print_table
 from signing.keys import SigningKey
-from signing.metadata import Metadata, Root, Snapshot, Targets, Timestamp
 
 PASSPHRASE_ENV = "ARCHY_DEV_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 DEV_MAINTAINERS = ("dev-maintainer-1", "dev-maintainer-2", "dev-maintainer-3")
@@ -91,7 +84,7 @@ takes one app, so all 37 would add ~25 s to a ~10 s command without showing more
 IMAGE_INSPECT_TIMEOUT = 15.0
 
 
-class DevFlowError(Exception):
+class DevFlowError(Refused):
     """A step of the dev flow failed; the message says which and why."""
 
 
@@ -357,147 +350,3 @@ def run_dev_flow(repo: Path, dist: Path, passphrase: bytes, say: Say) -> DevFlow
     return DevFlowResult(
         catalog, data, dist / "repo", status, report, skipped, node_catalog, node_run
     )
-
-
-# --- the summary ---
-
-
-def _load(repo: Path, name: str, role_type: type) -> Metadata:  # type: ignore[type-arg]
-    return Metadata.from_bytes((repo / "metadata" / name).read_bytes(), role_type)
-
-
-def summary_tables(result: DevFlowResult) -> list[Table]:
-    apps = Table(title="Apps the node received", title_justify="left")
-    for column in ("app", "version", "containers", "units"):
-        apps.add_column(column)
-    for app_id, app in sorted(result.catalog.apps.items()):
-        apps.add_row(
-            app_id,
-            f"{app.version}-r{app.revision}",
-            str(len(app.manifest.containers)),
-            str(len(app.units)),
-        )
-    timestamp = _load(result.repo, "timestamp.json", Timestamp)
-    snapshot = _load(
-        result.repo, f"{timestamp.signed.snapshot_meta.version}.snapshot.json", Snapshot
-    )
-    targets_version = snapshot.signed.meta["targets.json"].version
-    targets = _load(result.repo, f"{targets_version}.targets.json", Targets)
-    roots = sorted((result.repo / "metadata").glob("*.root.json"))
-    root = _load(result.repo, roots[-1].name, Root)
-    repo_files = [p for p in result.repo.rglob("*") if p.is_file()]
-    trust = Table(title="Signed repository (dist/repo)", title_justify="left")
-    for column in ("what", "version", "signatures", "size"):
-        trust.add_column(column)
-    trust.add_row(
-        CATALOG_NAME, "-", "(a target of targets)", f"{len(result.catalog_bytes):,} bytes"
-    )
-    for label, metadata, role in (
-        ("root", root, "root"),
-        ("targets", targets, "targets"),
-        ("snapshot", snapshot, "snapshot"),
-        ("timestamp", timestamp, "timestamp"),
-    ):
-        required = root.signed.roles[role]
-        signed_by = {s.keyid for s in metadata.signatures} & set(required.keyids)
-        trust.add_row(
-            label,
-            f"v{metadata.signed.version}",
-            f"{len(signed_by)} of {len(required.keyids)} (needs {required.threshold})",
-            f"{len(metadata.to_bytes()):,} bytes",
-        )
-    trust.add_row(
-        "whole repository",
-        "-",
-        "-",
-        f"{len(repo_files)} files, {sum(p.stat().st_size for p in repo_files):,} bytes",
-    )
-    tables = [apps, trust]
-    if result.node_run is not None:
-        run = result.node_run
-        did = Table(
-            title=f"What the node agent did (engine {run.engine}: {run.why})",
-            title_justify="left",
-        )
-        for column in ("app", "result", "reason"):
-            did.add_column(column)
-        for entry in run.results:
-            did.add_row(str(entry["app"]), str(entry["status"]), str(entry.get("reason") or ""))
-        tables.append(did)
-    return tables
-
-
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-@click.command("dev-flow")
-@click.option(
-    "--repo",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("."),
-    show_default=True,
-    help="The git clone whose apps/ is built.",
-)
-@click.option(
-    "--dist",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("dist"),
-    show_default=True,
-    help="Where everything is written (dev-ceremony/, dev-build/, repo/, dev-node/).",
-)
-def dev_flow(repo: Path, dist: Path) -> None:
-    """Build, sign (a throwaway 2-of-3 dev ceremony), publish to DIST/repo and pull it as a node.
-
-    The throwaway dev keys' passphrase comes from $ARCHY_DEV_PASSPHRASE.
-    """
-    passphrase = os.environ.get(PASSPHRASE_ENV, "")
-    if not passphrase:
-        stderr.print(
-            f"error: set {PASSPHRASE_ENV} (the passphrase for the throwaway dev keys)",
-            style="red",
-            markup=False,
-        )
-        sys.exit(1)
-    problem = new_passphrase_problem(passphrase.encode())
-    if problem is not None:
-        stderr.print(f"error: {PASSPHRASE_ENV}: {problem}", style="red", markup=False)
-        sys.exit(1)
-    try:
-        result = run_dev_flow(
-            repo, dist, passphrase.encode(), lambda line: stdout.print(line, markup=False)
-        )
-    except DevFlowError as error:
-        stderr.print(f"error: {error}", style="red", markup=False)
-        sys.exit(1)
-    for table in summary_tables(result):
-        print_table(stdout, table)
-    skipped = (
-        f" ({len(result.skipped_apps)} apps left out, their companion images not built: "
-        f"{', '.join(result.skipped_apps)})"
-        if result.skipped_apps
-        else ""
-    )
-    stdout.print(f"{CATALOG_NAME} blake3 {blake3_hex(result.catalog_bytes)}", markup=False)
-    received = f"{CATALOG_NAME} ({len(result.catalog.apps)} apps)"
-    stdout.print(
-        f"the node verified and downloaded {received}{skipped}",
-        style="green",
-        markup=False,
-    )
-    run = result.node_run
-    if run is not None:
-        counts: dict[str, int] = {}
-        for entry in run.results:
-            counts[str(entry["status"])] = counts.get(str(entry["status"]), 0) + 1
-        done = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
-        where = (
-            f"units written to {run.unit_dir}, nothing started"
-            if run.engine == "stage"
-            else "containers started by podman"
-        )
-        stdout.print(f"the node agent applied: {done} ({where})", markup=False)
-    stdout.print(f"storefront: open {(result.repo / STOREFRONT_INDEX).resolve()}", markup=False)
-    if run is not None and any(entry["status"] == "failed" for entry in run.results):
-        stderr.print("error: the node agent failed an app (see the table)", style="red")
-        sys.exit(1)

@@ -11,113 +11,31 @@ problem is reported, in a fixed order.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Literal
 
 from catalog.loader import Location, ManifestSource
 from catalog.manifest import SecretRef
 from catalog.problems import Problem, format_field_path
-from catalog.runtime_spec import (
-    ALLOWED_CAPABILITIES,
-    NET_ADMIN_CAPABILITIES,
-    RuntimeSpecError,
-    app_runtime_specs,
-)
-from pipeline.crossapp import check_catalog, find_cycles, port_location
+from catalog.runtime_spec import ALLOWED_CAPABILITIES, NET_ADMIN_CAPABILITIES, app_runtime_specs
+from catalog.spec_problems import RuntimeSpecError
+from pipeline.crossapp import check_catalog
+from pipeline.crossapp_messages import port_location
+from pipeline.dependency_cycles import find_cycles
 from pipeline.hostpaths import (
-    HOOK_SOURCE_ROOTS,
     canonical,
-    data_dir,
-    engine_location,
-    has_parent_reference,
     host_side,
-    is_strictly_within,
-    is_within,
 )
+from pipeline.policy_host_access import (
+    check_devices,
+    check_engine_mounts,
+    check_hooks,
+    check_host_paths,
+)
+from pipeline.policy_rules import warning
 
-
-@dataclass(frozen=True)
-class Rule:
-    """One policy rule: a stable id, what it refuses, and whether one manifest can show it."""
-
-    id: str
-    summary: str
-    scope: Literal["app", "catalog", "app+catalog", "node"]
-
-
-RULES: dict[str, Rule] = {
-    rule.id: rule
-    for rule in (
-        Rule("P001", "no privileged containers", "app"),
-        Rule("P002", "no container-engine or service-manager sockets, state or config", "app"),
-        Rule(
-            "P003", "host paths absolute, under the app's data dir unless granted; no '..'", "app"
-        ),
-        Rule("P004", "no host network without permissions.host_network", "app"),
-        Rule("P005", "images carry a tag, and the tag is not latest", "app"),
-        Rule(
-            "P006", "host ports are unique per protocol, in the app and the catalog", "app+catalog"
-        ),
-        Rule("P007", "container names are unique across the catalog", "catalog"),
-        Rule("P008", "every {secret: X} is declared in generated_secrets", "app"),
-        Rule("P009", "every requires resolves, in its version range, with its settings", "catalog"),
-        Rule("P010", "no dependency cycles (depends_on, requires)", "app+catalog"),
-        Rule("P011", "cap_add only from the allowlist", "app"),
-        Rule("P012", "devices only when listed in permissions.devices", "app"),
-        Rule(
-            "P013", "hooks copy only from allowlisted host dirs, into the app's own members", "app"
-        ),
-        Rule("P014", "ui.port is a published container port of the ui member", "app"),
-        Rule("P015", "images are pinned by @sha256 digest (required when publishing)", "app"),
-        Rule("P016", "app ids are unique and never another app's provides", "catalog"),
-        Rule("P017", "data_uid only on members that have volumes", "app"),
-        Rule("P018", "ui.route is unique and not nested in another app's route", "catalog"),
-        Rule("P019", "migration.adopt never takes another app's container", "catalog"),
-        Rule("P020", "every permission asked for is used", "app"),
-        Rule(
-            "P021",
-            "volume host dirs are not the data root or an app's data dir, and never nest",
-            "app+catalog",
-        ),
-        Rule("P022", "names derived from app ids and container names never clash", "catalog"),
-        Rule("P023", "every value can be written into a unit and a podman command", "app"),
-        Rule(
-            "P024",
-            "{secret: X, from: C} names a required capability whose providers export X",
-            "app+catalog",
-        ),
-        Rule(
-            "P025",
-            "providers of a capability export the same alias, secrets and settings",
-            "catalog",
-        ),
-        Rule("P026", "at most one installed provider of a capability", "node"),
-        Rule("P027", "an app is installed only with a provider of what it requires", "node"),
-        Rule("P028", "a provider others depend on is uninstalled only with --force", "node"),
-    )
-}
-
-
-def warning(problem: Problem) -> Problem:
-    """The same problem, reported as a warning (it does not refuse the app)."""
-    return dataclasses.replace(problem, severity="warning")
-
-
-def problem_order(problem: Problem) -> tuple[str, int, str, str, str, str]:
-    """File, line, field, rule: the order problems are reported in."""
-    return (
-        problem.file,
-        problem.line or 0,
-        problem.field,
-        problem.rule or "",
-        problem.message,
-        problem.severity,
-    )
-
-
-# -- per-app rules ---------------------------------------------------------------------------------
+# isort: split
+# REDESIGN-SHIM: re-exports for importers of the old path; removed at the merge.
+from pipeline.policy_rules import problem_order as problem_order  # also used here
 
 AppRule = Callable[[ManifestSource], Iterable[Problem]]
 
@@ -131,97 +49,6 @@ def check_privileged(app: ManifestSource) -> Iterator[Problem]:
                 "privileged containers are never allowed; remove 'privileged: true' and add "
                 "only the capabilities the app needs with cap_add",
                 "P001",
-            )
-
-
-def check_engine_mounts(app: ManifestSource) -> Iterator[Problem]:
-    """P002: nothing that controls the container engine or the service manager, ever."""
-    app_id = app.manifest.id
-    for i, member in enumerate(app.manifest.containers):
-        for j, volume in enumerate(member.volumes):
-            location: Location = ("containers", i, "volumes", j)
-            if volume.host_path is not None:
-                found = engine_location(host_side(volume.host_path, app_id), containing=True)
-                if found is not None:
-                    yield app.problem(
-                        (*location, "host_path"),
-                        f"mounts {found}: control of the host's containers; refused even "
-                        "with permissions, so remove this volume",
-                        "P002",
-                    )
-            found = engine_location(volume.path, containing=False)
-            if found is not None:
-                yield app.problem(
-                    (*location, "path"),
-                    f"{volume.path} is where software looks for {found}; mount the volume "
-                    "somewhere else",
-                    "P002",
-                )
-    for k, host_path in enumerate(app.manifest.permissions.host_paths):
-        found = engine_location(host_path, containing=True)
-        if found is not None:
-            yield app.problem(
-                ("permissions", "host_paths", k),
-                f"asks for {found}: control of the host's containers; this permission is "
-                "never granted, so remove it",
-                "P002",
-            )
-
-
-def check_host_paths(app: ManifestSource) -> Iterator[Problem]:
-    """P003: host paths stay in the data dir unless listed exactly; '..' nowhere."""
-    manifest = app.manifest
-    home = data_dir(manifest.id)
-    granted = {canonical(path) for path in manifest.permissions.host_paths}
-
-    def parent_reference(location: Location, what: str) -> Problem:
-        return app.problem(
-            location,
-            f"'..' is not allowed in {what}; write the path without it",
-            "P003",
-        )
-
-    for i, member in enumerate(manifest.containers):
-        for j, volume in enumerate(member.volumes):
-            location: Location = ("containers", i, "volumes", j)
-            if has_parent_reference(volume.path):
-                yield parent_reference((*location, "path"), "volume paths")
-            if volume.host_path is None or not volume.host_path.startswith("/"):
-                continue  # a relative host_path is refused by the runtime spec (P003)
-            if has_parent_reference(volume.host_path):
-                yield parent_reference((*location, "host_path"), "host paths")
-                continue
-            resolved = host_side(volume.host_path, manifest.id)
-            if not is_within(resolved, home) and resolved not in granted:
-                yield app.problem(
-                    (*location, "host_path"),
-                    f"host path {resolved} is outside the app's data dir {home}/; use a path "
-                    f"relative to the data dir (e.g. host_path: {volume.name}), or list "
-                    f"{resolved} in permissions.host_paths for review",
-                    "P003",
-                )
-        if member.build is not None and has_parent_reference(member.build.context):
-            yield parent_reference(
-                ("containers", i, "build", "context"), "build contexts (stay in the app folder)"
-            )
-    for k, host_path in enumerate(manifest.permissions.host_paths):
-        if has_parent_reference(host_path):
-            yield parent_reference(("permissions", "host_paths", k), "host paths")
-    for phase, steps in (
-        ("post_install", manifest.hooks.post_install),
-        ("pre_start", manifest.hooks.pre_start),
-    ):
-        for k, step in enumerate(steps):
-            if step.copy_from_host is not None and has_parent_reference(
-                step.copy_from_host.destination
-            ):
-                yield parent_reference(
-                    ("hooks", phase, k, "copy_from_host", "destination"), "hook paths"
-                )
-    for k, path in enumerate(manifest.migration.preserve):
-        if has_parent_reference(path):
-            yield parent_reference(
-                ("migration", "preserve", k), "preserved paths (they are inside the data dir)"
             )
 
 
@@ -357,68 +184,6 @@ def check_capabilities(app: ManifestSource) -> Iterator[Problem]:
             yield app.problem(("containers", i, "cap_add", k), message, "P011")
 
 
-def check_devices(app: ManifestSource) -> Iterator[Problem]:
-    """P012: devices only as listed in permissions.devices; paths stay in /dev."""
-    granted = app.manifest.permissions.devices
-    for k, device in enumerate(granted):
-        if has_parent_reference(device):
-            yield app.problem(
-                ("permissions", "devices", k),
-                "'..' is not allowed in device paths; name the device under /dev directly",
-                "P012",
-            )
-    allowed = {canonical(device) for device in granted if not has_parent_reference(device)}
-    for i, member in enumerate(app.manifest.containers):
-        for k, device in enumerate(member.devices):
-            location: Location = ("containers", i, "devices", k)
-            if has_parent_reference(device):
-                yield app.problem(
-                    location,
-                    "'..' is not allowed in device paths; name the device under /dev directly",
-                    "P012",
-                )
-            elif canonical(device) not in allowed:
-                yield app.problem(
-                    location,
-                    f"device {device} needs a reviewed permission; list it under "
-                    "permissions.devices",
-                    "P012",
-                )
-
-
-def check_hooks(app: ManifestSource) -> Iterator[Problem]:
-    """P013: hooks act on this app's members and copy only from allowlisted host dirs."""
-    manifest = app.manifest
-    names = sorted(member.name for member in manifest.containers)
-    roots = ", ".join(f"{root}/" for root in HOOK_SOURCE_ROOTS)
-    for phase, steps in (
-        ("post_install", manifest.hooks.post_install),
-        ("pre_start", manifest.hooks.pre_start),
-    ):
-        for k, step in enumerate(steps):
-            location: Location = ("hooks", phase, k)
-            kind = "exec" if step.exec is not None else "copy_from_host"
-            target = step.exec or step.copy_from_host
-            assert target is not None  # the model guarantees exactly one kind
-            if target.container not in names:
-                yield app.problem(
-                    (*location, kind, "container"),
-                    f"{target.container!r} is not a member of this app; hooks run only in the "
-                    f"app's own containers: {', '.join(names)}",
-                    "P013",
-                )
-            if step.copy_from_host is None:
-                continue
-            source = step.copy_from_host.source
-            if has_parent_reference(source):
-                message = f"'..' is not allowed in hook sources; name a file under {roots}"
-            elif not any(is_strictly_within(canonical(source), root) for root in HOOK_SOURCE_ROOTS):
-                message = f"hooks may copy only from below {roots}; ship the file there"
-            else:
-                continue
-            yield app.problem((*location, "copy_from_host", "source"), message, "P013")
-
-
 def check_ui(app: ManifestSource) -> Iterator[Problem]:
     """P014: the proxy reaches the UI through a published port; UI members report health."""
     ui = app.manifest.ui
@@ -510,9 +275,6 @@ APP_RULES: tuple[AppRule, ...] = (
     check_data_uid,
     check_unused_permissions,
 )
-
-
-# -- the public API --------------------------------------------------------------------------------
 
 
 def runtime_spec_problems(app: ManifestSource, reported: Sequence[Problem]) -> Iterator[Problem]:

@@ -4,11 +4,17 @@
   podman runner protocol and the engine errors;
 * :mod:`.podman_engine` — ``podman run`` per member (hosts without a systemd
   user session; what the tests and CI run);
+* :mod:`.podman_args` — the ``podman`` arguments that engine runs, derived from the
+  same member spec the Quadlet renderer uses;
 * :mod:`.quadlet_engine` — writes the catalog's Quadlet units and drives
   them with ``systemctl --user``;
 * :mod:`.stage_engine` — writes the catalog's units into a directory and starts
   nothing (a node user without a usable container engine; ``--engine stage``);
 * :func:`choose_engine` — Quadlet when a systemd user session exists, else podman.
+
+May import ``catalog``, ``node_runtime.store`` (atomic writes) and the planner's
+observed-state types (``node_runtime.plan.observed``); never ``node_runtime.apply``,
+the fetch stage, a command or ``pipeline``.
 """
 
 from __future__ import annotations

@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from catalog.refusal import Refused
 from catalog.runtime_spec import MemberSpec
-from node_runtime.reconcile import ObservedContainer
+from node_runtime.plan.observed import ObservedContainer
 
 
-class EngineError(Exception):
-    """The container engine refused or failed a command; the message says which and why."""
+class EngineError(Refused):
+    """The container engine refused or failed a command; the message says which and why.
+
+    A ``Refused``: a command that meets one says so in one line and exits 1."""
 
 
 class EngineTimeout(EngineError):

@@ -1,7 +1,7 @@
 """The podman engine: each member is a ``podman run --restart=always`` container.
 
 For hosts without a systemd user session (and this project's CI).  Every
-podman argument comes from :mod:`node_runtime.podman_backend`, which derives
+podman argument comes from :mod:`node_runtime.engines.podman_args`, which derives
 them from the same member spec the Quadlet units are rendered from; this
 module only runs them, through an injectable :class:`PodmanRunner`, with a
 deadline on every call (a slow engine is reported, never waited on forever).
@@ -35,7 +35,7 @@ from node_runtime.engines.container_engine import (
     EngineTimeout,
     PodmanRunner,
 )
-from node_runtime.podman_backend import (
+from node_runtime.engines.podman_args import (
     healthcheck_arguments,
     network_create_arguments,
     network_exists_arguments,
@@ -44,7 +44,7 @@ from node_runtime.podman_backend import (
     secret_create_arguments,
     stop_arguments,
 )
-from node_runtime.reconcile import ObservedContainer
+from node_runtime.plan.observed import ObservedContainer
 
 OBSERVE_TIMEOUT = 30.0
 INSPECT_TIMEOUT = 15.0

@@ -31,7 +31,6 @@ from typing import Protocol
 
 from catalog.runtime_spec import NETWORK_UNIT_FILE, MemberSpec, member_unit_name
 from catalog.unit_check import unit_header, unit_owner
-from node_runtime.atomic_file import write_file_atomically
 from node_runtime.engines.container_engine import (
     CommandResult,
     EngineError,
@@ -39,6 +38,7 @@ from node_runtime.engines.container_engine import (
     PodmanRunner,
 )
 from node_runtime.engines.podman_engine import INSPECT_TIMEOUT, PodmanEngine
+from node_runtime.store.atomic_file import write_file_atomically
 
 SYSTEMCTL_TIMEOUT = 600.0  # a unit's start waits for health (Notify=healthy)
 

@@ -15,7 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pipeline.importer.compose import parse_env_file_text, parse_project
+from pipeline.importer.compose import parse_project
+from pipeline.importer.compose_values import parse_env_file_text
 from pipeline.importer.compose_yaml import load_yaml
 from pipeline.importer.reasons import refuse
 from pipeline.importer.source_app import (

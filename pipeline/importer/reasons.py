@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from catalog.refusal import Refused
+
 Severity = Literal["refusal", "warning", "note"]
 
 CODES: dict[str, str] = {
@@ -57,7 +59,7 @@ class Reason:
         return {"code": self.code, "message": str(self)}
 
 
-class ImportRefused(Exception):
+class ImportRefused(Refused):
     """The source cannot be imported at all; ``reason`` says why (one line)."""
 
     def __init__(self, reason: Reason) -> None:

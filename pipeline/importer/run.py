@@ -19,15 +19,18 @@ from typing import Any, Literal
 from catalog.loader import ManifestSource, parse_manifest_source
 from catalog.problems import ManifestError, Problem
 from pipeline.appset import display_path, load_app_folder, load_app_folders
-from pipeline.crossapp import check_catalog, providers
+from pipeline.crossapp import check_catalog
+from pipeline.crossapp_requirements import providers
 from pipeline.importer.casaos import read_casaos_app
 from pipeline.importer.clashes import Claims, reassign
-from pipeline.importer.mapping import MappedApp, map_app
+from pipeline.importer.mapper_base import MappedApp
+from pipeline.importer.mapping import map_app
 from pipeline.importer.reasons import CODES, ImportRefused, Reason, Severity
 from pipeline.importer.source_app import SourceApp
 from pipeline.importer.umbrel import read_umbrel_app
 from pipeline.importer.writer import render_import_notes, render_manifest, write_app
-from pipeline.policy import RULES, check_app
+from pipeline.policy import check_app
+from pipeline.policy_rules import RULES
 from pipeline.validation import ValidationReport, validate_paths
 
 Store = Literal["umbrel", "casaos"]
@@ -139,7 +142,7 @@ class Importer:
 
     def _import(self, source: SourceApp, shown: str) -> AppResult:
         assert source.meta.id is not None
-        from pipeline.importer.mapping import app_id_of
+        from pipeline.importer.mapper_base import app_id_of
 
         app_id, _ = app_id_of(source.meta.id, source.meta.file, source.meta.line("id"))
         if app_id in self.imported_ids:

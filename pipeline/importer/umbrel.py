@@ -20,7 +20,8 @@ import re
 from pathlib import Path
 
 from pipeline.hostpaths import data_dir
-from pipeline.importer.compose import parse_env_file_text, parse_project
+from pipeline.importer.compose import parse_project
+from pipeline.importer.compose_values import parse_env_file_text
 from pipeline.importer.compose_yaml import load_yaml
 from pipeline.importer.reasons import Reason, refuse
 from pipeline.importer.source_app import (

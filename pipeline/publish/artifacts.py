@@ -18,9 +18,10 @@ from pathlib import Path
 
 from catalog.address import blake3_hex
 from catalog.catalog_model import CATALOG_NAME, AppCatalog, CatalogError, parse_catalog
+from catalog.refusal import Refused
 
 
-class ArtifactError(Exception):
+class ArtifactError(Refused):
     """The build outputs are missing, unreadable or do not match the catalog."""
 
 

@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from catalog.address import blake3_hex
 from catalog.catalog_delta import delta_target_name, make_delta
 from catalog.catalog_model import CATALOG_NAME
-from pipeline.publish.file_origin import Origin
 from pipeline.publish.layout import TIMESTAMP_PATH, snapshot_path, targets_metadata_path
+from pipeline.publish.origin import Origin
 from signing.errors import TufError
 from signing.metadata import Metadata, Snapshot, Targets, Timestamp
 

@@ -20,16 +20,17 @@ from typing import Any
 
 import httpx
 
-from pipeline.publish.file_origin import Origin
+from catalog.refusal import Refused
 from pipeline.publish.layout import TIMESTAMP_PATH, publish_order, root_path, targets_metadata_path
-from pipeline.publish.signed_repository import PublishError, read_origin_state
+from pipeline.publish.origin import Origin, PublishError
+from pipeline.publish.signed_repository import read_origin_state
 from signing.errors import TufError
 from signing.metadata import Metadata, Targets
 
 UPLOAD_TIMEOUT_SECONDS = 120.0
 
 
-class SeedPushError(Exception):
+class SeedPushError(Refused):
     """A seed refused an upload or could not be reached; one line says which and why."""
 
 

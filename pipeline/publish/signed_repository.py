@@ -16,8 +16,9 @@ snapshot when the current one would expire first) for what is published.
 
 Public API: ``publish_targets(...) -> PublishReport``,
 ``refresh_timestamp(...) -> PublishReport``, ``read_origin_roots(origin)``,
-``read_published_role(origin, role_name)``,
-``PublishError``.
+``read_published_role(origin, role_name)``.  Refusals raise
+:class:`pipeline.publish.origin.PublishError` (re-exported here for callers that
+still import it from this module).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pipeline.publish.file_origin import Origin
 from pipeline.publish.layout import (
     TIMESTAMP_PATH,
     is_mutable,
@@ -35,6 +35,8 @@ from pipeline.publish.layout import (
     snapshot_path,
     targets_metadata_path,
 )
+from pipeline.publish.origin import Origin
+from pipeline.publish.origin import PublishError as PublishError
 from signing.errors import TufError
 from signing.hashing import verify_length_and_hashes
 from signing.keys import SigningKey
@@ -52,10 +54,6 @@ from signing.metadata import (
 from signing.repository import consistent_snapshot_files, sign, snapshot_for, timestamp_for
 from signing.threshold import verify_delegate
 from signing.trusted_set import TrustedSet
-
-
-class PublishError(Exception):
-    """The publish was refused before writing, or stopped; one line says why."""
 
 
 @dataclass

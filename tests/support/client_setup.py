@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from node_runtime.tuf_updater import Updater, UpdaterConfig
+from node_runtime.fetch.tuf_client import Updater, UpdaterConfig
 from tests.support.repos import LiveRepository
 
 

@@ -62,7 +62,7 @@ def test_purging_an_installed_app_is_refused_and_deletes_nothing(agent: NodeAgen
 PURGE = """
 import sys
 from pathlib import Path
-from node_runtime.apply import PurgeRefused, purge_app
+from node_runtime.apply.purge import PurgeRefused, purge_app
 from node_runtime.engines import choose_engine
 root = Path(sys.argv[1])
 try:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from node_runtime.reconcile import desired_app
+from node_runtime.plan.desired import desired_app
 from tests.integration.lifecycle.gate_apps import gate_manifest, ui_url
 from tests.integration.lifecycle.node_agent import NodeAgent
 from tests.realparts.net import wait_for_http

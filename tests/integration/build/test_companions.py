@@ -14,7 +14,8 @@ import pytest
 
 from catalog.address import blake3_hex
 from catalog.catalog_model import AppCatalog
-from pipeline.catalog_build import BuildOptions, BuildRefused, BuildResult, build_catalog
+from pipeline.build_types import BuildOptions, BuildRefused, BuildResult
+from pipeline.catalog_build import build_catalog
 from tests.realparts.podman_user import RootlessPodman
 from tests.support.apprepo import AppRepo
 

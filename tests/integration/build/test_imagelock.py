@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from catalog.catalog_model import parse_catalog
-from pipeline.catalog_build import BuildOptions, build_catalog
+from pipeline.build_types import BuildOptions
+from pipeline.catalog_build import build_catalog
 from pipeline.cli import main
 from pipeline.imagelock import RegistryClient, RegistryError, read_lock_file
 from tests.realparts.net import free_port

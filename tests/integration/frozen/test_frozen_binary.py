@@ -57,7 +57,7 @@ def test_the_binary_holds_the_compiled_extensions_and_none_of_the_publisher(
     files, modules = archive_contents(archy_node_binary)
 
     assert set(COMPILED_EXTENSIONS) <= files
-    assert {"node_runtime.cli", "node_runtime.self_update", "catalog.catalog_model"} <= modules
+    assert {"node_runtime.commands", "node_runtime.self_update", "catalog.catalog_model"} <= modules
     assert {"signing.trusted_set", "nacl.signing", "httpx"} <= modules
     top_level = {name.split(".")[0] for name in modules} | {
         name.split("/")[0].split("-")[0] for name in files

@@ -20,12 +20,14 @@ from click.testing import CliRunner, Result
 
 from catalog.runtime_spec import podman_secret_name
 from catalog.unit_check import container_unit_file
-from node_runtime.cli import main
+from node_runtime.commands import main
 from node_runtime.engines.container_engine import CommandResult, EngineError
 from node_runtime.engines.podman_engine import PodmanEngine
 from node_runtime.engines.quadlet_engine import remove_app_units, write_app_units
-from node_runtime.node_config import STATE_ROOT_ENV
-from node_runtime.reconcile import AppliedApp, ObservedState, plan_reconcile
+from node_runtime.plan.observed import ObservedState
+from node_runtime.plan.reconcile import plan_reconcile
+from node_runtime.store.applied import AppliedApp
+from node_runtime.store.node_config import STATE_ROOT_ENV
 from pipeline.render import render_app
 from tests.realparts.podman_user import RootlessPodman
 from tests.support.catalogs import catalog_of, simple_manifest, with_member_changes
@@ -128,7 +130,7 @@ def test_colliding_unit_names_through_a_signed_catalog_never_take_the_other_apps
 
 
 def applied_of(catalog, app_id: str) -> dict[str, AppliedApp]:  # type: ignore[no-untyped-def]
-    return {app_id: AppliedApp(catalog.apps[app_id], DATA)}
+    return {app_id: AppliedApp.of(catalog.apps[app_id], DATA)}
 
 
 def test_a_podman_secret_recorded_as_another_apps_is_never_handed_over() -> None:

@@ -8,7 +8,7 @@ user can execute it, else the system ``python3`` of the same version (the
 virtualenv may live under root's 0700 home).
 
 The node's state is prepared the way a pull leaves it: the catalog bytes in
-the blob store and the current-catalog pointer (``node_runtime.node_state``),
+the blob store and the current-catalog pointer (``node_runtime.store``),
 plus a ``config.json`` naming the data root.  Everything under the node's
 root belongs to the test user.
 """
@@ -28,8 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from catalog.catalog_model import AppCatalog
-from node_runtime.blob_store import BlobStore
-from node_runtime.node_state import CatalogPointer, NodePaths, NodeState, utc_now_text
+from node_runtime.store.blob_store import BlobStore
+from node_runtime.store.catalog_pointer import CatalogPointer
+from node_runtime.store.node_state import NodeState
+from node_runtime.store.paths import NodePaths, utc_now_text
 from tests.realparts import REPO_ROOT
 from tests.realparts.podman_user import RootlessPodman
 

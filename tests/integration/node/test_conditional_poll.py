@@ -20,10 +20,15 @@ from typing import Any
 
 import pytest
 
-from node_runtime.conditional_cache import CachedAnswer, ConditionalCache, validators_from_headers
-from node_runtime.node_config import initialise_node
-from node_runtime.node_state import NodePaths, NodeState
+from node_runtime.fetch.conditional_cache import (
+    CachedAnswer,
+    ConditionalCache,
+    validators_from_headers,
+)
 from node_runtime.pull import POLL_CACHE_NAME, PullError, pull
+from node_runtime.store.node_config import initialise_node
+from node_runtime.store.node_state import NodeState
+from node_runtime.store.paths import NodePaths
 from tests.support.repos import RepositoryHandle, make_repository, manifest_yaml
 
 

@@ -16,9 +16,10 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from node_runtime.cli import main
-from node_runtime.node_config import STATE_ROOT_ENV
-from node_runtime.node_state import NodePaths, NodeState
+from node_runtime.commands import main
+from node_runtime.store.node_config import STATE_ROOT_ENV
+from node_runtime.store.node_state import NodeState
+from node_runtime.store.paths import NodePaths
 from tests.integration.lifecycle.node_agent import DaemonProcess
 from tests.realparts import REPO_ROOT
 from tests.support.repos import make_repository, manifest_yaml

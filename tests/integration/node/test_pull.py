@@ -18,11 +18,13 @@ from typing import Any
 import pytest
 
 from catalog.address import blake3_hex
-from node_runtime.blob_store import BlobStore
-from node_runtime.node_config import initialise_node
-from node_runtime.node_state import InstalledApps, NodePaths, NodeState, load_current_catalog
 from node_runtime.origin_fetcher import OriginFetcher, RetryPolicy
 from node_runtime.pull import PullError, pull
+from node_runtime.store.blob_store import BlobStore
+from node_runtime.store.installed import InstalledApps
+from node_runtime.store.node_config import initialise_node
+from node_runtime.store.node_state import NodeState, load_current_catalog
+from node_runtime.store.paths import NodePaths
 from signing import repository as tuf_repository
 from signing.keys import SigningKey
 from signing.metadata import Metadata, Timestamp

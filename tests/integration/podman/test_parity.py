@@ -2,7 +2,7 @@
 
 For every app in apps/: the options of the ``podman run`` line that the real
 Quadlet generator writes into ``ExecStart=`` (read back as systemd reads it)
-equal the options of ``node_runtime.podman_backend.run_arguments``, apart from
+equal the options of ``node_runtime.engines.podman_args.run_arguments``, apart from
 what only one side needs: systemd's ``--cidfile``, ``--sdnotify``,
 ``--cgroups``, ``--replace``, ``--rm`` and ``-d``; the backend's
 ``--restart`` and ``--detach``.
@@ -17,7 +17,7 @@ import pytest
 from catalog.manifest import Manifest
 from catalog.runtime_spec import app_runtime_specs
 from catalog.systemd_syntax import parse_unit, split_command_line
-from node_runtime.podman_backend import network_create_arguments, run_arguments
+from node_runtime.engines.podman_args import network_create_arguments, run_arguments
 from pipeline.appset import find_app_folders, load_app_folder
 from pipeline.render import render_app, service_name, write_units
 from tests.integration.render.test_escaping import split_dryrun

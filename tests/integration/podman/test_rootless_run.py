@@ -21,7 +21,7 @@ import pytest
 
 from catalog.manifest import Manifest
 from catalog.runtime_spec import LABEL_CONFIG_HASH, MemberSpec, host_uid_for
-from node_runtime.podman_backend import (
+from node_runtime.engines.podman_args import (
     app_run_arguments,
     healthcheck_arguments,
     network_create_arguments,

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from node_runtime.tuf_updater import Updater
+from node_runtime.fetch.tuf_client import Updater
+from pipeline.ceremony.event_publish import publish_signing_event
 from pipeline.ceremony.steps import open_catalog_event, sign_event
 from pipeline.cli import main
-from pipeline.publish.event_publish import publish_signing_event
-from pipeline.publish.file_origin import FileOrigin, OriginError
-from pipeline.publish.signed_repository import PublishError, refresh_timestamp
+from pipeline.publish.file_origin import FileOrigin
+from pipeline.publish.origin import OriginError, PublishError
+from pipeline.publish.signed_repository import refresh_timestamp
 from signing.keys import SigningKey
 from signing.metadata import Metadata, Timestamp
 from tests.support.ceremony_setup import NOW, PASSPHRASE, ThrowawayCeremony, make_ceremony

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from node_runtime.origin_fetcher import OriginFetcher, RetryPolicy, repository_urls
-from node_runtime.tuf_updater import Updater
+from node_runtime.fetch.http import OriginFetcher, repository_urls
+from node_runtime.fetch.retry import RetryPolicy
+from node_runtime.fetch.tuf_client import Updater
 
 
 class Node:

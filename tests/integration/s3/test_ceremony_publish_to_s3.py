@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.publish.event_publish import publish_signing_event
-from pipeline.publish.file_origin import OriginError
+from pipeline.ceremony.event_publish import publish_signing_event
+from pipeline.publish.layout import MARKER_PATH
+from pipeline.publish.origin import OriginError, PublishConflictError
+from pipeline.publish.s3_origin import S3Origin
 from pipeline.publish.signed_repository import refresh_timestamp
-from pipeline.s3_origin import MARKER_PATH, PublishConflictError, S3Origin
 from tests.integration.publish.test_file_publish import signed_event
 from tests.integration.s3.node import Node
 from tests.integration.s3.seaweedfs import SeaweedFS

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from node_runtime.conditional_cache import ConditionalCache
-from node_runtime.origin_fetcher import OriginFetcher, RetryPolicy, repository_urls
-from node_runtime.tuf_updater import Updater
-from pipeline.s3_origin import publish_to_s3
+from node_runtime.fetch.conditional_cache import ConditionalCache
+from node_runtime.fetch.http import OriginFetcher, repository_urls
+from node_runtime.fetch.retry import RetryPolicy
+from node_runtime.fetch.tuf_client import Updater
+from pipeline.publish.s3_origin import publish_to_s3
 from signing.errors import ExpiredMetadataError
-from tests.integration.s3.repositories import RepositoryBuilder
 from tests.integration.s3.seaweedfs import SeaweedFS
+from tests.support.repository_builder import RepositoryBuilder
 
 
 class PollingNode:

@@ -10,18 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from node_runtime.origin_fetcher import (
-    OriginFetcher,
-    RetryPolicy,
-    Timeouts,
-    origin_base_url,
-)
-from node_runtime.tuf_fetcher import CHUNK_SIZE, DownloadError, DownloadLengthError
-from node_runtime.tuf_fetcher import RemoteFileNotFoundError as NotFound
-from pipeline.s3_origin import publish_to_s3
+from node_runtime.fetch.fetcher import CHUNK_SIZE, DownloadError, DownloadLengthError
+from node_runtime.fetch.fetcher import RemoteFileNotFoundError as NotFound
+from node_runtime.fetch.http import OriginFetcher, Timeouts, origin_base_url
+from node_runtime.fetch.retry import RetryPolicy
+from pipeline.publish.s3_origin import publish_to_s3
 from tests.integration.s3.node import Node
-from tests.integration.s3.repositories import RepositoryBuilder
 from tests.integration.s3.seaweedfs import SeaweedFS
+from tests.support.repository_builder import RepositoryBuilder
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from bench.origin_load import LoadReport, PullResult, print_report, pull_concurrently
-from pipeline.s3_origin import publish_to_s3
-from tests.integration.s3.repositories import RepositoryBuilder
+from pipeline.publish.s3_origin import publish_to_s3
 from tests.integration.s3.seaweedfs import SeaweedFS
+from tests.support.repository_builder import RepositoryBuilder
 
 pytestmark = pytest.mark.integration
 

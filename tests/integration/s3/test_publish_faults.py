@@ -16,18 +16,14 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from pipeline.s3_origin import (
-    PublishConflictError,
-    PublishError,
-    S3Origin,
-    execute_plan,
-    parse_s3_url,
-    plan_publish,
-    publish_to_s3,
-)
+from pipeline.publish.origin import PublishConflictError, PublishError
+from pipeline.publish.s3_client import parse_s3_url
+from pipeline.publish.s3_origin import S3Origin, publish_to_s3
+from pipeline.publish.upload_executor import execute_plan
+from pipeline.publish.upload_planner import plan_publish
 from tests.integration.s3.node import Node
-from tests.integration.s3.repositories import RepositoryBuilder
 from tests.integration.s3.seaweedfs import SeaweedFS
+from tests.support.repository_builder import RepositoryBuilder
 
 pytestmark = pytest.mark.integration
 

@@ -8,20 +8,19 @@ import pytest
 from click.testing import CliRunner
 
 from catalog.address import blake3_hex
-from pipeline import s3_origin
-from pipeline.s3_origin import (
+from pipeline.cli import main as archy
+from pipeline.publish import s3_origin
+from pipeline.publish.layout import MARKER_PATH, publish_order
+from pipeline.publish.origin import PublishConflictError, PublishError
+from pipeline.publish.s3_origin import (
     IMMUTABLE_CACHE_CONTROL,
-    MARKER_PATH,
     TIMESTAMP_CACHE_CONTROL,
-    PublishConflictError,
-    PublishError,
     S3Origin,
-    plan_publish,
-    publish_order,
     publish_to_s3,
 )
-from tests.integration.s3.repositories import RepositoryBuilder
+from pipeline.publish.upload_planner import plan_publish, read_repository_dir
 from tests.integration.s3.seaweedfs import ACCESS_KEY, SECRET_KEY, SeaweedFS
+from tests.support.repository_builder import RepositoryBuilder
 
 pytestmark = pytest.mark.integration
 
@@ -122,8 +121,9 @@ def test_dry_run_lists_the_uploads_and_writes_nothing(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     result = CliRunner().invoke(
-        s3_origin.publish_s3_command,
+        archy,
         [
+            "publish-s3",
             str(builder.directory),
             "--to",
             f"s3://{bucket}/repo",
@@ -145,14 +145,14 @@ def test_the_command_publishes_with_credentials_from_the_environment(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     arguments = [str(builder.directory), "--to", f"s3://{bucket}/repo"]
     arguments += ["--endpoint-url", seaweedfs.endpoint_url]
-    result = CliRunner().invoke(s3_origin.publish_s3_command, arguments)
+    result = CliRunner().invoke(archy, ["publish-s3", *arguments])
     assert result.exit_code == 0, result.output
     assert "timestamp version 1" in result.output
     assert f"repo/{MARKER_PATH}" in _keys(seaweedfs, bucket)
 
 
 def _refused(arguments: list[str]) -> str:
-    result = CliRunner().invoke(s3_origin.publish_s3_command, arguments)
+    result = CliRunner().invoke(archy, ["publish-s3", *arguments])
     assert result.exit_code == 1, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.output
@@ -236,6 +236,6 @@ def test_bad_input_is_refused_before_any_request(tmp_path: Path) -> None:
     with pytest.raises(PublishError, match="not a valid bucket name"):
         S3Origin.from_url("s3://Bad_Bucket/prefix")
     with pytest.raises(PublishError, match=r"no metadata/timestamp\.json"):
-        s3_origin.read_repository_dir(tmp_path)
+        read_repository_dir(tmp_path)
     with pytest.raises(PublishError, match="nothing to publish"):
         plan_publish(S3Origin.from_url("s3://bucket"), {"targets/x": b""})

@@ -17,11 +17,12 @@ import sys
 import threading
 from pathlib import Path
 
+from node_runtime.fetch.pull import pull
 from node_runtime.node_config import initialise_node
-from node_runtime.node_seed import serve_node_store
 from node_runtime.node_state import InstalledApps, NodePaths, NodeState
-from node_runtime.pull import pull
-from node_runtime.seed_server import IrohSeed, SeedStore
+from node_runtime.seed.iroh_server import IrohSeed
+from node_runtime.seed.node_seed import serve_node_store
+from node_runtime.seed.store import SeedStore
 
 
 def node_with_seed(node_dir: Path, root: bytes, origin: str, seed_url: str) -> NodePaths:

@@ -15,15 +15,14 @@ import threading
 from pathlib import Path
 
 from catalog.address import blake3_hex, blake3_stream
-from node_runtime.iroh_send_buffer import is_installed
-from node_runtime.seed_fetcher import (
-    BlobTransport,
-    HttpSeedTransport,
-    IrohClient,
-    IrohSeedTransport,
-    MultiSourceBlobFetcher,
-)
-from node_runtime.seed_server import HttpSeedServer, IrohSeed, SeedStore
+from node_runtime.fetch.http_seed import HttpSeedTransport
+from node_runtime.fetch.iroh_seed import IrohClient, IrohSeedTransport
+from node_runtime.fetch.iroh_send_buffer import is_installed
+from node_runtime.fetch.seed_transport import BlobTransport
+from node_runtime.fetch.swarm import MultiSourceBlobFetcher
+from node_runtime.seed.http_server import HttpSeedServer
+from node_runtime.seed.iroh_server import IrohSeed
+from node_runtime.seed.store import SeedStore
 
 
 def start_iroh_seed(store: SeedStore) -> tuple[IrohSeed, asyncio.AbstractEventLoop]:

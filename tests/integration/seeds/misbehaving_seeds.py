@@ -22,9 +22,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from node_runtime.seed_fetcher import BlobTransport
-from node_runtime.seed_protocol import parse_http_range
-from node_runtime.seed_server import blake3_of_target_path
+from node_runtime.fetch.seed_protocol import parse_http_range
+from node_runtime.fetch.seed_transport import BlobTransport
+from node_runtime.seed.http_server import blake3_of_target_path
 
 
 def seed_store_from_repository(repository_dir: Path, store_dir: Path) -> Path:

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from node_runtime.blob_store import BlobStore
+from node_runtime.fetch.http import OriginFetcher
+from node_runtime.fetch.pull import PullResult, default_sources, pull
+from node_runtime.fetch.retry import RetryPolicy
+from node_runtime.fetch.sources import Sources
 from node_runtime.node_config import initialise_node, load_config
 from node_runtime.node_state import InstalledApps, NodePaths, NodeState
-from node_runtime.origin_fetcher import OriginFetcher, RetryPolicy
-from node_runtime.pull import PullResult, default_fetcher, pull
-from node_runtime.seed_fetcher import SeedAwareFetcher
 from tests.support.repos import RepositoryHandle
 
 
@@ -26,14 +27,15 @@ def seeded_node(
     return paths
 
 
-def pull_once_without_retries(paths: NodePaths) -> tuple[PullResult, SeedAwareFetcher]:
+def pull_once_without_retries(paths: NodePaths) -> tuple[PullResult, Sources]:
     """The default pull's fetcher, with one attempt per origin request (the origin is down)."""
     with OriginFetcher(retry=RetryPolicy(attempts=1)) as origin:
-        fetcher = default_fetcher(load_config(paths), origin)
+        fetcher = default_sources(load_config(paths), origin)
         try:
             return pull(paths, fetcher=fetcher), fetcher
         finally:
-            fetcher.blobs.close()
+            if fetcher.swarm is not None:
+                fetcher.swarm.close()
 
 
 def stored_companion(paths: NodePaths, repository: RepositoryHandle) -> bytes:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from catalog.address import blake3_hex
-from node_runtime.iroh_send_buffer import install_fast_send_buffer
+from node_runtime.fetch.iroh_send_buffer import install_fast_send_buffer
 from tests.realparts.required import require_tool
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[3]

@@ -1,4 +1,4 @@
-"""``archy seed serve``: a real process serving a store over HTTP on 127.0.0.1, and refusing
+"""``archy-node seed serve``: a real process serving a store over HTTP on 127.0.0.1, and refusing
 every bad argument with one line and exit 1 (no traceback, nothing served or written)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def test_archy_seed_serve_serves_a_store_over_http(tmp_path: Path) -> None:
     (tmp_path / "blobs").mkdir()
     blob = b"a blob served by the seed command"
     (tmp_path / "blobs" / blake3_hex(blob)).write_bytes(blob)
-    command = [sys.executable, "-m", "pipeline.cli", "seed", "serve", "--store", str(tmp_path)]
+    command = [sys.executable, "-m", "node_runtime", "seed", "serve", "--store", str(tmp_path)]
     with subprocess.Popen(
         [*command, "--no-iroh", "--http", "127.0.0.1:0"],
         stdout=subprocess.PIPE,
@@ -40,15 +40,17 @@ def test_archy_seed_serve_serves_a_store_over_http(tmp_path: Path) -> None:
 # --- every bad argument: one line on stderr, exit 1, nothing served ---
 
 
-# the `seed` command group on its own starts in a fraction of the time the whole `archy` takes
-SEED_GROUP = "import sys; from pipeline.seed_commands import seed; seed(['serve', *sys.argv[1:]])"
+# the `seed` command group on its own starts in a fraction of the time the whole program takes
+SEED_GROUP = (
+    "import sys; from node_runtime.commands.seed import seed; seed(['serve', *sys.argv[1:]])"
+)
 
 
 def refusal_of(
     arguments: list[str], prefix: list[str] | None = None, whole_cli: bool = False
 ) -> str:
-    """Run ``archy seed serve`` that must refuse; its one stderr line (stdout stays empty)."""
-    entry = ["-m", "pipeline.cli", "seed", "serve"] if whole_cli else ["-c", SEED_GROUP]
+    """Run ``archy-node seed serve`` that must refuse; its one stderr line (stdout stays empty)."""
+    entry = ["-m", "node_runtime", "seed", "serve"] if whole_cli else ["-c", SEED_GROUP]
     command = [sys.executable, *entry, *arguments]
     done = subprocess.run(
         [*(prefix or []), *command], capture_output=True, text=True, timeout=60, check=False

@@ -18,14 +18,12 @@ from pathlib import Path
 import pytest
 
 from catalog.address import blake3_hex
-from node_runtime.seed_fetcher import (
-    BlobUnavailableError,
-    HttpSeedTransport,
-    LocalStoreError,
-    MultiSourceBlobFetcher,
-    RangeSchedule,
-)
-from node_runtime.seed_server import HttpSeedServer, SeedStore
+from node_runtime.fetch.http_seed import HttpSeedTransport
+from node_runtime.fetch.range_schedule import RangeSchedule
+from node_runtime.fetch.seed_transport import BlobUnavailableError, LocalStoreError
+from node_runtime.fetch.swarm import MultiSourceBlobFetcher
+from node_runtime.seed.http_server import HttpSeedServer
+from node_runtime.seed.store import SeedStore
 from tests.integration.seeds.misbehaving_seeds import MisbehavingSeed, WaitsFor
 from tests.integration.seeds.small_disk import small_tmpfs
 
@@ -107,7 +105,9 @@ def test_a_disk_filling_up_during_a_seed_fetch_is_reported_as_a_local_error(
 FILE_SIZE_LIMITED_FETCH = """
 import resource, signal, sys
 from pathlib import Path
-from node_runtime.seed_fetcher import HttpSeedTransport, LocalStoreError, MultiSourceBlobFetcher
+from node_runtime.fetch.http_seed import HttpSeedTransport
+from node_runtime.fetch.seed_transport import LocalStoreError
+from node_runtime.fetch.swarm import MultiSourceBlobFetcher
 
 seed_url, blake3, length, destination = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG instead

@@ -16,18 +16,17 @@ import pytest
 
 from catalog.address import blake3_hex
 from node_runtime.blob_store import BlobStore
+from node_runtime.fetch.http import OriginFetcher, repository_urls
+from node_runtime.fetch.http_seed import HttpSeedTransport
+from node_runtime.fetch.pull import PullError, PullResult, pull
+from node_runtime.fetch.retry import RetryPolicy
+from node_runtime.fetch.seed_transport import BlobTransport, BlobUnavailableError
+from node_runtime.fetch.sources import Sources
+from node_runtime.fetch.swarm import MultiSourceBlobFetcher
 from node_runtime.node_config import initialise_node
 from node_runtime.node_state import InstalledApps, NodePaths, NodeState
-from node_runtime.origin_fetcher import OriginFetcher, RetryPolicy, repository_urls
-from node_runtime.pull import PullError, PullResult, pull
-from node_runtime.seed_fetcher import (
-    BlobTransport,
-    BlobUnavailableError,
-    HttpSeedTransport,
-    MultiSourceBlobFetcher,
-    SeedAwareFetcher,
-)
-from node_runtime.seed_server import HttpSeedServer, SeedStore
+from node_runtime.seed.http_server import HttpSeedServer
+from node_runtime.seed.store import SeedStore
 from tests.integration.seeds.misbehaving_seeds import (
     MisbehavingSeed,
     WaitsFor,
@@ -76,17 +75,22 @@ def archive_blake3(repository: RepositoryHandle) -> str:
 
 def node_pull(
     tmp_path: Path, repository: RepositoryHandle, origin: str, transports: list[BlobTransport]
-) -> tuple[PullResult, SeedAwareFetcher, NodePaths]:
+) -> tuple[PullResult, Sources, NodePaths]:
     paths = NodePaths(tmp_path / "node")
     initialise_node(paths, repository.root_path.read_bytes(), origin, data_root=tmp_path / "data")
     NodeState(paths).save_installed(InstalledApps().with_app("demo"))
     metadata_url, targets_url = repository_urls(origin)
     blobs = MultiSourceBlobFetcher(transports)
     with OriginFetcher(retry=RetryPolicy(attempts=1)) as origin_fetcher:
-        fetcher = SeedAwareFetcher(origin_fetcher, metadata_url, targets_url, blobs)
+        fetcher = Sources(origin_fetcher, metadata_url, targets_url, blobs)
         result = pull(paths, fetcher=fetcher)
     blobs.close()
     return result, fetcher, paths
+
+
+def blobs_in_flight(fetcher: Sources) -> int:
+    assert fetcher.swarm is not None
+    return fetcher.swarm.in_flight
 
 
 def assert_archive_stored(paths: NodePaths, repository: RepositoryHandle) -> None:
@@ -142,7 +146,7 @@ def test_origin_down_two_seeds_up_the_node_pulls_catalog_and_archive(
     assert result.pointer.blake3 == blake3_hex(repository.catalog_bytes)
     assert_archive_stored(paths, repository)
     assert any(name.endswith("timestamp.json") for name in fetcher.metadata_from_seed)
-    assert fetcher.blobs.dropped == {}
+    assert fetcher.dropped == {}
     assert sum(seed.stats.bytes_sent for seed in two_seeds) >= ARCHIVE_BYTES
 
 
@@ -170,8 +174,8 @@ def test_a_misbehaving_seed_is_dropped_and_the_blob_comes_from_another(
         result, fetcher, paths = node_pull(tmp_path, repository, ORIGIN_DOWN, transports)
         assert result.pointer.blake3 == blake3_hex(repository.catalog_bytes)
         assert_archive_stored(paths, repository)
-        assert list(fetcher.blobs.dropped) == [bad.url]
-        assert reason in fetcher.blobs.dropped[bad.url]
+        assert list(fetcher.dropped) == [bad.url]
+        assert reason in fetcher.dropped[bad.url]
 
 
 def test_the_origin_wins_over_a_seed_with_older_metadata(
@@ -242,9 +246,9 @@ def test_a_trickling_seed_alone_is_dropped_and_the_origin_finishes_the_pull(
         result, fetcher, paths = node_pull(tmp_path, repository, repository.origin, transports)
     assert result.pointer.blake3 == blake3_hex(repository.catalog_bytes)
     assert_archive_stored(paths, repository)
-    assert list(fetcher.blobs.dropped) == [trickler.url]
-    assert fetcher.blobs.dropped[trickler.url].startswith("too slow: ")
-    assert fetcher.blobs.in_flight == 0
+    assert list(fetcher.dropped) == [trickler.url]
+    assert fetcher.dropped[trickler.url].startswith("too slow: ")
+    assert blobs_in_flight(fetcher) == 0
 
 
 def test_a_disk_filling_up_during_a_seed_pull_is_reported_as_such_and_the_store_is_intact(
@@ -259,7 +263,7 @@ def test_a_disk_filling_up_during_a_seed_pull_is_reported_as_such_and_the_store_
         NodeState(paths).save_installed(InstalledApps().with_app("demo"))
         metadata_url, targets_url = repository_urls(ORIGIN_DOWN)
         with OriginFetcher(retry=RetryPolicy(attempts=1)) as origin_fetcher:
-            fetcher = SeedAwareFetcher(origin_fetcher, metadata_url, targets_url, blobs)
+            fetcher = Sources(origin_fetcher, metadata_url, targets_url, blobs)
             with pytest.raises(PullError) as raised:
                 pull(paths, fetcher=fetcher)
         blobs.close()

@@ -20,10 +20,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from catalog.address import blake3_hex
-from node_runtime.bounded_http import HttpLimits
-from node_runtime.seed_fetcher import HttpSeedTransport, MultiSourceBlobFetcher
-from node_runtime.seed_protocol import ProtocolError, parse_http_range
-from node_runtime.seed_server import HttpSeedServer, SeedStore
+from node_runtime.fetch.http_seed import HttpSeedTransport
+from node_runtime.fetch.seed_protocol import ProtocolError, parse_http_range
+from node_runtime.fetch.swarm import MultiSourceBlobFetcher
+from node_runtime.seed.bounded_http import HttpLimits
+from node_runtime.seed.http_server import HttpSeedServer
+from node_runtime.seed.store import SeedStore
 
 BLOB = b"the blob a normal client wants" * 1000
 TOKEN = "a-token-of-enough-length"
@@ -278,7 +280,7 @@ def test_a_node_skips_a_seed_that_answers_503_for_that_blob_and_does_not_drop_it
 
 SEED_WITH_64_DESCRIPTORS = (
     "import resource, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)); "
-    "from pipeline.seed_commands import seed; seed(['serve', *sys.argv[1:]])"
+    "from node_runtime.commands.seed import seed; seed(['serve', *sys.argv[1:]])"
 )
 
 

@@ -1,4 +1,4 @@
-"""``archy seed sync``: a seed store mirrors a file origin, each blob checked by BLAKE3;
+"""``archy-node seed sync``: a seed store mirrors a file origin, each blob checked by BLAKE3;
 a re-run fetches only what is new; a node with its origin down pulls from the synced seed.
 """
 
@@ -14,7 +14,8 @@ import pytest
 
 from catalog.address import blake3_hex
 from node_runtime.blob_store import BlobStore
-from node_runtime.seed_server import HttpSeedServer, SeedStore
+from node_runtime.seed.http_server import HttpSeedServer
+from node_runtime.seed.store import SeedStore
 from tests.integration.seeds.seeded_node import (
     pull_once_without_retries,
     seeded_node,
@@ -26,9 +27,9 @@ REPOSITORY_ROOT = Path(__file__).resolve().parents[3]
 ORIGIN_DOWN = "http://127.0.0.1:9/registry"
 
 
-def archy(*arguments: str) -> subprocess.CompletedProcess[str]:
+def archy_node(*arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *arguments],
+        [sys.executable, "-m", "node_runtime", *arguments],
         cwd=REPOSITORY_ROOT,
         capture_output=True,
         text=True,
@@ -38,7 +39,7 @@ def archy(*arguments: str) -> subprocess.CompletedProcess[str]:
 
 
 def sync(repository: RepositoryHandle, store: Path, *extra: str) -> dict[str, Any]:
-    finished = archy(
+    finished = archy_node(
         "seed", "sync", "--origin", repository.origin, "--store", str(store), "--json", *extra
     )
     assert finished.returncode == 0, finished.stderr
@@ -97,7 +98,7 @@ def test_a_sync_refuses_a_target_whose_bytes_are_not_the_signed_ones(
     archive = repository.catalog.apps["demo"].companions[0].archive
     assert archive is not None
     repository.path(f"targets/{archive.target}").write_bytes(b"tampered on the origin")
-    finished = archy(
+    finished = archy_node(
         "seed", "sync", "--origin", repository.origin, "--store", str(tmp_path / "seed"),
         "--root", str(repository.root_path),
     )  # fmt: skip
@@ -111,7 +112,7 @@ def test_a_sync_refuses_a_target_whose_bytes_are_not_the_signed_ones(
 def test_the_first_sync_of_a_store_needs_the_root(
     tmp_path: Path, repository: RepositoryHandle
 ) -> None:
-    finished = archy(
+    finished = archy_node(
         "seed", "sync", "--origin", repository.origin, "--store", str(tmp_path / "seed")
     )
     assert finished.returncode == 1

@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 
 from catalog.catalog_model import AppCatalog, parse_catalog
+from pipeline.ceremony.event_publish import publish_signing_event
 from pipeline.ceremony.keystore import read_key_file
 from pipeline.ceremony.steps import open_catalog_event, sign_event
 from pipeline.main_flow import DEV_THRESHOLD, _build, make_dev_ceremony
-from pipeline.publish.event_publish import publish_signing_event
 from pipeline.publish.file_origin import FileOrigin
-from pipeline.publish.storefront_step import publish_storefront
+from pipeline.storefront.publish_step import publish_storefront
 from tests.integration.s3.conftest import (  # noqa: F401 - the S3 fixtures, for test_storefront_s3
     bucket,
     no_ambient_aws_configuration,

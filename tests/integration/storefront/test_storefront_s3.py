@@ -14,8 +14,9 @@ import pytest
 
 from pipeline.publish.file_origin import FileOrigin
 from pipeline.publish.layout import is_mutable, publish_order
-from pipeline.publish.storefront_step import publish_storefront
-from pipeline.s3_origin import STOREFRONT_CACHE_CONTROL, publish_to_s3, read_repository_dir
+from pipeline.publish.s3_origin import STOREFRONT_CACHE_CONTROL, publish_to_s3
+from pipeline.publish.upload_planner import read_repository_dir
+from pipeline.storefront.publish_step import publish_storefront
 from tests.integration.s3.seaweedfs import SeaweedFS
 from tests.support.repos import make_repository, manifest_yaml
 

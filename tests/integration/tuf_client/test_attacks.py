@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 import pytest
 
-from node_runtime.tuf_fetcher import DownloadLengthError
-from node_runtime.tuf_updater import Updater, UpdaterConfig
+from node_runtime.fetch.fetcher import DownloadLengthError
+from node_runtime.fetch.tuf_client import Updater, UpdaterConfig
 from signing import repository as repo_side
 from signing.errors import (
     BadVersionNumberError,

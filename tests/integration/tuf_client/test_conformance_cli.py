@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.support.repos import LiveRepository
 from tests.support.tuf_fixtures import RepositoryServer
 
-ARCHY_NODE = [sys.executable, "-c", "from node_runtime.cli import main; main()"]
+ARCHY_NODE = [sys.executable, "-c", "from node_runtime.commands import main; main()"]
 
 
 def run(*args: str | Path) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from tuf.ngclient import Updater as PythonTufUpdater
 
-from node_runtime.tuf_updater import Updater
+from node_runtime.fetch.tuf_client import Updater
 from signing.errors import LengthOrHashMismatchError, UnsignedMetadataError
 from tests.support.repos import LiveRepository
 from tests.support.tuf_fixtures import RepositoryServer

@@ -10,16 +10,14 @@ from pathlib import Path
 import pytest
 
 from catalog.runtime_spec import NETWORK_UNIT_FILE
-from node_runtime.apply import (
-    ActionFailed,
-    apply,
-    canonical_hook_source,
-    observe_apps,
-)
+from node_runtime.apply.hooks import canonical_hook_source
+from node_runtime.apply.observe import observe_apps
+from node_runtime.apply.outcome import ActionFailed
+from node_runtime.apply.run import apply
 from node_runtime.engines.container_engine import CommandResult, EngineTimeout
 from node_runtime.engines.podman_engine import PodmanEngine
 from node_runtime.engines.quadlet_engine import QuadletEngine, write_app_units
-from node_runtime.node_state import NodePaths
+from node_runtime.store.paths import NodePaths
 from tests.realparts.quadlet import quadlet_problems, require_quadlet, run_quadlet_dryrun
 from tests.support.catalogs import catalog_of, simple_manifest
 

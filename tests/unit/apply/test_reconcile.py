@@ -5,15 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from catalog.runtime_spec import podman_secret_name
-from node_runtime.reconcile import (
-    AppliedApp,
+from node_runtime.plan.actions import (
     CreateDataDir,
     CreateNetwork,
     CreatePodmanSecret,
-    FailedUpdate,
     GenerateSecret,
-    ObservedContainer,
-    ObservedState,
     Plan,
     RecordApplied,
     RemoveContainer,
@@ -21,9 +17,12 @@ from node_runtime.reconcile import (
     StartMember,
     StopMember,
     WaitHealthy,
-    desired_app,
-    plan_reconcile,
 )
+from node_runtime.plan.desired import desired_app
+from node_runtime.plan.observed import ObservedContainer, ObservedState
+from node_runtime.plan.reconcile import plan_reconcile
+from node_runtime.store.applied import AppliedApp
+from node_runtime.store.failures import FailedUpdate
 from tests.realparts import REPO_ROOT
 from tests.support.catalogs import (
     catalog_of,
@@ -68,7 +67,7 @@ def running_state(catalog, app_ids: Iterable[str], *, running: bool = True) -> O
 
 
 def applied_of(catalog, app_ids: Iterable[str]) -> dict[str, AppliedApp]:  # type: ignore[no-untyped-def]
-    return {app_id: AppliedApp(catalog.apps[app_id], DATA) for app_id in app_ids}
+    return {app_id: AppliedApp.of(catalog.apps[app_id], DATA) for app_id in app_ids}
 
 
 def test_a_fresh_install_creates_dirs_secrets_network_then_starts_and_records() -> None:
@@ -249,7 +248,9 @@ def test_a_foreign_container_with_a_members_name_refuses_the_app_unless_adopted(
 def test_a_failed_update_is_not_retried_and_the_applied_version_is_kept() -> None:
     old = catalog_of([simple_manifest("alpha")])
     new = catalog_of([simple_manifest("alpha", revision=2)])
-    failure = FailedUpdate(new.apps["alpha"].manifest_blake3, "update to 1.0.0-r2 failed: x")
+    failure = FailedUpdate(
+        manifest_blake3=new.apps["alpha"].manifest_blake3, reason="update to 1.0.0-r2 failed: x"
+    )
     state = running_state(old, ["alpha"], running=False)
     app = plan(
         new, {"alpha"}, state, applied_of(old, ["alpha"]), failed_updates={"alpha": failure}

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from catalog.canonical import encode_canonical_json
 from catalog.catalog_model import CatalogError, parse_catalog
-from pipeline.catalog_build import BuildOptions, build_catalog
+from pipeline.build_types import BuildOptions
+from pipeline.catalog_build import build_catalog
 from pipeline.cli import main
 from tests.support.apprepo import AppRepo
 

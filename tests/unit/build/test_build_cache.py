@@ -8,15 +8,9 @@ from pathlib import Path
 import pytest
 
 from catalog.canonical import encode_canonical_json
-from pipeline.catalog_build import (
-    BuildCache,
-    BuildOptions,
-    BuildRefused,
-    BuildResult,
-    build_catalog,
-    cache_key,
-    parses_back,
-)
+from pipeline.build_cache import BuildCache, cache_key, parses_back
+from pipeline.build_types import BuildOptions, BuildRefused, BuildResult
+from pipeline.catalog_build import build_catalog
 from tests.support.apprepo import AppRepo
 
 

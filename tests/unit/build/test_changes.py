@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from catalog.catalog_model import parse_catalog
-from pipeline.catalog_build import BuildOptions, BuildRefused, build_catalog
+from pipeline.build_types import BuildOptions, BuildRefused
+from pipeline.catalog_build import build_catalog
 from pipeline.changes import compare_versions
 from pipeline.cli import main
 from tests.support.apprepo import AppRepo

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pipeline.catalog_build import BuildOptions, BuildRefused, build_catalog
+from pipeline.build_types import BuildOptions, BuildRefused
+from pipeline.catalog_build import build_catalog
 from pipeline.cli import main
 from tests.support.apprepo import AppRepo
 

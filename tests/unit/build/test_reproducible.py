@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from catalog.address import blake3_hex
 from catalog.catalog_model import manifest_canonical, parse_catalog
 from catalog.loader import parse_manifest
-from pipeline.catalog_build import BuildOptions, build_catalog
+from pipeline.build_types import BuildOptions
+from pipeline.catalog_build import build_catalog
 from pipeline.cli import main
 from tests.support.apprepo import AppRepo
 

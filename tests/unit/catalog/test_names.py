@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalog.manifest import APP_ID_PATTERN, CONTAINER_NAME_PATTERN, NAME_PATTERN
-from catalog.runtime_spec import (
+from catalog.manifest_fields import APP_ID_PATTERN, CONTAINER_NAME_PATTERN, NAME_PATTERN
+from catalog.runtime_names import (
     NETWORK_NAME,
     app_data_dir,
     derived_name,

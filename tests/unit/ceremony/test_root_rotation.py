@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from node_runtime.tuf_updater import Updater
+from node_runtime.fetch.tuf_client import Updater
 from pipeline.ceremony.event import KeyNotInRoleError
+from pipeline.ceremony.event_publish import publish_signing_event
 from pipeline.ceremony.steps import open_catalog_event, open_root_rotation, sign_event
-from pipeline.publish.event_publish import publish_signing_event
 from pipeline.publish.file_origin import FileOrigin
 from signing.keys import SigningKey
 from tests.support.ceremony_setup import NOW, make_ceremony

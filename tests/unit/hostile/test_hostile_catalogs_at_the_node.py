@@ -23,9 +23,10 @@ from click.testing import CliRunner, Result
 
 from catalog.runtime_spec import volume_host_path
 from catalog.unit_check import container_unit_file
-from node_runtime.cli import main
-from node_runtime.node_config import STATE_ROOT_ENV
-from node_runtime.reconcile import AppliedApp, ObservedState, WriteUnits, plan_reconcile
+from node_runtime.commands import main
+from node_runtime.reconcile import ObservedState, WriteUnits, plan_reconcile
+from node_runtime.store.applied import AppliedApp
+from node_runtime.store.node_config import STATE_ROOT_ENV
 from tests.support.repos import UnitTamper, make_repository, manifest_yaml
 
 VAULT = (
@@ -250,7 +251,7 @@ def test_a_hostile_update_keeps_the_applied_version_and_never_writes_its_units(
 ) -> None:
     honest = make_repository(tmp_path / "honest", {"evil": manifest_yaml("evil")})
     assert honest.catalog is not None
-    applied = {"evil": AppliedApp(honest.catalog.apps["evil"], str(tmp_path / "data"))}
+    applied = {"evil": AppliedApp.of(honest.catalog.apps["evil"], str(tmp_path / "data"))}
     hostile = make_repository(
         tmp_path / "hostile",
         {"evil": manifest_yaml("evil", revision=2)},

@@ -8,18 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from node_runtime.apply import (
-    SYMLINK_HINT,
-    ActionFailed,
-    canonical_hook_source,
-    check_member_mounts,
-    create_data_dir,
-    read_secret_file,
-    write_secret_once,
-)
+from node_runtime.apply.data_dirs import check_member_mounts, create_data_dir
+from node_runtime.apply.hooks import canonical_hook_source
+from node_runtime.apply.outcome import SYMLINK_HINT, ActionFailed
+from node_runtime.apply.secrets import read_secret_file, write_secret_once
 from node_runtime.engines.stage_engine import StageEngine
-from node_runtime.reconcile import desired_app
-from node_runtime.safe_paths import UnsafePath, directory_state
+from node_runtime.plan.desired import desired_app
+from node_runtime.store.safe_paths import UnsafePath, directory_state
 from tests.support.catalogs import catalog_app, simple_manifest
 
 

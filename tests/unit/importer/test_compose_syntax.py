@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.importer.compose import (
+from pipeline.importer.compose_values import (
     PortSpec,
     VolumeSpec,
     byte_count,

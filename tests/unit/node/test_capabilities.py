@@ -17,9 +17,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from catalog.systemd_syntax import parse_unit
-from node_runtime.cli import main
-from node_runtime.node_config import STATE_ROOT_ENV
-from node_runtime.node_state import NodePaths, NodeState
+from node_runtime.commands import main
+from node_runtime.store.node_config import STATE_ROOT_ENV
+from node_runtime.store.node_state import NodeState
+from node_runtime.store.paths import NodePaths
 from tests.support.repos import RepositoryHandle, make_repository
 
 APPS = Path(__file__).resolve().parents[3] / "apps"

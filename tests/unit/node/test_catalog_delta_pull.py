@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 from catalog.address import blake3_hex
 from catalog.catalog_delta import delta_target_name, make_delta
 from catalog.catalog_model import CATALOG_NAME
-from node_runtime.blob_store import BlobStore
-from node_runtime.node_config import initialise_node
-from node_runtime.node_state import CatalogPointer, NodePaths, NodeState
 from node_runtime.pull import pull
+from node_runtime.store.blob_store import BlobStore
+from node_runtime.store.catalog_pointer import CatalogPointer
+from node_runtime.store.node_config import initialise_node
+from node_runtime.store.node_state import NodeState
+from node_runtime.store.paths import NodePaths
 from tests.support.repos import RepositoryHandle, make_repository, manifest_yaml
 
 APP_IDS = ["alpha", "beta", "gamma", "delta-app"]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from node_runtime.cli import main
-from node_runtime.node_service import ServiceSettings, render_node_service, state_directory
+from node_runtime.commands import main
+from node_runtime.service import ServiceSettings, render_node_service, state_directory
 
 ME = pwd.getpwuid(os.getuid()).pw_name
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from node_runtime.cli import main
-from node_runtime.node_config import STATE_ROOT_ENV
-from node_runtime.node_state import NodePaths, NodeState
+from node_runtime.commands import main
+from node_runtime.store.node_config import STATE_ROOT_ENV
+from node_runtime.store.node_state import NodeState
+from node_runtime.store.paths import NodePaths
 from tests.support.repos import RepositoryHandle, make_repository, manifest_yaml
 
 ELECTRUM_NEEDS = "  - {app: bitcoin, version: '>=25', settings: {txindex: true}}\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from node_runtime.sd_notify import notify
+from node_runtime.service import notify
 
 
 def receiver(address: str | bytes) -> socket.socket:

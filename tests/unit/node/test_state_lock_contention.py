@@ -14,7 +14,8 @@ from tests.realparts.wait import poll_until
 HOLDER = """
 import sys
 from pathlib import Path
-from node_runtime.node_state import NodePaths, NodeState
+from node_runtime.store.node_state import NodeState
+from node_runtime.store.paths import NodePaths
 root, log, name = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 with NodeState(NodePaths(root)).lock():
     with log.open("a") as out:

@@ -9,21 +9,18 @@ from pathlib import Path
 import pytest
 
 from catalog.address import blake3_hex
-from node_runtime.blob_store import (
+from node_runtime.store.applied import AppliedApp
+from node_runtime.store.atomic_file import write_file_atomically
+from node_runtime.store.blob_store import (
     BlobMismatchError,
     BlobMissingError,
     BlobStore,
     BlobTamperedError,
 )
-from node_runtime.node_state import (
-    AppliedApp,
-    CatalogPointer,
-    InstalledApps,
-    NodePaths,
-    NodeState,
-    StateError,
-    write_file_atomically,
-)
+from node_runtime.store.catalog_pointer import CatalogPointer
+from node_runtime.store.installed import InstalledApps
+from node_runtime.store.node_state import NodeState
+from node_runtime.store.paths import NodePaths, StateError
 
 
 def test_bytes_go_in_under_their_blake3_and_come_out_checked(tmp_path: Path) -> None:
@@ -146,7 +143,7 @@ def test_switching_the_catalog_keeps_the_one_before(tmp_path: Path) -> None:
     assert state.current_catalog() == switched
 
 
-def test_applied_records_keep_what_the_apply_engine_adds(tmp_path: Path) -> None:
+def test_applied_records_declare_what_the_apply_engine_adds(tmp_path: Path) -> None:
     state = NodeState(NodePaths(tmp_path))
     record = AppliedApp.model_validate(
         {
@@ -162,6 +159,6 @@ def test_applied_records_keep_what_the_apply_engine_adds(tmp_path: Path) -> None
     state.record_applied("demo", record)
     back = state.applied().apps["demo"]
     assert back == record and back.version_text == "1.0.0-r2"
-    assert (back.model_extra or {})["data_root"] == "/var/lib/archipelago"
+    assert back.data_root == "/var/lib/archipelago" and not back.model_extra
     state.forget_applied("demo")
     assert state.applied().apps == {}

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from catalog.loader import ManifestSource
-from catalog.runtime_spec import app_runtime_specs, member_unit_name, podman_secret_name
+from catalog.runtime_names import member_unit_name, podman_secret_name
+from catalog.runtime_spec import app_runtime_specs
 from pipeline import crossapp
 from pipeline.appset import load_app_folder
 from pipeline.policy import check_all

@@ -6,8 +6,9 @@ import re
 from pathlib import Path
 
 from catalog.loader import ManifestSource
-from pipeline.crossapp import find_cycles
-from pipeline.policy import RULES, check_all, check_app, check_app_set
+from pipeline.dependency_cycles import find_cycles
+from pipeline.policy import check_all, check_app, check_app_set
+from pipeline.policy_rules import RULES
 from tests.unit.policy.cases import (
     CASES_DIR,
     DIGEST,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.policy import RULES, check_all
+from pipeline.policy import check_all
+from pipeline.policy_rules import RULES
 from tests.unit.policy.cases import Case, all_cases, seen
 
 CASES = all_cases()

@@ -7,12 +7,8 @@ from pathlib import Path
 import pytest
 
 from catalog.problems import ManifestError
-from catalog.runtime_spec import (
-    LABEL_CONFIG_HASH,
-    app_runtime_specs,
-    host_uid_for,
-    start_order,
-)
+from catalog.runtime_names import LABEL_CONFIG_HASH
+from catalog.runtime_spec import app_runtime_specs, host_uid_for, start_order
 from catalog.systemd_syntax import parse_unit, split_words, unit_keys
 from pipeline.render import render_app, render_app_folder, write_units
 from tests.support.app_manifests import manifest, manifest_document, with_changes

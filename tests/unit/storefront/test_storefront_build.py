@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from catalog.address import blake3_hex
 from pipeline.cli import main
 from pipeline.publish.file_origin import FileOrigin
-from pipeline.publish.storefront_step import publish_storefront, storefront_order
+from pipeline.storefront.publish_step import publish_storefront, storefront_order
 from pipeline.storefront.verified_repository import (
     StorefrontSourceError,
     read_verified_repository,

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node_runtime.tuf_updater import Updater
+from node_runtime.fetch.tuf_client import Updater
 from signing.errors import TufError
 from signing.metadata import Metadata, Root, Snapshot, Targets, Timestamp
 from signing.trusted_set import TrustedSet
@@ -56,7 +56,12 @@ def repository(tmp_path_factory: pytest.TempPathFactory) -> LiveRepository:
     ),
     data=metadata_like,
 )
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# no deadline: the client fsyncs every trusted file it keeps, and disk time is not under test
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 def test_client_given_any_bytes_as_a_metadata_file_raises_only_our_errors(
     repository: LiveRepository, tmp_path: Path, name: str, data: bytes
 ) -> None:

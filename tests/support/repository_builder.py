@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.s3_origin import read_repository_dir
+from pipeline.publish.upload_planner import read_repository_dir
 from tests.support.repos import LiveRepository
 
 

@@ -1,8 +1,8 @@
-"""``archy seed serve`` and ``archy seed sync``: run a swarm seed and fill its store.
+"""``archy-node seed serve`` and ``archy-node seed sync``: run a swarm seed and fill its store.
 
-The seed itself is :mod:`node_runtime.seed_server` and the mirroring
-:mod:`node_runtime.seed_sync` (nodes serve seeds too); these commands only
-parse options, call them and print the result.
+The seed itself is :mod:`node_runtime.seed` (the store, the HTTP and iroh
+servers) and the mirroring :mod:`node_runtime.seed.sync`; these commands
+only parse options, call them and print the result.
 """
 
 from __future__ import annotations
@@ -10,30 +10,21 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
-from node_runtime.seed_server import (
-    DEFAULT_MAX_UPLOAD_BYTES,
-    HttpSeedServer,
-    IrohSeed,
-    SeedStore,
-    parse_bind_address,
-)
-from node_runtime.seed_sync import SeedSyncError, sync_seed_store
+from catalog.command_group import LazyGroup
+from catalog.refusal import Refused
+from node_runtime.seed.addresses import parse_bind_address
+from node_runtime.seed.http_server import DEFAULT_MAX_UPLOAD_BYTES, HttpSeedServer
+from node_runtime.seed.iroh_server import IrohSeed
+from node_runtime.seed.store import SeedStore
+from node_runtime.seed.sync import SeedSyncError, sync_seed_store
 
 
-class SeedServeRefusedError(Exception):
-    """An ``archy seed serve`` argument that cannot be used; the message is one line."""
-
-
-def refuse(message: str) -> NoReturn:
-    """Print one line and exit 1 (what every refused argument of these commands does)."""
-    click.echo(f"error: {message}", err=True)
-    sys.exit(1)
+class SeedServeRefusedError(Refused):
+    """An ``archy-node seed serve`` argument that cannot be used; the message is one line."""
 
 
 def read_token_file(path: Path) -> str:
@@ -69,7 +60,7 @@ def readable_store(store_dir: Path) -> Path:
     return blobs
 
 
-@click.group("seed")
+@click.group("seed", cls=LazyGroup)
 def seed() -> None:
     """Swarm seeds: serve blobs by BLAKE3 to nodes."""
 
@@ -78,7 +69,9 @@ async def _serve_iroh(store: SeedStore, bind: str, relays: bool) -> None:
     try:
         iroh_seed = await IrohSeed(store, bind_addr=bind, relays=relays).start()
     except Exception as error:  # the binding raises its own error family
-        refuse(f"--iroh {bind}: cannot listen there ({type(error).__name__}: {error})")
+        raise SeedServeRefusedError(
+            f"--iroh {bind}: cannot listen there ({type(error).__name__}: {error})"
+        ) from None
     click.echo(f"iroh seed: {iroh_seed.seed_url}")
     try:
         await iroh_seed.serve()
@@ -133,12 +126,9 @@ def serve_command(
     PUT /blobs/<blake3> uploads that hash to their name (what `archy publish
     --seed` sends).
     """
-    try:
-        http_seed, store = _start_http_seed(
-            store_dir, http_bind, iroh_bind, no_iroh, metadata_dir, token_file, max_upload_text
-        )
-    except SeedServeRefusedError as error:
-        refuse(str(error))
+    http_seed, store = _start_http_seed(
+        store_dir, http_bind, iroh_bind, no_iroh, metadata_dir, token_file, max_upload_text
+    )
     click.echo(f"http seed: {http_seed.url}/blobs/<blake3>")
     try:
         if no_iroh:
@@ -217,9 +207,8 @@ def sync_command(
     root_bytes = root_file.read_bytes() if root_file is not None else None
     try:
         report = sync_seed_store(store_dir, origin, root_bytes, s3_endpoint)
-    except (SeedSyncError, OSError) as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+    except OSError as error:
+        raise SeedSyncError(str(error)) from None
     if as_json:
         click.echo(json.dumps(report.as_json(), indent=2, sort_keys=True))
         return

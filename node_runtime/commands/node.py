@@ -1,0 +1,244 @@
+"""``archy-node init|pull|status|list``: thin click commands over the node's state.
+
+Each command parses its options, calls one library function
+(:mod:`node_runtime.node_config`, :mod:`node_runtime.pull`,
+:mod:`node_runtime.node_state`) and prints the result: lines for people, ``--json``
+for machines.  Exit 0 ok, 1 refused (one line on stderr, nothing changed), 2 usage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from catalog.refusal import Refused
+from node_runtime.blob_store import BlobStore
+from node_runtime.commands.options import (
+    json_option,
+    print_json,
+    require_node,
+    state_root_hint,
+    state_root_option,
+)
+from node_runtime.engines import ENGINE_NAMES, choose_engine
+from node_runtime.local_node import engine_unit_dir
+from node_runtime.node_config import DEFAULT_DATA_ROOT, NodeConfigError, initialise_node
+from node_runtime.node_state import (
+    NodePaths,
+    NodeState,
+    StateError,
+    catalog_listing,
+    status_report,
+)
+from node_runtime.origin_fetcher import DEFAULT_PULL_DEADLINE_SECONDS
+from node_runtime.pull import PullError, pull
+
+
+@click.command("init")
+@click.option(
+    "--root",
+    "root_file",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The registry's root.json to trust (self-signed to its threshold).",
+)
+@click.option("--origin", required=True, help="Where the registry is: file://, http(s)://, s3://.")
+@click.option(
+    "--seed",
+    "seeds",
+    multiple=True,
+    help="A seed or mirror of targets/: http(s)://, iroh://ID@HOST:PORT or file:// (repeatable).",
+)
+@click.option(
+    "--data-root",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_DATA_ROOT,
+    show_default=True,
+    help="Where apps keep their data.",
+)
+@click.option("--s3-endpoint", help="The S3 endpoint for an s3:// origin.")
+@click.option(
+    "--engine",
+    "engine_name",
+    type=click.Choice(ENGINE_NAMES),
+    default="auto",
+    show_default=True,
+    help="The engine every later command uses unless given --engine (stage: write units, "
+    "start nothing).",
+)
+@click.option(
+    "--unit-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where units are written [default: stage: STATE_ROOT/staged-units; quadlet: "
+    "~/.config/containers/systemd].",
+)
+@click.option("--force", is_flag=True, help="Replace the config and trusted root of a set-up node.")
+@json_option
+@state_root_option
+def init_command(
+    root_file: Path,
+    origin: str,
+    seeds: tuple[str, ...],
+    data_root: Path,
+    s3_endpoint: str | None,
+    engine_name: str,
+    unit_dir: Path | None,
+    force: bool,
+    as_json: bool,
+    state_root: Path,
+) -> None:
+    """Set up this node: trust ROOT, remember the origin and seeds."""
+    try:
+        root_bytes = root_file.read_bytes()
+    except OSError as error:
+        raise Refused(f"{root_file}: cannot read ({error.strerror})") from None
+    try:
+        config = initialise_node(
+            NodePaths(state_root),
+            root_bytes,
+            origin,
+            seeds,
+            data_root,
+            s3_endpoint,
+            force,
+            root_source=str(root_file),
+            engine=engine_name,
+            unit_dir=unit_dir,
+        )
+    except NodeConfigError as error:
+        if as_json:
+            print_json({"ok": False, "error": str(error)})
+        raise Refused(str(error)) from None
+    engine = choose_engine(
+        config.engine,
+        quadlet_dir=None if config.unit_dir is None else Path(config.unit_dir),
+        state_root=state_root,
+    )
+    units = engine_unit_dir(engine)
+    if as_json:
+        print_json(
+            {
+                "ok": True,
+                "state_root": str(state_root),
+                "config": config.model_dump(mode="json", by_alias=True),
+                "unit_dir": None if units is None else str(units),
+            }
+        )
+        return
+    again = state_root_hint(state_root)
+    where = "" if units is None else f", units in {units}"
+    click.echo(
+        f"initialised {state_root}: origin {config.origin}, engine {config.engine}{where}; "
+        f"next: archy-node pull{again}"
+    )
+
+
+@click.command("pull")
+@click.option(
+    "--timeout",
+    "timeout_seconds",
+    type=click.FloatRange(min=1),
+    default=DEFAULT_PULL_DEADLINE_SECONDS,
+    show_default=True,
+    help="Give up on the origin after this many seconds, retries included.",
+)
+@json_option
+@state_root_option
+def pull_command(timeout_seconds: float, as_json: bool, state_root: Path) -> None:
+    """Refresh trust and fetch the signed catalog and what installed apps need.
+
+    Every retry of the origin is reported on stderr as it happens.
+    """
+    paths = NodePaths(state_root)
+    require_node(paths, as_json)
+    try:
+        aside = NodeState(paths).set_aside_unreadable_pointer()
+    except StateError as error:
+        raise Refused(str(error)) from None
+    if aside is not None:
+        click.echo(
+            f"warning: {paths.catalog_pointer_file} was unreadable; moved to {aside.name}, "
+            "fetching the catalog again",
+            err=True,
+        )
+    try:
+        result = pull(
+            paths,
+            report=lambda line: click.echo(line, err=True),
+            deadline_seconds=timeout_seconds,
+        )
+    except PullError as error:
+        if as_json:
+            print_json({"ok": False, "step": error.step, "error": str(error)})
+        raise Refused(f"pull failed, the current catalog is kept: {error}") from None
+    pointer = result.pointer
+    if as_json:
+        print_json(
+            {
+                "ok": True,
+                "changed": result.changed,
+                "catalog": pointer.model_dump(mode="json"),
+                "downloaded": result.downloaded,
+            }
+        )
+        return
+    what = "new catalog" if result.changed else "catalog unchanged"
+    click.echo(
+        f"{what}: commit {pointer.commit[:12]}, targets v{pointer.targets_version}; "
+        f"downloaded {len(result.downloaded)} file(s)"
+    )
+
+
+@click.command("status")
+@json_option
+@state_root_option
+def status_command(as_json: bool, state_root: Path) -> None:
+    """Installed apps (catalog vs applied version), the catalog and the last pull."""
+    paths = NodePaths(state_root)
+    require_node(paths, as_json)
+    try:
+        report = status_report(NodeState(paths), BlobStore(paths.blobs_dir))
+    except StateError as error:
+        raise Refused(str(error)) from None
+    if as_json:
+        print_json(report)
+        return
+    catalog = report["catalog"]
+    if catalog is None:
+        click.echo(f"catalog: none ({report['catalog_error'] or 'run archy-node pull'})")
+    else:
+        click.echo(
+            f"catalog: commit {catalog['commit'][:12]}, targets v{catalog['targets_version']}, "
+            f"{catalog['apps']} apps, pulled {catalog['pulled_at']}"
+        )
+    last = report["last_pull"]
+    if last is not None:
+        outcome = "ok" if last["ok"] else f"failed: {last['error']}"
+        click.echo(f"last pull: {last['at']} {outcome}")
+    if not report["apps"]:
+        click.echo("no apps installed")
+    for app in report["apps"]:
+        click.echo(
+            f"{app['id']:<24} catalog {app['catalog_version'] or '-':<16} "
+            f"applied {app['applied_version'] or '-':<16} {app['state']}"
+        )
+
+
+@click.command("list")
+@json_option
+@state_root_option
+def list_command(as_json: bool, state_root: Path) -> None:
+    """Every app in the current catalog, installed or not."""
+    paths = NodePaths(state_root)
+    require_node(paths, as_json)
+    try:
+        apps = catalog_listing(NodeState(paths), BlobStore(paths.blobs_dir))
+    except StateError as error:
+        raise Refused(str(error)) from None
+    if as_json:
+        print_json(apps)
+        return
+    for app in apps:
+        mark = "*" if app["installed"] else " "
+        click.echo(f"{mark} {app['id']:<24} {app['version']:<16} {app['summary']}")

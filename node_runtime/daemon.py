@@ -1,0 +1,171 @@
+"""The node agent's daemon loop: pull on a jittered interval, reconcile level-triggered.
+
+The loop pulls (``node_runtime.pull``) every ``pull_interval`` seconds, jittered by
+±20 %, and reconciles every ``reconcile_interval`` seconds and as soon as
+installed.json, the current catalog pointer or the stopped list changes (their
+mtime and size, looked at every second).  It reports one event per step through
+``emit`` (a JSON-ready dict; never a secret) and, under systemd (``Type=notify``,
+see :mod:`node_runtime.service`), ``READY=1`` once its first reconcile is done and a
+``STATUS=`` line after each.  It stops when ``stopping`` is set; :func:`run` sets it
+on SIGTERM or SIGINT (a reconcile under way finishes first) and says ``STOPPING=1``.
+
+The loop itself (:func:`converge`) takes its clock, its wait and its two steps as
+arguments, so it can be driven without sleeping; :func:`run` wires the real ones.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any, Protocol
+
+from node_runtime.apply import ApplyReport
+from node_runtime.engines.container_engine import EngineError
+from node_runtime.node_state import NodePaths, NodeState, StateError
+from node_runtime.service import notify
+
+DEFAULT_RECONCILE_SECONDS = 30.0
+DEFAULT_PULL_SECONDS = 900.0
+PULL_JITTER = 0.2
+WATCH_SECONDS = 1.0
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+class ConvergingNode(Protocol):
+    """The node the daemon keeps converged (``node_runtime.local_node.LocalNode``)."""
+
+    paths: NodePaths
+
+    @property
+    def engine_name(self) -> str: ...
+
+    def lock(self) -> AbstractContextManager[object]: ...
+
+    def apply(self, *, only: set[str] | None = None, retry_failed: bool = True) -> ApplyReport: ...
+
+
+@dataclass(frozen=True)
+class Intervals:
+    reconcile: float = DEFAULT_RECONCILE_SECONDS
+    pull: float | None = DEFAULT_PULL_SECONDS  # None: never pull
+
+
+def watched_files(paths: NodePaths) -> tuple[tuple[str, int, int], ...]:
+    """What a change of the desired state looks like: (path, mtime, size) of its files."""
+    watched = []
+    for path in (
+        paths.installed_file,
+        paths.catalog_pointer_file,
+        paths.state_dir / "stopped.json",
+    ):
+        try:
+            info = os.stat(path)
+            watched.append((str(path), info.st_mtime_ns, info.st_size))
+        except FileNotFoundError:
+            watched.append((str(path), 0, -1))
+    return tuple(watched)
+
+
+def jittered(seconds: float) -> float:
+    return seconds * (1 + random.uniform(-PULL_JITTER, PULL_JITTER))  # noqa: S311 (not secret)
+
+
+def pull_once(paths: NodePaths, emit: Emit) -> None:
+    """One pull; its outcome (or refusal) is an event, never an exception."""
+    from node_runtime.pull import PullError, pull
+
+    try:
+        aside = NodeState(paths).set_aside_unreadable_pointer()
+        if aside is not None:
+            emit({"event": "pointer-set-aside", "path": str(aside),
+                  "note": "fetching the catalog again"})  # fmt: skip
+        result = pull(paths)
+    except (StateError, PullError) as error:
+        emit({"event": "pull", "ok": False, "error": str(error)})
+        return
+    emit({"event": "pull", "ok": True, "changed": result.changed,
+          "catalog": result.pointer.blake3})  # fmt: skip
+
+
+def reconcile_once(node: ConvergingNode, emit: Emit) -> str:
+    """Reconcile and emit the event; returns a one-line status for systemd."""
+    try:
+        with node.lock():
+            report = node.apply(retry_failed=False)
+    except (StateError, EngineError) as error:
+        emit({"event": "reconciled", "ok": False, "error": str(error)})
+        return f"reconcile refused: {error}"
+    changed = {
+        app_id: result.status
+        for app_id, result in report.results.items()
+        if result.status != "unchanged"
+    }
+    failed = {app_id: r.reason for app_id, r in report.results.items() if r.status == "failed"}
+    emit({
+        "event": "reconciled", "ok": report.ok, "engine_slow": report.engine_slow,
+        "changed": changed, "failed": failed, "steps": len(report.steps),
+    })  # fmt: skip
+    return f"reconciled {len(report.results)} app(s): {len(changed)} changed, {len(failed)} failed"
+
+
+def converge(
+    intervals: Intervals,
+    *,
+    pull: Callable[[], None],
+    reconcile: Callable[[], str],
+    watched: Callable[[], object],
+    stopping: Callable[[], bool],
+    wait: Callable[[float], object],
+    clock: Callable[[], float] = time.monotonic,
+    jitter: Callable[[float], float] = jittered,
+    notify: Callable[..., object] = notify,
+) -> None:
+    """The loop: pull when due, reconcile when due or when ``watched()`` changed, then
+    ``wait`` at most WATCH_SECONDS; until ``stopping()``."""
+    next_pull = clock() if intervals.pull is not None else float("inf")
+    next_reconcile = clock()
+    seen: object = None
+    ready = False
+    while not stopping():
+        now = clock()
+        if now >= next_pull and intervals.pull is not None:
+            pull()
+            next_pull = clock() + jitter(intervals.pull)
+        current = watched()
+        if now >= next_reconcile or current != seen:
+            seen = current
+            status = reconcile()
+            notify(*(() if ready else ("READY=1",)), f"STATUS={status}")
+            ready = True
+            next_reconcile = clock() + intervals.reconcile
+        wait(min(WATCH_SECONDS, max(0.0, next_reconcile - clock())))
+
+
+def run(node: ConvergingNode, intervals: Intervals, emit: Emit) -> None:
+    """Run the loop until SIGTERM or SIGINT, with the real clock, files and pulls."""
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+        notify("STOPPING=1")
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    emit({"event": "started", "engine": node.engine_name, "pid": os.getpid()})
+    converge(
+        intervals,
+        pull=lambda: pull_once(node.paths, emit),
+        reconcile=lambda: reconcile_once(node, emit),
+        watched=lambda: watched_files(node.paths),
+        stopping=stopping.is_set,
+        wait=stopping.wait,
+    )
+    emit({"event": "stopped"})

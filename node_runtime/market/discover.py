@@ -1,0 +1,163 @@
+"""``archy-node discover``'s work: ask relays, verify every announcement, score what holds.
+
+One round asks the relays for announcements, endorsements, reports and the owner's
+follow list; a second asks for the follow lists of the keys the owner follows (depth
+2).  Every announcement then goes through :mod:`node_runtime.market.verify`; those
+that fail are reported with their reason and never listed.  The score of each listing
+comes from :mod:`node_runtime.market.score`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from catalog.announcement import (
+    ANNOUNCEMENT_HASHTAG,
+    APP_DATA_KIND,
+    ENDORSEMENT_HASHTAG,
+    FOLLOW_LIST_KIND,
+    REPORT_HASHTAG,
+    AnnouncementError,
+    parse_endorsement,
+    parse_report,
+)
+from node_runtime.market.first_seen import record_first_seen
+from node_runtime.market.relays import EventQuery, NostrEvent, fetch_events
+from node_runtime.market.score import TrustFacts, TrustScore, policy_facts, trust_score
+from node_runtime.market.verify import (
+    AnnouncementRefused,
+    Listing,
+    RegistryVerifier,
+    announcement_of,
+    is_announcement,
+    listing_of,
+    newest_per_address,
+)
+
+
+@dataclass(frozen=True)
+class OwnerTrust:
+    """What the owner decided: their Nostr key (for follows), did:keys they trust, and the
+    root fingerprints (BLAKE3 of root files) of the registries they trust as official."""
+
+    owner_pubkey: str | None = None
+    trusted_dids: frozenset[str] = frozenset()
+    official_roots: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ScoredListing:
+    listing: Listing
+    score: TrustScore
+
+    def to_json(self) -> dict[str, object]:
+        announcement, app = self.listing.announcement, self.listing.app
+        return {
+            "registry": announcement.registry,
+            "app": announcement.app,
+            "name": app.manifest.name,
+            "version": f"{app.version}-r{app.revision}",
+            "did": announcement.did,
+            "nostr_pubkey": self.listing.event.pubkey,
+            "origin": self.listing.registry.origin,
+            "root_fingerprint": announcement.root.blake3,
+            "catalog_blake3": announcement.catalog_blake3,
+            "score": self.score.to_json(),
+        }
+
+
+@dataclass(frozen=True)
+class Rejection:
+    event_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DiscoveryReport:
+    listings: list[ScoredListing]
+    rejected: list[Rejection]
+    bad_signatures: int
+    unreachable: dict[str, str]
+
+
+def _newest_follow_lists(events: list[NostrEvent]) -> dict[str, frozenset[str]]:
+    newest: dict[str, NostrEvent] = {}
+    for event in events:
+        if event.kind != FOLLOW_LIST_KIND:
+            continue
+        current = newest.get(event.pubkey)
+        if current is None or (-event.created_at, event.id) < (-current.created_at, current.id):
+            newest[event.pubkey] = event
+    return {key: frozenset(event.tag_values("p")) for key, event in newest.items()}
+
+
+def _claims(events: list[NostrEvent], hashtag: str) -> dict[tuple[str, str], set[str]]:
+    """(did, app) -> the keys whose newest endorsement (or report) names it."""
+    parse = parse_endorsement if hashtag == ENDORSEMENT_HASHTAG else parse_report
+    found: dict[tuple[str, str], set[str]] = {}
+    tagged = [e for e in events if e.kind == APP_DATA_KIND and hashtag in e.tag_values("t")]
+    for event in newest_per_address(tagged):
+        try:
+            claim = parse(event.content)
+        except AnnouncementError:
+            continue
+        if event.tag("d") != claim.d_tag():
+            continue
+        found.setdefault((claim.did, claim.app), set()).add(event.pubkey)
+    return found
+
+
+def discover(
+    relays: list[str],
+    work_dir: Path,
+    trust: OwnerTrust,
+    now: datetime,
+    state_root: Path | None = None,
+    allow_file_origins: bool = False,
+) -> DiscoveryReport:
+    queries = [
+        EventQuery((APP_DATA_KIND,), hashtag=tag)
+        for tag in (ANNOUNCEMENT_HASHTAG, ENDORSEMENT_HASHTAG, REPORT_HASHTAG)
+    ]
+    if trust.owner_pubkey is not None:
+        queries.append(EventQuery((FOLLOW_LIST_KIND,), authors=(trust.owner_pubkey,)))
+    first = fetch_events(relays, queries)
+    follows = _newest_follow_lists(first.events)
+    bad_signatures = first.bad_signatures
+    if trust.owner_pubkey is not None and follows.get(trust.owner_pubkey):
+        second = fetch_events(
+            relays,
+            [EventQuery((FOLLOW_LIST_KIND,), authors=tuple(sorted(follows[trust.owner_pubkey])))],
+        )
+        bad_signatures += second.bad_signatures
+        follows = {**_newest_follow_lists(second.events), **follows}
+    verifier = RegistryVerifier(work_dir, allow_file_origins, reference_time=now)
+    listings: list[Listing] = []
+    rejected: list[Rejection] = []
+    for event in newest_per_address(e for e in first.events if is_announcement(e)):
+        try:
+            announcement = announcement_of(event)
+            listings.append(listing_of(event, announcement, verifier.verify(announcement)))
+        except AnnouncementRefused as refusal:
+            rejected.append(Rejection(event.id, refusal.message))
+    endorsements = _claims(first.events, ENDORSEMENT_HASHTAG)
+    reports = _claims(first.events, REPORT_HASHTAG)
+    seen = record_first_seen(state_root, sorted({x.announcement.did for x in listings}), now)
+    scored = []
+    for listing in listings:
+        key = (listing.announcement.did, listing.announcement.app)
+        facts = TrustFacts(
+            developer_pubkey=listing.event.pubkey,
+            did=listing.announcement.did,
+            official=listing.announcement.root.blake3 in trust.official_roots,
+            owner_trusts_did=listing.announcement.did in trust.trusted_dids,
+            endorsers=frozenset(endorsements.get(key, ())),
+            reporters=frozenset(reports.get(key, ())),
+            first_seen=seen.get(listing.announcement.did),
+            policy=policy_facts(listing.app.manifest),
+        )
+        scored.append(ScoredListing(listing, trust_score(facts, trust.owner_pubkey, follows, now)))
+    scored.sort(key=lambda each: (-each.score.total, each.listing.announcement.d_tag()))
+    return DiscoveryReport(scored, rejected, bad_signatures, first.unreachable)

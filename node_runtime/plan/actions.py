@@ -1,0 +1,237 @@
+"""The actions a plan is made of, and the plan itself.
+
+Each action is frozen data naming one step (``step``: ``kind:app:thing``, what
+``apply --dry-run`` prints and what ``ARCHY_TEST_CRASH_AT`` names); the
+executor (``apply.executor``) is the only code that carries one out.  Pure data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from catalog.catalog_model import CatalogApp, TargetFile
+from catalog.manifest import GeneratedSecret, HookStep
+from catalog.runtime_spec import NETWORK_NAME, MemberSpec, podman_secret_name
+from node_runtime.store.applied import AppliedApp
+
+AppChange = Literal["install", "update", "repair", "unchanged", "remove", "stop", "refused"]
+
+# -- actions -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreateNetwork:
+    @property
+    def step(self) -> str:
+        return f"create-network:{NETWORK_NAME}"
+
+
+@dataclass(frozen=True)
+class CreateDataDir:
+    """Create ``path`` (never an existing one) owned by what ``container_uid`` maps to."""
+
+    app_id: str
+    path: str
+    container_uid: int | None
+
+    @property
+    def step(self) -> str:
+        return f"create-data-dir:{self.app_id}:{self.path.rsplit('/', 1)[-1]}"
+
+
+@dataclass(frozen=True)
+class GenerateSecret:
+    """Generate a secret value and keep it in the node's 0600 file (first install only)."""
+
+    app_id: str
+    secret: GeneratedSecret
+
+    @property
+    def step(self) -> str:
+        return f"generate-secret:{self.app_id}:{self.secret.name}"
+
+
+@dataclass(frozen=True)
+class CreatePodmanSecret:
+    """Hand the node's secret file to Podman as ``archy-<app>_<name>``."""
+
+    app_id: str
+    secret_name: str
+
+    @property
+    def podman_name(self) -> str:
+        return podman_secret_name(self.app_id, self.secret_name)
+
+    @property
+    def step(self) -> str:
+        return f"create-podman-secret:{self.app_id}:{self.secret_name}"
+
+
+@dataclass(frozen=True)
+class EnsureImage:
+    """Make the image present: a bounded inspect, else load the companion archive or pull."""
+
+    app_id: str
+    member: str
+    image: str
+    archive: TargetFile | None = None
+
+    @property
+    def step(self) -> str:
+        return f"ensure-image:{self.app_id}:{self.member}"
+
+
+@dataclass(frozen=True)
+class WriteUnits:
+    """Give the engine the app's units (the Quadlet engine writes them; podman ignores them)."""
+
+    app_id: str
+    units: tuple[tuple[str, str], ...]
+
+    @property
+    def step(self) -> str:
+        return f"write-units:{self.app_id}"
+
+
+@dataclass(frozen=True)
+class RemoveContainer:
+    """Stop and remove one container (its data is a bind mount and stays)."""
+
+    app_id: str
+    member: str
+    reason: str
+
+    @property
+    def step(self) -> str:
+        return f"remove-container:{self.app_id}:{self.member}"
+
+
+@dataclass(frozen=True)
+class StartMember:
+    """Create and start a member (``create``), or start its existing, adopted container."""
+
+    app_id: str
+    spec: MemberSpec
+    create: bool
+
+    @property
+    def step(self) -> str:
+        verb = "create" if self.create else "start"
+        return f"{verb}-member:{self.app_id}:{self.spec.name}"
+
+
+@dataclass(frozen=True)
+class WaitHealthy:
+    app_id: str
+    spec: MemberSpec
+
+    @property
+    def step(self) -> str:
+        return f"wait-healthy:{self.app_id}:{self.spec.name}"
+
+
+@dataclass(frozen=True)
+class StopMember:
+    app_id: str
+    member: str
+
+    @property
+    def step(self) -> str:
+        return f"stop-member:{self.app_id}:{self.member}"
+
+
+@dataclass(frozen=True)
+class RunPostInstall:
+    """The manifest's ``post_install`` steps, after a fresh install (best-effort, idempotent)."""
+
+    app_id: str
+    steps: tuple[HookStep, ...]
+
+    @property
+    def step(self) -> str:
+        return f"post-install:{self.app_id}"
+
+
+@dataclass(frozen=True)
+class RemoveUnits:
+    app_id: str
+
+    @property
+    def step(self) -> str:
+        return f"remove-units:{self.app_id}"
+
+
+@dataclass(frozen=True)
+class RecordApplied:
+    """Write the app's applied record: the new rollback target."""
+
+    app_id: str
+    app: CatalogApp
+
+    @property
+    def step(self) -> str:
+        return f"record-applied:{self.app_id}"
+
+
+@dataclass(frozen=True)
+class ForgetApplied:
+    app_id: str
+
+    @property
+    def step(self) -> str:
+        return f"forget-applied:{self.app_id}"
+
+
+Action = (
+    CreateNetwork
+    | CreateDataDir
+    | GenerateSecret
+    | CreatePodmanSecret
+    | EnsureImage
+    | WriteUnits
+    | RemoveContainer
+    | StartMember
+    | WaitHealthy
+    | StopMember
+    | RunPostInstall
+    | RemoveUnits
+    | RecordApplied
+    | ForgetApplied
+)
+
+# -- plans -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppPlan:
+    """What happens to one app, and why."""
+
+    app_id: str
+    change: AppChange
+    actions: tuple[Action, ...] = ()
+    reason: str | None = None
+    version: str | None = None
+    target: CatalogApp | None = None
+    rollback_to: AppliedApp | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    network: tuple[CreateNetwork, ...]
+    apps: tuple[AppPlan, ...]
+
+    @property
+    def actions(self) -> list[Action]:
+        """Every action in the order it runs."""
+        return [*self.network, *(action for app in self.apps for action in app.actions)]
+
+    @property
+    def steps(self) -> list[str]:
+        return [action.step for action in self.actions]
+
+    def app(self, app_id: str) -> AppPlan:
+        for each in self.apps:
+            if each.app_id == app_id:
+                return each
+        raise KeyError(app_id)

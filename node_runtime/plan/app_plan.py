@@ -1,0 +1,173 @@
+"""The actions for one app: bring a runnable app to its desired state, or remove one.
+
+Data dirs are only ever created; a secret is generated only when neither its
+file nor the Podman secret exists; a container with the desired config hash is
+kept (adopted if ``migration.adopt`` names it); a changed member alone is
+replaced; members start in ``depends_on`` order, each followed by a health wait;
+nothing at all when everything already matches.  Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from catalog.runtime_spec import RuntimeSpecError, app_runtime_specs, secret_homes, start_order
+from node_runtime.plan.actions import (
+    Action,
+    AppChange,
+    AppPlan,
+    CreateDataDir,
+    CreatePodmanSecret,
+    EnsureImage,
+    ForgetApplied,
+    GenerateSecret,
+    RecordApplied,
+    RemoveContainer,
+    RemoveUnits,
+    RunPostInstall,
+    StartMember,
+    StopMember,
+    WaitHealthy,
+    WriteUnits,
+)
+from node_runtime.plan.desired import DesiredApp, app_data_dirs
+from node_runtime.plan.observed import ObservedState
+from node_runtime.store.applied import AppliedApp
+
+
+def _images(desired: DesiredApp, members: Iterable[str]) -> list[EnsureImage]:
+    archives = {
+        companion.member: companion.archive
+        for companion in desired.app.companions
+        if companion.archive is not None
+    }
+    wanted = set(members)
+    seen: set[str] = set()
+    actions: list[EnsureImage] = []
+    for spec in desired.specs:
+        if spec.name in wanted and spec.image not in seen:
+            seen.add(spec.image)
+            actions.append(
+                EnsureImage(desired.app_id, spec.name, spec.image, archives.get(spec.name))
+            )
+    return actions
+
+
+def _applied_matches(desired: DesiredApp, applied: AppliedApp | None, data_root: str) -> bool:
+    return (
+        applied is not None
+        and applied.data_root == data_root
+        and applied.app.manifest_blake3 == desired.app.manifest_blake3
+        and applied.app.units == desired.app.units
+        and applied.app.images == desired.app.images
+    )
+
+
+def plan_app(
+    desired: DesiredApp,
+    observed: ObservedState,
+    applied: AppliedApp | None,
+    *,
+    data_root: str,
+    stopped: bool = False,
+) -> AppPlan:
+    """The actions that bring one runnable app to its desired state."""
+    app_id = desired.app_id
+    containers = observed.containers
+    version = desired.version_text
+
+    if stopped:
+        actions: list[Action] = [
+            StopMember(app_id, spec.name)
+            for spec in reversed(desired.specs)
+            if spec.name in containers and containers[spec.name].running
+        ]
+        return AppPlan(app_id, "stop", tuple(actions), version=version, target=desired.app)
+
+    actions = []
+    for path, container_uid in app_data_dirs(desired, data_root):
+        if path not in observed.existing_dirs:
+            actions.append(CreateDataDir(app_id, path, container_uid))
+    for home in secret_homes(desired.manifest):
+        has_file = home.podman_name in observed.secret_files
+        in_podman = home.podman_name in observed.podman_secrets
+        if not has_file and not in_podman and home.secret is not None:
+            actions.append(GenerateSecret(home.owner, home.secret))
+        if not in_podman:
+            actions.append(CreatePodmanSecret(home.owner, home.name))
+
+    wanted = {spec.name for spec in desired.specs}
+    leftovers = sorted(
+        (c.name for c in containers.values() if c.app_id == app_id and c.name not in wanted),
+        reverse=True,
+    )
+    removals: list[Action] = [
+        RemoveContainer(app_id, name, "no longer part of the app") for name in leftovers
+    ]
+
+    adoptable = set(desired.manifest.migration.adopt)
+    create: list[str] = []
+    members: list[Action] = []
+    for spec in desired.specs:
+        existing = containers.get(spec.name)
+        if existing is None:
+            create.append(spec.name)
+            members += [StartMember(app_id, spec, create=True), WaitHealthy(app_id, spec)]
+        elif existing.config_hash == spec.config_hash or (
+            existing.app_id is None and spec.name in adoptable
+        ):
+            if not existing.running:
+                members += [StartMember(app_id, spec, create=False), WaitHealthy(app_id, spec)]
+        else:
+            create.append(spec.name)
+            members += [
+                RemoveContainer(app_id, spec.name, "its configuration changed"),
+                StartMember(app_id, spec, create=True),
+                WaitHealthy(app_id, spec),
+            ]
+
+    fresh = applied is None and not any(
+        c.app_id == app_id or c.name in wanted for c in containers.values()
+    )
+    record_needed = not _applied_matches(desired, applied, data_root)
+    if not (actions or removals or members or record_needed):
+        return AppPlan(app_id, "unchanged", (), version=version, target=desired.app)
+
+    actions += _images(desired, create)
+    if create or removals or record_needed:
+        actions.append(WriteUnits(app_id, tuple(sorted(desired.app.units.items()))))
+    actions += removals
+    actions += members
+    if fresh and desired.manifest.hooks.post_install:
+        actions.append(RunPostInstall(app_id, tuple(desired.manifest.hooks.post_install)))
+    if record_needed:
+        actions.append(RecordApplied(app_id, desired.app))
+    change: AppChange = "install" if applied is None else "update"
+    if not record_needed:
+        change = "repair"  # the applied version, brought back: nothing to roll back to
+    rollback = applied if change == "update" else None
+    return AppPlan(
+        app_id, change, tuple(actions), version=version, target=desired.app, rollback_to=rollback
+    )
+
+
+def plan_removal(app_id: str, observed: ObservedState, applied: AppliedApp | None) -> AppPlan:
+    """Stop and remove an uninstalled app's containers; its data and secrets stay."""
+    names = {c.name for c in observed.containers.values() if c.app_id == app_id}
+    order: list[str] = []
+    if applied is not None:
+        try:
+            specs = start_order(app_runtime_specs(applied.app.pinned_manifest(), applied.data_root))
+            order = [spec.name for spec in specs if spec.name in names]
+        except RuntimeSpecError:
+            order = []
+    order += sorted(names - set(order))
+    actions: list[Action] = []
+    for name in reversed(order):
+        actions.append(RemoveContainer(app_id, name, "the app was uninstalled"))
+    if applied is not None or actions:
+        actions.append(RemoveUnits(app_id))
+    if applied is not None:
+        actions.append(ForgetApplied(app_id))
+    version = None if applied is None else f"{applied.app.version}-r{applied.app.revision}"
+    return AppPlan(app_id, "remove", tuple(actions), version=version)

@@ -1,0 +1,34 @@
+"""What the node has right now, as the planner sees it: containers, secrets, dirs, network.
+
+Filled by the caller (``apply.observe``) from one bounded engine observation and
+the node's own files; read-only here.  Pure data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ObservedContainer:
+    """One container as ``podman ps -a`` shows it."""
+
+    name: str
+    id: str
+    running: bool
+    app_id: str | None = None
+    member: str | None = None
+    config_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class ObservedState:
+    """What the node has right now (every field filled by the caller, read-only here)."""
+
+    containers: Mapping[str, ObservedContainer] = field(default_factory=dict)
+    podman_secrets: frozenset[str] = frozenset()
+    secret_files: frozenset[str] = frozenset()
+    existing_dirs: frozenset[str] = frozenset()
+    network_exists: bool = False
+    secret_owners: Mapping[str, str] = field(default_factory=dict)

@@ -1,0 +1,230 @@
+"""The build cache: per-app results that depend only on bytes, keyed by those bytes and the code.
+
+A key is BLAKE3 of the code fingerprint (the source of ``catalog/`` and ``pipeline/``
+plus the parser and template library versions), the kind of entry and the input
+bytes, so an entry is a pure function of its key.  Entries are written atomically,
+read back only when they name their own key, and anything that does not read back
+cleanly is a miss; errors are never cached.  Caches parsed manifests, rendered units
+and each catalog entry's parses-back verdict.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TypeVar
+
+from catalog.address import blake3_hex
+from catalog.canonical import encode_canonical_json
+from catalog.catalog_model import (
+    AppCatalog,
+    AppImage,
+    CatalogApp,
+    manifest_canonical,
+)
+from catalog.loader import ManifestSource, parse_manifest_source
+from catalog.manifest import Manifest
+from catalog.runtime_names import DEFAULT_DATA_ROOT
+from pipeline.build_staging import write_file
+
+T = TypeVar("T")
+
+
+CACHE_DIR_NAME = ".cache/build"
+
+
+CACHE_FORMAT = 1
+
+
+@cache
+def code_fingerprint() -> str:
+    """BLAKE3 over the code that turns manifest bytes into models and units.
+
+    Part of every cache key, so a cache entry written by other code (or other
+    pydantic, ruamel.yaml or jinja2 versions) is never read.
+    """
+    roots = [Path(__file__).resolve().parents[1] / name for name in ("catalog", "pipeline")]
+    parts = [f"format {CACHE_FORMAT}".encode()]
+    for package in ("pydantic", "pydantic-core", "ruamel.yaml", "jinja2"):
+        try:
+            parts.append(f"{package} {metadata.version(package)}".encode())
+        except metadata.PackageNotFoundError:
+            parts.append(f"{package} none".encode())
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and path.suffix != ".pyc":
+                parts.append(str(path.relative_to(root.parent)).encode())
+                parts.append(blake3_hex(path.read_bytes()).encode())
+    return blake3_hex(b"\0".join(parts))
+
+
+def cache_key(kind: str, *parts: bytes) -> str:
+    """The key of an entry: BLAKE3 of the code fingerprint, the kind and the input bytes."""
+    framed = [code_fingerprint().encode(), kind.encode()]
+    for part in parts:
+        framed.append(str(len(part)).encode())
+        framed.append(part)
+    return blake3_hex(b"\0".join(framed))
+
+
+@dataclass
+class BuildCache:
+    """Per-app results that depend only on bytes, as ``<dir>/<kind>/<key>.json``.
+
+    An entry is a pure function of its key (see :func:`cache_key`): written
+    atomically, read back only when it names its own key, and anything that
+    does not read back cleanly is ignored and rebuilt.  Errors are never cached.
+    """
+
+    directory: Path
+    hits: int = 0
+    misses: int = 0
+
+    def _path(self, kind: str, key: str) -> Path:
+        return self.directory / kind / f"{key}.json"
+
+    def get(self, kind: str, key: str, decode: Callable[[Any], T]) -> T | None:
+        """The entry's value as ``decode`` returns it; None (a miss) if anything is off."""
+        try:
+            entry = json.loads(self._path(kind, key).read_bytes())
+            if entry.get("key") != key:
+                raise ValueError("the entry names another key")
+            value = decode(entry["value"])
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return value
+
+    def put(self, kind: str, key: str, value: Any) -> None:
+        with suppress(OSError):  # a cache that cannot be written only slows the next build
+            write_file(self._path(kind, key), json.dumps({"key": key, "value": value}).encode())
+
+
+@dataclass
+class CanonicalBytes:
+    """Each manifest's canonical JSON, computed once per build (pure Python, not cheap)."""
+
+    _bytes: dict[int, tuple[Manifest, bytes, str]] = field(default_factory=dict)
+    _round_tripped: set[int] = field(default_factory=set)
+
+    def remember(self, manifest: Manifest, canonical: bytes, *, round_tripped: bool) -> None:
+        self._bytes[id(manifest)] = (manifest, canonical, blake3_hex(canonical))
+        if round_tripped:
+            self._round_tripped.add(id(manifest))
+
+    def of(self, manifest: Manifest) -> bytes:
+        if id(manifest) not in self._bytes:
+            self.remember(manifest, manifest_canonical(manifest), round_tripped=False)
+        return self._bytes[id(manifest)][1]
+
+    def blake3(self, manifest: Manifest) -> str:
+        self.of(manifest)
+        return self._bytes[id(manifest)][2]
+
+    def round_tripped(self, manifest: Manifest) -> bool:
+        """True when the manifest was itself parsed from its canonical bytes (a cache hit)."""
+        return id(manifest) in self._round_tripped
+
+
+def manifest_from_cache(
+    cache: BuildCache | None, data: bytes, filename: str, app_id: str, canon: CanonicalBytes
+) -> ManifestSource:
+    """``parse_manifest_source`` (ruamel, the slow part), cached on the manifest's bytes."""
+    if cache is None:
+        return parse_manifest_source(data, filename, app_id)
+    key = cache_key("manifest", filename.encode(), app_id.encode(), data)
+
+    def decode(value: Any) -> ManifestSource:
+        manifest = Manifest.model_validate(json.loads(value["manifest"]))
+        canonical = manifest_canonical(manifest)
+        if canonical.decode() != value["manifest"]:
+            raise ValueError("the cached manifest does not round-trip")
+        lines = {tuple(location): int(line) for location, line in value["lines"]}
+        canon.remember(manifest, canonical, round_tripped=True)  # parsed from its own bytes
+        return ManifestSource(manifest, filename, lines)
+
+    cached = cache.get("manifests", key, decode)
+    if cached is not None:
+        return cached
+    source = parse_manifest_source(data, filename, app_id)
+    cache.put(
+        "manifests",
+        key,
+        {
+            "manifest": canon.of(source.manifest).decode(),
+            "lines": [[list(location), line] for location, line in source.lines.items()],
+        },
+    )
+    return source
+
+
+def decode_units(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(name, str) and isinstance(text, str) for name, text in value.items()
+    ):
+        raise ValueError("cached units are not a mapping of file names to texts")
+    return value
+
+
+def units_key(canon: CanonicalBytes, source: ManifestSource, images: list[AppImage]) -> str:
+    """Rendered units depend on the manifest, the data root and the pinned images only."""
+    pins = json.dumps(sorted((image.member, image.pinned_reference) for image in images))
+    return cache_key("units", canon.of(source.manifest), DEFAULT_DATA_ROOT.encode(), pins.encode())
+
+
+def _verdict(value: Any) -> bool:
+    if value is not True:
+        raise ValueError("not a parses-back verdict")
+    return True
+
+
+def _entry_parses_back(app_id: str, entry: Any) -> bool:
+    try:
+        app = CatalogApp.model_validate(entry)
+    except ValueError:
+        return False
+    dumped = app.model_dump(mode="json", by_alias=True)
+    return app.manifest.id == app_id and encode_canonical_json(dumped) == encode_canonical_json(
+        entry
+    )
+
+
+def parses_back(catalog_bytes: bytes, cache: BuildCache | None = None) -> bool:
+    """True when the catalog parses (every model check) and encodes back to the same bytes.
+
+    The same as ``parse_catalog(catalog_bytes).to_canonical() == catalog_bytes``
+    for bytes this build encoded, one app entry at a time: an entry's verdict
+    is cached under the entry's JSON (``json.dumps``, a cheap injective
+    fingerprint of the parsed value) and the code fingerprint, so an unchanged
+    app is not validated and re-encoded again.
+    """
+    try:
+        document = json.loads(catalog_bytes)
+    except ValueError:
+        return False
+    if not isinstance(document, dict) or not isinstance(document.get("apps"), dict):
+        return False
+    apps: dict[str, Any] = document["apps"]
+    skeleton = {**document, "apps": {}}
+    try:
+        top = AppCatalog.model_validate(skeleton).to_document()
+    except ValueError:
+        return False
+    if encode_canonical_json(top) != encode_canonical_json(skeleton):
+        return False
+    for app_id, entry in apps.items():
+        fingerprint = json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        key = cache_key("parses-back", app_id.encode(), fingerprint.encode())
+        if cache is not None and cache.get("parses-back", key, _verdict):
+            continue
+        if not _entry_parses_back(app_id, entry):
+            return False
+        if cache is not None:
+            cache.put("parses-back", key, True)
+    return True

@@ -1,0 +1,134 @@
+"""What a build writes and how: staged in the output folder, moved into place only when complete.
+
+Targets (icons, node binaries, the catalog) are written to a temporary staging folder
+inside the output folder under content-addressed names, then moved into ``targets/``;
+a name already published is never replaced.  ``write_file`` writes atomically
+(temporary file in the same folder, then rename); node binaries are copied into the
+staging folder, which nothing reads until it is moved.  ``outputs_manifest`` lists the
+targets the publisher uploads.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from catalog.address import blake3_hex, blake3_stream
+from catalog.catalog_model import (
+    CATALOG_NAME,
+    AppCatalog,
+    Platform,
+    TargetFile,
+)
+from catalog.manifest import Manifest
+from pipeline.gitsource import (
+    Snapshot,
+)
+from pipeline.icons import MAX_ICON_BYTES, icon_problem
+
+NODE_BINARY_PREFIX = "archy-node-"
+
+
+def stage_icon(
+    snapshot: Snapshot, manifest: Manifest, staging: Path, published: Path | None = None
+) -> tuple[TargetFile | None, str | None]:
+    """Copy the icon to ``staging/icons/<blake3>.<id>.svg``; (target, problem).
+
+    An icon already in ``published`` (the output's ``targets/``) under its
+    content-addressed name is not staged again: :func:`publish_staged` would
+    keep the published one anyway.
+    """
+    filename = f"apps/{manifest.id}/{manifest.icon}"
+    entry = snapshot.get(filename)
+    readable = entry is not None and not entry.is_symlink and entry.size <= MAX_ICON_BYTES
+    data = entry.read() if readable and entry is not None else b""
+    problem = icon_problem(
+        filename,
+        exists=entry is not None,
+        is_symlink=entry is not None and entry.is_symlink,
+        size=0 if entry is None else entry.size,
+        head=data,
+    )
+    if problem is not None:
+        return None, problem
+    digest = blake3_hex(data)
+    target = TargetFile(target=f"icons/{digest}.{manifest.id}.svg", blake3=digest, length=len(data))
+    if published is None or not (published / target.target).is_file():
+        write_file(staging / target.target, data)
+    return target, None
+
+
+def stage_node_binaries(
+    paths: list[Path], staging: Path
+) -> tuple[dict[Platform, TargetFile] | None, list[str]]:
+    if not paths:
+        return None, []
+    targets: dict[Platform, TargetFile] = {}
+    problems: list[str] = []
+    for path in paths:
+        platform = path.name.removeprefix(NODE_BINARY_PREFIX)
+        if not path.name.startswith(NODE_BINARY_PREFIX) or platform not in (
+            "linux-amd64",
+            "linux-arm64",
+        ):
+            problems.append(f"{path}: node binaries are named archy-node-linux-amd64 or -arm64")
+            continue
+        if not path.is_file():
+            problems.append(f"{path}: not a file")
+            continue
+        with open(path, "rb") as stream:
+            digest = blake3_stream(stream)
+        target = f"node/{digest}.{path.name}"
+        destination = staging / target
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, destination)
+        targets[platform] = TargetFile(  # type: ignore[index]
+            target=target, blake3=digest, length=path.stat().st_size
+        )
+    return dict(sorted(targets.items())), problems
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write atomically: a temporary file in the same folder, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temporary.write_bytes(data)
+    temporary.replace(path)
+
+
+@contextmanager
+def staging_dir(out_dir: Path) -> Iterator[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def publish_staged(staging: Path, targets_dir: Path) -> None:
+    """Move staged targets into place; content-addressed names never need replacing."""
+    for root, _dirs, files in os.walk(staging):
+        for name in sorted(files):
+            source = Path(root) / name
+            destination = targets_dir / source.relative_to(staging)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            if not destination.exists():
+                source.replace(destination)
+
+
+def outputs_manifest(catalog: AppCatalog, catalog_bytes: bytes) -> dict[str, TargetFile]:
+    """TUF target name -> file: what the publisher uploads and the targets role lists."""
+    digest = blake3_hex(catalog_bytes)
+    outputs = {
+        CATALOG_NAME: TargetFile(
+            target=f"{digest}.{CATALOG_NAME}", blake3=digest, length=len(catalog_bytes)
+        )
+    }
+    for target in catalog.targets():
+        outputs[target.name] = target
+    return dict(sorted(outputs.items()))

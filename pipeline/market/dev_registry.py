@@ -1,0 +1,103 @@
+"""A developer's registry: every app entry signed with the developer's did:key.
+
+:func:`sign_catalog_apps` is the step ``archy build`` will run for a third-party
+registry (pure: a catalog in, the same catalog with each entry's ``developer`` field
+out).  :func:`publish_developer_registry` builds a small registry from app folders
+with the production pieces — the checks and catalog of
+:mod:`pipeline.appdev.local_repository`, the production publisher
+(:func:`pipeline.publish.signed_repository.publish_targets`) — under a fresh 1-of-1
+root, for the marketplace tests and demo; a real registry runs ``archy build``,
+the ceremony and ``archy publish`` instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from catalog.catalog_model import CATALOG_NAME, AppCatalog
+from pipeline.appdev.local_repository import checked_app, one_app_catalog
+from pipeline.publish.file_origin import FileOrigin
+from pipeline.publish.signed_repository import publish_targets
+from signing import repository as tuf
+from signing.developer import sign_manifest
+from signing.did_key import DidKeySigner
+from signing.keys import SigningKey
+from signing.metadata import Metadata, Root, Targets
+
+
+def sign_catalog_apps(catalog: AppCatalog, signer: DidKeySigner) -> AppCatalog:
+    """``catalog`` with every app entry carrying ``signer``'s signature over its manifest."""
+    apps = {
+        app_id: app.model_copy(update={"developer": sign_manifest(signer, app.manifest)})
+        for app_id, app in catalog.apps.items()
+    }
+    return catalog.model_copy(update={"apps": apps})
+
+
+@dataclass(frozen=True)
+class PublishedRegistry:
+    repo_dir: Path
+    root_file: Path
+    catalog_bytes: bytes
+    targets_version: int
+    keys: dict[str, SigningKey] = field(repr=False)
+    """root, targets and online keys, kept in memory only (a real registry's offline keys
+    live in the ceremony's key files)."""
+
+
+def _new_root(keys: dict[str, SigningKey], now: datetime) -> Metadata[Root]:
+    return tuf.sign(
+        tuf.new_root(
+            now + timedelta(days=365),
+            {
+                "root": [keys["root"].public_key],
+                "targets": [keys["targets"].public_key],
+                "snapshot": [keys["online"].public_key],
+                "timestamp": [keys["online"].public_key],
+            },
+        ),
+        [keys["root"]],
+    )
+
+
+def publish_developer_registry(
+    app_folder: Path,
+    signer: DidKeySigner,
+    repo_dir: Path,
+    now: datetime,
+    previous: PublishedRegistry | None = None,
+) -> PublishedRegistry:
+    """Check, sign and publish the app in ``app_folder`` (and the providers it needs) to
+    ``repo_dir``: under a new 1-of-1 root, or as the next targets version of ``previous``
+    (same keys, same origin).  Only public metadata is written."""
+    now = now.replace(microsecond=0)
+    catalog, artifacts = one_app_catalog(checked_app(app_folder), now)
+    catalog = sign_catalog_apps(catalog, signer)
+    catalog_bytes = catalog.to_canonical()
+    artifacts[CATALOG_NAME] = catalog_bytes
+    if previous is None:
+        keys = {role: SigningKey.generate() for role in ("root", "targets", "online")}
+        version = 1
+    else:
+        keys, version = previous.keys, previous.targets_version + 1
+    root = _new_root(keys, now) if previous is None else None
+    roots = [root] if root is not None else [Metadata.from_bytes(
+        (repo_dir / "metadata" / "1.root.json").read_bytes(), Root)]  # fmt: skip
+    targets = Targets(version, now + timedelta(days=90))
+    for name, data in sorted(artifacts.items()):
+        targets = tuf.add_target(targets, tuf.target_file(name, data))
+    repo_dir.mkdir(parents=True, exist_ok=True)
+    publish_targets(
+        FileOrigin(repo_dir),
+        roots,
+        tuf.sign(targets, [keys["targets"]]),
+        artifacts,
+        keys["online"],
+        now,
+        snapshot_expiry=timedelta(days=7),
+        timestamp_expiry=timedelta(days=1),
+    )
+    root_file = repo_dir / "metadata" / "1.root.json"
+    return PublishedRegistry(repo_dir, root_file, catalog_bytes, version, keys)

@@ -1,0 +1,109 @@
+"""A third-party developer's signatures: on app entries, and on the did:key <-> Nostr binding.
+
+Two statements, each signed by the developer's Ed25519 did:key, each with its own
+domain-separation prefix so a signature made for one can never be read as the other:
+
+* the **manifest signature** covers ``MANIFEST_DOMAIN`` + the manifest's canonical
+  JSON (:func:`catalog.catalog_model.manifest_canonical`, the bytes its BLAKE3 covers);
+  it sits in the catalog entry's optional ``developer`` field;
+* the **binding statement** — the canonical JSON (RFC 8785,
+  :func:`catalog.canonical.encode_canonical_json`) of
+  ``{"type": "archy-developer-binding/1", "did": DID, "nostr_pubkey": HEX}`` — says
+  "the Nostr key HEX (x-only secp256k1, 64 lowercase hex) announces for me".  Anyone
+  can check it from public data: the did:key is the public key.
+
+Pure (bytes in, verdicts out); nothing here opens a file or a socket.
+
+Public API: ``sign_manifest(signer, manifest) -> DeveloperSignature``,
+``verify_developer_signature(app) -> str | None`` (a one-line problem or None),
+``third_party_catalog_problems(catalog, did=None) -> list[str]`` (every entry signed),
+``binding_statement(did, nostr_pubkey) -> bytes``, ``sign_binding(signer, nostr_pubkey)
+-> str`` (hex), ``binding_problem(did, nostr_pubkey, signature_hex) -> str | None``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from catalog.canonical import encode_canonical_json
+from catalog.catalog_model import AppCatalog, CatalogApp, DeveloperSignature, manifest_canonical
+from catalog.manifest import Manifest
+from signing.did_key import DidKeyError, DidKeySigner, parse_did_key, verify_did_signature
+
+MANIFEST_DOMAIN = b"archy-developer-manifest/1\n"
+BINDING_TYPE = "archy-developer-binding/1"
+_NOSTR_PUBKEY = re.compile(r"^[0-9a-f]{64}$")
+_SIGNATURE_HEX = re.compile(r"^[0-9a-f]{128}$")
+
+
+def manifest_message(manifest: Manifest) -> bytes:
+    """The bytes a developer signs for ``manifest``."""
+    return MANIFEST_DOMAIN + manifest_canonical(manifest)
+
+
+def sign_manifest(signer: DidKeySigner, manifest: Manifest) -> DeveloperSignature:
+    return DeveloperSignature(
+        did=signer.did, signature=signer.sign(manifest_message(manifest)).hex()
+    )
+
+
+def verify_developer_signature(app: CatalogApp) -> str | None:
+    """Why ``app``'s developer signature does not hold, or None when it does.
+
+    An entry without a ``developer`` field is a problem here: call this only for apps
+    that must be a developer's (every app of a third-party registry)."""
+    where = f"apps.{app.manifest.id}.developer"
+    if app.developer is None:
+        return f"{where}: the entry carries no developer signature"
+    try:
+        parse_did_key(app.developer.did)
+    except DidKeyError as error:
+        return f"{where}.did: {error}"
+    signature = bytes.fromhex(app.developer.signature)
+    if not verify_did_signature(app.developer.did, signature, manifest_message(app.manifest)):
+        return f"{where}.signature: not a signature of this manifest by {app.developer.did}"
+    return None
+
+
+def third_party_catalog_problems(catalog: AppCatalog, did: str | None = None) -> list[str]:
+    """Every reason ``catalog`` is not a valid third-party catalog: each entry must carry a
+    valid developer signature (by ``did`` when given).  What ``archy build`` checks for a
+    developer's registry and what a node checks for every catalog of a third-party one."""
+    problems = []
+    for app_id in sorted(catalog.apps):
+        app = catalog.apps[app_id]
+        problem = verify_developer_signature(app)
+        signed_by = None if app.developer is None else app.developer.did
+        if problem is None and did is not None and signed_by != did:
+            problem = f"apps.{app_id}.developer.did: {signed_by}, expected {did}"
+        if problem is not None:
+            problems.append(problem)
+    return problems
+
+
+def binding_statement(did: str, nostr_pubkey: str) -> bytes:
+    """The canonical bytes of "``nostr_pubkey`` announces for ``did``"."""
+    document = {"type": BINDING_TYPE, "did": did, "nostr_pubkey": nostr_pubkey}
+    return encode_canonical_json(document)
+
+
+def sign_binding(signer: DidKeySigner, nostr_pubkey: str) -> str:
+    if not _NOSTR_PUBKEY.match(nostr_pubkey):
+        raise ValueError("a Nostr public key is 64 lowercase hex digits (x-only secp256k1)")
+    return signer.sign(binding_statement(signer.did, nostr_pubkey)).hex()
+
+
+def binding_problem(did: str, nostr_pubkey: str, signature_hex: str) -> str | None:
+    """Why the binding of ``did`` to ``nostr_pubkey`` does not hold, or None when it does."""
+    try:
+        parse_did_key(did)
+    except DidKeyError as error:
+        return f"did: {error}"
+    if not _NOSTR_PUBKEY.match(nostr_pubkey):
+        return "the Nostr public key is not 64 lowercase hex digits"
+    if not _SIGNATURE_HEX.match(signature_hex):
+        return "the binding signature is not 128 lowercase hex digits"
+    message = binding_statement(did, nostr_pubkey)
+    if not verify_did_signature(did, bytes.fromhex(signature_hex), message):
+        return f"the binding is not signed by {did} for Nostr key {nostr_pubkey[:16]}…"
+    return None
