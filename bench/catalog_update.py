@@ -46,7 +46,7 @@ from catalog.catalog_model import AppCatalog, CatalogApp, ImagePin
 from node_runtime.node_config import initialise_node
 from node_runtime.node_state import NodePaths
 from node_runtime.pull import pull
-from tests.node.repo_factory import RepositoryHandle, make_repository, manifest_yaml
+from tests.support.repos import RepositoryHandle, make_repository, manifest_yaml
 
 
 @dataclass

@@ -28,7 +28,7 @@ from pathlib import Path
 from pipeline.importer.compose_yaml import load_yaml
 from pipeline.importer.run import find_sources, run_import
 
-TARGET = Path(__file__).resolve().parents[1] / "tests" / "importer" / "fixtures" / "target"
+TARGET = Path(__file__).resolve().parents[1] / "tests" / "unit" / "importer" / "fixtures" / "target"
 DIGEST = "sha256:" + "ab" * 32
 
 

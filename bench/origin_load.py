@@ -175,8 +175,8 @@ def run_bench(
 def seaweedfs_origin(work_dir: Path, catalog_kib: int) -> Iterator[tuple[str, str, bytes]]:
     """A SeaweedFS on loopback holding a freshly signed repository: (origin, endpoint, root)."""
     from pipeline.s3_origin import publish_to_s3
-    from tests.s3.repositories import RepositoryBuilder
-    from tests.s3.seaweedfs import running_seaweedfs
+    from tests.integration.s3.seaweedfs import running_seaweedfs
+    from tests.support.repository_builder import RepositoryBuilder
 
     with running_seaweedfs(work_dir / "seaweedfs") as server:
         bucket = server.new_bucket("bench")

@@ -35,7 +35,7 @@ if str(REPOSITORY_ROOT) not in sys.path:
 from catalog.address import blake3_hex  # noqa: E402
 from node_runtime.seed_fetcher import HttpSeedTransport, MultiSourceBlobFetcher  # noqa: E402
 from node_runtime.seed_server import HttpSeedServer, SeedStore  # noqa: E402
-from tests.seeds.misbehaving_seeds import MisbehavingSeed  # noqa: E402
+from tests.integration.seeds.misbehaving_seeds import MisbehavingSeed  # noqa: E402
 
 
 def fetch_seconds(

@@ -220,7 +220,7 @@ def run_fleet(
 
 def make_update(scratch: Path, archive_bytes: int) -> tuple[Path, bytes, list[str]]:
     """A repository at version 2 of one app; the names of the targets the update changed."""
-    from tests.node.repo_factory import make_repository, manifest_yaml
+    from tests.support.repos import make_repository, manifest_yaml
 
     randomness = random.Random(7)
     repository = make_repository(

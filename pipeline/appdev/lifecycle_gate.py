@@ -1,6 +1,7 @@
 """``archy app test``: one app through the lifecycle gate of the registry's clone.
 
-The gate (``tests/lifecycle/gate.py``, also ``tests/lifecycle/run-gate``) drives
+The gate (``tests/integration/lifecycle/gate.py``, also
+``tests/integration/lifecycle/run-gate``) drives
 the real node agent as the rootless test user through install, ui, stop,
 start, restart, reinstall, reboot, agent-restart, uninstall and purge.  It is
 test code of this repository and imports the node, so the publisher does not
@@ -24,8 +25,8 @@ from pathlib import Path
 from pipeline.appdev.local_repository import LocalRunRefused, checked_app, find_app_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-GATE_MODULE = REPO_ROOT / "tests" / "lifecycle" / "gate.py"
-GATE_APPS_DIR = REPO_ROOT / "tests" / "lifecycle" / "apps"
+GATE_MODULE = REPO_ROOT / "tests" / "integration" / "lifecycle" / "gate.py"
+GATE_APPS_DIR = REPO_ROOT / "tests" / "integration" / "lifecycle" / "apps"
 
 
 def find_gate_app(apps_dir: Path, app_id: str) -> Path:
@@ -43,7 +44,7 @@ def gate_command(folder: Path, rounds: int) -> tuple[list[str], dict[str, str], 
     """argv, environment and working directory that run the gate for ``folder``."""
     python_path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
     argv = [
-        sys.executable, "-m", "tests.lifecycle.gate",
+        sys.executable, "-m", "tests.integration.lifecycle.gate",
         "--rounds", str(rounds), "--app-dir", str(folder),
     ]  # fmt: skip
     return argv, {**os.environ, "PYTHONPATH": python_path}, REPO_ROOT

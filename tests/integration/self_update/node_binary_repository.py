@@ -1,0 +1,95 @@
+"""A signed repository whose catalog names a node binary, served on 127.0.0.1.
+
+Built with our own repository side (``signing.repository`` through
+``tests.support.repos``): an ``app-catalog.json`` with no apps
+and a ``node`` entry for linux-amd64, and the binary itself as the TUF
+target ``node/archy-node-linux-amd64``.  ``offer(binary)`` publishes the
+next version naming another binary.
+
+Small executables stand in for real builds: ``stand_in_binary(...)`` is a
+shell script that answers ``version`` like archy-node does, fails, or never
+answers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from catalog.address import blake3_hex
+from catalog.catalog_model import CATALOG_NAME, AppCatalog
+from node_runtime.fetch.pull import pull
+from node_runtime.node_config import initialise_node
+from node_runtime.node_state import NodePaths
+from tests.support.repos import LiveRepository
+
+PLATFORM = "linux-amd64"
+NODE_TARGET = f"node/archy-node-{PLATFORM}"
+
+
+def stand_in_binary(answer: str = "", *, exit_code: int = 0, never_answers: bool = False) -> bytes:
+    """A shell script acting as archy-node: ``version`` prints ``answer`` and exits."""
+    if never_answers:
+        body = "exec sleep 3600\n"  # the probe's deadline must end it
+    else:
+        body = f'if [ "$1" = version ]; then echo "{answer}"; exit {exit_code}; fi\nexit 64\n'
+    return f"#!/bin/sh\n{body}".encode()
+
+
+def catalog_naming(binary: bytes) -> bytes:
+    digest = blake3_hex(binary)
+    document = {
+        "schema": 1,
+        "source": {
+            "repository": None,
+            "commit": "0" * 40,
+            "committed_at": "2026-01-01T00:00:00Z",
+            "dirty": False,
+        },
+        "dev_build": True,
+        "apps": {},
+        "images": {},
+        "node": {
+            PLATFORM: {
+                "target": f"node/{digest}.archy-node-{PLATFORM}",
+                "blake3": digest,
+                "length": len(binary),
+            }
+        },
+    }
+    return AppCatalog.model_validate(document).to_canonical()
+
+
+class NodeBinaryRepository:
+    def __init__(self, directory: Path) -> None:
+        self.live = LiveRepository(directory)
+        self.directory = directory
+
+    @property
+    def root_bytes(self) -> bytes:
+        return self.live.root_bytes(1)
+
+    def offer(self, binary: bytes) -> None:
+        """Publish the next version: a catalog naming ``binary``, and the binary itself."""
+        self.live.add_artifact(NODE_TARGET, binary)
+        self.live.add_artifact(CATALOG_NAME, catalog_naming(binary))
+        self.live.publish()
+
+    def published_binary_path(self, binary: bytes) -> Path:
+        return self.directory / "targets" / "node" / f"{blake3_hex(binary)}.archy-node-{PLATFORM}"
+
+
+def pulled_node(state_root: Path, repository: NodeBinaryRepository, origin: str) -> NodePaths:
+    """A node initialised to trust ``repository`` at ``origin``, with its catalog pulled."""
+    paths = NodePaths(state_root)
+    initialise_node(paths, repository.root_bytes, origin)
+    pull(paths)
+    return paths
+
+
+def install_binary(directory: Path, binary: bytes) -> Path:
+    """Put ``binary`` where a node keeps archy-node, executable."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "archy-node"
+    path.write_bytes(binary)
+    path.chmod(0o755)
+    return path

@@ -1,0 +1,1 @@
+"""Helpers both tests/unit and tests/integration import: repositories, catalogs, manifests."""
