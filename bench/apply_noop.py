@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from node_runtime.apply import apply
+from node_runtime.apply.run import apply
 from node_runtime.engines.container_engine import CommandResult
 from node_runtime.engines.podman_engine import PodmanEngine
 from tests.support.catalogs import catalog_of, simple_manifest

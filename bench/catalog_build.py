@@ -23,7 +23,9 @@ from pathlib import Path
 
 import git
 
-from pipeline.catalog_build import CACHE_DIR_NAME, BuildOptions, build_catalog
+from pipeline.build_cache import CACHE_DIR_NAME
+from pipeline.build_types import BuildOptions
+from pipeline.catalog_build import build_catalog
 
 ICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><rect width="{n}"/></svg>\n'
 COMMIT_DATE = "2024-05-01T12:00:00+00:00"

@@ -43,9 +43,9 @@ from catalog.address import blake3_hex
 from catalog.canonical import encode_canonical_json
 from catalog.catalog_delta import make_delta
 from catalog.catalog_model import AppCatalog, CatalogApp, ImagePin
-from node_runtime.node_config import initialise_node
-from node_runtime.node_state import NodePaths
-from node_runtime.pull import pull
+from node_runtime.fetch.pull import pull
+from node_runtime.store.node_config import initialise_node
+from node_runtime.store.paths import NodePaths
 from tests.support.repos import RepositoryHandle, make_repository, manifest_yaml
 
 

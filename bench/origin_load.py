@@ -1,7 +1,7 @@
 """Load on an origin: N simulated nodes pull the catalog at the same moment.
 
 Each simulated node is what a real one is: its own trust directory (a root
-it trusts), its own :class:`node_runtime.origin_fetcher.OriginFetcher` (its own
+it trusts), its own :class:`node_runtime.fetch.http.OriginFetcher` (its own
 connection pool), a full TUF refresh and the catalog download, verified.
 
     .venv/bin/python bench/origin_load.py                 # SeaweedFS on loopback, 200 nodes
@@ -31,8 +31,9 @@ REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 if str(REPOSITORY_ROOT) not in sys.path:
     sys.path.insert(0, str(REPOSITORY_ROOT))
 
-from node_runtime.origin_fetcher import OriginFetcher, RetryPolicy, repository_urls  # noqa: E402
-from node_runtime.tuf_updater import Updater  # noqa: E402
+from node_runtime.fetch.http import OriginFetcher, repository_urls  # noqa: E402
+from node_runtime.fetch.retry import RetryPolicy  # noqa: E402
+from node_runtime.fetch.tuf_client import Updater  # noqa: E402
 
 CATALOG_TARGET = "app-catalog.json"
 
@@ -174,7 +175,7 @@ def run_bench(
 @contextmanager
 def seaweedfs_origin(work_dir: Path, catalog_kib: int) -> Iterator[tuple[str, str, bytes]]:
     """A SeaweedFS on loopback holding a freshly signed repository: (origin, endpoint, root)."""
-    from pipeline.s3_origin import publish_to_s3
+    from pipeline.publish.s3_origin import publish_to_s3
     from tests.integration.s3.seaweedfs import running_seaweedfs
     from tests.support.repository_builder import RepositoryBuilder
 

@@ -33,8 +33,10 @@ if str(REPOSITORY_ROOT) not in sys.path:
     sys.path.insert(0, str(REPOSITORY_ROOT))
 
 from catalog.address import blake3_hex  # noqa: E402
-from node_runtime.seed_fetcher import HttpSeedTransport, MultiSourceBlobFetcher  # noqa: E402
-from node_runtime.seed_server import HttpSeedServer, SeedStore  # noqa: E402
+from node_runtime.fetch.http_seed import HttpSeedTransport  # noqa: E402
+from node_runtime.fetch.swarm import MultiSourceBlobFetcher  # noqa: E402
+from node_runtime.seed.http_server import HttpSeedServer  # noqa: E402
+from node_runtime.seed.store import SeedStore  # noqa: E402
 from tests.integration.seeds.misbehaving_seeds import MisbehavingSeed  # noqa: E402
 
 

@@ -53,8 +53,9 @@ import httpx
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
-from node_runtime.seed_server import HttpSeedServer, SeedStore  # noqa: E402
-from node_runtime.seed_sync import sync_seed_store  # noqa: E402
+from node_runtime.seed.http_server import HttpSeedServer  # noqa: E402
+from node_runtime.seed.store import SeedStore  # noqa: E402
+from node_runtime.seed.sync import sync_seed_store  # noqa: E402
 
 READ_BYTES = 64 * 1024
 
@@ -241,14 +242,11 @@ def make_update(scratch: Path, archive_bytes: int) -> tuple[Path, bytes, list[st
 
 def measure_transfer(blob_mib: int, repeats: int) -> dict[str, Any]:
     """Runs inside the loopback-only namespace: MiB/s over iroh and over HTTP, best of N."""
-    from node_runtime.seed_fetcher import (
-        BlobTransport,
-        HttpSeedTransport,
-        IrohClient,
-        IrohSeedTransport,
-        MultiSourceBlobFetcher,
-    )
-    from node_runtime.seed_server import IrohSeed
+    from node_runtime.fetch.http_seed import HttpSeedTransport
+    from node_runtime.fetch.iroh_seed import IrohClient, IrohSeedTransport
+    from node_runtime.fetch.seed_transport import BlobTransport
+    from node_runtime.fetch.swarm import MultiSourceBlobFetcher
+    from node_runtime.seed.iroh_server import IrohSeed
 
     data = random.Random(11).randbytes(blob_mib << 20)
     blake3 = blake3_module.blake3(data).hexdigest()

@@ -26,10 +26,11 @@ from pathlib import Path
 
 from tuf.ngclient import Updater as PythonTufUpdater
 
-from node_runtime.tuf_updater import Updater
+from node_runtime.fetch.tuf_client import Updater
 from signing import repository as repo
 from signing.keys import SigningKey
-from signing.metadata import TOP_LEVEL_ROLES, Metadata, Targets
+from signing.metadata import Metadata, Targets
+from signing.metadata_fields import TOP_LEVEL_ROLES
 
 ROLES, TARGETS, RUNS = 50, 1000, 15
 EXPIRES = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)

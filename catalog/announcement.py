@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from catalog.canonical import encode_canonical_json
 from catalog.catalog_model import Blake3Hex, DidKeyText
-from catalog.manifest import APP_ID_PATTERN, VERSION_PATTERN
+from catalog.manifest_fields import APP_ID_PATTERN, VERSION_PATTERN
 
 APP_DATA_KIND = 30078  # NIP-78: arbitrary custom app data, parameterised-replaceable
 FOLLOW_LIST_KIND = 3  # NIP-02

@@ -1,7 +1,7 @@
 """Which installed apps provide what the others require: the node's capability rules.
 
 Pure: manifests in, one-line refusals out.  The node's install and uninstall
-(``node_runtime.node_state``) and its apply (``node_runtime.reconcile``) both
+(``node_runtime.store.node_state``) and its apply (``node_runtime.plan``) both
 ask these, so a hand-edited ``installed.json`` meets the same rules as the
 commands.  The rules (docs/policy.md):
 
@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from catalog.manifest import Manifest, Requirement, SettingValue
+from catalog.manifest import Manifest, Requirement
+from catalog.manifest_fields import SettingValue
 
 
 def satisfies(app_id: str, manifest: Manifest, requirement: Requirement) -> bool:

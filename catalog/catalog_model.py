@@ -30,7 +30,8 @@ from pydantic import (
 
 from catalog.address import blake3_hex
 from catalog.canonical import encode_canonical_json
-from catalog.manifest import APP_ID_PATTERN, CONTAINER_NAME_PATTERN, VERSION_PATTERN, Manifest
+from catalog.manifest import Manifest
+from catalog.manifest_fields import APP_ID_PATTERN, CONTAINER_NAME_PATTERN, VERSION_PATTERN
 
 CATALOG_SCHEMA_VERSION: Literal[1] = 1
 CATALOG_NAME = "app-catalog.json"

@@ -20,10 +20,12 @@ from pydantic import (
 )
 
 from catalog.manifest_fields import (
+    APP_ID_PATTERN,
     ENV_NAME_PATTERN,
     MEMORY_PATTERN,
     SETTING_NAME_PATTERN,
     SPDX_PATTERN,
+    VERSION_PATTERN,
     AppId,
     Architecture,
     Argument,
@@ -32,22 +34,13 @@ from catalog.manifest_fields import (
     Duration,
     Name,
     NonEmptyText,
+    SettingValue,
     ShortText,
     StrictModel,
     Url,
+    parse_image_reference,
 )
-
-# isort: split
-# REDESIGN-SHIM: re-exports for importers of the old path; removed at the merge.
-from catalog.manifest_fields import APP_ID_PATTERN as APP_ID_PATTERN  # also used here
-from catalog.manifest_fields import CONTAINER_NAME_PATTERN as CONTAINER_NAME_PATTERN
-from catalog.manifest_fields import URL_PATTERN as URL_PATTERN
-from catalog.manifest_fields import VERSION_PATTERN as VERSION_PATTERN  # also used here
-from catalog.manifest_fields import SettingValue as SettingValue  # also used here
-from catalog.manifest_fields import parse_image_reference as parse_image_reference  # also used here
-from catalog.owner_setting import OwnerSetting as OwnerSetting  # also used here
-from catalog.owner_setting import owner_setting_problem as owner_setting_problem
-from catalog.owner_setting import setting_text as setting_text
+from catalog.owner_setting import OwnerSetting
 
 SCHEMA_VERSION = 1
 

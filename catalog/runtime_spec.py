@@ -1,7 +1,7 @@
 """What a manifest member means to a container engine, decided once for every backend.
 
 The Quadlet renderer (``pipeline.render``) and the podman backend
-(``node_runtime.podman_backend``) both turn a :class:`MemberSpec` into their
+(``node_runtime.engines.podman_args``) both turn a :class:`MemberSpec` into their
 own syntax and decide nothing themselves, so the two cannot drift.  Pure:
 a manifest in, frozen values out (or a :class:`RuntimeSpecError` listing every
 field that cannot be run).
@@ -60,35 +60,29 @@ from typing import Literal
 
 from catalog.address import blake3_hex
 from catalog.canonical import encode_canonical
-from catalog.manifest import (
-    Container,
-    Health,
-    Manifest,
-    SecretRef,
-    SettingRef,
+from catalog.manifest import Container, Health, Manifest, SecretRef, SettingRef
+from catalog.member_spec import BindMount, HealthCheck, MemberSpec, PublishedPort, SecretEnv
+from catalog.runtime_names import (
+    DEFAULT_DATA_ROOT,
+    LABEL_APP,
+    LABEL_CONFIG_HASH,
+    LABEL_MEMBER,
+    NETWORK_NAME,
+    app_data_dir,
+    capability_secret_home,
+    member_unit_name,
+    podman_secret_name,
+    volume_host_path,
 )
-from catalog.member_spec import BindMount, HealthCheck, PublishedPort, SecretEnv
-from catalog.runtime_names import capability_secret_home
 from catalog.secret_homes import secret_home
-from catalog.spec_problems import SAFE_PATH, Location, ProblemCollector
+from catalog.spec_problems import (
+    SAFE_PATH,
+    Location,
+    ProblemCollector,
+    RuntimeSpecError,
+    SpecProblem,
+)
 from catalog.volume_layout import check_volume_layout
-
-# isort: split
-# REDESIGN-SHIM: re-exports for importers of the old path; removed at the merge.
-from catalog.member_spec import MemberSpec as MemberSpec  # also used here
-from catalog.runtime_names import DEFAULT_DATA_ROOT as DEFAULT_DATA_ROOT  # also used here
-from catalog.runtime_names import LABEL_APP as LABEL_APP  # also used here
-from catalog.runtime_names import LABEL_CONFIG_HASH as LABEL_CONFIG_HASH  # also used here
-from catalog.runtime_names import LABEL_MEMBER as LABEL_MEMBER  # also used here
-from catalog.runtime_names import NETWORK_NAME as NETWORK_NAME  # also used here
-from catalog.runtime_names import NETWORK_UNIT_FILE as NETWORK_UNIT_FILE
-from catalog.runtime_names import app_data_dir as app_data_dir  # also used here
-from catalog.runtime_names import member_unit_name as member_unit_name  # also used here
-from catalog.runtime_names import podman_secret_name as podman_secret_name  # also used here
-from catalog.runtime_names import volume_host_path as volume_host_path  # also used here
-from catalog.secret_homes import secret_homes as secret_homes
-from catalog.spec_problems import RuntimeSpecError as RuntimeSpecError  # also used here
-from catalog.spec_problems import SpecProblem as SpecProblem  # also used here
 
 # The sandbox's one capability rule (policy P011, the node's unit check): what any app
 # may add back after dropping every capability, and the two that need net_admin.

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from catalog.manifest import (
-    GeneratedSecret,
-    Manifest,
-)
+from catalog.manifest import GeneratedSecret, Manifest
 from catalog.runtime_names import capability_secret_home, podman_secret_name
 
 

@@ -39,19 +39,17 @@ from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 
 from catalog.manifest import Manifest
-from catalog.runtime_spec import (
-    ALLOWED_CAPABILITIES,
+from catalog.member_spec import MemberSpec
+from catalog.runtime_names import (
     DEFAULT_DATA_ROOT,
-    NET_ADMIN_CAPABILITIES,
     NETWORK_NAME,
     NETWORK_UNIT_FILE,
-    MemberSpec,
-    RuntimeSpecError,
     app_data_dir,
-    app_runtime_specs,
     member_unit_name,
     volume_host_path,
 )
+from catalog.runtime_spec import ALLOWED_CAPABILITIES, NET_ADMIN_CAPABILITIES, app_runtime_specs
+from catalog.spec_problems import RuntimeSpecError
 from catalog.systemd_syntax import (
     UnitSyntaxError,
     parse_unit,

@@ -10,9 +10,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
-from catalog.manifest import (
-    Manifest,
-)
+from catalog.manifest import Manifest
 from catalog.problems import format_field_path
 from catalog.runtime_names import (
     DEFAULT_DATA_ROOT,

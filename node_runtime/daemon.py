@@ -1,6 +1,6 @@
 """The node agent's daemon loop: pull on a jittered interval, reconcile level-triggered.
 
-The loop pulls (``node_runtime.pull``) every ``pull_interval`` seconds, jittered by
+The loop pulls (``node_runtime.fetch.pull``) every ``pull_interval`` seconds, jittered by
 ±20 %, and reconciles every ``reconcile_interval`` seconds and as soon as
 installed.json, the current catalog pointer or the stopped list changes (their
 mtime and size, looked at every second).  It reports one event per step through
@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Protocol
 
-from node_runtime.apply import ApplyReport
+from node_runtime.apply.outcome import ApplyReport
 from node_runtime.engines.container_engine import EngineError
-from node_runtime.node_state import NodePaths, NodeState, StateError
 from node_runtime.service import notify
+from node_runtime.store.node_state import NodeState
+from node_runtime.store.paths import NodePaths, StateError
 
 DEFAULT_RECONCILE_SECONDS = 30.0
 DEFAULT_PULL_SECONDS = 900.0
@@ -80,7 +81,7 @@ def jittered(seconds: float) -> float:
 
 def pull_once(paths: NodePaths, emit: Emit) -> None:
     """One pull; its outcome (or refusal) is an event, never an exception."""
-    from node_runtime.pull import PullError, pull
+    from node_runtime.fetch.pull import PullError, pull
 
     try:
         aside = NodeState(paths).set_aside_unreadable_pointer()

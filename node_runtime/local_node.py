@@ -5,7 +5,7 @@ which engine, which data root, and the few operations that apply its current cat
 is a set-up node: its paths and state, its data root (the option, else the config's),
 its engine (the option, else the one ``init --engine`` remembered, else auto);
 ``apply`` hands the current catalog and the installed apps to
-:func:`node_runtime.apply.apply` (the caller holds the state lock), ``plan`` lists the
+:func:`node_runtime.apply.run.apply` (the caller holds the state lock), ``plan`` lists the
 steps an apply would run, ``apply_and_purge``, ``set_stopped`` and ``restart`` act
 under the lock.  ``apply_app_alone`` is what ``install`` and ``uninstall`` run after
 changing the desired state.
@@ -21,30 +21,20 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from catalog.refusal import Refused
-from node_runtime.apply import (
-    ApplyReport,
-    AppResult,
-    PurgeRefused,
-    apply,
-    plan_apply,
-    plan_stage,
-    purge_app,
-    read_stopped,
-    restart_app,
-    save_stopped,
-)
-from node_runtime.blob_store import BlobStore
+from node_runtime.apply.outcome import ApplyReport, AppResult
+from node_runtime.apply.purge import PurgeRefused, purge_app
+from node_runtime.apply.restart import restart_app
+from node_runtime.apply.run import apply, plan_apply
+from node_runtime.apply.stage import plan_stage
 from node_runtime.engines import choose_engine
 from node_runtime.engines.container_engine import ContainerEngine, EngineError
 from node_runtime.engines.stage_engine import StageEngine
-from node_runtime.node_config import DEFAULT_STATE_ROOT, NodeConfigError, load_config
-from node_runtime.node_state import (
-    LoadedCatalog,
-    NodePaths,
-    NodeState,
-    StateError,
-    load_current_catalog,
-)
+from node_runtime.store.blob_store import BlobStore
+from node_runtime.store.catalog_pointer import LoadedCatalog
+from node_runtime.store.node_config import DEFAULT_STATE_ROOT, NodeConfigError, load_config
+from node_runtime.store.node_state import NodeState, load_current_catalog
+from node_runtime.store.paths import NodePaths, StateError
+from node_runtime.store.stopped import read_stopped, save_stopped
 
 NO_CATALOG = "no catalog yet; run `archy-node pull` first"
 

@@ -4,7 +4,7 @@ The catalog names one binary per platform (``node/archy-node-linux-amd64``,
 a TUF target signed by the targets role).  When it is not the binary that is
 installed:
 
-1. download it through the verified TUF :class:`~node_runtime.tuf_updater.Updater`
+1. download it through the verified TUF :class:`~node_runtime.fetch.tuf_client.Updater`
    (length and every hash checked before the file is kept) — a tampered or
    unsigned download is refused here, before anything is swapped;
 2. copy it beside the installed binary (hashing the copy again, mode 0755,
@@ -57,12 +57,13 @@ import blake3
 
 from catalog.catalog_model import CatalogError, parse_catalog
 from catalog.catalog_model import TargetFile as CatalogTarget
-from node_runtime.atomic_file import fsync_directory
-from node_runtime.blob_store import BlobError, BlobStore
-from node_runtime.node_config import load_config
-from node_runtime.node_state import NodePaths, NodeState
-from node_runtime.origin_fetcher import OriginFetcher, repository_urls
-from node_runtime.tuf_updater import Updater
+from node_runtime.fetch.http import OriginFetcher, repository_urls
+from node_runtime.fetch.tuf_client import Updater
+from node_runtime.store.atomic_file import fsync_directory
+from node_runtime.store.blob_store import BlobError, BlobStore
+from node_runtime.store.node_config import load_config
+from node_runtime.store.node_state import NodeState
+from node_runtime.store.paths import NodePaths
 from signing.errors import TufError
 from signing.metadata import TargetFile
 

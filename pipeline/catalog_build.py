@@ -63,7 +63,14 @@ from pipeline.build_staging import (
     staging_dir,
     write_file,
 )
-from pipeline.build_types import BuildProgress, Renderer
+from pipeline.build_types import (
+    BuildOptions,
+    BuildProgress,
+    BuildRefused,
+    BuildResult,
+    Renderer,
+    SilentProgress,
+)
 from pipeline.changes import AppState, detect_changes
 from pipeline.companion_step import build_companions, without_companion_apps
 from pipeline.companions import (
@@ -79,14 +86,6 @@ from pipeline.gitsource import (
 from pipeline.imagelock import ImageLock, LockFileError, lockable_reference, parse_lock
 from pipeline.policy import check_all
 from pipeline.render import render_app
-
-# isort: split
-# REDESIGN-SHIM: re-exports for importers of the old path; removed at the merge.
-from pipeline.build_cache import CACHE_DIR_NAME as CACHE_DIR_NAME
-from pipeline.build_types import BuildOptions as BuildOptions  # also used here
-from pipeline.build_types import BuildRefused as BuildRefused  # also used here
-from pipeline.build_types import BuildResult as BuildResult  # also used here
-from pipeline.build_types import SilentProgress as SilentProgress  # also used here
 
 OUTPUTS_NAME = "outputs.json"
 

@@ -49,7 +49,7 @@ LAZY_COMMANDS = {
     "import": ("pipeline.commands.import_apps:import_group", "Convert Umbrel/CasaOS apps."),
     "storefront": ("pipeline.commands.storefront:storefront", "The static storefront."),
     "dev": (
-        "pipeline.market.commands:dev",
+        "pipeline.commands.dev:dev",
         "A developer identity (did:key + Nostr), announce apps.",
     ),
 }

@@ -29,7 +29,8 @@ from typing import Protocol
 from catalog.address import blake3_hex, blake3_stream
 from catalog.canonical import encode_canonical
 from catalog.catalog_model import Companion, TargetFile
-from catalog.manifest import Manifest, parse_image_reference
+from catalog.manifest import Manifest
+from catalog.manifest_fields import parse_image_reference
 from pipeline.gitsource import MODE_EXECUTABLE, Snapshot, SourceFile
 
 LOCAL_OVERRIDE_TAG = "local"

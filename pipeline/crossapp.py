@@ -32,10 +32,6 @@ from pipeline.crossapp_requirements import (
     check_requirements,
 )
 
-# isort: split
-# REDESIGN-SHIM: re-exports for importers of the old path; removed at the merge.
-from pipeline.crossapp_requirements import providers as providers
-
 Key = TypeVar("Key")
 
 

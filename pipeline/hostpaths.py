@@ -10,7 +10,7 @@ refuses escapes at run time).
 
 from __future__ import annotations
 
-from catalog.runtime_spec import DEFAULT_DATA_ROOT, app_data_dir
+from catalog.runtime_names import DEFAULT_DATA_ROOT, app_data_dir
 
 DATA_ROOT = DEFAULT_DATA_ROOT
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from catalog.canonical import encode_canonical_json
 from catalog.catalog_model import Architecture, ImagePin, Sha256Digest
-from catalog.manifest import parse_image_reference
+from catalog.manifest_fields import parse_image_reference
 
 LOCK_SCHEMA_VERSION = 1
 MAX_MANIFEST_BYTES = 4 << 20

@@ -51,22 +51,19 @@ from pathlib import Path
 from catalog.catalog_model import CATALOG_NAME, AppCatalog, CatalogError, parse_catalog
 from catalog.refusal import Refused
 from catalog.runtime_spec import app_runtime_specs
-from pipeline.catalog_build import (
-    CACHE_DIR_NAME,
-    BuildOptions,
-    BuildRefused,
-    BuildResult,
-    build_catalog,
-)
+from pipeline.build_cache import CACHE_DIR_NAME
+from pipeline.build_types import BuildOptions, BuildRefused, BuildResult
+from pipeline.catalog_build import build_catalog
 from pipeline.ceremony.event import CeremonyError, EventStatus
+from pipeline.ceremony.event_publish import publish_signing_event
 from pipeline.ceremony.keystore import KdfCost, KeyFileError, read_key_file, write_key_file
 from pipeline.ceremony.state import CeremonyState
 from pipeline.ceremony.steps import init_ceremony, open_catalog_event, sign_event
 from pipeline.companions import LocalPodman
-from pipeline.publish.event_publish import publish_signing_event
-from pipeline.publish.file_origin import FileOrigin, OriginError
-from pipeline.publish.signed_repository import PublishError, PublishReport
-from pipeline.publish.storefront_step import publish_storefront
+from pipeline.publish.file_origin import FileOrigin
+from pipeline.publish.origin import OriginError, PublishError
+from pipeline.publish.signed_repository import PublishReport
+from pipeline.storefront.publish_step import publish_storefront
 from pipeline.storefront.verified_repository import StorefrontSourceError
 from signing.keys import SigningKey
 
@@ -195,7 +192,7 @@ def _archy_node_command() -> list[str]:
     beside = Path(sys.executable).with_name("archy-node")
     if beside.is_file():
         return [str(beside)]
-    return [sys.executable, "-c", "from node_runtime.cli import main; main()"]
+    return [sys.executable, "-c", "from node_runtime.commands import main; main()"]
 
 
 def node_pull(repo: Path, node_dir: Path) -> Path:

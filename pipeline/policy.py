@@ -31,11 +31,7 @@ from pipeline.policy_host_access import (
     check_hooks,
     check_host_paths,
 )
-from pipeline.policy_rules import warning
-
-# isort: split
-# REDESIGN-SHIM: re-exports for importers of the old path; removed at the merge.
-from pipeline.policy_rules import problem_order as problem_order  # also used here
+from pipeline.policy_rules import problem_order, warning
 
 AppRule = Callable[[ManifestSource], Iterable[Problem]]
 

@@ -22,16 +22,16 @@ import jinja2
 
 from catalog.loader import ManifestSource
 from catalog.manifest import Manifest
+from catalog.member_spec import MemberSpec
 from catalog.problems import ManifestError, Problem, format_field_path
-from catalog.runtime_spec import (
+from catalog.runtime_names import (
     DEFAULT_DATA_ROOT,
     NETWORK_NAME,
     NETWORK_UNIT_FILE,
-    MemberSpec,
-    RuntimeSpecError,
-    app_runtime_specs,
     member_unit_name,
 )
+from catalog.runtime_spec import app_runtime_specs
+from catalog.spec_problems import RuntimeSpecError
 from catalog.systemd_syntax import (
     UnitSyntaxError,
     plain_text_value,

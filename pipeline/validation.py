@@ -9,7 +9,8 @@ from typing import Any
 from catalog.problems import Problem
 from pipeline.appset import AppFolder, display_path, load_app_folders
 from pipeline.icons import icon_file_problem
-from pipeline.policy import check_all, problem_order
+from pipeline.policy import check_all
+from pipeline.policy_rules import problem_order
 
 
 @dataclass

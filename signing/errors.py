@@ -6,7 +6,7 @@ untrusted input with one ``except`` clause and still tell the causes apart:
 
 - :class:`RepositoryError` — the repository's metadata or artifacts failed a
   check (format, signatures, versions, expiry, lengths, hashes);
-- download errors (``node_runtime.tuf_fetcher.DownloadError``) derive from
+- download errors (``node_runtime.fetch.fetcher.DownloadError``) derive from
   :class:`TufError` too.
 """
 

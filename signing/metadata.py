@@ -32,12 +32,15 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 from catalog.canonical import encode_canonical, encode_canonical_json
+from signing.delegations import Delegations
 from signing.errors import MetadataFormatError
 from signing.keys import PublicKey, Signature
 from signing.metadata_fields import (
     COMMON_FIELDS,
+    TOP_LEVEL_ROLES,
     as_object,
     common_fields,
+    format_expires,
     hashes_field,
     integer_field,
     keys_field,
@@ -46,14 +49,6 @@ from signing.metadata_fields import (
     string_list,
     unknown_fields,
 )
-
-# isort: split
-# REDESIGN-SHIM: re-exports for importers of the old path; removed at the merge.
-from signing.delegations import DelegatedRole as DelegatedRole
-from signing.delegations import Delegations as Delegations  # also used here
-from signing.metadata_fields import TOP_LEVEL_ROLES as TOP_LEVEL_ROLES  # also used here
-from signing.metadata_fields import format_expires as format_expires  # also used here
-from signing.metadata_fields import parse_expires as parse_expires
 
 SPECIFICATION_VERSION = "1.0.31"
 

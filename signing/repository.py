@@ -29,12 +29,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from urllib.parse import quote
 
+from signing.delegations import DelegatedRole, Delegations
 from signing.hashing import digest_hex
 from signing.keys import PublicKey, Signature, SigningKey, key_id
 from signing.metadata import (
-    TOP_LEVEL_ROLES,
-    DelegatedRole,
-    Delegations,
     Metadata,
     MetaFile,
     Role,
@@ -45,6 +43,7 @@ from signing.metadata import (
     Targets,
     Timestamp,
 )
+from signing.metadata_fields import TOP_LEVEL_ROLES
 
 DEFAULT_TARGET_HASHES = ("blake3",)
 

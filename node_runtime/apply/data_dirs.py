@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import posixpath
 
-from catalog.runtime_spec import DEFAULT_DATA_ROOT, MemberSpec
+from catalog.member_spec import MemberSpec
+from catalog.runtime_names import DEFAULT_DATA_ROOT
 from node_runtime.apply.outcome import SYMLINK_HINT, ActionFailed
 from node_runtime.engines.container_engine import ContainerEngine
 from node_runtime.store.safe_paths import (

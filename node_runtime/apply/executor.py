@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from catalog.catalog_model import CatalogApp
-from catalog.runtime_spec import podman_secret_name, secret_homes
+from catalog.runtime_names import podman_secret_name
+from catalog.secret_homes import secret_homes
 from node_runtime.apply.data_dirs import check_member_mounts, create_data_dir
 from node_runtime.apply.health import wait_healthy
 from node_runtime.apply.hooks import run_hook_steps

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from catalog.runtime_spec import MemberSpec
+from catalog.member_spec import MemberSpec
 from node_runtime.apply.outcome import ActionFailed
 from node_runtime.engines.container_engine import ContainerEngine
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.catalog_model import AppCatalog
-from catalog.runtime_spec import secret_homes
+from catalog.secret_homes import secret_homes
 from node_runtime.apply.data_dirs import data_dir_exists
 from node_runtime.engines.container_engine import (
     ContainerEngine,

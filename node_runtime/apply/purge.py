@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from catalog.refusal import Refused
-from catalog.runtime_spec import app_data_dir, podman_secret_name
+from catalog.runtime_names import app_data_dir, podman_secret_name
 from node_runtime.engines.container_engine import ContainerEngine
 from node_runtime.store.failures import read_failures, save_failures
 from node_runtime.store.paths import NodePaths, secrets_dir

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 
-from catalog.runtime_spec import secret_homes
+from catalog.secret_homes import secret_homes
 from node_runtime.apply.data_dirs import data_dir_exists
 from node_runtime.apply.executor import ExecutionContext, run_actions
 from node_runtime.apply.outcome import ActionFailed, AppResult

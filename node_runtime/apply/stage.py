@@ -12,7 +12,9 @@ from collections.abc import Collection
 from pathlib import Path
 
 from catalog.catalog_model import AppCatalog
-from catalog.runtime_spec import RuntimeSpecError, app_data_dir, secret_homes
+from catalog.runtime_names import app_data_dir
+from catalog.secret_homes import secret_homes
+from catalog.spec_problems import RuntimeSpecError
 from node_runtime.apply.data_dirs import create_data_dir, data_dir_exists
 from node_runtime.apply.outcome import ActionFailed, ApplyReport, AppResult
 from node_runtime.apply.secrets import generate_secret_value, write_secret_once

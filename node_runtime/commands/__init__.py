@@ -47,8 +47,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tuf": (f"{_HERE}.tuf:tuf", "Verify and fetch from a TUF repository."),
     "seed": (f"{_HERE}.seed:seed", "Serve blobs by BLAKE3 to other nodes (a swarm seed)."),
     "discover": (
-        "node_runtime.market.commands:discover_command",
-        "List apps announced on Nostr relays, verified, with their trust score.",
+        "node_runtime.commands.discover:discover_command",
+        "Apps announced on Nostr, verified, with trust scores.",
     ),
 }
 

@@ -17,7 +17,8 @@ from typing import Any
 import click
 
 from catalog.refusal import Refused
-from node_runtime.apply import AppResult, PurgeRefused
+from node_runtime.apply.outcome import AppResult
+from node_runtime.apply.purge import PurgeRefused
 from node_runtime.commands.options import (
     data_root_option,
     engine_option,
@@ -27,7 +28,7 @@ from node_runtime.commands.options import (
 )
 from node_runtime.engines.container_engine import EngineError
 from node_runtime.local_node import LocalNode, engine_unit_dir
-from node_runtime.node_state import StateError
+from node_runtime.store.paths import StateError
 
 
 def _print_results(results: Sequence[AppResult], as_json: bool, extra: dict[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """``archy-node daemon``: keep the installed apps converged, pulling on an interval.
 
 Thin: parses the intervals and seeding options, starts the node's seed servers when
-``--seed`` asks (:func:`node_runtime.node_seed.serve_node_store`), and runs
+``--seed`` asks (:func:`node_runtime.seed.node_seed.serve_node_store`), and runs
 :func:`node_runtime.daemon.run`, which prints one JSON line per event on stdout.
 """
 
@@ -23,7 +23,7 @@ from node_runtime.commands.options import (
 )
 from node_runtime.daemon import DEFAULT_PULL_SECONDS, DEFAULT_RECONCILE_SECONDS, Intervals, run
 from node_runtime.local_node import LocalNode
-from node_runtime.node_seed import serve_node_store
+from node_runtime.seed.node_seed import serve_node_store
 
 
 def emit_line(event: dict[str, Any]) -> None:

@@ -1,8 +1,8 @@
 """``archy-node install|uninstall``: change the desired state, then apply that one app.
 
 ``install`` and ``uninstall`` change ``installed.json`` (under the state lock, in
-:mod:`node_runtime.node_state`) and then apply that one app
-(:func:`node_runtime.apply.apply` with ``only={APP}``, under the lock again, as
+:mod:`node_runtime.store.node_state`) and then apply that one app
+(:func:`node_runtime.apply.run.apply` with ``only={APP}``, under the lock again, as
 ``archy-node apply`` holds it); ``--no-apply`` leaves the apply to a later
 ``archy-node apply`` or the daemon.  Exit 0 ok, 1 refused or the app failed, 2 usage.
 """
@@ -16,8 +16,13 @@ from typing import Any
 import click
 
 from catalog.refusal import Refused
-from node_runtime.apply import ApplyReport, read_stopped, save_stopped
-from node_runtime.blob_store import BlobStore
+from node_runtime.apply.desired_state import (
+    DesiredChange,
+    InstallRefused,
+    install_app,
+    uninstall_app,
+)
+from node_runtime.apply.outcome import ApplyReport
 from node_runtime.commands.options import (
     engine_option,
     hook_source_option,
@@ -29,15 +34,10 @@ from node_runtime.commands.options import (
     state_root_option,
 )
 from node_runtime.local_node import app_result, apply_app_alone, archives_not_pulled
-from node_runtime.node_state import (
-    DesiredChange,
-    InstallRefused,
-    NodePaths,
-    NodeState,
-    StateError,
-    install_app,
-    uninstall_app,
-)
+from node_runtime.store.blob_store import BlobStore
+from node_runtime.store.node_state import NodeState
+from node_runtime.store.paths import NodePaths, StateError
+from node_runtime.store.stopped import read_stopped, save_stopped
 
 
 def _finish_change(

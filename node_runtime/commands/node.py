@@ -1,8 +1,8 @@
 """``archy-node init|pull|status|list``: thin click commands over the node's state.
 
 Each command parses its options, calls one library function
-(:mod:`node_runtime.node_config`, :mod:`node_runtime.pull`,
-:mod:`node_runtime.node_state`) and prints the result: lines for people, ``--json``
+(:mod:`node_runtime.store.node_config`, :mod:`node_runtime.fetch.pull`,
+:mod:`node_runtime.store.node_state`) and prints the result: lines for people, ``--json``
 for machines.  Exit 0 ok, 1 refused (one line on stderr, nothing changed), 2 usage.
 """
 
@@ -13,7 +13,6 @@ from pathlib import Path
 import click
 
 from catalog.refusal import Refused
-from node_runtime.blob_store import BlobStore
 from node_runtime.commands.options import (
     json_option,
     print_json,
@@ -22,17 +21,14 @@ from node_runtime.commands.options import (
     state_root_option,
 )
 from node_runtime.engines import ENGINE_NAMES, choose_engine
+from node_runtime.fetch.http import DEFAULT_PULL_DEADLINE_SECONDS
+from node_runtime.fetch.pull import PullError, pull
 from node_runtime.local_node import engine_unit_dir
-from node_runtime.node_config import DEFAULT_DATA_ROOT, NodeConfigError, initialise_node
-from node_runtime.node_state import (
-    NodePaths,
-    NodeState,
-    StateError,
-    catalog_listing,
-    status_report,
-)
-from node_runtime.origin_fetcher import DEFAULT_PULL_DEADLINE_SECONDS
-from node_runtime.pull import PullError, pull
+from node_runtime.store.blob_store import BlobStore
+from node_runtime.store.node_config import DEFAULT_DATA_ROOT, NodeConfigError, initialise_node
+from node_runtime.store.node_state import NodeState
+from node_runtime.store.paths import NodePaths, StateError
+from node_runtime.store.status import catalog_listing, status_report
 
 
 @click.command("init")

@@ -22,8 +22,8 @@ import click
 
 from node_runtime.engines import ENGINE_NAMES
 from node_runtime.local_node import NodeNotInitialised, require_initialised
-from node_runtime.node_config import DEFAULT_STATE_ROOT, STATE_ROOT_ENV
-from node_runtime.node_state import NodePaths
+from node_runtime.store.node_config import DEFAULT_STATE_ROOT, STATE_ROOT_ENV
+from node_runtime.store.paths import NodePaths
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 

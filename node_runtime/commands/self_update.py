@@ -16,8 +16,6 @@ import click
 
 from catalog.refusal import Refused
 from node_runtime.commands.options import json_option, state_root_option
-from node_runtime.node_config import NodeConfigError
-from node_runtime.node_state import NodePaths, StateError
 from node_runtime.self_update import (
     DEFAULT_PROBE_TIMEOUT,
     SelfUpdateError,
@@ -26,6 +24,8 @@ from node_runtime.self_update import (
     running_binary,
     update_from_catalog,
 )
+from node_runtime.store.node_config import NodeConfigError
+from node_runtime.store.paths import NodePaths, StateError
 from signing.errors import TufError
 
 

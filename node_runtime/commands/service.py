@@ -20,10 +20,7 @@ from pathlib import Path
 import click
 
 from catalog.refusal import Refused
-from node_runtime.atomic_file import write_file_atomically
 from node_runtime.commands.options import json_option, state_root_option
-from node_runtime.node_config import NodeConfigError, load_config
-from node_runtime.node_state import NodePaths
 from node_runtime.service import (
     SERVICE_NAME,
     SYSTEM_UNIT_DIR,
@@ -31,6 +28,9 @@ from node_runtime.service import (
     render_node_service,
     systemctl,
 )
+from node_runtime.store.atomic_file import write_file_atomically
+from node_runtime.store.node_config import NodeConfigError, load_config
+from node_runtime.store.paths import NodePaths
 
 
 def _default_binary() -> str | None:

@@ -1,7 +1,7 @@
 """``archy-node configure APP KEY=VALUE… [--from-file KEY=PATH]``: the owner's settings.
 
 Thin: parses the assignments, reads files, and calls
-:func:`node_runtime.owner_settings.store_settings` under the state lock.  A value is
+:func:`node_runtime.store.owner_settings.store_settings` under the state lock.  A value is
 never printed (secret or not); a secret setting is taken only from a file, so it
 stays out of the shell's history and the process list.
 """
@@ -13,11 +13,12 @@ from pathlib import Path
 import click
 
 from catalog.refusal import Refused
-from node_runtime.blob_store import BlobStore
 from node_runtime.commands.options import json_option, print_json, state_root_option
 from node_runtime.local_node import NO_CATALOG
-from node_runtime.node_state import NodePaths, NodeState, StateError, load_current_catalog
-from node_runtime.owner_settings import SettingRefused, store_settings
+from node_runtime.store.blob_store import BlobStore
+from node_runtime.store.node_state import NodeState, load_current_catalog
+from node_runtime.store.owner_settings import SettingRefused, store_settings
+from node_runtime.store.paths import NodePaths, StateError
 
 MAX_SETTING_FILE_BYTES = 64 * 1024
 

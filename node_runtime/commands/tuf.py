@@ -17,8 +17,8 @@ import click
 
 from catalog.command_group import LazyGroup
 from catalog.refusal import Refused
-from node_runtime.atomic_file import write_file_atomically
 from node_runtime.fetch.tuf_client import Updater
+from node_runtime.store.atomic_file import write_file_atomically
 from signing.errors import TufError
 from signing.trusted_set import TrustedSet
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from catalog.member_spec import MemberSpec
 from catalog.refusal import Refused
-from catalog.runtime_spec import MemberSpec
 from node_runtime.plan.observed import ObservedContainer
 
 

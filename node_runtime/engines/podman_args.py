@@ -20,14 +20,9 @@ Only arguments are built here; running them is the node agent's job.
 from __future__ import annotations
 
 from catalog.manifest import Manifest
-from catalog.runtime_spec import (
-    DEFAULT_DATA_ROOT,
-    NETWORK_NAME,
-    MemberSpec,
-    app_runtime_specs,
-    podman_secret_name,
-    start_order,
-)
+from catalog.member_spec import MemberSpec
+from catalog.runtime_names import DEFAULT_DATA_ROOT, NETWORK_NAME, podman_secret_name
+from catalog.runtime_spec import app_runtime_specs, start_order
 
 STOP_TIMEOUT_SECONDS = 30
 

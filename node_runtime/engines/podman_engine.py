@@ -19,12 +19,12 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from catalog.runtime_spec import (
+from catalog.member_spec import MemberSpec
+from catalog.runtime_names import (
     LABEL_APP,
     LABEL_CONFIG_HASH,
     LABEL_MEMBER,
     NETWORK_NAME,
-    MemberSpec,
     podman_secret_name,
 )
 from node_runtime.engines.container_engine import (

@@ -29,7 +29,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from catalog.runtime_spec import NETWORK_UNIT_FILE, MemberSpec, member_unit_name
+from catalog.member_spec import MemberSpec
+from catalog.runtime_names import NETWORK_UNIT_FILE, member_unit_name
 from catalog.unit_check import unit_header, unit_owner
 from node_runtime.engines.container_engine import (
     CommandResult,

@@ -2,7 +2,7 @@
 
 For a node user without a usable container engine (no podman, or podman
 without the apps' images on an offline machine: ``archy dev-flow`` on a
-fresh clone).  It does not pretend: :func:`node_runtime.apply.apply` takes
+fresh clone).  It does not pretend: :func:`node_runtime.apply.run.apply` takes
 its own staging path for this engine, which writes each installed app's
 units (the catalog's bytes, as the Quadlet engine would), creates the data
 dirs and the generated secrets (0600, once, never regenerated) and reports
@@ -20,7 +20,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from catalog.runtime_spec import MemberSpec
+from catalog.member_spec import MemberSpec
 from node_runtime.engines.container_engine import (
     ContainerStatus,
     EngineError,

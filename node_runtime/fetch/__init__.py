@@ -22,7 +22,7 @@ What it holds:
   the installed apps' blobs, the catalog pointer switch).
 
 What it may import: ``catalog``, ``signing``, and the node's store and state
-modules (``node_runtime.blob_store``, ``atomic_file``, ``node_state``,
+modules (``node_runtime.store.blob_store``, ``atomic_file``, ``node_state``,
 ``node_config``).  It never imports ``node_runtime.seed`` (the serving side
 imports this package), the planner, the apply stage, the engines or the
 commands.  Importing the package imports none of its modules.

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from node_runtime.atomic_file import write_file_atomically
+from node_runtime.store.atomic_file import write_file_atomically
 
 CACHE_FORMAT = 1
 MAX_ENTRIES = 16  # a node polls one origin, and a few seeds at most

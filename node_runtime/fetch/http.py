@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+from catalog.locations import origin_base_url
 from node_runtime.fetch.conditional_cache import (
     CachedAnswer,
     ConditionalCache,
@@ -106,31 +107,6 @@ class ConditionalResponse:
 
 
 # --- where an origin is ---
-
-
-def origin_base_url(origin: str, s3_endpoint: str | None = None) -> str:
-    """The base URL a node reads ``origin`` from (no trailing slash).
-
-    ``s3://BUCKET/PREFIX`` becomes ``{s3_endpoint}/BUCKET/PREFIX`` (path-style,
-    for S3-compatible stores) or, without an endpoint, the bucket's public
-    virtual-hosted AWS URL.  Plain paths become ``file://`` URLs.
-    """
-    parts = urlsplit(origin)
-    if parts.scheme in ("http", "https", "file"):
-        return origin.rstrip("/")
-    if parts.scheme == "s3":
-        bucket, prefix = parts.netloc, parts.path.strip("/")
-        if not bucket:
-            raise ValueError(f"{origin}: an s3:// origin needs a bucket (s3://BUCKET/PREFIX)")
-        base = (
-            f"{s3_endpoint.rstrip('/')}/{bucket}"
-            if s3_endpoint
-            else f"https://{bucket}.s3.amazonaws.com"
-        )
-        return f"{base}/{prefix}" if prefix else base
-    if parts.scheme == "":
-        return Path(origin).resolve().as_uri()
-    raise ValueError(f"{origin}: unsupported origin (use file://, http(s):// or s3://)")
 
 
 def repository_urls(origin: str, s3_endpoint: str | None = None) -> tuple[str, str]:

@@ -5,28 +5,13 @@ operator's serving endpoint.  Relays are off unless asked for, discovery is
 off (the minimal preset), and the binding's slow send buffer is replaced
 (:mod:`node_runtime.fetch.iroh_send_buffer`).
 
-Public API: ``bind_iroh_endpoint(bind_addr, relays=False, alpns=None)``
-(async), ``iroh_seed_url(endpoint_id, direct_addresses)``,
-``parse_iroh_seed_url(seed_url) -> (endpoint id, addresses)``.
+Public API: ``bind_iroh_endpoint(bind_addr, relays=False, alpns=None)`` (async).
+The seed address form itself is :mod:`catalog.locations`.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-
-def iroh_seed_url(endpoint_id: str, direct_addresses: list[str]) -> str:
-    """``iroh://<endpoint id>@<addr>,<addr>`` — how seeds are named in config and messages."""
-    return f"iroh://{endpoint_id}@{','.join(direct_addresses)}"
-
-
-def parse_iroh_seed_url(seed_url: str) -> tuple[str, list[str]]:
-    """``iroh://<endpoint id>@<addr>,<addr>`` → ``(endpoint id, direct addresses)``."""
-    rest = seed_url.removeprefix("iroh://").rstrip("/")
-    endpoint_id, _, addresses = rest.partition("@")
-    if not endpoint_id or seed_url == rest:
-        raise ValueError(f"{seed_url!r}: an iroh seed is iroh://<endpoint id>@<host:port>,…")
-    return endpoint_id, [address for address in addresses.split(",") if address]
 
 
 async def bind_iroh_endpoint(

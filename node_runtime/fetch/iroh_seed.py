@@ -18,9 +18,10 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from catalog.locations import parse_iroh_seed_url
 from node_runtime.fetch import seed_protocol
 from node_runtime.fetch.fetcher import CHUNK_SIZE
-from node_runtime.fetch.iroh_endpoint import bind_iroh_endpoint, parse_iroh_seed_url
+from node_runtime.fetch.iroh_endpoint import bind_iroh_endpoint
 from node_runtime.fetch.seed_protocol import BlobAnswer, BlobRequest, ProtocolError, Refusal
 from node_runtime.fetch.seed_transport import (
     DEFAULT_STALL_SECONDS,

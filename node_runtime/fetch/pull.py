@@ -43,7 +43,6 @@ from datetime import datetime
 
 from catalog.catalog_delta import DeltaError, apply_delta, delta_target_name
 from catalog.catalog_model import CATALOG_NAME, AppCatalog, CatalogError, TargetFile, parse_catalog
-from node_runtime.blob_store import BlobError, BlobStore
 from node_runtime.fetch.conditional_cache import ConditionalCache
 from node_runtime.fetch.fetcher import DownloadError, Fetcher
 from node_runtime.fetch.http import (
@@ -54,15 +53,12 @@ from node_runtime.fetch.http import (
 from node_runtime.fetch.sources import SourceError, Sources, mirror_bases, sources_for
 from node_runtime.fetch.swarm import MultiSourceBlobFetcher
 from node_runtime.fetch.tuf_client import Updater
-from node_runtime.node_config import NodeConfig, NodeConfigError, load_config
-from node_runtime.node_state import (
-    CatalogPointer,
-    NodePaths,
-    NodeState,
-    PullRecord,
-    StateError,
-    utc_now_text,
-)
+from node_runtime.store.blob_store import BlobError, BlobStore
+from node_runtime.store.catalog_pointer import CatalogPointer
+from node_runtime.store.node_config import NodeConfig, NodeConfigError, load_config
+from node_runtime.store.node_state import NodeState
+from node_runtime.store.paths import NodePaths, StateError, utc_now_text
+from node_runtime.store.pulls import PullRecord
 from signing.errors import RepositoryError, TufError
 
 CATALOG_TARGET = CATALOG_NAME

@@ -38,7 +38,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from node_runtime.blob_store import BlobMismatchError, BlobStore
 from node_runtime.fetch.fetcher import (
     FIRST_ATTEMPT,
     Attempt,
@@ -50,9 +49,10 @@ from node_runtime.fetch.fetcher import (
 from node_runtime.fetch.http import OriginFetcher, repository_urls
 from node_runtime.fetch.seed_transport import BlobUnavailableError, seed_root_url
 from node_runtime.fetch.swarm import DroppedSources, MultiSourceBlobFetcher
+from node_runtime.store.blob_store import BlobMismatchError, BlobStore
 
 if TYPE_CHECKING:  # the config imports this package's URL rules: no cycle at run time
-    from node_runtime.node_config import NodeConfig
+    from node_runtime.store.node_config import NodeConfig
 
 
 class SourceError(Exception):

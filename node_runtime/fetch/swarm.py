@@ -46,8 +46,8 @@ from typing import BinaryIO
 
 import blake3 as blake3_module
 
+from catalog.locations import parse_iroh_seed_url
 from node_runtime.fetch.http_seed import HttpSeedTransport
-from node_runtime.fetch.iroh_endpoint import parse_iroh_seed_url
 from node_runtime.fetch.iroh_seed import IrohClient, IrohSeedTransport
 from node_runtime.fetch.range_schedule import RangeSchedule
 from node_runtime.fetch.seed_transport import (

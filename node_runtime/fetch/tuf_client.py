@@ -6,7 +6,7 @@ what is trusted) with bytes from a :class:`node_runtime.fetch.fetcher.Fetcher`
 under non-versioned names (``root.json``, ``timestamp.json``, …, delegated
 roles URL-quoted so no role name can leave the directory), each file exactly
 the bytes the server sent, written atomically and durably (file and
-directory fsynced: :func:`node_runtime.atomic_file.write_file_atomically`).
+directory fsynced: :func:`node_runtime.store.atomic_file.write_file_atomically`).
 
 Public API:
 
@@ -35,9 +35,9 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from node_runtime.atomic_file import write_file_atomically
 from node_runtime.fetch.fetcher import Fetcher, RemoteFileNotFoundError
 from node_runtime.fetch.http import fetcher_for
+from node_runtime.store.atomic_file import write_file_atomically
 from signing.errors import EqualVersionNumberError, ExpiredMetadataError, RepositoryError
 from signing.hashing import verify_chunks
 from signing.metadata import Root, TargetFile, Targets, is_expired

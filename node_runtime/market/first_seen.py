@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from node_runtime.atomic_file import write_file_atomically
+from node_runtime.store.atomic_file import write_file_atomically
 
 FILE_NAME = "first-seen.json"
 

@@ -9,7 +9,7 @@ is checked, in this order, and the first that fails refuses the listing with one
 2. the binding: the did:key signed "this event's pubkey announces for me";
 3. the root: fetched from the origin (``metadata/N.root.json``), its BLAKE3 must equal
    the announced fingerprint; it becomes the trust anchor of a fresh TUF client;
-4. the catalog: the TUF client (node_runtime.tuf_updater) refreshes timestamp ->
+4. the catalog: the TUF client (node_runtime.fetch.tuf_client) refreshes timestamp ->
    snapshot -> targets and downloads ``app-catalog.json``, hash-checked;
 5. the catalog's BLAKE3 equals the announced one (else the announcement is stale or
    forged), the app is in it at the announced version and revision, its entry carries a
@@ -38,10 +38,11 @@ from catalog.announcement import (
 )
 from catalog.catalog_model import CATALOG_NAME, AppCatalog, CatalogApp, CatalogError, parse_catalog
 from catalog.refusal import Refused
-from node_runtime.atomic_file import write_file_atomically
+from node_runtime.fetch.fetcher import Fetcher
+from node_runtime.fetch.http import fetcher_for
+from node_runtime.fetch.tuf_client import Updater
 from node_runtime.market.relays import NostrEvent
-from node_runtime.tuf_fetcher import Fetcher, fetcher_for
-from node_runtime.tuf_updater import Updater
+from node_runtime.store.atomic_file import write_file_atomically
 from signing.developer import binding_problem, verify_developer_signature
 from signing.errors import TufError
 

@@ -12,7 +12,8 @@ from typing import Literal
 
 from catalog.catalog_model import CatalogApp, TargetFile
 from catalog.manifest import GeneratedSecret, HookStep
-from catalog.runtime_spec import NETWORK_NAME, MemberSpec, podman_secret_name
+from catalog.member_spec import MemberSpec
+from catalog.runtime_names import NETWORK_NAME, podman_secret_name
 from node_runtime.store.applied import AppliedApp
 
 AppChange = Literal["install", "update", "repair", "unchanged", "remove", "stop", "refused"]

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from catalog.runtime_spec import RuntimeSpecError, app_runtime_specs, secret_homes, start_order
+from catalog.runtime_spec import app_runtime_specs, start_order
+from catalog.secret_homes import secret_homes
+from catalog.spec_problems import RuntimeSpecError
 from node_runtime.plan.actions import (
     Action,
     AppChange,

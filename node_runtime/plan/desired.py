@@ -13,15 +13,11 @@ from dataclasses import dataclass
 
 from catalog.catalog_model import CatalogApp
 from catalog.manifest import Manifest
-from catalog.runtime_spec import (
-    MemberSpec,
-    RuntimeSpecError,
-    SpecProblem,
-    app_data_dir,
-    app_runtime_specs,
-    secret_homes,
-    start_order,
-)
+from catalog.member_spec import MemberSpec
+from catalog.runtime_names import app_data_dir
+from catalog.runtime_spec import app_runtime_specs, start_order
+from catalog.secret_homes import secret_homes
+from catalog.spec_problems import RuntimeSpecError, SpecProblem
 from catalog.unit_check import check_app_units, container_unit_file
 
 

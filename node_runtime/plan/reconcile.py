@@ -36,7 +36,9 @@ import contextlib
 from collections.abc import Collection, Mapping, Sequence
 
 from catalog.catalog_model import AppCatalog, CatalogApp
-from catalog.runtime_spec import NETWORK_NAME, RuntimeSpecError, secret_homes
+from catalog.runtime_names import NETWORK_NAME
+from catalog.secret_homes import secret_homes
+from catalog.spec_problems import RuntimeSpecError
 from node_runtime.plan.actions import AppPlan, CreateNetwork, Plan, StartMember
 from node_runtime.plan.app_plan import plan_app, plan_removal
 from node_runtime.plan.desired import DesiredApp, app_data_dirs, desired_app

@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping
 from catalog.capabilities import provider_conflict, satisfies, shortfall
 from catalog.catalog_model import AppCatalog
 from catalog.manifest import Manifest
-from catalog.runtime_spec import RuntimeSpecError
+from catalog.spec_problems import RuntimeSpecError
 from node_runtime.plan.desired import DesiredApp, UnitsRefused, derived_names, desired_app
 from node_runtime.plan.observed import ObservedState
 from node_runtime.store.applied import AppliedApp

@@ -14,7 +14,7 @@ What it holds:
 - ``node_seed.py`` — a node serving its own verified blob store.
 
 What it may import: ``catalog``, ``signing``, the node's store
-(``node_runtime.blob_store``, ``atomic_file``, ``node_state``) and
+(``node_runtime.store.blob_store``, ``atomic_file``, ``node_state``) and
 ``node_runtime.fetch`` (the wire protocol, iroh endpoints, the TUF client
 and the origin fetcher, for sync).  Nothing in ``node_runtime.fetch``
 imports this package.

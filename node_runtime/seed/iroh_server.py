@@ -15,8 +15,9 @@ import asyncio
 import contextlib
 from typing import Any
 
+from catalog.locations import iroh_seed_url
 from node_runtime.fetch import seed_protocol
-from node_runtime.fetch.iroh_endpoint import bind_iroh_endpoint, iroh_seed_url
+from node_runtime.fetch.iroh_endpoint import bind_iroh_endpoint
 from node_runtime.fetch.seed_protocol import (
     BlobAnswer,
     ProtocolError,

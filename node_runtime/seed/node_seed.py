@@ -20,11 +20,11 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from node_runtime.node_state import NodePaths
 from node_runtime.seed.addresses import parse_host_port
 from node_runtime.seed.http_server import HttpSeedServer
 from node_runtime.seed.iroh_server import IrohSeed
 from node_runtime.seed.store import SeedStats, SeedStore
+from node_runtime.store.paths import NodePaths
 
 
 @dataclass

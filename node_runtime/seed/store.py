@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from catalog.address import blake3_stream, is_blake3_hex
-from node_runtime.atomic_file import write_file_atomically
-from node_runtime.blob_store import BlobMismatchError, BlobStore
+from node_runtime.store.atomic_file import write_file_atomically
+from node_runtime.store.blob_store import BlobMismatchError, BlobStore
 
 SEND_CHUNK_BYTES = 256 * 1024  # each write must finish within the server's io_seconds
 _METADATA_NAME = re.compile(r"^[A-Za-z0-9_.-]+\.json$")

@@ -30,8 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from catalog.refusal import Refused
-from node_runtime.atomic_file import write_file_atomically
-from node_runtime.blob_store import BlobMismatchError, BlobStore
 from node_runtime.fetch.fetcher import (
     FIRST_ATTEMPT,
     Attempt,
@@ -41,6 +39,8 @@ from node_runtime.fetch.fetcher import (
 )
 from node_runtime.fetch.http import OriginFetcher, repository_urls
 from node_runtime.fetch.tuf_client import Updater
+from node_runtime.store.atomic_file import write_file_atomically
+from node_runtime.store.blob_store import BlobMismatchError, BlobStore
 from signing.errors import TufError
 from signing.trusted_set import TrustedSet
 

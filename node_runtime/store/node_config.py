@@ -28,9 +28,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from catalog.locations import origin_base_url, parse_iroh_seed_url
 from catalog.refusal import Refused
-from node_runtime.origin_fetcher import origin_base_url
-from node_runtime.seed_fetcher import parse_iroh_seed_url
 from node_runtime.store.atomic_file import write_file_atomically
 from node_runtime.store.paths import NodePaths
 from signing.errors import TufError

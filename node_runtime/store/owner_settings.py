@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalog.manifest import Manifest, OwnerSetting, owner_setting_problem, setting_text
+from catalog.manifest import Manifest
+from catalog.owner_setting import OwnerSetting, owner_setting_problem, setting_text
 from catalog.refusal import Refused
 from node_runtime.store.atomic_file import write_file_atomically
 from node_runtime.store.paths import secret_file, secret_file_exists, secrets_dir

@@ -37,11 +37,11 @@ from catalog.catalog_model import (
     manifest_blake3,
 )
 from catalog.loader import ManifestSource
-from catalog.manifest import parse_image_reference
+from catalog.manifest_fields import parse_image_reference
 from catalog.problems import ManifestError
-from catalog.runtime_spec import DEFAULT_DATA_ROOT
+from catalog.runtime_names import DEFAULT_DATA_ROOT
 from pipeline.appset import AppFolder
-from pipeline.crossapp import providers
+from pipeline.crossapp_requirements import providers
 from pipeline.publish.file_origin import FileOrigin
 from pipeline.publish.signed_repository import publish_targets
 from pipeline.render import render_app

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalog.manifest import APP_ID_PATTERN
+from catalog.manifest_fields import APP_ID_PATTERN
 from catalog.problems import ManifestError
 from pipeline.appset import find_app_folders, load_app_folder
 

@@ -35,7 +35,8 @@ from typing import Any, Literal
 
 from catalog.address import blake3_hex
 from signing.keys import PublicKey, SigningKey, verify_signature
-from signing.metadata import Metadata, Root, Targets, format_expires, parse_expires
+from signing.metadata import Metadata, Root, Targets
+from signing.metadata_fields import format_expires, parse_expires
 from signing.repository import add_signatures, add_target, target_file
 
 EventRole = Literal["targets", "root"]

@@ -28,10 +28,9 @@ from catalog.catalog_model import (
     parse_catalog,
 )
 from catalog.loader import ManifestSource
-from catalog.manifest import parse_image_reference
+from catalog.manifest_fields import parse_image_reference
+from pipeline.build_types import BuildRefused, SilentProgress
 from pipeline.catalog_build import (
-    BuildRefused,
-    SilentProgress,
     default_renderer,
     manifest_check_problems,
     render_all,

@@ -22,7 +22,8 @@ from pipeline.ceremony.event import CeremonyError, SigningEvent, check_intact
 from pipeline.ceremony.event_check import EventCheckError, signed_catalog, verify_targets_event
 from pipeline.ceremony.root_diff import diff_roots
 from pipeline.ceremony.state import CeremonyState
-from signing.metadata import Root, Targets, format_expires
+from signing.metadata import Root, Targets
+from signing.metadata_fields import format_expires
 
 
 @dataclass(frozen=True)

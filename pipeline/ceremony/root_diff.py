@@ -12,7 +12,8 @@ Public API: ``diff_roots(current, next_root) -> list[str]``.
 from __future__ import annotations
 
 from signing.keys import PublicKey
-from signing.metadata import Root, format_expires
+from signing.metadata import Root
+from signing.metadata_fields import format_expires
 
 
 def _key_text(keyid: str, key: PublicKey | None) -> str:

@@ -14,7 +14,9 @@ from typing import Literal
 import click
 
 from catalog.catalog_model import CATALOG_NAME
-from pipeline.catalog_build import CACHE_DIR_NAME, BuildOptions, BuildRefused, build_catalog
+from pipeline.build_cache import CACHE_DIR_NAME
+from pipeline.build_types import BuildOptions, BuildRefused
+from pipeline.catalog_build import build_catalog
 from pipeline.commands.build_report import SUMMARY_JSON_HELP, RichProgress, problems_refused
 from pipeline.commands.console import stderr, stdout
 from pipeline.commands.options import json_option, repo_option, require_digests_option

@@ -31,7 +31,7 @@ from pipeline.commands.keys import open_key, passphrases, utc_now
 from pipeline.commands.options import ceremony_dir_option, json_option, passphrase_options
 from pipeline.commands.refusing import refusing
 from signing.keys import SigningKey
-from signing.metadata import format_expires
+from signing.metadata_fields import format_expires
 
 
 @click.group("ceremony")

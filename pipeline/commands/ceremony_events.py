@@ -34,7 +34,7 @@ from pipeline.commands.options import (
     passphrase_options,
 )
 from pipeline.commands.refusing import refusing
-from signing.metadata import format_expires
+from signing.metadata_fields import format_expires
 
 
 @click.command("open")

@@ -19,7 +19,7 @@ from pipeline.commands.keys import utc_now
 from pipeline.commands.options import ceremony_dir_option, json_option
 from pipeline.commands.refusing import refusing
 from pipeline.tables import print_table, short_id
-from signing.metadata import format_expires
+from signing.metadata_fields import format_expires
 
 
 def _status_document(state: CeremonyState, status: EventStatus, now: datetime) -> dict[str, Any]:

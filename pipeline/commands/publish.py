@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from pipeline.ceremony.event import CeremonyError
+from pipeline.ceremony.event_publish import publish_signing_event
 from pipeline.ceremony.keystore import KeyFileError
 from pipeline.ceremony.state import CeremonyState
 from pipeline.commands.console import stdout
@@ -28,11 +29,10 @@ from pipeline.commands.options import (
     s3_endpoint_option,
 )
 from pipeline.commands.refusing import refusing
-from pipeline.publish.event_publish import publish_signing_event
-from pipeline.publish.file_origin import OriginError, origin_for_url
+from pipeline.publish.origin import OriginError, PublishError, origin_for_url
 from pipeline.publish.seed_push import SeedPushError, push_to_seed
-from pipeline.publish.signed_repository import PublishError, PublishReport, refresh_timestamp
-from pipeline.publish.storefront_step import publish_storefront
+from pipeline.publish.signed_repository import PublishReport, refresh_timestamp
+from pipeline.storefront.publish_step import publish_storefront
 from pipeline.storefront.verified_repository import StorefrontSourceError
 
 

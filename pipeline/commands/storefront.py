@@ -16,8 +16,8 @@ import click
 from catalog.refusal import Refused
 from pipeline.commands.console import stdout
 from pipeline.commands.options import json_option
-from pipeline.publish.file_origin import OriginError, origin_for_url
 from pipeline.publish.layout import root_path
+from pipeline.publish.origin import OriginError, origin_for_url
 from pipeline.storefront.build import build_storefront
 from pipeline.storefront.verified_repository import StorefrontSourceError
 

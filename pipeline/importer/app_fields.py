@@ -11,24 +11,20 @@ imported app does not ship a shared default password.  Functions over one
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from catalog.manifest_fields import (
     URL_PATTERN,
     VERSION_PATTERN,
 )
 from pipeline.importer.compose import Service
-from pipeline.importer.mapper_base import safe_name
+from pipeline.importer.mapper_base import MapperBase, safe_name
 from pipeline.importer.reasons import refuse
 
 CREDENTIAL_KEY = re.compile(r"(PASSWORD|PASSWD|_PASS$|^PASS$|SECRET|_TOKEN$|_KEY$)", re.IGNORECASE)
 NOT_CREDENTIAL = re.compile(
     r"(_FILE|_PATH|_LENGTH|_URL|_ENABLED|_TYPE|_NAME|_USER)$", re.IGNORECASE
 )
-
-
-if TYPE_CHECKING:
-    from pipeline.importer.mapping import Mapper
 
 
 CATEGORIES: dict[str, str] = {
@@ -76,7 +72,7 @@ def shortened(text: str, limit: int) -> str:
 
 
 def choose_ui_port(
-    mapper: Mapper, services: list[Service], ui_service: str | None
+    mapper: MapperBase, services: list[Service], ui_service: str | None
 ) -> tuple[str, int, int | None] | None:
     ui = mapper.source.ui
     if ui is None or ui_service is None:
@@ -114,7 +110,7 @@ def choose_ui_port(
     return None
 
 
-def app_metadata(mapper: Mapper) -> dict[str, Any]:
+def app_metadata(mapper: MapperBase) -> dict[str, Any]:
     meta = mapper.source.meta
     file = meta.file
 
@@ -210,7 +206,7 @@ def app_metadata(mapper: Mapper) -> dict[str, Any]:
     return document
 
 
-def main_image_tag(mapper: Mapper) -> str | None:
+def main_image_tag(mapper: MapperBase) -> str | None:
     ui = mapper.source.ui
     services = mapper.project.services
     service = mapper.project.service(ui.service) if ui and ui.service else services[0]
@@ -233,7 +229,7 @@ PROVIDERS = {
 }
 
 
-def app_requires(mapper: Mapper) -> list[dict[str, Any]]:
+def app_requires(mapper: MapperBase) -> list[dict[str, Any]]:
     meta = mapper.source.meta
     wanted: dict[str, tuple[str, int | None]] = {}
     for dependency in meta.dependencies:
@@ -267,7 +263,7 @@ def app_requires(mapper: Mapper) -> list[dict[str, Any]]:
     return requires
 
 
-def app_permissions(mapper: Mapper) -> dict[str, Any]:
+def app_permissions(mapper: MapperBase) -> dict[str, Any]:
     permissions = dict(mapper.permissions)
     attention: list[str] = []
     for name in mapper.source.variables.used:
@@ -289,7 +285,7 @@ def app_permissions(mapper: Mapper) -> dict[str, Any]:
     return ordered
 
 
-def fixed_credentials(mapper: Mapper, document: dict[str, Any]) -> None:
+def fixed_credentials(mapper: MapperBase, document: dict[str, Any]) -> None:
     """Literal passwords in env -> one generated secret per distinct value (when safe)."""
     members = document["containers"]
     found: dict[str, list[tuple[dict[str, Any], str]]] = {}

@@ -27,13 +27,7 @@ from urllib.parse import unquote, urlsplit
 
 from pipeline.atomic_file import create_file_once, write_file_atomically
 from pipeline.publish.layout import MARKER_PATH, is_plain_relative
-
-# REDESIGN-SHIM: Origin, OriginError and origin_for_url moved to pipeline.publish.origin;
-# the three "X as X" re-exports serve callers outside pipeline/publish until the merge.
-from pipeline.publish.origin import Origin as Origin
-from pipeline.publish.origin import OriginError as OriginError
-from pipeline.publish.origin import StoredObject, no_progress
-from pipeline.publish.origin import origin_for_url as origin_for_url
+from pipeline.publish.origin import OriginError, StoredObject, no_progress
 
 
 def _relative(path: str) -> PurePosixPath:

@@ -35,8 +35,7 @@ from pipeline.publish.layout import (
     snapshot_path,
     targets_metadata_path,
 )
-from pipeline.publish.origin import Origin
-from pipeline.publish.origin import PublishError as PublishError
+from pipeline.publish.origin import Origin, PublishError
 from signing.errors import TufError
 from signing.hashing import verify_length_and_hashes
 from signing.keys import SigningKey
@@ -48,9 +47,9 @@ from signing.metadata import (
     TargetFile,
     Targets,
     Timestamp,
-    format_expires,
     is_expired,
 )
+from signing.metadata_fields import format_expires
 from signing.repository import consistent_snapshot_files, sign, snapshot_for, timestamp_for
 from signing.threshold import verify_delegate
 from signing.trusted_set import TrustedSet

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from pipeline.publish.file_origin import Origin
 from pipeline.publish.layout import STOREFRONT_INDEX
+from pipeline.publish.origin import Origin
 from pipeline.storefront.site import render_site
 from pipeline.storefront.verified_repository import (
     StorefrontSourceError,

@@ -30,10 +30,10 @@ from typing import Any
 import jinja2
 
 from catalog.catalog_model import CatalogApp
-from catalog.manifest import URL_PATTERN
+from catalog.manifest_fields import URL_PATTERN
 from pipeline.publish.layout import STOREFRONT_INDEX
 from pipeline.storefront.verified_repository import VerifiedRepository
-from signing.metadata import format_expires
+from signing.metadata_fields import format_expires
 
 STORE_NAME = "Archipelago app store"
 CONTENT_SECURITY_POLICY = (

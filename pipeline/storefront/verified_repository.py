@@ -1,7 +1,7 @@
 """Read a published repository the way a node does: the TUF chain, then the catalog.
 
 ``read_verified_repository`` walks the client workflow of TUF 1.0.x §5 over an
-:class:`~pipeline.publish.file_origin.Origin` (a local directory or an S3
+:class:`~pipeline.publish.origin.Origin` (a local directory or an S3
 prefix) with :class:`signing.trusted_set.TrustedSet`, the state machine the
 node's updater drives: root rotations from the trusted root (``N+1.root.json``
 until there is none), ``timestamp.json``, the snapshot and targets versions it
@@ -25,13 +25,13 @@ from datetime import datetime
 
 from catalog.address import blake3_hex
 from catalog.catalog_model import CATALOG_NAME, AppCatalog, CatalogError, parse_catalog
-from pipeline.publish.file_origin import Origin, OriginError
 from pipeline.publish.layout import (
     TIMESTAMP_PATH,
     root_path,
     snapshot_path,
     targets_metadata_path,
 )
+from pipeline.publish.origin import Origin, OriginError
 from signing.errors import TufError
 from signing.hashing import verify_length_and_hashes
 from signing.metadata import Metadata, Root, Snapshot, Targets, Timestamp

@@ -20,7 +20,7 @@ from catalog.catalog_model import (
     manifest_blake3,
 )
 from catalog.manifest import Manifest
-from catalog.runtime_spec import DEFAULT_DATA_ROOT
+from catalog.runtime_names import DEFAULT_DATA_ROOT
 from pipeline.appset import load_app_folder
 from pipeline.render import render_app
 

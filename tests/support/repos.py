@@ -47,7 +47,7 @@ from catalog.catalog_model import (
     manifest_blake3,
 )
 from catalog.loader import parse_manifest_source
-from catalog.manifest import parse_image_reference
+from catalog.manifest_fields import parse_image_reference
 from pipeline.publish.catalog_deltas import delta_artifacts, previous_catalogs
 from pipeline.publish.file_origin import FileOrigin
 from pipeline.publish.signed_repository import publish_targets, read_published_role
@@ -55,15 +55,9 @@ from pipeline.publish.targets_layout import APP_FILES_ROLE, split_targets
 from pipeline.render import render_app
 from signing import repository as repo
 from signing.keys import SigningKey
-from signing.metadata import (
-    TOP_LEVEL_ROLES,
-    Metadata,
-    Root,
-    Snapshot,
-    Targets,
-    Timestamp,
-)
+from signing.metadata import Metadata, Root, Snapshot, Targets, Timestamp
 from signing.metadata import TargetFile as TufTargetFile
+from signing.metadata_fields import TOP_LEVEL_ROLES
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 LATER = NOW + timedelta(days=30)

@@ -22,7 +22,8 @@ from catalog.catalog_model import (
     manifest_blake3,
 )
 from catalog.loader import parse_manifest_source
-from pipeline.catalog_build import SilentProgress, default_renderer, render_all
+from pipeline.build_types import SilentProgress
+from pipeline.catalog_build import default_renderer, render_all
 
 DIGEST = "sha256:" + "ab" * 32
 

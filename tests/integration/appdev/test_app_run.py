@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from catalog.runtime_spec import member_unit_name
+from catalog.runtime_names import member_unit_name
 from pipeline.cli import main
 from pipeline.render import render_app_folder
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.publish.event_publish import publish_signing_event
+from pipeline.ceremony.event_publish import publish_signing_event
 from pipeline.publish.file_origin import FileOrigin
 from signing.metadata import Metadata, Timestamp
 from tests.integration.publish.test_file_publish import signed_event

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from catalog.runtime_spec import podman_secret_name
+from catalog.runtime_names import podman_secret_name
 from catalog.unit_check import container_unit_file
 from node_runtime.commands import main
 from node_runtime.engines.container_engine import CommandResult, EngineError

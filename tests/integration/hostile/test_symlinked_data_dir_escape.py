@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from catalog.runtime_spec import podman_secret_name
+from catalog.runtime_names import podman_secret_name
 from catalog.unit_check import container_unit_file
 from tests.integration.hostile.test_names_owned_by_another_app import stage
 from tests.integration.lifecycle.node_agent import NodeAgent

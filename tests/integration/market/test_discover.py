@@ -16,7 +16,7 @@ from nostr_sdk import Keys
 from catalog.address import blake3_hex
 from catalog.announcement import AppAnnouncement, Endorsement, Report, RootPin
 from catalog.catalog_model import CATALOG_NAME, AppCatalog, DeveloperSignature
-from node_runtime.cli import main as node_main
+from node_runtime.commands import main as node_main
 from pipeline.cli import main as archy_main
 from pipeline.market import dev_registry
 from pipeline.market.announce import announcement_event_json, announcements

@@ -25,7 +25,7 @@ from node_runtime.fetch.conditional_cache import (
     ConditionalCache,
     validators_from_headers,
 )
-from node_runtime.pull import POLL_CACHE_NAME, PullError, pull
+from node_runtime.fetch.pull import POLL_CACHE_NAME, PullError, pull
 from node_runtime.store.node_config import initialise_node
 from node_runtime.store.node_state import NodeState
 from node_runtime.store.paths import NodePaths

@@ -16,12 +16,12 @@ import pytest
 import node_runtime.fetch
 import node_runtime.seed
 from catalog.address import blake3_hex
-from node_runtime.blob_store import BlobStore
 from node_runtime.fetch.fetcher import DownloadError, Fetcher
 from node_runtime.fetch.http import OriginFetcher, repository_urls
 from node_runtime.fetch.retry import RetryPolicy
 from node_runtime.fetch.sources import SourceError, Sources
 from node_runtime.fetch.swarm import MultiSourceBlobFetcher
+from node_runtime.store.blob_store import BlobStore
 
 Respond = Callable[[http.server.BaseHTTPRequestHandler, int], None]
 

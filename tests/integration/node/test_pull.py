@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from catalog.address import blake3_hex
-from node_runtime.origin_fetcher import OriginFetcher, RetryPolicy
-from node_runtime.pull import PullError, pull
+from node_runtime.fetch.http import OriginFetcher
+from node_runtime.fetch.pull import PullError, pull
+from node_runtime.fetch.retry import RetryPolicy
 from node_runtime.store.blob_store import BlobStore
 from node_runtime.store.installed import InstalledApps
 from node_runtime.store.node_config import initialise_node

@@ -20,7 +20,9 @@ from typing import Any
 import pytest
 
 from catalog.manifest import Manifest
-from catalog.runtime_spec import LABEL_CONFIG_HASH, MemberSpec, host_uid_for
+from catalog.member_spec import MemberSpec
+from catalog.runtime_names import LABEL_CONFIG_HASH
+from catalog.runtime_spec import host_uid_for
 from node_runtime.engines.podman_args import (
     app_run_arguments,
     healthcheck_arguments,

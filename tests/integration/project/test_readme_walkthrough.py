@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.runtime_spec import member_unit_name
+from catalog.runtime_names import member_unit_name
 
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from catalog.catalog_model import parse_catalog
-from catalog.runtime_spec import secret_homes
+from catalog.secret_homes import secret_homes
 from node_runtime.engines.stage_engine import STAGED_REASON
 from pipeline.cli import main
 from pipeline.main_flow import DEV_NODE_APPS, choose_dev_engine

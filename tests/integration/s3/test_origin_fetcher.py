@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from catalog.locations import origin_base_url
 from node_runtime.fetch.fetcher import CHUNK_SIZE, DownloadError, DownloadLengthError
 from node_runtime.fetch.fetcher import RemoteFileNotFoundError as NotFound
-from node_runtime.fetch.http import OriginFetcher, Timeouts, origin_base_url
+from node_runtime.fetch.http import OriginFetcher, Timeouts
 from node_runtime.fetch.retry import RetryPolicy
 from pipeline.publish.s3_origin import publish_to_s3
 from tests.integration.s3.node import Node

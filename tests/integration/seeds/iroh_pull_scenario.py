@@ -18,11 +18,13 @@ import threading
 from pathlib import Path
 
 from node_runtime.fetch.pull import pull
-from node_runtime.node_config import initialise_node
-from node_runtime.node_state import InstalledApps, NodePaths, NodeState
 from node_runtime.seed.iroh_server import IrohSeed
 from node_runtime.seed.node_seed import serve_node_store
 from node_runtime.seed.store import SeedStore
+from node_runtime.store.installed import InstalledApps
+from node_runtime.store.node_config import initialise_node
+from node_runtime.store.node_state import NodeState
+from node_runtime.store.paths import NodePaths
 
 
 def node_with_seed(node_dir: Path, root: bytes, origin: str, seed_url: str) -> NodePaths:

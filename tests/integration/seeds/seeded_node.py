@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from node_runtime.blob_store import BlobStore
 from node_runtime.fetch.http import OriginFetcher
 from node_runtime.fetch.pull import PullResult, default_sources, pull
 from node_runtime.fetch.retry import RetryPolicy
 from node_runtime.fetch.sources import Sources
-from node_runtime.node_config import initialise_node, load_config
-from node_runtime.node_state import InstalledApps, NodePaths, NodeState
+from node_runtime.store.blob_store import BlobStore
+from node_runtime.store.installed import InstalledApps
+from node_runtime.store.node_config import initialise_node, load_config
+from node_runtime.store.node_state import NodeState
+from node_runtime.store.paths import NodePaths
 from tests.support.repos import RepositoryHandle
 
 

@@ -19,13 +19,13 @@ import pytest
 from catalog.address import blake3_hex
 from catalog.canonical import encode_canonical_json
 from catalog.catalog_model import AppCatalog, parse_catalog
-from node_runtime.blob_store import BlobStore
 from node_runtime.fetch.pull import pull
-from node_runtime.node_config import NodeConfigError, initialise_node
-from node_runtime.node_state import NodePaths
 from node_runtime.seed.http_server import HttpSeedServer
 from node_runtime.seed.node_seed import serve_node_store
 from node_runtime.seed.store import SeedStore
+from node_runtime.store.blob_store import BlobStore
+from node_runtime.store.node_config import NodeConfigError, initialise_node
+from node_runtime.store.paths import NodePaths
 from tests.integration.seeds.misbehaving_seeds import seed_store_from_repository
 from tests.integration.seeds.seeded_node import seeded_node, stored_companion
 from tests.integration.seeds.test_iroh_seed import REPOSITORY_ROOT, in_loopback_namespace

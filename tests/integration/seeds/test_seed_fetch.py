@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from catalog.address import blake3_hex
-from node_runtime.blob_store import BlobStore
 from node_runtime.fetch.http import OriginFetcher, repository_urls
 from node_runtime.fetch.http_seed import HttpSeedTransport
 from node_runtime.fetch.pull import PullError, PullResult, pull
@@ -23,10 +22,13 @@ from node_runtime.fetch.retry import RetryPolicy
 from node_runtime.fetch.seed_transport import BlobTransport, BlobUnavailableError
 from node_runtime.fetch.sources import Sources
 from node_runtime.fetch.swarm import MultiSourceBlobFetcher
-from node_runtime.node_config import initialise_node
-from node_runtime.node_state import InstalledApps, NodePaths, NodeState
 from node_runtime.seed.http_server import HttpSeedServer
 from node_runtime.seed.store import SeedStore
+from node_runtime.store.blob_store import BlobStore
+from node_runtime.store.installed import InstalledApps
+from node_runtime.store.node_config import initialise_node
+from node_runtime.store.node_state import NodeState
+from node_runtime.store.paths import NodePaths
 from tests.integration.seeds.misbehaving_seeds import (
     MisbehavingSeed,
     WaitsFor,

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from catalog.address import blake3_hex
-from node_runtime.blob_store import BlobStore
 from node_runtime.seed.http_server import HttpSeedServer
 from node_runtime.seed.store import SeedStore
+from node_runtime.store.blob_store import BlobStore
 from tests.integration.seeds.seeded_node import (
     pull_once_without_retries,
     seeded_node,

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from catalog.address import blake3_hex
-from node_runtime.blob_store import BlobStore
 from node_runtime.seed.http_server import HttpSeedServer
 from node_runtime.seed.store import SeedStore
+from node_runtime.store.blob_store import BlobStore
 from pipeline.ceremony.steps import open_catalog_event, sign_event
 from pipeline.cli import main
 from pipeline.publish.file_origin import FileOrigin

@@ -18,8 +18,8 @@ from pathlib import Path
 from catalog.address import blake3_hex
 from catalog.catalog_model import CATALOG_NAME, AppCatalog
 from node_runtime.fetch.pull import pull
-from node_runtime.node_config import initialise_node
-from node_runtime.node_state import NodePaths
+from node_runtime.store.node_config import initialise_node
+from node_runtime.store.paths import NodePaths
 from tests.support.repos import LiveRepository
 
 PLATFORM = "linux-amd64"

@@ -18,7 +18,6 @@ from catalog.address import blake3_hex
 from node_runtime.commands import main
 from node_runtime.fetch.pull import pull
 from node_runtime.fetch.tuf_client import Updater
-from node_runtime.node_state import NodePaths
 from node_runtime.self_update import (
     SelfUpdateError,
     node_target_name,
@@ -26,6 +25,7 @@ from node_runtime.self_update import (
     rejected_marker_path,
     self_update,
 )
+from node_runtime.store.paths import NodePaths
 from tests.integration.self_update.node_binary_repository import (
     NodeBinaryRepository,
     install_binary,

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from node_runtime.blob_store import BlobStore
 from node_runtime.seed.http_server import HttpSeedServer
 from node_runtime.seed.store import SeedStore
+from node_runtime.store.blob_store import BlobStore
 from pipeline.ceremony.steps import open_catalog_event, sign_event
 from tests.integration.s3.seaweedfs import ACCESS_KEY, SECRET_KEY, SeaweedFS
 from tests.support.ceremony_setup import NOW, PASSPHRASE, make_ceremony

@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from catalog.catalog_model import AppCatalog
-from node_runtime.blob_store import BlobStore
-from node_runtime.node_state import CatalogPointer, NodePaths, NodeState, utc_now_text
+from node_runtime.store.blob_store import BlobStore
+from node_runtime.store.catalog_pointer import CatalogPointer
+from node_runtime.store.node_state import NodeState
+from node_runtime.store.paths import NodePaths, utc_now_text
 from tests.integration.lifecycle.gate_apps import GATE_APPS, WELCOME, gate_manifest
 from tests.realparts.systemd_container import NODE_BINARY, SystemContainer
 from tests.support.catalogs import catalog_of

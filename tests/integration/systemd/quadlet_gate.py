@@ -22,7 +22,7 @@ import hashlib
 from typing import Any
 
 from catalog.catalog_model import AppCatalog
-from catalog.runtime_spec import member_unit_name
+from catalog.runtime_names import member_unit_name
 from tests.integration.lifecycle.gate import GateRun, StepFailed
 from tests.integration.lifecycle.gate_apps import ui_url
 from tests.integration.systemd.container_node import (

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from catalog.runtime_spec import member_unit_name
+from catalog.runtime_names import member_unit_name
 from tests.integration.systemd.container_node import ContainerNode, gate_catalog_for_container
 from tests.realparts.systemd_container import NODE_BINARY, SystemContainer
 from tests.realparts.wait import poll_until

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.runtime_spec import member_unit_name
+from catalog.runtime_names import member_unit_name
 from tests.integration.lifecycle.gate_apps import WELCOME, gate_manifest
 from tests.integration.systemd.container_node import (
     DATA_ROOT,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from catalog.runtime_spec import member_unit_name
+from catalog.runtime_names import member_unit_name
 from tests.integration.lifecycle.gate_apps import ui_url
 from tests.integration.systemd.container_node import (
     DATA_ROOT,

@@ -17,10 +17,12 @@ from tuf.ngclient import Updater as PythonTufUpdater
 
 from catalog.address import blake3_hex
 from catalog.catalog_delta import delta_target_name
-from node_runtime.blob_store import BlobStore
 from node_runtime.fetch.pull import pull
-from node_runtime.node_config import initialise_node
-from node_runtime.node_state import InstalledApps, NodePaths, NodeState
+from node_runtime.store.blob_store import BlobStore
+from node_runtime.store.installed import InstalledApps
+from node_runtime.store.node_config import initialise_node
+from node_runtime.store.node_state import NodeState
+from node_runtime.store.paths import NodePaths
 from tests.support.repos import RepositoryHandle, make_repository, manifest_yaml
 from tests.support.tuf_fixtures import RepositoryServer
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.runtime_spec import NETWORK_UNIT_FILE
+from catalog.runtime_names import NETWORK_UNIT_FILE
 from node_runtime.apply.hooks import canonical_hook_source
 from node_runtime.apply.observe import observe_apps
 from node_runtime.apply.outcome import ActionFailed

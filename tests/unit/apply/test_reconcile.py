@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from catalog.runtime_spec import podman_secret_name
+from catalog.runtime_names import podman_secret_name
 from node_runtime.plan.actions import (
     CreateDataDir,
     CreateNetwork,

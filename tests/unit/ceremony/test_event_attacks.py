@@ -30,7 +30,7 @@ from pipeline.cli import main
 from pipeline.publish.artifacts import read_build_outputs
 from pipeline.render import container_file_name
 from signing.keys import SigningKey
-from signing.metadata import format_expires
+from signing.metadata_fields import format_expires
 from tests.support.ceremony_setup import NOW, PASSPHRASE, ThrowawayCeremony, make_ceremony
 from tests.support.small_build import SmallApp, write_build
 

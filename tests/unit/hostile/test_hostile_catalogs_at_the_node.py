@@ -21,10 +21,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from catalog.runtime_spec import volume_host_path
+from catalog.runtime_names import volume_host_path
 from catalog.unit_check import container_unit_file
 from node_runtime.commands import main
-from node_runtime.reconcile import ObservedState, WriteUnits, plan_reconcile
+from node_runtime.plan.actions import WriteUnits
+from node_runtime.plan.observed import ObservedState
+from node_runtime.plan.reconcile import plan_reconcile
 from node_runtime.store.applied import AppliedApp
 from node_runtime.store.node_config import STATE_ROOT_ENV
 from tests.support.repos import UnitTamper, make_repository, manifest_yaml

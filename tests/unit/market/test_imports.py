@@ -21,16 +21,17 @@ def loaded_after(code: str) -> set[str]:
 
 def test_every_node_command_but_discover_loads_without_nostr_sdk() -> None:
     modules = loaded_after(
-        "from node_runtime.cli import COMMANDS, load_command\n"
-        "for name in COMMANDS:\n"
-        "    load_command(name)\n"
+        "from catalog.command_group import load_command\n"
+        "from node_runtime.commands import COMMANDS\n"
+        "for target, _help in COMMANDS.values():\n"
+        "    load_command(target)\n"
     )
-    assert "node_runtime.market.commands" in modules  # discover's module itself is light
+    assert "node_runtime.commands.discover" in modules  # discover's module itself is light
     assert "nostr_sdk" not in modules
 
 
 def test_archy_dev_commands_load_without_nostr_sdk() -> None:
-    modules = loaded_after("from pipeline.market import commands\nfrom pipeline import cli")
+    modules = loaded_after("from pipeline.commands import dev\nfrom pipeline import cli")
     assert "nostr_sdk" not in modules
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from catalog.address import blake3_hex
 from catalog.catalog_delta import delta_target_name, make_delta
 from catalog.catalog_model import CATALOG_NAME
-from node_runtime.pull import pull
+from node_runtime.fetch.pull import pull
 from node_runtime.store.blob_store import BlobStore
 from node_runtime.store.catalog_pointer import CatalogPointer
 from node_runtime.store.node_config import initialise_node

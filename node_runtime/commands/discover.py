@@ -16,7 +16,7 @@ from catalog.address import blake3_hex
 from catalog.refusal import Refused
 from node_runtime.market.discover import OwnerTrust, discover
 from node_runtime.market.relays import public_key_hex
-from node_runtime.node_config import DEFAULT_STATE_ROOT, STATE_ROOT_ENV
+from node_runtime.store.node_config import DEFAULT_STATE_ROOT, STATE_ROOT_ENV
 from signing.did_key import DidKeyError, parse_did_key
 
 
