@@ -30,6 +30,17 @@ ALLOWED = {
 PUBLISHER_ONLY = {"boto3", "botocore", "s3transfer", "git", "gitdb", "jinja2"}
 MAX_LINES = 500
 
+# the node's stages: which sibling packages each may import (docs/architecture.md)
+NODE_STAGES = {
+    "node_runtime.store": set(),
+    "node_runtime.plan": {"node_runtime.store"},
+    "node_runtime.engines": {"node_runtime.plan", "node_runtime.store"},
+    "node_runtime.apply": {"node_runtime.engines", "node_runtime.plan", "node_runtime.store"},
+    "node_runtime.fetch": {"node_runtime.store"},
+    "node_runtime.seed": {"node_runtime.fetch", "node_runtime.store"},
+    "node_runtime.market": {"node_runtime.fetch", "node_runtime.store"},
+}
+
 
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
@@ -147,6 +158,19 @@ def test_a_package_imports_only_the_packages_below_it(package: str) -> None:
         if name.split(".")[0] == package
         for imported in edges
         if imported.split(".")[0] not in ALLOWED[package] | {package}
+    )
+    assert wrong == []
+
+
+def test_each_node_stage_imports_only_the_stages_below_it() -> None:
+    wrong = sorted(
+        f"{name} imports {imported}"
+        for name, edges in _graph().items()
+        if (stage := _package_of(name)) in NODE_STAGES
+        for imported in edges
+        if imported.startswith("node_runtime.")
+        and (target := _package_of(imported)) != stage
+        and target not in NODE_STAGES[stage]
     )
     assert wrong == []
 

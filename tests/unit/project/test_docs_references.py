@@ -50,3 +50,16 @@ def test_every_test_a_doc_names_exists(doc: str) -> None:
         elif name is not None and name not in functions_in(target):
             missing.append(f"{doc}:{number}: {path}::{name} does not exist")
     assert missing == []
+
+
+SOURCE_PATH = re.compile(r"`((?:catalog|signing|pipeline|node_runtime)/[\w/]*?(?:\.py|/))`")
+
+
+@pytest.mark.parametrize("doc", ["architecture.md", "security.md", "node-guard.md", "design.md"])
+def test_every_source_file_a_doc_names_exists(doc: str) -> None:
+    """docs/architecture.md answers "where is …" by file name: a moved file must move the
+    answer too."""
+    text = (ROOT / "docs" / doc).read_text()
+    named = SOURCE_PATH.findall(text)
+    assert named or doc != "architecture.md"
+    assert sorted({path for path in named if not (ROOT / path).exists()}) == []
