@@ -30,7 +30,7 @@ from catalog.catalog_model import (
 from catalog.loader import ManifestSource, parse_manifest_source
 from catalog.manifest import Manifest
 from catalog.runtime_names import DEFAULT_DATA_ROOT
-from pipeline.build_staging import write_file
+from pipeline.atomic_file import write_file_atomically
 
 T = TypeVar("T")
 
@@ -103,7 +103,8 @@ class BuildCache:
 
     def put(self, kind: str, key: str, value: Any) -> None:
         with suppress(OSError):  # a cache that cannot be written only slows the next build
-            write_file(self._path(kind, key), json.dumps({"key": key, "value": value}).encode())
+            entry = json.dumps({"key": key, "value": value}).encode()
+            write_file_atomically(self._path(kind, key), entry, mode=0o644)
 
 
 @dataclass

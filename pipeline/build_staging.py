@@ -25,10 +25,13 @@ from catalog.catalog_model import (
     TargetFile,
 )
 from catalog.manifest import Manifest
+from pipeline.atomic_file import write_file_atomically
 from pipeline.gitsource import (
     Snapshot,
 )
 from pipeline.icons import MAX_ICON_BYTES, icon_problem
+
+PUBLIC_FILE_MODE = 0o644
 
 NODE_BINARY_PREFIX = "archy-node-"
 
@@ -93,11 +96,8 @@ def stage_node_binaries(
 
 
 def write_file(path: Path, data: bytes) -> None:
-    """Write atomically: a temporary file in the same folder, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_bytes(data)
-    temporary.replace(path)
+    """Write a public build output atomically (fsynced, readable by all: it is published)."""
+    write_file_atomically(path, data, mode=PUBLIC_FILE_MODE)
 
 
 @contextmanager

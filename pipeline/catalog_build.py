@@ -25,8 +25,6 @@ import dataclasses
 import json
 from pathlib import Path
 
-import git
-
 from catalog.catalog_model import (
     CATALOG_NAME,
     CATALOG_SCHEMA_VERSION,
@@ -160,6 +158,8 @@ def check_history(snapshot: Snapshot, previous: AppCatalog | None) -> list[str]:
     """Warnings about the previous catalog's commit; an error if this build goes back in history."""
     if previous is None or previous.source.commit == snapshot.commit:
         return []
+    import git  # only a build reads history: see pipeline.gitsource
+
     repo = snapshot.repo
     try:
         repo.commit(previous.source.commit)

@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-import git
+if TYPE_CHECKING:  # GitPython is imported when a repository is opened, not before:
+    import git  # `archy app run` and the dev flow's engine probe run where git may be absent
 
 APPS_DIR = "apps"
 IMAGES_LOCK_NAME = "images.lock.json"
@@ -89,6 +91,12 @@ class Snapshot:
 
 def open_repo(path: Path) -> git.Repo:
     try:
+        import git
+    except ImportError as error:
+        raise SourceError(
+            f"cannot read git repositories here: {str(error).splitlines()[0]}"
+        ) from None
+    try:
         return git.Repo(path, search_parent_directories=False)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise SourceError(f"{path} is not a git repository (run the build from a clone)") from None
@@ -116,6 +124,8 @@ def commit_time_utc(commit: git.Commit) -> str:
 
 
 def resolve_commit(repo: git.Repo, revision: str) -> git.Commit:
+    import git
+
     try:
         return repo.commit(revision)
     except (git.BadName, ValueError, git.GitCommandError):

@@ -88,5 +88,22 @@ def test_the_probe_sees_heavy_modules_when_a_command_does_load_them(tmp_path: Pa
     """Without this, an empty set above could mean the probe sees nothing."""
     _code, loaded = loaded_by(tmp_path, "build", "--help")
 
-    assert "git" in heavy(loaded)
+    assert "httpx" in heavy(loaded)  # the image lock's registry client
+    assert "git" not in heavy(loaded)  # GitPython waits until a repository is opened
     assert "pipeline.commands.build" in loaded
+
+
+def test_the_app_run_path_loads_no_gitpython() -> None:
+    """``archy app run`` works on a machine without git: GitPython refuses to even import
+    there, so nothing on the run path may import it (only a build opens a repository)."""
+    probe = "import sys\nimport pipeline.appdev.local_run\nprint('git' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={"PATH": "/nonexistent"},
+        check=False,
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "False", "")
