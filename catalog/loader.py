@@ -80,8 +80,8 @@ def _screen_events(text: str) -> None:
             depth -= 1
 
 
-def _plain_scalar(value: Any) -> Any:
-    """ruamel's round-trip scalar subclasses -> plain Python values."""
+def plain_scalar(value: Any) -> Any:
+    """ruamel's round-trip scalar subclasses -> plain Python values (anything else as it is)."""
     if value is None or isinstance(value, bool):
         return value
     if type(value).__name__ == "ScalarBoolean":
@@ -115,7 +115,7 @@ def _to_plain(node: Any, location: Location, lines: dict[Location, int], line: i
             item_line = int(node.lc.item(index)[0]) + 1
             items.append(_to_plain(value, (*location, index), lines, item_line))
         return items
-    return _plain_scalar(node)
+    return plain_scalar(node)
 
 
 def parse_yaml_document(data: bytes, filename: str) -> tuple[Any, dict[Location, int]]:

@@ -27,6 +27,7 @@ from ruamel.yaml.events import (
     ScalarEvent,
 )
 
+from catalog.loader import plain_scalar
 from pipeline.importer.reasons import ImportRefused, refuse
 
 MAX_FILE_BYTES = 1 << 20
@@ -135,12 +136,11 @@ def _screen(text: str, filename: str) -> None:
 
 
 def _plain_scalar(value: Any) -> Any:
-    if value is None or isinstance(value, bool):
-        return value
-    if type(value).__name__ == "ScalarBoolean":
-        return bool(value)
-    if isinstance(value, str):
-        return str(value)
+    """A YAML scalar as a plain value; a kind Compose files have no use for (a date, …) as text."""
+    plain = plain_scalar(value)
+    if plain is None or isinstance(plain, bool | int | float | str):
+        return plain
+    return str(plain)
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):

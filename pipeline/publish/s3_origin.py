@@ -153,17 +153,22 @@ class S3Origin:
             return
         self.create(MARKER_PATH, MARKER_BYTES)
 
-    def stat(self, path: str) -> StoredObject | None:
+    def _read_request(self, path: str, request: Callable[..., Any]) -> Any | None:
+        """One read of ``path`` (``head_object`` or ``get_object``): the answer, or None when
+        there is no such object; any other failure is a one-line refusal."""
         try:
-            head = self._client.head_object(
-                Bucket=self.location.bucket, Key=self.location.key(path)
-            )
+            return request(Bucket=self.location.bucket, Key=self.location.key(path))
         except ClientError as error:
             if error_code(error) in MISSING_CODES:
                 return None
             raise self._refusal("read", path, error) from None
         except BotoCoreError as error:
             raise self._refusal("read", path, error) from None
+
+    def stat(self, path: str) -> StoredObject | None:
+        head = self._read_request(path, self._client.head_object)
+        if head is None:
+            return None
         metadata = head.get("Metadata", {})
         return StoredObject(int(head["ContentLength"]), metadata.get("blake3"), head["ETag"])
 
@@ -181,16 +186,9 @@ class S3Origin:
         return found
 
     def _get(self, path: str, max_length: int) -> tuple[bytes, str] | None:
-        try:
-            answer = self._client.get_object(
-                Bucket=self.location.bucket, Key=self.location.key(path)
-            )
-        except ClientError as error:
-            if error_code(error) in MISSING_CODES:
-                return None
-            raise self._refusal("read", path, error) from None
-        except BotoCoreError as error:
-            raise self._refusal("read", path, error) from None
+        answer = self._read_request(path, self._client.get_object)
+        if answer is None:
+            return None
         with answer["Body"] as body:
             if int(answer.get("ContentLength", 0)) > max_length:
                 raise OriginError(f"{self.describe(path)}: larger than {max_length} bytes")
