@@ -31,6 +31,7 @@ COMPILED_EXTENSIONS = (
     "blake3/blake3.cpython-311-x86_64-linux-gnu.so",
     "pydantic_core/_pydantic_core.cpython-311-x86_64-linux-gnu.so",
     "iroh/libiroh_ffi.so",  # loaded with ctypes: collected by the spec, not by imports
+    "nostr_sdk/libnostr_sdk_ffi.so",  # the same, for `archy-node discover`
 )
 
 
@@ -106,6 +107,16 @@ def test_the_tuf_conformance_commands_run_through_the_binary(
     downloaded_file = tmp_path / "targets" / "files%2Fhello.txt"
     assert downloaded_file.read_bytes() == b"hello from the repository\n"
     assert (tmp_path / "metadata" / "timestamp.json").exists()
+
+
+def test_discover_loads_nostr_sdk_inside_the_binary(archy_node_binary: Path) -> None:
+    """The Nostr client is a Rust library loaded with ctypes: without it in the archive,
+    discover would crash with an import error instead of reaching the relay."""
+    result = run(archy_node_binary, "discover", "--relay", "ws://127.0.0.1:9")
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith("error: no relay answered (ws://127.0.0.1:9: ")
+    assert "Traceback" not in result.stderr
 
 
 def test_init_pull_and_apply_run_through_the_binary(
