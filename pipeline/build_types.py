@@ -23,6 +23,7 @@ from pipeline.changes import ChangeReport
 from pipeline.companions import (
     PodmanRunner,
 )
+from signing.did_key import DidKeySigner
 
 Renderer = Callable[[ManifestSource], dict[str, str]]
 
@@ -71,6 +72,9 @@ class BuildOptions:
     """``skip`` (dev builds only): leave out the apps whose companion image must be built."""
     seeds: list[str] = field(default_factory=list)
     """Swarm seeds to record in the catalog (``seeds``)."""
+    developer: DidKeySigner | None = None
+    """A third-party registry's developer key: every app entry is signed with it (its
+    did:key signature over the manifest's canonical bytes), and checked before writing."""
 
 
 @dataclass

@@ -84,6 +84,7 @@ from pipeline.gitsource import (
 from pipeline.imagelock import ImageLock, LockFileError, lockable_reference, parse_lock
 from pipeline.policy import check_all
 from pipeline.render import render_app
+from signing.developer import sign_catalog_apps, third_party_catalog_problems
 
 OUTPUTS_NAME = "outputs.json"
 
@@ -307,6 +308,11 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
             raise BuildRefused(node_problems, warnings)
 
         catalog = assemble_catalog(snapshot, options, apps, units, companions, node, canon)
+        if options.developer is not None:
+            catalog = sign_catalog_apps(catalog, options.developer)
+            signature_problems = third_party_catalog_problems(catalog, options.developer.did)
+            if signature_problems:
+                raise BuildRefused(signature_problems, warnings)
         catalog_bytes = catalog.to_canonical()
         if not parses_back(catalog_bytes, cache):
             raise BuildRefused(["the catalog does not parse back to the same bytes"], warnings)

@@ -65,6 +65,10 @@ LAZY_APP_COMMANDS = {
     "new": ("pipeline.commands.app:app_new", "Create APPS_DIR/ID/ from a template."),
     "run": ("pipeline.commands.app:app_run", "Install ID on a throwaway local node."),
     "test": ("pipeline.commands.app:app_test", "Put ID through the lifecycle gate."),
+    "announce": (
+        "pipeline.commands.dev:announce",
+        "Announce a registry's apps on Nostr relays (= archy dev announce).",
+    ),
 }
 
 

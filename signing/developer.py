@@ -65,6 +65,15 @@ def verify_developer_signature(app: CatalogApp) -> str | None:
     return None
 
 
+def sign_catalog_apps(catalog: AppCatalog, signer: DidKeySigner) -> AppCatalog:
+    """``catalog`` with every app entry carrying ``signer``'s signature over its manifest."""
+    apps = {
+        app_id: app.model_copy(update={"developer": sign_manifest(signer, app.manifest)})
+        for app_id, app in catalog.apps.items()
+    }
+    return catalog.model_copy(update={"apps": apps})
+
+
 def third_party_catalog_problems(catalog: AppCatalog, did: str | None = None) -> list[str]:
     """Every reason ``catalog`` is not a valid third-party catalog: each entry must carry a
     valid developer signature (by ``did`` when given).  What ``archy build`` checks for a

@@ -19,7 +19,13 @@ from pipeline.build_types import BuildOptions, BuildRefused
 from pipeline.catalog_build import build_catalog
 from pipeline.commands.build_report import SUMMARY_JSON_HELP, RichProgress, problems_refused
 from pipeline.commands.console import stderr, stdout
-from pipeline.commands.options import json_option, repo_option, require_digests_option
+from pipeline.commands.keys import open_developer_identity
+from pipeline.commands.options import (
+    json_option,
+    passphrase_options,
+    repo_option,
+    require_digests_option,
+)
 from pipeline.companions import COMPANION_FAILED, LocalPodman
 from pipeline.digest_warnings import collapse_build_warnings
 
@@ -104,6 +110,13 @@ def companion_hint(problems: list[str], *, dev: bool, companions: str) -> str | 
     is_flag=True,
     help=f"Do not read or write the build cache (REPO/{CACHE_DIR_NAME}).",
 )
+@click.option(
+    "--developer-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="A third-party registry: sign every app entry with this developer identity "
+    "(made by `archy dev keygen`); its passphrase comes from the passphrase options.",
+)
+@passphrase_options
 @json_option(SUMMARY_JSON_HELP)
 def build(
     repo: Path,
@@ -118,6 +131,9 @@ def build(
     seeds: tuple[str, ...],
     companions: Literal["build", "skip"],
     no_cache: bool,
+    developer_dir: Path | None,
+    passphrase_file: Path | None,
+    passphrase_env: str | None,
     as_json: bool,
 ) -> None:
     """Build OUT/app-catalog.json from apps/ at a commit, reproducibly.
@@ -127,6 +143,11 @@ def build(
     app without a version or revision bump.  Nothing is written unless every
     check passes.
     """
+    developer = (
+        None
+        if developer_dir is None
+        else open_developer_identity(developer_dir, passphrase_file, passphrase_env).signer
+    )
     options = BuildOptions(
         repo=repo,
         revision=revision,
@@ -141,6 +162,7 @@ def build(
         seeds=list(seeds),
         cache_dir=None if no_cache else repo / CACHE_DIR_NAME,
         companions=companions,
+        developer=developer,
     )
     try:
         with RichProgress(quiet=as_json) as progress:

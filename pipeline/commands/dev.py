@@ -22,6 +22,8 @@ from catalog.announcement import (
 )
 from pipeline.ceremony.keystore import KdfCost, KeyFileError
 from pipeline.ceremony.passphrase import new_passphrase_problem, passphrase_source
+from pipeline.commands.keys import open_developer_identity
+from pipeline.commands.options import json_option, passphrase_options
 from pipeline.market.announce import (
     AnnounceRefused,
     announcement_event_json,
@@ -32,40 +34,18 @@ from pipeline.market.announce import (
 from pipeline.market.identity import (
     IdentityError,
     create_identity,
-    open_identity,
+    default_identity_dir,
     read_public_identity,
 )
-
-
-def _default_dir() -> Path:
-    configured = os.environ.get("ARCHY_DEV_DIR")
-    if configured:
-        return Path(configured)
-    return (
-        Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "archy" / "developer"
-    )
-
 
 dir_option = click.option(
     "--dir",
     "identity_dir",
     type=click.Path(path_type=Path, file_okay=False),
-    default=_default_dir,
+    default=default_identity_dir,
     show_default="$ARCHY_DEV_DIR or ~/.config/archy/developer",
     help="The identity directory.",
 )
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-
-
-def _passphrase_options(function: click.decorators.FC) -> click.decorators.FC:
-    function = click.option(
-        "--passphrase-env", metavar="NAME", help="Read the passphrase from $NAME (tests, CI)."
-    )(function)
-    return click.option(
-        "--passphrase-file",
-        type=click.Path(path_type=Path, dir_okay=False),
-        help="Read the passphrase from this file (first line).",
-    )(function)
 
 
 def _passphrase(purpose: str, passphrase_file: Path | None, passphrase_env: str | None) -> bytes:
@@ -89,8 +69,8 @@ def dev() -> None:
     show_default=True,
     help="Argon2id cost; 'interactive' only for throwaway identities.",
 )
-@_passphrase_options
-@json_option
+@passphrase_options
+@json_option()
 def keygen(
     identity_dir: Path,
     kdf_cost: str,
@@ -122,7 +102,7 @@ def keygen(
 
 @dev.command("whoami")
 @dir_option
-@json_option
+@json_option()
 def whoami(identity_dir: Path, as_json: bool) -> None:
     """Print the identity's did:key and npub (after checking their binding); no passphrase."""
     public = read_public_identity(identity_dir)
@@ -154,8 +134,8 @@ def whoami(identity_dir: Path, as_json: bool) -> None:
 @click.option("--origin", "origins", multiple=True, required=True, help="An origin URL (repeat).")
 @click.option("--relay", "relays", multiple=True, required=True, help="A relay ws:// URL (repeat).")
 @click.option("--app", "app_ids", multiple=True, help="Announce only this app (repeat).")
-@_passphrase_options
-@json_option
+@passphrase_options
+@json_option()
 def announce(
     identity_dir: Path,
     catalog_file: Path,
@@ -179,9 +159,7 @@ def announce(
         list(app_ids) or None,
         where=(str(catalog_file), str(root_file)),
     )
-    identity = open_identity(
-        identity_dir, _passphrase(str(identity_dir), passphrase_file, passphrase_env)
-    )
+    identity = open_developer_identity(identity_dir, passphrase_file, passphrase_env)
     outcomes = send_events([announcement_event_json(c, identity) for c in contents], list(relays))
     if as_json:
         document = [
@@ -211,10 +189,7 @@ def _send_claim(
     passphrase_env: str | None,
     as_json: bool,
 ) -> None:
-    read_public_identity(identity_dir)
-    identity = open_identity(
-        identity_dir, _passphrase(str(identity_dir), passphrase_file, passphrase_env)
-    )
+    identity = open_developer_identity(identity_dir, passphrase_file, passphrase_env)
     [outcome] = send_events([claim_event_json(claim, hashtag, identity)], list(relays))
     if as_json:
         click.echo(json.dumps({"ok": True, "d": outcome.d_tag, "event": outcome.event_id}))
@@ -227,8 +202,8 @@ def _send_claim(
 @click.argument("app_id", metavar="APP")
 @click.option("--relay", "relays", multiple=True, required=True, help="A relay ws:// URL (repeat).")
 @dir_option
-@_passphrase_options
-@json_option
+@passphrase_options
+@json_option()
 def endorse(
     did: str,
     app_id: str,
@@ -250,8 +225,8 @@ def endorse(
 @click.option("--reason", required=True, help="Why (at most 500 characters; public).")
 @click.option("--relay", "relays", multiple=True, required=True, help="A relay ws:// URL (repeat).")
 @dir_option
-@_passphrase_options
-@json_option
+@passphrase_options
+@json_option()
 def report(
     did: str,
     app_id: str,

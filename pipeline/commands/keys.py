@@ -15,8 +15,14 @@ from pathlib import Path
 import click
 
 from catalog.refusal import Refused
-from pipeline.ceremony.keystore import read_key_file, read_public_key
+from pipeline.ceremony.keystore import KeyFileError, read_key_file, read_public_key
 from pipeline.ceremony.passphrase import PassphraseSource, passphrase_source
+from pipeline.market.identity import (
+    DeveloperIdentity,
+    IdentityError,
+    open_identity,
+    read_public_identity,
+)
 from signing.keys import SigningKey
 
 
@@ -27,6 +33,19 @@ def utc_now() -> datetime:
 def passphrases(passphrase_file: Path | None, passphrase_env: str | None) -> PassphraseSource:
     """Where the passphrase options say passphrases come from (a prompt when neither is given)."""
     return passphrase_source(passphrase_file, passphrase_env, dict(os.environ))
+
+
+def open_developer_identity(
+    directory: Path, passphrase_file: Path | None, passphrase_env: str | None
+) -> DeveloperIdentity:
+    """The developer identity in ``directory`` (``archy dev keygen``), its public part checked
+    before the passphrase is asked for."""
+    read_public_identity(directory)
+    try:
+        passphrase = passphrases(passphrase_file, passphrase_env)(str(directory))
+    except KeyFileError as error:
+        raise IdentityError(str(error)) from None
+    return open_identity(directory, passphrase)
 
 
 def open_key(path: Path, source: PassphraseSource) -> SigningKey:

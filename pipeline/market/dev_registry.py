@@ -1,8 +1,6 @@
 """A developer's registry: every app entry signed with the developer's did:key.
 
-:func:`sign_catalog_apps` is the step ``archy build`` will run for a third-party
-registry (pure: a catalog in, the same catalog with each entry's ``developer`` field
-out).  :func:`publish_developer_registry` builds a small registry from app folders
+:func:`publish_developer_registry` builds a small registry from app folders
 with the production pieces — the checks and catalog of
 :mod:`pipeline.appdev.local_repository`, the production publisher
 (:func:`pipeline.publish.signed_repository.publish_targets`) — under a fresh 1-of-1
@@ -16,24 +14,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from catalog.catalog_model import CATALOG_NAME, AppCatalog
+from catalog.catalog_model import CATALOG_NAME
 from pipeline.appdev.local_repository import checked_app, one_app_catalog
 from pipeline.publish.file_origin import FileOrigin
 from pipeline.publish.signed_repository import publish_targets
 from signing import repository as tuf
-from signing.developer import sign_manifest
+from signing.developer import sign_catalog_apps
 from signing.did_key import DidKeySigner
 from signing.keys import SigningKey
 from signing.metadata import Metadata, Root, Targets
-
-
-def sign_catalog_apps(catalog: AppCatalog, signer: DidKeySigner) -> AppCatalog:
-    """``catalog`` with every app entry carrying ``signer``'s signature over its manifest."""
-    apps = {
-        app_id: app.model_copy(update={"developer": sign_manifest(signer, app.manifest)})
-        for app_id, app in catalog.apps.items()
-    }
-    return catalog.model_copy(update={"apps": apps})
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ passphrase, cost) -> PublicIdentity``, ``read_public_identity(directory)``,
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,15 @@ DID_KEY_FILE = "did-key.json"
 NOSTR_KEY_FILE = "nostr-key.json"
 PUBLIC_FILE = "identity.json"
 PUBLIC_FORMAT = "archy-developer-identity/1"
+
+
+def default_identity_dir() -> Path:
+    """``$ARCHY_DEV_DIR``, else ``$XDG_CONFIG_HOME/archy/developer`` (``~/.config/…``)."""
+    configured = os.environ.get("ARCHY_DEV_DIR")
+    if configured:
+        return Path(configured)
+    config = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(config) / "archy" / "developer"
 
 
 class IdentityError(Refused):
