@@ -268,12 +268,16 @@ def _pull_locked(
             )
             downloaded.append(target.target)
     previous = state.current_catalog()
-    changed = previous is None or previous.current.blake3 != pointer.blake3
-    if changed:
-        state.switch_catalog(pointer)
+    held_pointer = None if previous is None else previous.current
+    changed = held_pointer is None or held_pointer.blake3 != pointer.blake3
+    if held_pointer is not None and held_pointer == pointer.model_copy(
+        update={"pulled_at": held_pointer.pulled_at}
+    ):
+        pointer = held_pointer  # nothing new: keep the pointer as it was
     else:
-        assert previous is not None
-        pointer = previous.current
+        # a new catalog, or the same catalog re-signed by newer targets metadata (the
+        # pointer then says which version vouches for it now; the rollback slot stays)
+        state.switch_catalog(pointer)
     state.record_pull(
         PullRecord(
             at=utc_now_text(),

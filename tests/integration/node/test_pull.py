@@ -6,6 +6,7 @@ Every refusal leaves the current catalog as it was and says why.
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import threading
@@ -16,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from catalog.address import blake3_hex
+from node_runtime.commands import main as node_main
 from node_runtime.fetch.http import OriginFetcher
 from node_runtime.fetch.pull import PullError, pull
 from node_runtime.fetch.retry import RetryPolicy
@@ -165,6 +168,27 @@ def test_a_new_catalog_version_switches_and_the_old_one_is_kept(
     assert loaded is not None and loaded.catalog.apps["demo"].version == "1.1.0"
     # The old catalog blob stays in the store (the last good one, for rollback).
     assert BlobStore(paths.blobs_dir).is_intact(first.pointer.blake3)
+
+
+def test_the_same_catalog_under_newer_targets_says_the_newer_version(
+    tmp_path: Path, repository: RepositoryHandle
+) -> None:
+    """Targets v2 re-signs the very same catalog (another artifact changed): the node keeps
+    its catalog but reports the version that vouches for it now, in pull and in status."""
+    paths = new_node(tmp_path, repository)
+    first = pull(paths)
+    assert repository.catalog is not None
+    repository.publish_catalog(repository.catalog, {}, extra_artifacts={"notes.txt": b"v2\n"})
+
+    second = pull(paths)
+
+    assert not second.changed
+    assert (second.pointer.blake3, second.pointer.targets_version) == (first.pointer.blake3, 2)
+    current = NodeState(paths).current_catalog()
+    assert current is not None and current.current.targets_version == 2
+    assert current.previous is None  # the same catalog is not its own rollback
+    result = CliRunner().invoke(node_main, ["status", "--json", "--state-root", str(paths.root)])
+    assert json.loads(result.stdout)["catalog"]["targets_version"] == 2
 
 
 def assert_refused_and_kept(paths: NodePaths, kept: str | None, match: str) -> None:
