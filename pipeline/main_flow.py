@@ -278,17 +278,21 @@ def run_dev_node(repo: Path, dist: Path, catalog: AppCatalog, say: Say) -> DevNo
     dist, repo = dist.resolve(), repo.resolve()  # the node wants absolute paths
     state = ["--state-root", str(dist / "dev-node-state")]
     data_root, unit_dir = dist / "dev-node-data", dist / "dev-node-units"
+    say(f"      init: trust metadata/1.root.json, origin {repo}")
     _run_node([
         "init", "--root", str(repo / "metadata" / "1.root.json"),
         "--origin", repo.as_uri(), "--data-root", str(data_root), *state,
     ])  # fmt: skip
+    say("      pull: refresh the metadata, verify and fetch the catalog")
     _run_node(["pull", *state])
     apps = [app_id for app_id in DEV_NODE_APPS if app_id in catalog.apps]
+    say(f"      install: {', '.join(apps)}")
     for app_id in apps:
         _run_node(["install", app_id, "--no-apply", *state])
+    say("      pull: the installed apps' files")
     _run_node(["pull", *state])  # the installed apps' files (companion image archives)
     engine, why = choose_dev_engine(_node_images(catalog, apps, data_root))
-    say(f"      engine: {engine} ({why})")
+    say(f"      apply, engine: {engine} ({why})")
     output = _run_node(
         ["apply", "--engine", engine, "--json", *state],
         env={"ARCHY_NODE_QUADLET_DIR": str(unit_dir)},

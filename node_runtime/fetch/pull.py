@@ -299,7 +299,8 @@ def pull(
 ) -> PullResult:
     """Refresh trust and fetch; switch the current catalog only if everything verified.
 
-    ``report`` hears each retry of the origin as it happens; ``deadline_seconds`` bounds
+    ``report`` hears each retry of the origin as it happens, and each fall-back to a seed
+    (:mod:`node_runtime.fetch.sources`); ``deadline_seconds`` bounds
     the origin's part of the pull (retries and waits included).
     """
     try:
@@ -319,6 +320,8 @@ def pull(
             ),
         )
     )
+    if isinstance(active, Sources) and report is not None:
+        active.report = report
     try:
         with state.lock():
             try:

@@ -23,6 +23,10 @@ Blobs (:meth:`Sources.fetch_blob`, into the node's store):
    pull: the origin is the registry);
 3. each mirror in config order.
 
+Falling back is said aloud: when ``report`` is set, a metadata file read from a
+seed and a blob asked of a mirror after the origin failed each get one line (what,
+from where, why).
+
 A source that serves wrong bytes is dropped for the rest of the pull, in one
 place: the swarm's :class:`~node_runtime.fetch.swarm.DroppedSources`, which
 both the swarm and the mirrors consult.
@@ -35,7 +39,7 @@ swarm=None, mirrors=())`` (``stream``, ``fetch_blob``, ``metadata_from_seed``,
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from node_runtime.fetch.fetcher import (
@@ -92,6 +96,12 @@ class Sources(Fetcher):
         self.mirrors = mirror_bases(mirrors)
         self.metadata_from_seed: list[str] = []
         """Metadata files read from a seed because the origin was unreachable."""
+        self.report: Callable[[str], None] | None = None
+        """Hears one line each time the pull falls back from the origin to a seed."""
+
+    def _say(self, line: str) -> None:
+        if self.report is not None:
+            self.report(line)
 
     def close(self) -> None:
         if self.swarm is not None:
@@ -132,6 +142,10 @@ class Sources(Fetcher):
                 failures.append(f"{transport.name}: {error}")
                 continue
             self.metadata_from_seed.append(f"{transport.name}/metadata/{name}")
+            self._say(
+                f"the origin did not answer for {name} ({origin_error}); read it from seed "
+                f"{transport.name} instead (checked like any metadata)"
+            )
             return data
         if not_found and not_found == len(failures) - 1:
             raise RemoteFileNotFoundError(f"{url}: " + "; ".join(failures))
@@ -177,6 +191,7 @@ class Sources(Fetcher):
             name = mirror_name(base)
             if name in self.dropped:
                 continue
+            self._say(f"{label}: the origin failed ({failures[-1]}); trying seed {name}")
             try:
                 with store.receive(blake3, length, other_hashes) as sink:
                     self.origin.download_to(base + target_path, length, sink)

@@ -3,7 +3,7 @@ pulling through the default fetcher (origin for metadata, seeds from config and 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from node_runtime.fetch.http import OriginFetcher
@@ -29,12 +29,14 @@ def seeded_node(
     return paths
 
 
-def pull_once_without_retries(paths: NodePaths) -> tuple[PullResult, Sources]:
+def pull_once_without_retries(
+    paths: NodePaths, report: Callable[[str], None] | None = None
+) -> tuple[PullResult, Sources]:
     """The default pull's fetcher, with one attempt per origin request (the origin is down)."""
     with OriginFetcher(retry=RetryPolicy(attempts=1)) as origin:
         fetcher = default_sources(load_config(paths), origin)
         try:
-            return pull(paths, fetcher=fetcher), fetcher
+            return pull(paths, fetcher=fetcher, report=report), fetcher
         finally:
             if fetcher.swarm is not None:
                 fetcher.swarm.close()

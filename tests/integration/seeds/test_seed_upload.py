@@ -87,8 +87,15 @@ def test_a_pushed_seed_serves_a_node_whose_origin_is_down(tmp_path: Path) -> Non
         with pytest.raises(SeedPushError, match="HTTP 401"):
             push_to_seed(FileOrigin(repository.directory), seed.url, "w" * 20)
         paths = seeded_node(tmp_path, repository, ORIGIN_DOWN, [seed.url])
-        result, _fetcher = pull_once_without_retries(paths)
+        said: list[str] = []
+        result, _fetcher = pull_once_without_retries(paths, report=said.append)
     assert result.pointer.blake3 == blake3_hex(repository.catalog_bytes)
+    # the fall-back is said, once per metadata file the seed served
+    fallbacks = [line for line in said if "read it from seed" in line]
+    assert any(
+        line.startswith("the origin did not answer for timestamp.json") for line in fallbacks
+    )
+    assert all(seed.url.removeprefix("http://") in line for line in fallbacks)
     assert stored_companion(paths, repository) == COMPANION
 
 
