@@ -10,9 +10,11 @@ teardown run, three things count as a violation and fail the test:
   integration suite (``weed``, ``docker-registry``, ``podman``, ``unshare``,
   ``sudo``/``runuser`` to reach the rootless-podman user, ``pyinstaller``)
   or whose arguments say ``serve``;
-- a listening TCP or bound UDP socket held by this process after a phase,
-  which catches servers written in native code (iroh, the nostr relay) that
-  never go through Python's ``socket`` module.
+- a listening TCP or bound UDP socket held by this process after a phase that
+  it did not hold before the phase, which catches servers written in native code
+  (iroh, the nostr relay) that never go through Python's ``socket`` module.
+  Sockets held before are not the unit test's doing: in one whole-suite run,
+  integration tests (which run first) may leave a server of a session fixture up.
 
 A violation is recorded on the test item and the report is turned into a
 failure naming what was touched, so code under test that swallows the
@@ -112,6 +114,7 @@ class _Guard:
     def __init__(self, violations: list[str]) -> None:
         self.violations = violations
         self.undo: list[Callable[[], None]] = []
+        self.held_before: set[str] = set()
 
     def _refuse(self, what: str) -> UnitTestTouchedServer:
         self.violations.append(what)
@@ -130,6 +133,7 @@ class _Guard:
         self.undo.append(lambda: setattr(owner, name, original))
 
     def __enter__(self) -> _Guard:
+        self.held_before = set(listening_sockets())
         for verb in ("bind", "listen", "connect", "connect_ex"):
 
             def network(
@@ -150,7 +154,7 @@ class _Guard:
     def __exit__(self, *exc: object) -> None:
         for undo in reversed(self.undo):
             undo()
-        held = listening_sockets()
+        held = [found for found in listening_sockets() if found not in self.held_before]
         if held:
             self.violations.append(f"holds listening sockets {', '.join(held)}")
 
