@@ -86,7 +86,7 @@ def test_a_failing_app_fails_its_cell_with_the_reason_and_its_logs(
     assert done.returncode == 1
     assert "FAIL round 1 gate-broken install: " in done.stdout
     assert "last log lines of gate-broken:" in done.stdout
-    assert "boom-from-the-app" in done.stdout
+    assert "boom-from-the-app" in done.stdout, done.stdout  # whole, to see why when it flakes
     assert "gate FAILED" in done.stdout
     assert "Traceback" not in done.stderr
 
