@@ -45,6 +45,12 @@ def test_the_dev_flow_publishes_what_the_node_then_downloads(
         "timestamp.json",
     ]
     assert_the_node_agent_staged_the_apps(dist, result.stdout)
+    # the node step is not silent: each of its sub-steps is said as it starts (issue 21)
+    lines = result.stdout.splitlines()
+    step = lines.index("[6/7] the node agent: init, pull, install, apply (sandbox under dist/)")
+    said = [line.strip().split(":")[0] for line in lines[step + 1 : step + 6]]
+    assert said == ["init", "pull", "install", "pull", "apply, engine"]
+    assert lines[step + 3].strip() == f"install: {', '.join(DEV_NODE_APPS)}"
     index = (dist / "repo/index.html").resolve()
     assert result.stdout.rstrip().endswith(f"storefront: open {index}")
     assert all((dist / "repo/store/apps" / f"{app_id}.html").is_file() for app_id in DEV_NODE_APPS)
