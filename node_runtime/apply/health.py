@@ -44,12 +44,15 @@ def wait_healthy(engine: ContainerEngine, spec: MemberSpec, budget: float | None
     while True:
         status = engine.container_status(spec.name)
         if status is None:
-            raise ActionFailed(f"{spec.name} does not exist any more")
-        last = status.state
-        if status.running and (spec.health is None or engine.run_health_check(spec.name)):
-            return
-        if spec.health is not None and status.running:
-            last = f"{status.state}, {status.health or 'no health yet'}"
+            # podman's inspect can fail for a moment while a crashing member is restarted
+            # (--restart=always): only a member still unseen at the deadline is gone
+            last = "no such container"
+        else:
+            last = status.state
+            if status.running and (spec.health is None or engine.run_health_check(spec.name)):
+                return
+            if spec.health is not None and status.running:
+                last = f"{status.state}, {status.health or 'no health yet'}"
         if time.monotonic() >= deadline:
             logs = engine.logs_tail(spec.name)
             raise ActionFailed(

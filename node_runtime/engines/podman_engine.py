@@ -180,6 +180,8 @@ class PodmanEngine:
 
     def logs_tail(self, container: str) -> str:
         result = self._run(["logs", "--tail", "5", container], timeout=INSPECT_TIMEOUT)
+        if not result.ok:  # no such container (any more): podman's error is not the app's output
+            return ""
         text = (result.stdout + result.stderr).decode(errors="replace").strip()
         return " | ".join(text.splitlines()[-5:])
 
