@@ -71,7 +71,8 @@ def test_a_merge_to_main_opens_a_signing_event_as_a_sign_branch_pull_request() -
 
 def test_a_merge_that_changes_no_app_opens_no_event_and_no_pull_request() -> None:
     steps = {
-        step["name"]: step for step in load("signing-event.yml")["jobs"]["open-event"]["steps"]
+        step.get("name", ""): step
+        for step in load("signing-event.yml")["jobs"]["open-event"]["steps"]
     }
     opening = steps["Open the signing event"]
     assert "--skip-unchanged" in opening["run"]
