@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -69,6 +69,14 @@ def _trust(
     is_flag=True,
     help="Accept file:// origins in announcements (local tests and demos only).",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1, max=600),
+    default=10,
+    show_default=True,
+    help="Seconds a relay may take to connect, and then to answer; discover returns as soon "
+    "as every relay answered or failed.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 def discover_command(
     relays: tuple[str, ...],
@@ -77,6 +85,7 @@ def discover_command(
     official_roots: tuple[Path, ...],
     state_root: Path,
     allow_file_origins: bool,
+    timeout: float,
     as_json: bool,
 ) -> None:
     """List the apps announced on the relays whose every claim verifies, with trust scores.
@@ -96,6 +105,7 @@ def discover_command(
                 datetime.now(UTC).replace(microsecond=0),
                 state_root=Path(os.path.abspath(state_root)),
                 allow_file_origins=allow_file_origins,
+                timeout=timedelta(seconds=timeout),
             )
     except Refused as refusal:  # until archy-node's group maps refusals in one place
         for text in refusal.lines():

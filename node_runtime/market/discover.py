@@ -10,7 +10,7 @@ comes from :mod:`node_runtime.market.score`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from catalog.announcement import (
@@ -24,7 +24,7 @@ from catalog.announcement import (
     parse_report,
 )
 from node_runtime.market.first_seen import record_first_seen
-from node_runtime.market.relays import EventQuery, NostrEvent, fetch_events
+from node_runtime.market.relays import DEFAULT_TIMEOUT, EventQuery, NostrEvent, fetch_events
 from node_runtime.market.score import TrustFacts, TrustScore, policy_facts, trust_score
 from node_runtime.market.verify import (
     AnnouncementRefused,
@@ -116,6 +116,7 @@ def discover(
     now: datetime,
     state_root: Path | None = None,
     allow_file_origins: bool = False,
+    timeout: timedelta = DEFAULT_TIMEOUT,
 ) -> DiscoveryReport:
     queries = [
         EventQuery((APP_DATA_KIND,), hashtag=tag)
@@ -123,13 +124,14 @@ def discover(
     ]
     if trust.owner_pubkey is not None:
         queries.append(EventQuery((FOLLOW_LIST_KIND,), authors=(trust.owner_pubkey,)))
-    first = fetch_events(relays, queries)
+    first = fetch_events(relays, queries, timeout)
     follows = _newest_follow_lists(first.events)
     bad_signatures = first.bad_signatures
     if trust.owner_pubkey is not None and follows.get(trust.owner_pubkey):
         second = fetch_events(
             relays,
             [EventQuery((FOLLOW_LIST_KIND,), authors=tuple(sorted(follows[trust.owner_pubkey])))],
+            timeout,
         )
         bad_signatures += second.bad_signatures
         follows = {**_newest_follow_lists(second.events), **follows}
