@@ -93,7 +93,8 @@ def discover_command(
     Each announcement is checked against its registry's signed metadata (root
     fingerprint, TUF chain, catalog BLAKE3, version, the developer's did:key signature
     and its binding to the Nostr key) before it is listed; the rest are listed as
-    rejected, with the reason.
+    rejected, with the reason.  Apps whose developer revoked their did:key are shown as
+    revoked, with the developer's reason; the node remembers every revocation it saw.
     """
     try:
         trust = _trust(owner, trusted_dids, official_roots, state_root)
@@ -115,12 +116,13 @@ def discover_command(
         document = {
             "apps": [each.to_json() for each in report.listings],
             "rejected": [{"event": r.event_id, "reason": r.reason} for r in report.rejected],
+            "revoked": [each.to_json() for each in report.revoked],
             "bad_signatures": report.bad_signatures,
             "unreachable": report.unreachable,
         }
         click.echo(json.dumps(document, indent=2, sort_keys=True))
         return
-    if not report.listings:
+    if not report.listings and not report.revoked:
         click.echo("no verified apps announced on these relays")
     for each in report.listings:
         item = each.to_json()
@@ -130,6 +132,8 @@ def discover_command(
         )
         for line in each.score.lines:
             click.echo(f"    {line.points:+4d}  {line.fact}")
+    for revoked in report.revoked:
+        click.echo(f"{revoked.registry}/{revoked.app}  revoked: {revoked.revocation.why()}")
     for rejection in report.rejected:
         click.echo(f"rejected {rejection.event_id[:12]}: {rejection.reason}", err=True)
     for url, why in sorted(report.unreachable.items()):

@@ -1,9 +1,12 @@
 """``archy-node discover``'s work: ask relays, verify every announcement, score what holds.
 
-One round asks the relays for announcements, endorsements, reports and the owner's
-follow list; a second asks for the follow lists of the keys the owner follows (depth
+One round asks the relays for announcements, endorsements, reports, revocations and the
+owner's follow list; a second asks for the follow lists of the keys the owner follows (depth
 2).  Every announcement then goes through :mod:`node_runtime.market.verify`; those
-that fail are reported with their reason and never listed.  The score of each listing
+that fail are reported with their reason and never listed; those whose did:key is
+revoked (by a revocation seen now or remembered from before,
+:mod:`node_runtime.market.revocation`) are shown as revoked, with the reason, and never
+listed.  The score of each listing
 comes from :mod:`node_runtime.market.score`.
 """
 
@@ -19,12 +22,18 @@ from catalog.announcement import (
     ENDORSEMENT_HASHTAG,
     FOLLOW_LIST_KIND,
     REPORT_HASHTAG,
+    REVOCATION_HASHTAG,
     AnnouncementError,
     parse_endorsement,
     parse_report,
 )
 from node_runtime.market.first_seen import record_first_seen
 from node_runtime.market.relays import DEFAULT_TIMEOUT, EventQuery, NostrEvent, fetch_events
+from node_runtime.market.revocation import (
+    RevokedKey,
+    read_revocations,
+    remember_revocations,
+)
 from node_runtime.market.score import TrustFacts, TrustScore, policy_facts, trust_score
 from node_runtime.market.verify import (
     AnnouncementRefused,
@@ -75,9 +84,28 @@ class Rejection:
 
 
 @dataclass(frozen=True)
+class RevokedListing:
+    """An announcement that holds in form and binding, by a did:key that is revoked."""
+
+    registry: str
+    app: str
+    revocation: RevokedKey
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "registry": self.registry,
+            "app": self.app,
+            "did": self.revocation.did,
+            "reason": self.revocation.reason,
+            "revocation_event": self.revocation.event_id,
+        }
+
+
+@dataclass(frozen=True)
 class DiscoveryReport:
     listings: list[ScoredListing]
     rejected: list[Rejection]
+    revoked: list[RevokedListing]
     bad_signatures: int
     unreachable: dict[str, str]
 
@@ -120,7 +148,7 @@ def discover(
 ) -> DiscoveryReport:
     queries = [
         EventQuery((APP_DATA_KIND,), hashtag=tag)
-        for tag in (ANNOUNCEMENT_HASHTAG, ENDORSEMENT_HASHTAG, REPORT_HASHTAG)
+        for tag in (ANNOUNCEMENT_HASHTAG, ENDORSEMENT_HASHTAG, REPORT_HASHTAG, REVOCATION_HASHTAG)
     ]
     if trust.owner_pubkey is not None:
         queries.append(EventQuery((FOLLOW_LIST_KIND,), authors=(trust.owner_pubkey,)))
@@ -135,12 +163,21 @@ def discover(
         )
         bad_signatures += second.bad_signatures
         follows = {**_newest_follow_lists(second.events), **follows}
+    revocations = read_revocations(first.events)
+    revoked = remember_revocations(state_root, revocations.revoked)
     verifier = RegistryVerifier(work_dir, allow_file_origins, reference_time=now)
     listings: list[Listing] = []
-    rejected: list[Rejection] = []
+    rejected = [Rejection(event_id, why) for event_id, why in revocations.rejected]
+    revoked_listings: list[RevokedListing] = []
     for event in newest_per_address(e for e in first.events if is_announcement(e)):
         try:
             announcement = announcement_of(event)
+            if announcement.did in revoked:
+                revocation = revoked[announcement.did]
+                revoked_listings.append(
+                    RevokedListing(announcement.registry, announcement.app, revocation)
+                )
+                continue
             listings.append(listing_of(event, announcement, verifier.verify(announcement)))
         except AnnouncementRefused as refusal:
             rejected.append(Rejection(event.id, refusal.message))
@@ -162,4 +199,4 @@ def discover(
         )
         scored.append(ScoredListing(listing, trust_score(facts, trust.owner_pubkey, follows, now)))
     scored.sort(key=lambda each: (-each.score.total, each.listing.announcement.d_tag()))
-    return DiscoveryReport(scored, rejected, bad_signatures, first.unreachable)
+    return DiscoveryReport(scored, rejected, revoked_listings, bad_signatures, first.unreachable)
