@@ -6,8 +6,9 @@ owner's follow list; a second asks for the follow lists of the keys the owner fo
 that fail are reported with their reason and never listed; those whose did:key is
 revoked (by a revocation seen now or remembered from before,
 :mod:`node_runtime.market.revocation`) are shown as revoked, with the reason, and never
-listed.  The score of each listing
-comes from :mod:`node_runtime.market.score`.
+listed.  The score of each listing comes from :mod:`node_runtime.market.score`.  Each
+registry's trusted TUF metadata is kept under the node's state root between runs
+(rollback protection, :mod:`node_runtime.market.verify`).
 """
 
 from __future__ import annotations
@@ -165,7 +166,12 @@ def discover(
         follows = {**_newest_follow_lists(second.events), **follows}
     revocations = read_revocations(first.events)
     revoked = remember_revocations(state_root, revocations.revoked)
-    verifier = RegistryVerifier(work_dir, allow_file_origins, reference_time=now)
+    trust_dir = None
+    if state_root is not None and state_root.is_dir():
+        trust_dir = state_root / "market" / "registries"
+        trust_dir.parent.mkdir(mode=0o700, exist_ok=True)
+        trust_dir.mkdir(mode=0o700, exist_ok=True)
+    verifier = RegistryVerifier(work_dir, allow_file_origins, now, trust_dir=trust_dir)
     listings: list[Listing] = []
     rejected = [Rejection(event_id, why) for event_id, why in revocations.rejected]
     revoked_listings: list[RevokedListing] = []
