@@ -301,6 +301,8 @@ def revoke(
         raise click.UsageError("give --reason (or --certificate FILE)")
     if certificate_out is None and not relays:
         raise click.UsageError("give --relay URL (or --certificate-out FILE)")
+    if certificate_out is not None and relays:
+        raise click.UsageError("--certificate-out sends nothing: no --relay")
     if certificate is not None:
         revocation = read_certificate(certificate)
         [outcome] = send_events([revocation_event_json(revocation, None)], list(relays))

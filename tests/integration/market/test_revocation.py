@@ -195,6 +195,11 @@ def test_revoke_refuses_bad_input_in_one_line_and_sends_nothing(
     assert code == 2 and "give --reason (or --certificate FILE)" in err
     code, _out, err = archy("dev", "revoke", "--reason", "r", *common)
     assert code == 2 and "give --relay URL (or --certificate-out FILE)" in err
+    cert = tmp_path / "cert.json"
+    code, _out, err = archy("dev", "revoke", "--reason", "r", "--certificate-out", str(cert),
+                            "--relay", relay_url, *common)  # fmt: skip
+    assert code == 2 and "--certificate-out sends nothing: no --relay" in err
+    assert not cert.exists()
     tampered = tmp_path / "certificate.json"
     genuine = make_revocation(registry.identity, "key lost")
     tampered.write_text(genuine.model_copy(update={"reason": "other"}).content())
