@@ -62,7 +62,8 @@ def _trust(
     envvar=STATE_ROOT_ENV,
     default=DEFAULT_STATE_ROOT,
     show_default=True,
-    help=f"The node's state directory (or ${STATE_ROOT_ENV}); first-seen times are kept there.",
+    help=f"The node's state directory (or ${STATE_ROOT_ENV}); first-seen times, revocations "
+    "and each registry's trusted metadata are kept there.",
 )
 @click.option(
     "--allow-file-origins",
