@@ -206,3 +206,15 @@ def discover(
         scored.append(ScoredListing(listing, trust_score(facts, trust.owner_pubkey, follows, now)))
     scored.sort(key=lambda each: (-each.score.total, each.listing.announcement.d_tag()))
     return DiscoveryReport(scored, rejected, revoked_listings, bad_signatures, first.unreachable)
+
+
+def refresh_revocations(
+    relays: list[str], state_root: Path | None, timeout: timedelta = DEFAULT_TIMEOUT
+) -> dict[str, RevokedKey]:
+    """Ask the relays for revocations only, keep the verified ones under ``state_root``, and
+    return every revocation the node knows (for ``registry``/``pull``/``install``, which then
+    call :func:`node_runtime.market.revocation.revoked_apps`)."""
+    found = fetch_events(
+        relays, [EventQuery((APP_DATA_KIND,), hashtag=REVOCATION_HASHTAG)], timeout
+    )
+    return remember_revocations(state_root, read_revocations(found.events).revoked)

@@ -10,7 +10,10 @@ from click.testing import CliRunner
 from nostr_sdk import Keys
 
 from catalog.announcement import Revocation
+from catalog.catalog_model import parse_catalog
 from node_runtime.commands import main as node_main
+from node_runtime.market.discover import refresh_revocations
+from node_runtime.market.revocation import remembered_revocations, revoked_apps
 from pipeline.cli import main as archy_main
 from pipeline.market.identity import DeveloperIdentity, open_identity
 from pipeline.market.revoke import make_revocation
@@ -213,3 +216,19 @@ def test_revoke_refuses_bad_input_in_one_line_and_sends_nothing(
     node.mkdir()
     code, out, _ = discover(relay_url, node, "--json")
     assert json.loads(out)["revoked"] == []
+
+
+def test_the_rest_of_the_node_can_ask_the_relays_for_revocations_alone(
+    tmp_path: Path, relay_url: str, registry: Registry
+) -> None:
+    send_revocation(relay_url, make_revocation(registry.identity, "key leaked"), Keys.generate())
+    node = tmp_path / "node"
+    node.mkdir()
+    revoked = refresh_revocations([relay_url], node)
+    assert list(revoked) == [registry.identity.public.did]
+    assert remembered_revocations(node) == revoked
+    catalog = parse_catalog(registry.published.catalog_bytes)
+    assert revoked_apps(catalog, remembered_revocations(node)) == {
+        "demo-notes": f"apps.demo-notes: signed by {registry.identity.public.did} was revoked "
+        "by its developer: key leaked"
+    }
