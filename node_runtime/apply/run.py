@@ -97,7 +97,7 @@ def apply(
     if isinstance(engine, StageEngine):
         return stage_apps(
             catalog, installed, state_root=state_root, data_root=data_root, engine=engine,
-            stopped=stopped, only=only,
+            stopped=stopped, only=only, hook_sources=hook_sources,
         )  # fmt: skip
     paths = NodePaths(state_root)
     report = ApplyReport(engine.name)

@@ -34,6 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "start": (f"{_HERE}.apply:start_command", "Start APP's members in order."),
     "stop": (f"{_HERE}.apply:stop_command", "Stop APP (until `archy-node start`)."),
     "restart": (f"{_HERE}.apply:restart_command", "Restart APP's members in start order."),
+    "run-hooks": (
+        f"{_HERE}.run_hooks:run_hooks_command",
+        "Run a member's hooks for its current start (Quadlet units run this).",
+    ),
     "daemon": (f"{_HERE}.daemon:daemon_command", "Pull and keep the installed apps converged."),
     "install-service": (
         f"{_HERE}.service:install_service_command",

@@ -3,14 +3,17 @@
 Data dirs are only ever created; a secret is generated only when neither its
 file nor the Podman secret exists; a container with the desired config hash is
 kept (adopted if ``migration.adopt`` names it); a changed member alone is
-replaced; members start in ``depends_on`` order, each followed by a health wait;
-nothing at all when everything already matches.  Pure.
+replaced; members start in ``depends_on`` order, each followed by a health wait
+and its hooks (docs/hooks.md: after every start; also for a member that was
+started behind the agent's back since its hooks last ran); nothing at all when
+everything already matches.  Pure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from catalog.manifest import HookStep, Manifest
 from catalog.runtime_spec import app_runtime_specs, start_order
 from catalog.secret_homes import secret_homes
 from catalog.spec_problems import RuntimeSpecError
@@ -26,7 +29,7 @@ from node_runtime.plan.actions import (
     RecordApplied,
     RemoveContainer,
     RemoveUnits,
-    RunPostInstall,
+    RunMemberHooks,
     StartMember,
     StopMember,
     WaitHealthy,
@@ -53,6 +56,28 @@ def _images(desired: DesiredApp, members: Iterable[str]) -> list[EnsureImage]:
                 EnsureImage(desired.app_id, spec.name, spec.image, archives.get(spec.name))
             )
     return actions
+
+
+def hooked_members(manifest: Manifest) -> list[str]:
+    """The members some hook step names as its container, in manifest order."""
+    named = {_step_container(s) for s in (*manifest.hooks.post_install, *manifest.hooks.pre_start)}
+    return [member.name for member in manifest.containers if member.name in named]
+
+
+def member_hooks(desired: DesiredApp, member: str) -> RunMemberHooks | None:
+    """The hooks action of one member (its steps name it as their container), None without."""
+    hooks = desired.manifest.hooks
+    post_install = tuple(s for s in hooks.post_install if _step_container(s) == member)
+    pre_start = tuple(s for s in hooks.pre_start if _step_container(s) == member)
+    if not (post_install or pre_start):
+        return None
+    return RunMemberHooks(desired.app_id, member, post_install, pre_start)
+
+
+def _step_container(step: HookStep) -> str:
+    kind = step.exec if step.exec is not None else step.copy_from_host
+    assert kind is not None  # a HookStep is exactly one kind
+    return kind.container
 
 
 def _applied_matches(desired: DesiredApp, applied: AppliedApp | None, data_root: str) -> bool:
@@ -112,36 +137,36 @@ def plan_app(
     members: list[Action] = []
     for spec in desired.specs:
         existing = containers.get(spec.name)
+        hooks = member_hooks(desired, spec.name)
+        started: list[Action] = [StartMember(app_id, spec, create=True), WaitHealthy(app_id, spec)]
         if existing is None:
             create.append(spec.name)
-            members += [StartMember(app_id, spec, create=True), WaitHealthy(app_id, spec)]
         elif existing.config_hash == spec.config_hash or (
             existing.app_id is None and spec.name in adoptable
         ):
-            if not existing.running:
-                members += [StartMember(app_id, spec, create=False), WaitHealthy(app_id, spec)]
+            if existing.running:
+                started = []
+                if hooks is not None and observed.hook_runs.get(spec.name) != existing.identity:
+                    members.append(hooks)  # started behind the agent's back (a restart policy)
+            else:
+                started = [StartMember(app_id, spec, create=False), WaitHealthy(app_id, spec)]
         else:
             create.append(spec.name)
-            members += [
-                RemoveContainer(app_id, spec.name, "its configuration changed"),
-                StartMember(app_id, spec, create=True),
-                WaitHealthy(app_id, spec),
-            ]
+            started.insert(0, RemoveContainer(app_id, spec.name, "its configuration changed"))
+        members += started
+        if started and hooks is not None:
+            members.append(hooks)
 
-    fresh = applied is None and not any(
-        c.app_id == app_id or c.name in wanted for c in containers.values()
-    )
     record_needed = not _applied_matches(desired, applied, data_root)
     if not (actions or removals or members or record_needed):
         return AppPlan(app_id, "unchanged", (), version=version, target=desired.app)
 
     actions += _images(desired, create)
     if create or removals or record_needed:
-        actions.append(WriteUnits(app_id, tuple(sorted(desired.app.units.items()))))
+        units = tuple(sorted(desired.app.units.items()))
+        actions.append(WriteUnits(app_id, units, tuple(hooked_members(desired.manifest))))
     actions += removals
     actions += members
-    if fresh and desired.manifest.hooks.post_install:
-        actions.append(RunPostInstall(app_id, tuple(desired.manifest.hooks.post_install)))
     if record_needed:
         actions.append(RecordApplied(app_id, desired.app))
     change: AppChange = "install" if applied is None else "update"
