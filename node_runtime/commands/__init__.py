@@ -36,7 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "restart": (f"{_HERE}.apply:restart_command", "Restart APP's members in start order."),
     "run-hooks": (
         f"{_HERE}.run_hooks:run_hooks_command",
-        "Run a member's hooks for its current start (Quadlet units run this).",
+        "Run a member's hooks now (what Quadlet units run).",
     ),
     "daemon": (f"{_HERE}.daemon:daemon_command", "Pull and keep the installed apps converged."),
     "install-service": (

@@ -290,7 +290,9 @@ def test_a_members_hooks_follow_each_start_of_it_and_a_start_behind_the_agents_b
     state = running_state(catalog, ["alpha"], running=False)
     again = plan(catalog, {"alpha"}, state, applied_of(catalog, ["alpha"])).app("alpha")
     assert [type(a).__name__ for a in again.actions][-3:] == [
-        "StartMember", "WaitHealthy", "RunMemberHooks"
+        "StartMember",
+        "WaitHealthy",
+        "RunMemberHooks",
     ]
     # running, and its hooks ran for this very start: nothing to do
     running = running_state(catalog, ["alpha"])
