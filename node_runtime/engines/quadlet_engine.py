@@ -23,6 +23,7 @@ accepts the written directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -167,11 +168,14 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
 
 
 def _remove_hooks_dropin(unit_dir: Path, unit_name: str) -> bool:
-    """Remove the node's hooks drop-in of one unit (the owner's drop-ins stay)."""
+    """Remove the node's hooks drop-in of one unit, and the drop-in dir if that leaves it
+    empty (the owner's drop-ins stay)."""
     path = unit_dir / f"{unit_name}.d" / HOOKS_DROPIN
     if path.parent.is_symlink() or not path.exists():
         return False
     path.unlink()
+    with contextlib.suppress(OSError):
+        path.parent.rmdir()  # only when empty
     return True
 
 
