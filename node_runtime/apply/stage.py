@@ -109,7 +109,7 @@ def _stage_app(
     warnings: list[str] = []
     app_dir = app_data_dir(app_id, data_root)
     if any(m.host_path.startswith(app_dir) for spec in desired.specs for m in spec.mounts) and not (
-        any(app_dir in text for text in app.units.values())
+        any(app_dir in text for _, text in desired.units)
     ):
         warnings.append(
             f"the catalog's units mount the catalog's data root, not {data_root} (this node's)"
@@ -129,7 +129,7 @@ def _stage_app(
                 write_secret_once(value_file, generate_secret_value(home.secret), state_root)
         dropins = app_hooks_dropins(app_id, hooked_members(desired.manifest), node_program(),
                                     state_root, hook_sources)  # fmt: skip
-        engine.write_units(app_id, dict(app.units), dropins)
+        engine.write_units(app_id, dict(desired.units), dropins)
     except (OSError, EngineError, ActionFailed) as error:
         return AppResult(app_id, "failed", f"staging: {error}", desired.version_text, "stage")
     reason = staged_reason(engine.unit_dir) + ("; stopped by the owner" if stopped else "")

@@ -163,8 +163,8 @@ def plan_app(
 
     actions += _images(desired, create)
     if create or removals or record_needed:
-        units = tuple(sorted(desired.app.units.items()))
-        actions.append(WriteUnits(app_id, units, tuple(hooked_members(desired.manifest))))
+        hooked = tuple(hooked_members(desired.manifest))
+        actions.append(WriteUnits(app_id, desired.units, hooked))
     actions += removals
     actions += members
     if record_needed:
