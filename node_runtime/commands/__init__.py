@@ -30,6 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "install": (f"{_HERE}.install:install_command", "Add APP to this node and apply it."),
     "uninstall": (f"{_HERE}.install:uninstall_command", "Remove APP from this node."),
     "configure": (f"{_HERE}.settings:configure_command", "Set APP's owner settings."),
+    "credentials": (
+        f"{_HERE}.credentials:credentials_command",
+        "Show APP's credentials for the owner.",
+    ),
     "apply": (f"{_HERE}.apply:apply_command", "Bring the installed apps to the catalog."),
     "start": (f"{_HERE}.apply:start_command", "Start APP's members in order."),
     "stop": (f"{_HERE}.apply:stop_command", "Stop APP (until `archy-node start`)."),
