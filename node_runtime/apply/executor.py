@@ -34,6 +34,7 @@ from node_runtime.plan.actions import (
     RecordApplied,
     RemoveContainer,
     RemoveUnits,
+    ReplacePodmanSecret,
     RunMemberHooks,
     StartMember,
     StopMember,
@@ -42,6 +43,7 @@ from node_runtime.plan.actions import (
 )
 from node_runtime.store.applied import AppliedApp, forget_applied, record_applied
 from node_runtime.store.blob_store import BlobStore
+from node_runtime.store.changed_settings import clear_setting_changed
 from node_runtime.store.paths import NodePaths, StateError, secret_file
 from node_runtime.store.secret_owners import read_secret_owners, record_secret_owners
 
@@ -105,6 +107,13 @@ def execute_action(action: Action, context: ExecutionContext) -> None:
                                    f"to app {owner!r}")  # fmt: skip
             record_secret_owners(context.paths, app_id, [podman_secret_name(app_id, name)])
             engine.create_podman_secret(app_id, name, value)
+        case ReplacePodmanSecret(app_id=app_id, secret_name=name):
+            value = read_secret_file(secret_file(state_root, app_id, name), state_root)
+            if value is None:
+                raise ActionFailed(f"owner setting {name} has no value on this node")
+            engine.remove_podman_secret(app_id, name)
+            engine.create_podman_secret(app_id, name, value)
+            clear_setting_changed(context.paths, app_id, name)
         case EnsureImage(image=image, archive=archive):
             if engine.image_present(image):
                 return

@@ -41,7 +41,7 @@ def _result_for_success(plan: AppPlan, warnings: Sequence[str]) -> AppResult:
     status: Status = {"remove": "removed", "stop": "stopped", "unchanged": "unchanged"}.get(
         plan.change, "ok"
     )  # type: ignore[assignment]
-    return AppResult(plan.app_id, status, None, plan.version, plan.change, tuple(warnings))
+    return AppResult(plan.app_id, status, plan.reason, plan.version, plan.change, tuple(warnings))
 
 
 def plan_apply(

@@ -70,6 +70,19 @@ class CreatePodmanSecret:
 
 
 @dataclass(frozen=True)
+class ReplacePodmanSecret:
+    """An owner setting changed: hand its new value to Podman (remove, create again), after
+    the members that use it are removed and before they are created again."""
+
+    app_id: str
+    secret_name: str
+
+    @property
+    def step(self) -> str:
+        return f"replace-podman-secret:{self.app_id}:{self.secret_name}"
+
+
+@dataclass(frozen=True)
 class EnsureImage:
     """Make the image present: a bounded inspect, else load the companion archive or pull."""
 
@@ -195,6 +208,7 @@ Action = (
     | CreateDataDir
     | GenerateSecret
     | CreatePodmanSecret
+    | ReplacePodmanSecret
     | EnsureImage
     | WriteUnits
     | RemoveContainer

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from catalog.manifest import HookStep, Manifest
+from catalog.runtime_names import podman_secret_name
 from catalog.runtime_spec import app_runtime_specs, start_order
 from catalog.secret_homes import secret_homes
 from catalog.spec_problems import RuntimeSpecError
@@ -29,6 +30,7 @@ from node_runtime.plan.actions import (
     RecordApplied,
     RemoveContainer,
     RemoveUnits,
+    ReplacePodmanSecret,
     RunMemberHooks,
     StartMember,
     StopMember,
@@ -112,6 +114,7 @@ def plan_app(
         return AppPlan(app_id, "stop", tuple(actions), version=version, target=desired.app)
 
     actions = []
+    changed_settings: list[str] = []
     for path, container_uid in app_data_dirs(desired, data_root):
         if path not in observed.existing_dirs:
             actions.append(CreateDataDir(app_id, path, container_uid))
@@ -122,6 +125,8 @@ def plan_app(
             actions.append(GenerateSecret(home.owner, home.secret))
         if not in_podman:
             actions.append(CreatePodmanSecret(home.owner, home.name))
+        elif home.secret is None and home.podman_name in observed.changed_settings:
+            changed_settings.append(home.name)
 
     wanted = {spec.name for spec in desired.specs}
     leftovers = sorted(
@@ -131,12 +136,26 @@ def plan_app(
     removals: list[Action] = [
         RemoveContainer(app_id, name, "no longer part of the app") for name in leftovers
     ]
+    # a type=env Podman secret is read when a container is created: the members that use a
+    # changed owner setting are removed (data is a bind mount and stays), the secret made
+    # again from the new value, and those members created again below
+    changed_names = {podman_secret_name(app_id, name) for name in changed_settings}
+    recreate = [
+        spec.name
+        for spec in desired.specs
+        if spec.name in containers and {s.secret_name for s in spec.secrets} & changed_names
+    ]
+    removals += [
+        RemoveContainer(app_id, name, "an owner setting it uses changed")
+        for name in reversed(recreate)
+    ]
+    removals += [ReplacePodmanSecret(app_id, name) for name in changed_settings]
 
     adoptable = set(desired.manifest.migration.adopt)
     create: list[str] = []
     members: list[Action] = []
     for spec in desired.specs:
-        existing = containers.get(spec.name)
+        existing = None if spec.name in recreate else containers.get(spec.name)
         hooks = member_hooks(desired, spec.name)
         started: list[Action] = [StartMember(app_id, spec, create=True), WaitHealthy(app_id, spec)]
         if existing is None:
@@ -173,9 +192,16 @@ def plan_app(
     if not record_needed:
         change = "repair"  # the applied version, brought back: nothing to roll back to
     rollback = applied if change == "update" else None
+    note = None
+    if changed_settings:
+        note = (
+            f"owner setting {', '.join(changed_settings)} changed: its Podman secret made again"
+            + (f", {', '.join(recreate)} recreated with it (data kept)" if recreate else "")
+        )
     return AppPlan(
-        app_id, change, tuple(actions), version=version, target=desired.app, rollback_to=rollback
-    )
+        app_id, change, tuple(actions), note, version=version, target=desired.app,
+        rollback_to=rollback,
+    )  # fmt: skip
 
 
 def plan_removal(app_id: str, observed: ObservedState, applied: AppliedApp | None) -> AppPlan:

@@ -38,5 +38,7 @@ class ObservedState:
     existing_dirs: frozenset[str] = frozenset()
     network_exists: bool = False
     secret_owners: Mapping[str, str] = field(default_factory=dict)
+    changed_settings: frozenset[str] = frozenset()
+    """Podman names of owner settings changed since their secret was made."""
     hook_runs: Mapping[str, str] = field(default_factory=dict)
     """container -> the identity its hooks last ran for (``store.hook_runs``)."""
