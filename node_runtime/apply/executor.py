@@ -123,9 +123,9 @@ def execute_action(action: Action, context: ExecutionContext) -> None:
                 if engine.image_present(image):
                     return
             engine.pull_image(image)
-        case WriteUnits(app_id=app_id, units=units, hooked_members=hooked):
+        case WriteUnits(app_id=app_id, units=units, hooked_members=hooked, adopted_members=adopted):
             dropins = app_hooks_dropins(
-                app_id, hooked, context.program, state_root, context.hook_sources
+                app_id, hooked, context.program, state_root, context.hook_sources, adopted
             )
             engine.write_units(app_id, dict(units), dropins)
         case RemoveContainer(app_id=app_id, member=member):

@@ -104,6 +104,8 @@ class WriteUnits:
     app_id: str
     units: tuple[tuple[str, str], ...]
     hooked_members: tuple[str, ...] = ()
+    adopted_members: tuple[str, ...] = ()
+    """Members whose adopted container runs outside its unit (the unit must not replace it)."""
 
     @property
     def step(self) -> str:

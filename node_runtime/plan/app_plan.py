@@ -152,6 +152,14 @@ def plan_app(
     removals += [ReplacePodmanSecret(app_id, name) for name in changed_settings]
 
     adoptable = set(desired.manifest.migration.adopt)
+    adopted = [
+        spec.name
+        for spec in desired.specs
+        if spec.name in adoptable
+        and spec.name in containers
+        and containers[spec.name].app_id is None
+        and spec.name not in recreate
+    ]
     create: list[str] = []
     members: list[Action] = []
     for spec in desired.specs:
@@ -183,7 +191,7 @@ def plan_app(
     actions += _images(desired, create)
     if create or removals or record_needed:
         hooked = tuple(hooked_members(desired.manifest))
-        actions.append(WriteUnits(app_id, desired.units, hooked))
+        actions.append(WriteUnits(app_id, desired.units, hooked, tuple(adopted)))
     actions += removals
     actions += members
     if record_needed:

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 
 from catalog.manifest import Manifest
+from catalog.systemd_syntax import split_words
+from node_runtime.apply.hook_dropins import adopted_guard
 from node_runtime.engines.podman_engine import process_alive
 from tests.integration.lifecycle.gate import kill_like_a_power_loss
 from tests.integration.lifecycle.node_agent import NodeAgent
@@ -157,3 +159,31 @@ def test_a_member_restarted_behind_the_agents_back_gets_its_pre_start_at_the_nex
     assert [a["change"] for a in document["apps"]] == ["repair"]  # its hooks, nothing else
     assert starts(agent) == 2
     assert_patched(port)
+
+
+def test_the_adopted_guard_skips_the_unit_only_while_a_container_it_did_not_start_exists(
+    rootless_podman: RootlessPodman, busybox_image: str
+) -> None:
+    """The ``ExecCondition=`` the node writes for an adopted member (apply.hook_dropins), run
+    as systemd would run it, against rootless podman: 1 (skip) for a container started
+    outside the unit, 0 for none and for the unit's own."""
+    condition = adopted_guard("hook-hub", "hook-adopted").removeprefix("ExecCondition=")
+    argv = [word.replace("$$", "$") for word in split_words(condition)]
+    service = "archy-hook-hub_hook-adopted.service"
+
+    def verdict() -> int:
+        return int(rootless_podman.command(argv, check=False).returncode)
+
+    rootless_podman.remove("hook-adopted")
+    try:
+        assert verdict() == 0  # no container: the unit creates it
+        rootless_podman.run("run", "-d", "--name", "hook-adopted", busybox_image, "sleep", "600")
+        assert verdict() == 1  # adopted, outside the unit: never replaced by it
+        rootless_podman.run("rm", "-f", "-t0", "hook-adopted")
+        label = f"PODMAN_SYSTEMD_UNIT={service}"
+        rootless_podman.run(
+            "run", "-d", "--name", "hook-adopted", "--label", label, busybox_image, "sleep", "600"
+        )
+        assert verdict() == 0  # the unit's own container: its restart goes on
+    finally:
+        rootless_podman.remove("hook-adopted")

@@ -79,3 +79,32 @@ def test_the_hooks_drop_in_goes_with_the_hooks_and_the_owners_drop_ins_stay(
     assert remove_app_units(tmp_path, "indeedhub")
     assert sorted(p.name for p in folder.iterdir()) == ["10-owner.conf"]
     assert not (folder / HOOKS_DROPIN).exists()
+
+
+def test_an_adopted_members_unit_carries_a_condition_that_keeps_it_from_replacing_it(
+    tmp_path: Path,
+) -> None:
+    require_quadlet()
+    manifest = load_app_folder(REPO_ROOT / "apps" / "indeedhub").source.manifest
+    app = catalog_of([manifest]).apps["indeedhub"]
+    dropins = app_hooks_dropins(
+        "indeedhub", ["indeedhub-frontend"], node_program(), tmp_path / "s", [],
+        adopted=["indeedhub-postgres", "indeedhub-frontend"],
+    )  # fmt: skip
+    write_app_units(tmp_path / "units", "indeedhub", app.units, dropins)
+    stdout, stderr, status = run_quadlet_dryrun(tmp_path / "units")
+    assert status == 0 and quadlet_problems(stderr) == [], stderr
+    services = parse_dryrun(stdout)
+    postgres = services["archy-indeedhub_indeedhub-postgres.service"]
+    frontend = services["archy-indeedhub_indeedhub-frontend.service"]
+    [condition] = unit_values(postgres, "Service", "ExecCondition")
+    assert unit_values(postgres, "Service", "ExecStartPost") == []
+    assert unit_values(frontend, "Service", "ExecCondition") == [
+        condition.replace("indeedhub-postgres", "indeedhub-frontend")
+    ]
+    assert len(unit_values(frontend, "Service", "ExecStartPost")) == 1
+    assert unit_values(services["archy-indeedhub_indeedhub-redis.service"], "Service",
+                       "ExecCondition") == []  # fmt: skip
+    argv = [word.replace("$$", "$") for word in split_words(condition)]
+    assert argv[:2] == ["/bin/sh", "-c"]
+    assert argv[2].endswith('test "$label" = archy-indeedhub_indeedhub-postgres.service')

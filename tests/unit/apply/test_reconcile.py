@@ -17,6 +17,7 @@ from node_runtime.plan.actions import (
     StartMember,
     StopMember,
     WaitHealthy,
+    WriteUnits,
 )
 from node_runtime.plan.desired import desired_app
 from node_runtime.plan.observed import ObservedContainer, ObservedState
@@ -236,6 +237,9 @@ def test_a_foreign_container_with_a_members_name_refuses_the_app_unless_adopted(
     assert app.change == "install" and app.reason is None
     assert not any(isinstance(a, (StartMember, RemoveContainer)) for a in app.actions)
     assert isinstance(app.actions[-1], RecordApplied)
+    # under Quadlet its unit gets the node's guard, so a boot never replaces the container
+    [units] = [a for a in app.actions if isinstance(a, WriteUnits)]
+    assert units.adopted_members == ("alpha",)
     stopped = ObservedState(
         containers={"alpha": ObservedContainer("alpha", "legacy-id", False)}, network_exists=True
     )
