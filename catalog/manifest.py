@@ -271,6 +271,11 @@ class GeneratedSecret(StrictModel):
     name: Name
     length: int = Field(default=32, ge=16, le=256)
     charset: Literal["alphanumeric", "hex", "base64url"] = "alphanumeric"
+    show_to_owner: bool = Field(
+        default=False,
+        description="the owner may read it (an admin password): shown by "
+        "`archy-node credentials APP`, and nowhere else",
+    )
 
 
 class ExecStep(StrictModel):

@@ -148,7 +148,10 @@ class LocalNode:
             self._require_installed(app_id)
             if app_id in read_stopped(self.paths):
                 raise Refused(f"{app_id} is stopped; `archy-node start {app_id}` starts it")
-            return restart_app(app_id, state_root=self.paths.root, engine=self.engine)
+            return restart_app(
+                app_id, state_root=self.paths.root, engine=self.engine,
+                hook_sources=self.hook_sources,
+            )  # fmt: skip
 
     def _require_installed(self, app_id: str) -> None:
         if app_id not in self.installed():

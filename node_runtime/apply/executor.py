@@ -18,7 +18,8 @@ from catalog.runtime_names import podman_secret_name
 from catalog.secret_homes import secret_homes
 from node_runtime.apply.data_dirs import check_member_mounts, create_data_dir
 from node_runtime.apply.health import wait_healthy
-from node_runtime.apply.hooks import run_hook_steps
+from node_runtime.apply.hook_dropins import app_hooks_dropins, node_program
+from node_runtime.apply.hooks import run_member_hooks
 from node_runtime.apply.outcome import ActionFailed
 from node_runtime.apply.secrets import generate_secret_value, read_secret_file, write_secret_once
 from node_runtime.engines.container_engine import ContainerEngine, EngineError
@@ -33,7 +34,8 @@ from node_runtime.plan.actions import (
     RecordApplied,
     RemoveContainer,
     RemoveUnits,
-    RunPostInstall,
+    ReplacePodmanSecret,
+    RunMemberHooks,
     StartMember,
     StopMember,
     WaitHealthy,
@@ -41,6 +43,7 @@ from node_runtime.plan.actions import (
 )
 from node_runtime.store.applied import AppliedApp, forget_applied, record_applied
 from node_runtime.store.blob_store import BlobStore
+from node_runtime.store.changed_settings import clear_setting_changed
 from node_runtime.store.paths import NodePaths, StateError, secret_file
 from node_runtime.store.secret_owners import read_secret_owners, record_secret_owners
 
@@ -63,6 +66,7 @@ class ExecutionContext:
     data_root: str
     catalog_blake3: Callable[[], str]
     hook_sources: Sequence[str]
+    program: Sequence[str] = field(default_factory=node_program)
     warnings: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
 
@@ -103,6 +107,13 @@ def execute_action(action: Action, context: ExecutionContext) -> None:
                                    f"to app {owner!r}")  # fmt: skip
             record_secret_owners(context.paths, app_id, [podman_secret_name(app_id, name)])
             engine.create_podman_secret(app_id, name, value)
+        case ReplacePodmanSecret(app_id=app_id, secret_name=name):
+            value = read_secret_file(secret_file(state_root, app_id, name), state_root)
+            if value is None:
+                raise ActionFailed(f"owner setting {name} has no value on this node")
+            engine.remove_podman_secret(app_id, name)
+            engine.create_podman_secret(app_id, name, value)
+            clear_setting_changed(context.paths, app_id, name)
         case EnsureImage(image=image, archive=archive):
             if engine.image_present(image):
                 return
@@ -112,8 +123,11 @@ def execute_action(action: Action, context: ExecutionContext) -> None:
                 if engine.image_present(image):
                     return
             engine.pull_image(image)
-        case WriteUnits(app_id=app_id, units=units):
-            engine.write_units(app_id, dict(units))
+        case WriteUnits(app_id=app_id, units=units, hooked_members=hooked, adopted_members=adopted):
+            dropins = app_hooks_dropins(
+                app_id, hooked, context.program, state_root, context.hook_sources, adopted
+            )
+            engine.write_units(app_id, dict(units), dropins)
         case RemoveContainer(app_id=app_id, member=member):
             engine.remove_member(app_id, member)
         case StartMember(spec=spec, create=create):
@@ -123,8 +137,10 @@ def execute_action(action: Action, context: ExecutionContext) -> None:
             wait_healthy(engine, spec)
         case StopMember(app_id=app_id, member=member):
             engine.stop_member(app_id, member)
-        case RunPostInstall(steps=steps):
-            context.warnings += run_hook_steps(engine, steps, context.hook_sources)
+        case RunMemberHooks(member=member, post_install=post_install, pre_start=pre_start):
+            context.warnings += run_member_hooks(
+                engine, context.paths, member, post_install, pre_start, context.hook_sources
+            )
         case RemoveUnits(app_id=app_id):
             engine.remove_units(app_id)
         case RecordApplied(app_id=app_id, app=app):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.catalog_model import AppCatalog
+from catalog.runtime_names import podman_secret_name
 from catalog.secret_homes import secret_homes
 from node_runtime.apply.data_dirs import data_dir_exists
 from node_runtime.engines.container_engine import (
@@ -25,6 +26,8 @@ from node_runtime.engines.container_engine import (
 from node_runtime.plan.observed import ObservedState
 from node_runtime.plan.reconcile import paths_to_observe
 from node_runtime.store.applied import AppliedApp
+from node_runtime.store.changed_settings import read_changed_settings
+from node_runtime.store.hook_runs import read_hook_runs
 from node_runtime.store.observations import read_observed, remember_observed
 from node_runtime.store.paths import (
     NodePaths,
@@ -78,6 +81,20 @@ def observe_apps(engine: ContainerEngine, state_root: Path) -> AppsView:
     return AppsView(_apps_of(observation), False, utc_now_text())
 
 
+def _hooked_containers(catalog: AppCatalog, installed: Collection[str]) -> set[str]:
+    """The containers of installed apps that hook steps name (whose runs the plan checks)."""
+    names: set[str] = set()
+    for app_id in installed:
+        app = catalog.apps.get(app_id)
+        if app is not None:
+            hooks = app.manifest.hooks
+            for step in (*hooks.post_install, *hooks.pre_start):
+                kind = step.exec if step.exec is not None else step.copy_from_host
+                if kind is not None:
+                    names.add(kind.container)
+    return names
+
+
 def observe_for(
     engine: ContainerEngine,
     catalog: AppCatalog,
@@ -102,5 +119,11 @@ def observe_for(
         existing_dirs=frozenset(path for path in dirs if data_dir_exists(path, data_root)),
         network_exists=observation.network_exists,
         secret_owners=read_secret_owners(NodePaths(state_root)),
+        changed_settings=frozenset(
+            podman_secret_name(app_id, name)
+            for app_id, names in read_changed_settings(NodePaths(state_root)).items()
+            for name in names
+        ),
+        hook_runs=read_hook_runs(NodePaths(state_root), _hooked_containers(catalog, installed)),
     )
     return observation, observed

@@ -41,7 +41,7 @@ def _result_for_success(plan: AppPlan, warnings: Sequence[str]) -> AppResult:
     status: Status = {"remove": "removed", "stop": "stopped", "unchanged": "unchanged"}.get(
         plan.change, "ok"
     )  # type: ignore[assignment]
-    return AppResult(plan.app_id, status, None, plan.version, plan.change, tuple(warnings))
+    return AppResult(plan.app_id, status, plan.reason, plan.version, plan.change, tuple(warnings))
 
 
 def plan_apply(
@@ -97,7 +97,7 @@ def apply(
     if isinstance(engine, StageEngine):
         return stage_apps(
             catalog, installed, state_root=state_root, data_root=data_root, engine=engine,
-            stopped=stopped, only=only,
+            stopped=stopped, only=only, hook_sources=hook_sources,
         )  # fmt: skip
     paths = NodePaths(state_root)
     report = ApplyReport(engine.name)

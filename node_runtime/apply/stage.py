@@ -8,7 +8,7 @@ are kept, as with every engine).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from catalog.catalog_model import AppCatalog
@@ -16,11 +16,13 @@ from catalog.runtime_names import app_data_dir
 from catalog.secret_homes import secret_homes
 from catalog.spec_problems import RuntimeSpecError
 from node_runtime.apply.data_dirs import create_data_dir, data_dir_exists
+from node_runtime.apply.hook_dropins import app_hooks_dropins, node_program
 from node_runtime.apply.outcome import ActionFailed, ApplyReport, AppResult
 from node_runtime.apply.secrets import generate_secret_value, write_secret_once
 from node_runtime.engines.container_engine import EngineError
 from node_runtime.engines.quadlet_engine import app_unit_files
 from node_runtime.engines.stage_engine import StageEngine, staged_reason
+from node_runtime.plan.app_plan import hooked_members
 from node_runtime.plan.desired import UnitsRefused, app_data_dirs, desired_app
 from node_runtime.store.paths import NodePaths, secret_file, secret_file_exists
 from node_runtime.store.stopped import read_stopped
@@ -35,6 +37,7 @@ def stage_apps(
     engine: StageEngine,
     stopped: Collection[str] | None = None,
     only: Collection[str] | None = None,
+    hook_sources: Sequence[str] = (),
 ) -> ApplyReport:
     """What apply can honestly do without a container engine (see ``engines.stage_engine``).
 
@@ -48,7 +51,7 @@ def stage_apps(
     wanted = set(installed) if only is None else set(installed) & set(only)
     for app_id in sorted(wanted):
         report.results[app_id] = _stage_app(catalog, app_id, state_root, data_root, engine,
-                                            app_id in stopped_apps)  # fmt: skip
+                                            app_id in stopped_apps, hook_sources)  # fmt: skip
         report.steps.append(f"stage:{app_id}")
     leaving = set(catalog.apps) - set(installed)
     for app_id in sorted(leaving if only is None else leaving & set(only)):
@@ -92,6 +95,7 @@ def _stage_app(
     data_root: str,
     engine: StageEngine,
     stopped: bool,
+    hook_sources: Sequence[str] = (),
 ) -> AppResult:
     app = catalog.apps.get(app_id)
     if app is None:
@@ -105,7 +109,7 @@ def _stage_app(
     warnings: list[str] = []
     app_dir = app_data_dir(app_id, data_root)
     if any(m.host_path.startswith(app_dir) for spec in desired.specs for m in spec.mounts) and not (
-        any(app_dir in text for text in app.units.values())
+        any(app_dir in text for _, text in desired.units)
     ):
         warnings.append(
             f"the catalog's units mount the catalog's data root, not {data_root} (this node's)"
@@ -123,7 +127,9 @@ def _stage_app(
             value_file = secret_file(state_root, home.owner, home.name)
             if home.secret is not None and not secret_file_exists(value_file, state_root):
                 write_secret_once(value_file, generate_secret_value(home.secret), state_root)
-        engine.write_units(app_id, dict(app.units))
+        dropins = app_hooks_dropins(app_id, hooked_members(desired.manifest), node_program(),
+                                    state_root, hook_sources)  # fmt: skip
+        engine.write_units(app_id, dict(desired.units), dropins)
     except (OSError, EngineError, ActionFailed) as error:
         return AppResult(app_id, "failed", f"staging: {error}", desired.version_text, "stage")
     reason = staged_reason(engine.unit_dir) + ("; stopped by the owner" if stopped else "")

@@ -30,10 +30,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "install": (f"{_HERE}.install:install_command", "Add APP to this node and apply it."),
     "uninstall": (f"{_HERE}.install:uninstall_command", "Remove APP from this node."),
     "configure": (f"{_HERE}.settings:configure_command", "Set APP's owner settings."),
+    "credentials": (
+        f"{_HERE}.credentials:credentials_command",
+        "Show APP's credentials for the owner.",
+    ),
     "apply": (f"{_HERE}.apply:apply_command", "Bring the installed apps to the catalog."),
     "start": (f"{_HERE}.apply:start_command", "Start APP's members in order."),
     "stop": (f"{_HERE}.apply:stop_command", "Stop APP (until `archy-node start`)."),
     "restart": (f"{_HERE}.apply:restart_command", "Restart APP's members in start order."),
+    "run-hooks": (
+        f"{_HERE}.run_hooks:run_hooks_command",
+        "Run a member's hooks now (what Quadlet units run).",
+    ),
     "daemon": (f"{_HERE}.daemon:daemon_command", "Pull and keep the installed apps converged."),
     "install-service": (
         f"{_HERE}.service:install_service_command",

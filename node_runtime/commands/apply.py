@@ -113,13 +113,21 @@ def apply_command(
 @click.argument("app_id", metavar="APP")
 @engine_option
 @data_root_option
+@hook_source_option
 @json_option
 @state_root_option
 def start_command(
-    app_id: str, engine_name: str | None, data_root: Path | None, as_json: bool, state_root: Path
+    app_id: str,
+    engine_name: str | None,
+    data_root: Path | None,
+    hook_sources: tuple[Path, ...],
+    as_json: bool,
+    state_root: Path,
 ) -> None:
     """Start APP's members in order, each once the one it needs is healthy."""
-    _mark_stopped_and_apply(app_id, False, engine_name, data_root, as_json, state_root)
+    _mark_stopped_and_apply(
+        app_id, False, engine_name, data_root, as_json, state_root, hook_sources
+    )
 
 
 @click.command("stop")
@@ -142,8 +150,9 @@ def _mark_stopped_and_apply(
     data_root: Path | None,
     as_json: bool,
     state_root: Path,
+    hook_sources: tuple[Path, ...] = (),
 ) -> None:
-    node = LocalNode(state_root, engine_name, data_root)
+    node = LocalNode(state_root, engine_name, data_root, hook_sources)
     try:
         result = node.set_stopped(app_id, stopped)
     except (StateError, EngineError) as error:
@@ -155,13 +164,19 @@ def _mark_stopped_and_apply(
 @click.argument("app_id", metavar="APP")
 @engine_option
 @data_root_option
+@hook_source_option
 @json_option
 @state_root_option
 def restart_command(
-    app_id: str, engine_name: str | None, data_root: Path | None, as_json: bool, state_root: Path
+    app_id: str,
+    engine_name: str | None,
+    data_root: Path | None,
+    hook_sources: tuple[Path, ...],
+    as_json: bool,
+    state_root: Path,
 ) -> None:
     """Restart APP's members in start order, waiting for each one's health."""
-    node = LocalNode(state_root, engine_name, data_root)
+    node = LocalNode(state_root, engine_name, data_root, hook_sources)
     try:
         result = node.restart(app_id)
     except (StateError, EngineError) as error:

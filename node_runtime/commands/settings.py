@@ -16,6 +16,7 @@ from catalog.refusal import Refused
 from node_runtime.commands.options import json_option, print_json, state_root_option
 from node_runtime.local_node import NO_CATALOG
 from node_runtime.store.blob_store import BlobStore
+from node_runtime.store.changed_settings import mark_settings_changed
 from node_runtime.store.node_state import NodeState, load_current_catalog
 from node_runtime.store.owner_settings import SettingRefused, store_settings
 from node_runtime.store.paths import NodePaths, StateError
@@ -101,6 +102,9 @@ def configure_command(
                         "nothing was changed"
                     )
             stored = store_settings(app.manifest, values, paths.root)
+            changed = [each.name for each in stored if each.changed]
+            if changed:
+                mark_settings_changed(paths, app_id, changed)
     except (SettingRefused, StateError) as error:
         raise Refused(str(error)) from None
     except OSError as error:
@@ -108,17 +112,19 @@ def configure_command(
             f"the settings cannot be written ({error.strerror}); nothing was changed"
         ) from None
     if as_json:
-        print_json({"app": app_id, "set": [{"name": s.name, "secret": s.secret} for s in stored]})
+        print_json({"app": app_id, "set": [{"name": s.name, "secret": s.secret,
+                                            "changed": s.changed} for s in stored]})  # fmt: skip
         return
     for each in stored:
         kind = " (secret)" if each.secret else ""
-        click.echo(f"{app_id}: {each.name}{kind} set")
-    if app_id in state.applied().apps:
-        # Known gap: the apply creates a setting's Podman secret once and does not replace it.
+        click.echo(f"{app_id}: {each.name}{kind} {'set' if each.changed else 'unchanged'}")
+    if app_id in state.applied().apps and any(each.changed for each in stored):
         click.echo(
-            f"note: {app_id} is already applied; a changed value is not handed to its running "
-            "containers yet (the apply creates a setting's Podman secret only when it is missing)"
+            f"next: archy-node apply (re-creates the changed settings' Podman secrets and "
+            f"recreates the {app_id} members that use them; data is kept)"
         )
+    elif app_id in state.applied().apps:
+        click.echo(f"{app_id}: nothing changed")
     elif app_id not in state.installed().apps:
         click.echo(f"next: archy-node install {app_id}")
     else:

@@ -102,6 +102,7 @@ def _observed(entry: Mapping[str, object]) -> ObservedContainer | None:
     labels = entry.get("Labels")
     labels = labels if isinstance(labels, dict) else {}
     pid = entry.get("Pid")
+    started = entry.get("StartedAt")
     running = entry.get("State") == "running" and (
         not isinstance(pid, int) or pid <= 0 or process_alive(pid)
     )
@@ -112,6 +113,7 @@ def _observed(entry: Mapping[str, object]) -> ObservedContainer | None:
         app_id=labels.get(LABEL_APP),
         member=labels.get(LABEL_MEMBER),
         config_hash=labels.get(LABEL_CONFIG_HASH),
+        started_at=str(started) if isinstance(started, int) and started > 0 else "",
     )
 
 
@@ -175,6 +177,15 @@ class PodmanEngine:
         state, _, health = result.stdout.decode().strip().partition("|")
         return ContainerStatus(state, health)
 
+    def container_identity(self, container: str) -> str | None:
+        """``<id> <start time, unix seconds>`` (as ``podman ps`` shows them), None when gone."""
+        result = self._run(
+            ["inspect", "--type", "container", "--format",
+             "{{.Id}} {{.State.StartedAt.Unix}}", container],
+            timeout=INSPECT_TIMEOUT,
+        )  # fmt: skip
+        return result.stdout.decode().strip() if result.ok else None
+
     def run_health_check(self, container: str) -> bool:
         return self._run(healthcheck_arguments(container), timeout=COMMAND_TIMEOUT).ok
 
@@ -233,7 +244,9 @@ class PodmanEngine:
 
     # -- units and members ---------------------------------------------------------------------
 
-    def write_units(self, app_id: str, units: Mapping[str, str]) -> None:
+    def write_units(
+        self, app_id: str, units: Mapping[str, str], dropins: Mapping[str, str] = {}
+    ) -> None:
         """No units without systemd: the member specs carry the same configuration."""
 
     def remove_units(self, app_id: str) -> None:

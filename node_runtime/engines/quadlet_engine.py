@@ -5,7 +5,9 @@ Chosen automatically where the node user has a systemd user session
 The units written are the catalog's bytes, exactly what CI checked with the
 real Quadlet generator.  Writes are atomic and only happen when a unit's
 bytes differ; node-specific settings live in drop-ins (``<unit>.d/*.conf``),
-which this engine never writes, moves or removes.  A unit file belongs to an
+which this engine never writes, moves or removes, apart from its own one,
+``<unit>.d/archy-hooks.conf`` (:data:`HOOKS_DROPIN`): the ``ExecStartPost=`` that
+runs a member's hooks at every start (docs/hooks.md).  A unit file belongs to an
 app when its first line is the renderer's header naming that app, so an
 app id that is a prefix of another (``foo``, ``foo-bar``) never takes the
 other's units.
@@ -21,6 +23,7 @@ accepts the written directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -41,6 +44,7 @@ from node_runtime.engines.container_engine import (
 from node_runtime.engines.podman_engine import INSPECT_TIMEOUT, PodmanEngine
 from node_runtime.store.atomic_file import write_file_atomically
 
+HOOKS_DROPIN = "archy-hooks.conf"
 SYSTEMCTL_TIMEOUT = 600.0  # a unit's start waits for health (Notify=healthy)
 
 
@@ -108,11 +112,15 @@ def unit_file_owner(path: Path) -> str | None:
     return owner
 
 
-def write_app_units(unit_dir: Path, app_id: str, units: Mapping[str, str]) -> bool:
+def write_app_units(
+    unit_dir: Path, app_id: str, units: Mapping[str, str], dropins: Mapping[str, str] = {}
+) -> bool:
     """Make ``unit_dir`` hold exactly ``units`` for the app; True when anything changed.
 
     Each unit is written atomically and only when its bytes differ; the app's
-    units that are gone from ``units`` are removed; drop-in dirs stay.  A unit
+    units that are gone from ``units`` are removed; drop-in dirs stay, and in them
+    only the node's own :data:`HOOKS_DROPIN` is written (``dropins``: unit name ->
+    its text) or removed (a unit without hooks).  A unit
     file that belongs to another app (its header names that app), or that the
     registry did not write, is never replaced: EngineError before anything is written.
     """
@@ -124,29 +132,60 @@ def write_app_units(unit_dir: Path, app_id: str, units: Mapping[str, str]) -> bo
         owner = unit_file_owner(unit_dir / name)
         if owner not in (None, "", app_id) or (owner == "" and name != NETWORK_UNIT_FILE):
             raise EngineError(f"unit {name} belongs to app {owner!r}; {app_id} may not replace it")
+    for name in dropins:
+        if name not in units or name == NETWORK_UNIT_FILE:
+            raise EngineError(f"a hooks drop-in for {name!r}, which is not one of the app's units")
     changed = False
     for name, text in sorted(units.items()):
-        path = unit_dir / name
-        data = text.encode()
-        try:
-            same = path.read_bytes() == data
-        except FileNotFoundError:
-            same = False
-        if not same:
-            write_file_atomically(path, data, mode=0o644)
-            changed = True
+        changed |= _write_if_changed(unit_dir / name, text.encode())
     for path in app_unit_files(unit_dir, app_id):
         if path.name not in units:
+            changed |= _remove_hooks_dropin(unit_dir, path.name)
             path.unlink()
             changed = True
+    for name in sorted(units):
+        if name == NETWORK_UNIT_FILE:
+            continue
+        if name in dropins:
+            folder = unit_dir / f"{name}.d"
+            if folder.is_symlink():
+                raise EngineError(f"{folder} is a symlink; the node never writes through it")
+            folder.mkdir(exist_ok=True)
+            changed |= _write_if_changed(folder / HOOKS_DROPIN, dropins[name].encode())
+        else:
+            changed |= _remove_hooks_dropin(unit_dir, name)
     return changed
 
 
+def _write_if_changed(path: Path, data: bytes) -> bool:
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    write_file_atomically(path, data, mode=0o644)
+    return True
+
+
+def _remove_hooks_dropin(unit_dir: Path, unit_name: str) -> bool:
+    """Remove the node's hooks drop-in of one unit, and the drop-in dir if that leaves it
+    empty (the owner's drop-ins stay)."""
+    path = unit_dir / f"{unit_name}.d" / HOOKS_DROPIN
+    if path.parent.is_symlink() or not path.exists():
+        return False
+    path.unlink()
+    with contextlib.suppress(OSError):
+        path.parent.rmdir()  # only when empty
+    return True
+
+
 def remove_app_units(unit_dir: Path, app_id: str) -> bool:
-    """Remove the app's unit files (never drop-ins, never the shared network unit)."""
+    """Remove the app's unit files and the node's hooks drop-ins (never the owner's
+    drop-ins, never the shared network unit)."""
     removed = False
     for path in app_unit_files(unit_dir, app_id):
         if path.name != NETWORK_UNIT_FILE:
+            _remove_hooks_dropin(unit_dir, path.name)
             path.unlink()
             removed = True
     return removed
@@ -169,8 +208,10 @@ class QuadletEngine(PodmanEngine):
     def _service(app_id: str, container: str) -> str:
         return f"{member_unit_name(app_id, container)}.service"
 
-    def write_units(self, app_id: str, units: Mapping[str, str]) -> None:
-        if write_app_units(self.unit_dir, app_id, units):
+    def write_units(
+        self, app_id: str, units: Mapping[str, str], dropins: Mapping[str, str] = {}
+    ) -> None:
+        if write_app_units(self.unit_dir, app_id, units, dropins):
             self._systemctl("daemon-reload")
 
     def remove_units(self, app_id: str) -> None:

@@ -55,6 +55,9 @@ class StageEngine:
     def container_status(self, container: str) -> ContainerStatus | None:
         return None
 
+    def container_identity(self, container: str) -> str | None:
+        return None
+
     def run_health_check(self, container: str) -> bool:
         return False
 
@@ -88,8 +91,10 @@ class StageEngine:
         shutil.rmtree(path)
 
     # units and members
-    def write_units(self, app_id: str, units: Mapping[str, str]) -> None:
-        write_app_units(self.unit_dir, app_id, units)
+    def write_units(
+        self, app_id: str, units: Mapping[str, str], dropins: Mapping[str, str] = {}
+    ) -> None:
+        write_app_units(self.unit_dir, app_id, units, dropins)
 
     def remove_units(self, app_id: str) -> None:
         remove_app_units(self.unit_dir, app_id)

@@ -70,6 +70,19 @@ class CreatePodmanSecret:
 
 
 @dataclass(frozen=True)
+class ReplacePodmanSecret:
+    """An owner setting changed: hand its new value to Podman (remove, create again), after
+    the members that use it are removed and before they are created again."""
+
+    app_id: str
+    secret_name: str
+
+    @property
+    def step(self) -> str:
+        return f"replace-podman-secret:{self.app_id}:{self.secret_name}"
+
+
+@dataclass(frozen=True)
 class EnsureImage:
     """Make the image present: a bounded inspect, else load the companion archive or pull."""
 
@@ -85,10 +98,14 @@ class EnsureImage:
 
 @dataclass(frozen=True)
 class WriteUnits:
-    """Give the engine the app's units (the Quadlet engine writes them; podman ignores them)."""
+    """Give the engine the app's units (the Quadlet engine writes them; podman ignores them),
+    with a hooks drop-in for each member in ``hooked_members`` (``apply.hook_dropins``)."""
 
     app_id: str
     units: tuple[tuple[str, str], ...]
+    hooked_members: tuple[str, ...] = ()
+    adopted_members: tuple[str, ...] = ()
+    """Members whose adopted container runs outside its unit (the unit must not replace it)."""
 
     @property
     def step(self) -> str:
@@ -143,15 +160,19 @@ class StopMember:
 
 
 @dataclass(frozen=True)
-class RunPostInstall:
-    """The manifest's ``post_install`` steps, after a fresh install (best-effort, idempotent)."""
+class RunMemberHooks:
+    """A started member's hooks (best-effort, idempotent; docs/hooks.md): its
+    ``post_install`` steps when its container is new since they last ran, its
+    ``pre_start`` steps when it was started since they last ran."""
 
     app_id: str
-    steps: tuple[HookStep, ...]
+    member: str
+    post_install: tuple[HookStep, ...]
+    pre_start: tuple[HookStep, ...]
 
     @property
     def step(self) -> str:
-        return f"post-install:{self.app_id}"
+        return f"hooks:{self.app_id}:{self.member}"
 
 
 @dataclass(frozen=True)
@@ -189,13 +210,14 @@ Action = (
     | CreateDataDir
     | GenerateSecret
     | CreatePodmanSecret
+    | ReplacePodmanSecret
     | EnsureImage
     | WriteUnits
     | RemoveContainer
     | StartMember
     | WaitHealthy
     | StopMember
-    | RunPostInstall
+    | RunMemberHooks
     | RemoveUnits
     | RecordApplied
     | ForgetApplied

@@ -19,6 +19,7 @@ from catalog.runtime_spec import app_runtime_specs, start_order
 from catalog.secret_homes import secret_homes
 from catalog.spec_problems import RuntimeSpecError, SpecProblem
 from catalog.unit_check import check_app_units, container_unit_file
+from catalog.unit_data_root import units_for_data_root
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class DesiredApp:
     app: CatalogApp
     manifest: Manifest
     specs: tuple[MemberSpec, ...]
+    units: tuple[tuple[str, str], ...] = ()
+    """The catalog's units for this node's data root (``catalog.unit_data_root``), sorted."""
 
     @property
     def version_text(self) -> str:
@@ -62,7 +65,16 @@ def desired_app(app: CatalogApp, data_root: str) -> DesiredApp:
         raise UnitsRefused(app.manifest.id, problems)
     manifest = app.pinned_manifest()
     specs = start_order(app_runtime_specs(manifest, data_root))
-    return DesiredApp(app.manifest.id, app, manifest, tuple(specs))
+    units = units_for_data_root(app.manifest, app.units, data_root)
+    moved_problems = check_app_units(
+        app.manifest,
+        units,
+        data_root=data_root,
+        images=[image.pinned_reference for image in app.images],
+    )
+    if moved_problems:  # never expected: the rewrite is derived from the same specs
+        raise UnitsRefused(app.manifest.id, moved_problems)
+    return DesiredApp(app.manifest.id, app, manifest, tuple(specs), tuple(sorted(units.items())))
 
 
 def derived_names(desired: DesiredApp) -> set[tuple[str, str]]:

@@ -20,6 +20,12 @@ class ObservedContainer:
     app_id: str | None = None
     member: str | None = None
     config_hash: str | None = None
+    started_at: str = ""
+
+    @property
+    def identity(self) -> str:
+        """``<id> <start time>``: changes with every start (see ``container_identity``)."""
+        return f"{self.id} {self.started_at}"
 
 
 @dataclass(frozen=True)
@@ -32,3 +38,7 @@ class ObservedState:
     existing_dirs: frozenset[str] = frozenset()
     network_exists: bool = False
     secret_owners: Mapping[str, str] = field(default_factory=dict)
+    changed_settings: frozenset[str] = frozenset()
+    """Podman names of owner settings changed since their secret was made."""
+    hook_runs: Mapping[str, str] = field(default_factory=dict)
+    """container -> the identity its hooks last ran for (``store.hook_runs``)."""

@@ -31,6 +31,8 @@ class SettingRefused(Refused):
 class StoredSetting:
     name: str
     secret: bool
+    changed: bool = True
+    """False when the stored value was already this one."""
 
 
 def configure_command_hint(app_id: str, setting: OwnerSetting) -> str:
@@ -84,9 +86,24 @@ def store_settings(
         if problem is not None:
             raise SettingRefused(f"{manifest.id} {name}: the value {problem}; nothing was changed")
         checked.append((setting, text))
+    stored: list[StoredSetting] = []
     for setting, text in checked:
-        _write_value(state_root, manifest.id, setting.name, text.encode())
-    return [StoredSetting(setting.name, setting.type == "secret") for setting, _ in checked]
+        changed = _stored_value(state_root, manifest.id, setting.name) != text.encode()
+        if changed:
+            _write_value(state_root, manifest.id, setting.name, text.encode())
+        stored.append(StoredSetting(setting.name, setting.type == "secret", changed))
+    return stored
+
+
+def _stored_value(state_root: Path, app_id: str, name: str) -> bytes | None:
+    """The value stored now, None when there is none (never read through a symlink)."""
+    try:
+        with open_directory(str(state_root), str(secrets_dir(state_root, app_id))) as folder:
+            handle = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+    except (OSError, UnsafePath):
+        return None
+    with os.fdopen(handle, "rb") as stream:
+        return stream.read()
 
 
 def write_defaults(manifest: Manifest, state_root: Path) -> None:

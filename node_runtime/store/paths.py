@@ -15,6 +15,10 @@ Layout (DESIGN §7)::
     <state root>/state/observed.json         the last app list the engine gave (store.observations)
     <state root>/state/secret-owners.json    which app each Podman secret was made for
                                              (store.secret_owners)
+    <state root>/state/changed-settings.json owner settings changed since their Podman
+                                             secret was made (store.changed_settings)
+    <state root>/state/hook-runs/<container> which start of a member its hooks last ran
+                                             for (store.hook_runs)
     <state root>/state/.lock                 held while a command changes state
 
 Each state file has one module that owns its model and is the only reader and

@@ -34,7 +34,7 @@ from . import REPO_ROOT, SETUP_HINT
 QUADLET_CACHE_PATH = REPO_ROOT / ".cache/quadlet/root/usr/libexec/podman/quadlet"
 
 _PREFIX = re.compile(r"^quadlet-generator\[\d+\]: ")
-_INFO = ("Loading source unit file ", "No files parsed from ")
+_INFO = ("Loading source unit file ", "Loading source drop-in file ", "No files parsed from ")
 _HEADER = re.compile(r"^---(?P<name>[^\s/]+)---$")
 
 

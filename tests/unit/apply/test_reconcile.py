@@ -13,10 +13,11 @@ from node_runtime.plan.actions import (
     Plan,
     RecordApplied,
     RemoveContainer,
-    RunPostInstall,
+    RunMemberHooks,
     StartMember,
     StopMember,
     WaitHealthy,
+    WriteUnits,
 )
 from node_runtime.plan.desired import desired_app
 from node_runtime.plan.observed import ObservedContainer, ObservedState
@@ -236,6 +237,9 @@ def test_a_foreign_container_with_a_members_name_refuses_the_app_unless_adopted(
     assert app.change == "install" and app.reason is None
     assert not any(isinstance(a, (StartMember, RemoveContainer)) for a in app.actions)
     assert isinstance(app.actions[-1], RecordApplied)
+    # under Quadlet its unit gets the node's guard, so a boot never replaces the container
+    [units] = [a for a in app.actions if isinstance(a, WriteUnits)]
+    assert units.adopted_members == ("alpha",)
     stopped = ObservedState(
         containers={"alpha": ObservedContainer("alpha", "legacy-id", False)}, network_exists=True
     )
@@ -269,17 +273,39 @@ def test_a_stopped_app_is_only_stopped() -> None:
     assert app.change == "stop" and [type(a) for a in app.actions] == [StopMember]
 
 
-def test_post_install_runs_only_on_a_fresh_install() -> None:
+def test_a_members_hooks_follow_each_start_of_it_and_a_start_behind_the_agents_back() -> None:
     manifest = simple_manifest("alpha")
     hooked = manifest.model_validate(
         {
             **manifest.to_document(),
-            "hooks": {"post_install": [{"exec": {"container": "alpha", "command": ["true"]}}]},
+            "hooks": {
+                "post_install": [{"exec": {"container": "alpha", "command": ["true"]}}],
+                "pre_start": [{"exec": {"container": "alpha", "command": ["date"]}}],
+            },
         }
     )
     catalog = catalog_of([hooked])
     fresh = plan(catalog, {"alpha"}, ObservedState()).app("alpha")
-    assert any(isinstance(a, RunPostInstall) for a in fresh.actions)
+    kinds = [type(a).__name__ for a in fresh.actions]
+    assert kinds[-4:] == ["StartMember", "WaitHealthy", "RunMemberHooks", "RecordApplied"]
+    hooks = next(a for a in fresh.actions if isinstance(a, RunMemberHooks))
+    assert (hooks.member, len(hooks.post_install), len(hooks.pre_start)) == ("alpha", 1, 1)
+    # a dead member brought back (a reboot): started, then its hooks
     state = running_state(catalog, ["alpha"], running=False)
     again = plan(catalog, {"alpha"}, state, applied_of(catalog, ["alpha"])).app("alpha")
-    assert not any(isinstance(a, RunPostInstall) for a in again.actions)
+    assert [type(a).__name__ for a in again.actions][-3:] == [
+        "StartMember",
+        "WaitHealthy",
+        "RunMemberHooks",
+    ]
+    # running, and its hooks ran for this very start: nothing to do
+    running = running_state(catalog, ["alpha"])
+    identity = running.containers["alpha"].identity
+    done = ObservedState(**{**running.__dict__, "hook_runs": {"alpha": identity}})
+    assert plan(catalog, {"alpha"}, done, applied_of(catalog, ["alpha"])).app("alpha").change == (
+        "unchanged"
+    )
+    # running, but started since its hooks last ran (conmon's restart policy): hooks only
+    stale = ObservedState(**{**running.__dict__, "hook_runs": {"alpha": "other 1"}})
+    repair = plan(catalog, {"alpha"}, stale, applied_of(catalog, ["alpha"])).app("alpha")
+    assert [type(a) for a in repair.actions] == [RunMemberHooks]

@@ -45,9 +45,15 @@ def test_stage_writes_the_catalogs_units_and_secrets_once_and_keeps_data(tmp_pat
 
     assert repository.catalog is not None
     units = repository.catalog.apps["gate-vault"].units
-    assert {p.name: p.read_bytes() for p in (tmp_path / "units").iterdir()} == {
-        name: text.encode() for name, text in units.items()
-    }
+    unit_files = {p.name: p.read_text() for p in (tmp_path / "units").iterdir() if p.is_file()}
+    # the catalog's bytes, but for this node's data root (--data-root), not the default one
+    vault_unit = "archy-gate-vault_gate-vault.container"
+    assert f"Volume={data}/gate-vault/vault:/data:Z" in unit_files[vault_unit].splitlines()
+    assert "/var/lib/archipelago" not in unit_files[vault_unit]
+    assert unit_files.keys() == units.keys()
+    # its post_install hook: the node's own drop-in runs it at every start of the unit
+    dropin = tmp_path / "units/archy-gate-vault_gate-vault.container.d/archy-hooks.conf"
+    assert "ExecStartPost=-" in dropin.read_text() and '"run-hooks"' in dropin.read_text()
     secrets = sorted((tmp_path / "state/secrets/gate-vault").iterdir())
     assert [p.name for p in secrets] == ["key", "token"]
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in secrets)
