@@ -28,8 +28,8 @@ good one); the pull is recorded as failed with the reason, and
 :class:`PullError` says which step failed and why, on one line.
 
 Public API: ``CATALOG_TARGET``, ``POLL_CACHE_NAME``, ``PullResult``, ``PullError``,
-``pull(paths, fetcher=None, reference_time=None, report=None, deadline_seconds=…)
--> PullResult`` (``fetcher``: a :class:`~node_runtime.fetch.sources.Sources`, or
+``pull(paths, fetcher=None, reference_time=None, report=None, deadline_seconds=…,
+check_catalog=None) -> PullResult`` (``fetcher``: a :class:`~node_runtime.fetch.sources.Sources`, or
 any fetcher used as the origin alone), ``default_sources(config, origin=None) -> Sources``,
 ``poll_cache(paths)``, ``targets_for_apps(catalog, app_ids) -> list[TargetFile]``.
 """
@@ -63,6 +63,10 @@ from signing.errors import RepositoryError, TufError
 
 CATALOG_TARGET = CATALOG_NAME
 POLL_CACHE_NAME = "origin-cache.json"
+
+# A further check of the signed catalog before it becomes current: a reason to refuse it
+# (the whole catalog), or None (a third-party registry's developer signatures).
+CatalogCheck = Callable[[AppCatalog], str | None]
 
 
 class PullError(Exception):
@@ -228,6 +232,7 @@ def _pull_locked(
     config: NodeConfig,
     fetcher: Fetcher,
     reference_time: datetime | None,
+    check_catalog: CatalogCheck | None = None,
 ) -> PullResult:
     store = BlobStore(paths.blobs_dir)
     try:
@@ -257,6 +262,12 @@ def _pull_locked(
     pointer, catalog, catalog_downloaded = _fetch_catalog(
         updater, store, sources, None if held is None else held.current.blake3
     )
+    problem = None if check_catalog is None else check_catalog(catalog)
+    if problem is not None:
+        if catalog_downloaded is not None:  # nothing unverified stays in the store
+            with contextlib.suppress(BlobError, OSError):
+                store.remove(pointer.blake3)
+        raise PullError("catalog", f"refused whole, nothing kept: {problem}")
     if swarm is not None:
         for seed in catalog.seeds:
             _add_seed(swarm, seed)
@@ -296,8 +307,13 @@ def pull(
     reference_time: datetime | None = None,
     report: Callable[[str], None] | None = None,
     deadline_seconds: float | None = DEFAULT_PULL_DEADLINE_SECONDS,
+    check_catalog: CatalogCheck | None = None,
 ) -> PullResult:
     """Refresh trust and fetch; switch the current catalog only if everything verified.
+
+    ``check_catalog`` refuses a signed catalog for a further reason (a third-party
+    registry's entries must carry their developer's did:key signatures): the pull then
+    fails at step "catalog" and the blob it fetched is removed again.
 
     ``report`` hears each retry of the origin as it happens, and each fall-back to a seed
     (:mod:`node_runtime.fetch.sources`); ``deadline_seconds`` bounds
@@ -325,7 +341,7 @@ def pull(
     try:
         with state.lock():
             try:
-                return _pull_locked(paths, state, config, active, reference_time)
+                return _pull_locked(paths, state, config, active, reference_time, check_catalog)
             except PullError as error:
                 _record_failure(state, error)
                 raise
