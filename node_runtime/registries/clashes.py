@@ -11,8 +11,8 @@ Each refusal is one line with a policy-style code:
 * P033 a Podman secret name another registry's app holds;
 * P034 a capability (``requires`` / ``provides``) linking apps of two registries, which
   the owner has not allowed for the third-party registry (``--allow-capabilities``);
-* P035 ``migration.adopt`` in a third-party app (it would take over containers it did
-  not create).
+* P035 ``migration.adopt`` in a third-party app naming a container that is not one of its
+  own members (it would take over a container it did not create).
 
 The node-side unit check (``catalog.unit_check`` through ``plan.desired``) runs first,
 for every registry: an app whose units are not what the renderer writes is refused.
@@ -125,10 +125,12 @@ def cross_registry_problems(
             f"{candidate.label}: the id {app_id!r} belongs to {owner}/{app_id} on this node "
             f"(its data and secrets are kept until purged) (P030)"
         )
-    if candidate.registry is not None and candidate.app.manifest.migration.adopt:
+    members = {member.name for member in candidate.app.manifest.containers}
+    foreign = sorted(set(candidate.app.manifest.migration.adopt) - members)
+    if candidate.registry is not None and foreign:
         problems.append(
-            f"{candidate.label}: migration.adopt is for the official registry only; a "
-            "third-party app may not take over containers it did not create (P035)"
+            f"{candidate.label}: migration.adopt names {', '.join(foreign)}, not its own "
+            "members; a third-party app adopts only containers of its own names (P035)"
         )
     others = [other for other in installed if other.registry != candidate.registry]
     ports = _host_ports(candidate.app)
