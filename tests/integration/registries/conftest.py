@@ -94,9 +94,7 @@ class DeveloperRegistry:
 def developer_registry(
     tmp: Path, identity: DeveloperIdentity, folder: Path, name: str = "repo"
 ) -> DeveloperRegistry:
-    published = publish_developer_registry(
-        folder, identity.signer, tmp / name, datetime.now(UTC)
-    )
+    published = publish_developer_registry(folder, identity.signer, tmp / name, datetime.now(UTC))
     return DeveloperRegistry(published, identity)
 
 
