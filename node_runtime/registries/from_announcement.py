@@ -104,7 +104,9 @@ def mismatch_with_added(
     announcement = verified.announcement
     origins = {origin.rstrip("/") for origin in announcement.origins}
     for record in added:
-        if record.name != name and record.origin.rstrip("/") not in origins:
+        if record.name not in (name, announcement.registry) and (
+            record.origin.rstrip("/") not in origins
+        ):
             continue
         if record.root_blake3 != announcement.root.blake3:
             return (

@@ -126,6 +126,6 @@ def new_node(tmp: Path, official: RepositoryHandle, **options: str) -> Node:
             "--engine", "stage", "--data-root", str(tmp / "data")]  # fmt: skip
     for key, value in options.items():
         args += [f"--{key.replace('_', '-')}", value]
-    code, out, err = node(*args, "--state-root", str(state_root))
+    code, _out, err = node(*args, "--state-root", str(state_root))
     assert code == 0, err
     return Node(state_root)

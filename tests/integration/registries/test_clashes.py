@@ -144,7 +144,7 @@ def test_a_capability_crosses_registries_only_when_the_owner_allows_it(
     )
     assert _state(node) == before
 
-    code, out, err = node.run("registry", "set", "dev", "--allow-capabilities", "bitcoin")
+    code, _out, err = node.run("registry", "set", "dev", "--allow-capabilities", "bitcoin")
     assert (code, err) == (0, "")
     code, _, err = node.run("install", "dev/wallet")
     assert (code, err) == (0, "")

@@ -13,6 +13,7 @@ from catalog.address import blake3_hex
 from catalog.catalog_model import CATALOG_NAME, parse_catalog
 from pipeline.market.identity import DeveloperIdentity
 from pipeline.publish.s3_origin import publish_to_s3
+from pipeline.publish.upload_planner import read_repository_dir
 from signing import repository as tuf
 from signing.metadata import Metadata, Root, Targets
 from tests.integration.registries.conftest import (
@@ -23,7 +24,6 @@ from tests.integration.registries.conftest import (
     official_repository,
 )
 from tests.integration.s3.seaweedfs import SeaweedFS
-from pipeline.publish.upload_planner import read_repository_dir
 from tests.support.repos import make_repository, manifest_yaml
 
 
@@ -185,8 +185,11 @@ def test_a_catalog_signed_by_another_developer_than_the_pinned_did_is_refused(
         tmp_path, other_developer, developer_app(tmp_path / "dev", "demo-notes")
     )
     node = new_node(tmp_path, official)
-    code, _, err = node.run("registry", "add", "dev", "--origin", dev.origin, "--root",
-                            str(dev.published.root_file), "--did", developer.public.did)  # fmt: skip
+    root = str(dev.published.root_file)
+    code, _, err = node.run(
+        "registry", "add", "dev", "--origin", dev.origin, "--root", root, "--did",
+        developer.public.did,
+    )  # fmt: skip
     assert code == 0, err
     code, _, err = node.run("pull")
     assert code == 1
