@@ -1,6 +1,7 @@
 """The node agent's daemon loop: pull on a jittered interval, reconcile level-triggered.
 
-The loop pulls (``node_runtime.fetch.pull``) every ``pull_interval`` seconds, jittered by
+The loop pulls (``node_runtime.fetch.pull``, then every added third-party registry,
+``node_runtime.registries.pull``) every ``pull_interval`` seconds, jittered by
 ±20 %, and reconciles every ``reconcile_interval`` seconds and as soon as
 installed.json, the current catalog pointer or the stopped list changes (their
 mtime and size, looked at every second).  It reports one event per step through
@@ -91,9 +92,23 @@ def pull_once(paths: NodePaths, emit: Emit) -> None:
         result = pull(paths)
     except (StateError, PullError) as error:
         emit({"event": "pull", "ok": False, "error": str(error)})
+    else:
+        emit({"event": "pull", "ok": True, "changed": result.changed,
+              "catalog": result.pointer.blake3})  # fmt: skip
+    pull_third_party(paths, emit)
+
+
+def pull_third_party(paths: NodePaths, emit: Emit) -> None:
+    """Pull every added registry; each outcome is an event (a refusal keeps its catalog)."""
+    from node_runtime.registries.pull import pull_registries
+
+    try:
+        outcomes = pull_registries(paths)
+    except StateError as error:
+        emit({"event": "registry-pull", "ok": False, "error": str(error)})
         return
-    emit({"event": "pull", "ok": True, "changed": result.changed,
-          "catalog": result.pointer.blake3})  # fmt: skip
+    for outcome in outcomes:
+        emit({"event": "registry-pull", **outcome.to_json()})
 
 
 def reconcile_once(node: ConvergingNode, emit: Emit) -> str:

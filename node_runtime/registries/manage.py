@@ -43,7 +43,7 @@ def _check_capabilities(names: Sequence[str]) -> list[str]:
 
     pattern = re.compile(APP_ID_PATTERN)
     for name in names:
-        if not pattern.match(name):
+        if not pattern.fullmatch(name):
             raise RegistryRefused(
                 f"capability {name[:60]!r}: a capability is named like an app id "
                 "(lowercase letters, digits, '-')"

@@ -40,7 +40,7 @@ RESERVED_NAMES = frozenset({"official", "archy", "cap", "local"})
 
 def registry_name_problem(name: str) -> str | None:
     """Why ``name`` cannot name a registry (it becomes a directory and a prefix), or None."""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         shown = name if len(name) <= 60 and name.isprintable() else repr(name[:60])
         return (
             f"registry name {shown!r}: use 2-40 characters, a lowercase letter first, then "
