@@ -29,9 +29,10 @@ good one); the pull is recorded as failed with the reason, and
 
 Public API: ``CATALOG_TARGET``, ``POLL_CACHE_NAME``, ``PullResult``, ``PullError``,
 ``pull(paths, fetcher=None, reference_time=None, report=None, deadline_seconds=…,
-check_catalog=None) -> PullResult`` (``fetcher``: a :class:`~node_runtime.fetch.sources.Sources`, or
-any fetcher used as the origin alone), ``default_sources(config, origin=None) -> Sources``,
-``poll_cache(paths)``, ``targets_for_apps(catalog, app_ids) -> list[TargetFile]``.
+check_catalog=None, app_ids=None) -> PullResult`` (``fetcher``: a
+:class:`~node_runtime.fetch.sources.Sources`, or any fetcher used as the origin alone),
+``default_sources(config, origin=None) -> Sources``, ``poll_cache(paths)``,
+``targets_for_apps(catalog, app_ids) -> list[TargetFile]``.
 """
 
 from __future__ import annotations
@@ -233,6 +234,7 @@ def _pull_locked(
     fetcher: Fetcher,
     reference_time: datetime | None,
     check_catalog: CatalogCheck | None = None,
+    app_ids: Iterable[str] | None = None,
 ) -> PullResult:
     store = BlobStore(paths.blobs_dir)
     try:
@@ -272,7 +274,8 @@ def _pull_locked(
         for seed in catalog.seeds:
             _add_seed(swarm, seed)
     downloaded = [catalog_downloaded] if catalog_downloaded else []
-    for target in targets_for_apps(catalog, state.installed().apps):
+    wanted = state.installed().apps if app_ids is None else app_ids
+    for target in targets_for_apps(catalog, wanted):
         if not store.is_intact(target.blake3):
             sources.fetch_blob(
                 store, target.target, target.blake3, target.length, label=target.name
@@ -308,8 +311,12 @@ def pull(
     report: Callable[[str], None] | None = None,
     deadline_seconds: float | None = DEFAULT_PULL_DEADLINE_SECONDS,
     check_catalog: CatalogCheck | None = None,
+    app_ids: Iterable[str] | None = None,
 ) -> PullResult:
     """Refresh trust and fetch; switch the current catalog only if everything verified.
+
+    ``app_ids``: the apps whose files (icons, companion archives) to bring in; default the
+    state root's installed apps (a third-party registry passes the ids it owns).
 
     ``check_catalog`` refuses a signed catalog for a further reason (a third-party
     registry's entries must carry their developer's did:key signatures): the pull then

@@ -7,7 +7,8 @@ a catalog past targets the registry's threshold did not sign.  Before the catalo
 becomes current, every entry must carry a valid developer signature (by the did:key the
 owner pinned, when one was), :func:`signing.developer.third_party_catalog_problems`;
 otherwise the whole catalog is refused, its blob removed, and the registry keeps the
-catalog it had.  One registry failing never stops the others.
+catalog it had.  The files of the apps the registry owns here (icons, companion archives)
+are brought in like an installed official app's.  One registry failing never stops the others.
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ from catalog.catalog_model import AppCatalog
 from node_runtime.fetch.http import DEFAULT_PULL_DEADLINE_SECONDS
 from node_runtime.fetch.pull import PullError, PullResult, pull
 from node_runtime.store.paths import NodePaths
-from node_runtime.store.registry_state import RegistryRecord, list_registries, registry_paths
+from node_runtime.store.registry_state import (
+    RegistryRecord,
+    list_registries,
+    read_app_registries,
+    registry_paths,
+)
 from signing.developer import third_party_catalog_problems
 
 SHOWN_PROBLEMS = 3
@@ -65,12 +71,14 @@ def pull_registry(
     report: Callable[[str], None] | None = None,
     deadline_seconds: float | None = DEFAULT_PULL_DEADLINE_SECONDS,
 ) -> RegistryPull:
+    owned = [app for app, owner in read_app_registries(paths).apps.items() if owner == record.name]
     try:
         result = pull(
             registry_paths(paths, record.name),
             report=report,
             deadline_seconds=deadline_seconds,
             check_catalog=developer_check(record),
+            app_ids=sorted(owned),
         )
     except PullError as error:
         return RegistryPull(record.name, None, error)
