@@ -197,3 +197,20 @@ def test_no_score_or_flag_lets_an_app_past_a_clash(
     code, _, err = node.run("install", "dev/demo-notes", "--i-trust-this-developer")
     assert code == 1
     assert err.endswith("(P031)\n")
+
+
+@pytest.mark.integration
+def test_purging_a_third_party_apps_data_releases_its_id(
+    tmp_path: Path, developer: DeveloperIdentity
+) -> None:
+    folder = developer_app(tmp_path / "dev", "demo-notes")
+    node = node_with(tmp_path, developer, folder)
+    assert node.run("install", "dev/demo-notes")[0] == 0
+    code, _, err = node.run("uninstall", "web/demo-notes")
+    assert (code, err) == (
+        1, "error: 'web/demo-notes' is not installed here ('demo-notes' is dev/demo-notes)\n",
+    )  # fmt: skip
+    code, out, err = node.run("uninstall", "dev/demo-notes", "--purge")
+    assert (code, err) == (0, ""), out
+    assert "purged: " in out
+    assert _state(node)["owners"] == {}
