@@ -240,8 +240,9 @@ def status_command(as_json: bool, state_root: Path) -> None:
     if not report["apps"]:
         click.echo("no apps installed")
     for app in report["apps"]:
+        shown = f"{app['registry']}/{app['id']}" if "registry" in app else app["id"]
         click.echo(
-            f"{app['id']:<24} catalog {app['catalog_version'] or '-':<16} "
+            f"{shown:<24} catalog {app['catalog_version'] or '-':<16} "
             f"applied {app['applied_version'] or '-':<16} {app['state']}"
         )
 

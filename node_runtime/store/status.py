@@ -37,6 +37,7 @@ def status_report(state: NodeState, store: BlobStore) -> dict[str, Any]:
         loaded, catalog_error = None, str(error)
     catalog_apps = {} if loaded is None else loaded.catalog.apps
     applied = state.applied().apps
+    owners = read_app_registries(state.paths).apps
     apps = []
     for app_id, installed in sorted(state.installed().apps.items()):
         catalog_version = _version_text(catalog_apps.get(app_id))
@@ -50,6 +51,7 @@ def status_report(state: NodeState, store: BlobStore) -> dict[str, Any]:
                 "state": _app_state(
                     catalog_version, applied_app, loaded is None or app_id in catalog_apps
                 ),
+                **({"registry": owners[app_id]} if app_id in owners else {}),
             }
         )
     last_pull = state.last_pull()

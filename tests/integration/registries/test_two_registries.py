@@ -84,6 +84,8 @@ def test_a_node_pulls_and_installs_from_the_official_registry_in_seaweedfs_and_a
     ]
     code, out, _ = node.run("list")
     assert "* dev/demo-notes " in out and "* web " in out and "  notes " in out
+    code, out, _ = node.run("status")
+    assert [line.split()[0] for line in out.splitlines()[2:]] == ["dev/demo-notes", "web"]
 
     code, out, err = node.run("registry", "list", "--json")
     [record] = json.loads(out)
