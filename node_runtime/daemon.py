@@ -63,10 +63,14 @@ class Intervals:
 def watched_files(paths: NodePaths) -> tuple[tuple[str, int, int], ...]:
     """What a change of the desired state looks like: (path, mtime, size) of its files."""
     watched = []
+    # a third-party registry's new catalog is a change too (its pointer, one per registry)
+    registry_pointers = sorted(paths.registries_dir.glob("[a-z]*/state/catalog.json"))
     for path in (
         paths.installed_file,
         paths.catalog_pointer_file,
         paths.state_dir / "stopped.json",
+        paths.app_registries_file,
+        *registry_pointers,
     ):
         try:
             info = os.stat(path)
