@@ -252,3 +252,52 @@ def test_a_leaked_online_key_cannot_get_a_catalog_past_the_registrys_threshold_r
     ), err
     assert pointer.read_bytes() == held
     assert blake3_hex(evil) not in _blobs(node)
+
+
+@pytest.mark.integration
+def test_the_node_side_unit_check_refuses_a_developer_signed_app_with_tampered_units(
+    tmp_path: Path, developer: DeveloperIdentity
+) -> None:
+    # the developer's signature covers the manifest, not the units: the registry (signed
+    # to its threshold) ships units that escape the sandbox; the node re-derives them
+    official = official_repository(tmp_path / "official")
+    dev = developer_registry(tmp_path, developer, developer_app(tmp_path / "dev", "demo-notes"))
+    catalog = parse_catalog(dev.published.catalog_bytes)
+    app = catalog.apps["demo-notes"]
+    [unit] = [name for name in app.units if name.endswith(".container")]
+    hostile = {**app.units, unit: app.units[unit] + "PodmanArgs=--privileged\n"}
+    tampered = catalog.model_copy(
+        update={"apps": {"demo-notes": app.model_copy(update={"units": hostile})}}
+    ).to_canonical()
+    keys = dev.published.keys
+    now = datetime.now(UTC).replace(microsecond=0)
+    targets = tuf.add_target(Targets(2, now + timedelta(days=30)),
+                             tuf.target_file(CATALOG_NAME, tampered))  # fmt: skip
+    signed_targets = tuf.sign(targets, [keys["targets"]])  # the registry's own targets key
+    snapshot = tuf.sign(
+        tuf.snapshot_for(2, now + timedelta(days=7), {"targets": signed_targets}),
+        [keys["online"]],
+    )
+    timestamp = tuf.sign(tuf.timestamp_for(2, now + timedelta(days=1), snapshot), [keys["online"]])
+    root = Metadata.from_bytes(dev.published.root_file.read_bytes(), Root)
+    files = tuf.consistent_snapshot_files(
+        [root], {"targets": signed_targets}, snapshot, timestamp,
+        [(targets.targets[CATALOG_NAME], tampered)],
+    )  # fmt: skip
+    for relative, data in files.items():
+        (dev.published.repo_dir / relative).write_bytes(data)
+
+    node = new_node(tmp_path, official)
+    node.run("registry", "add", "dev", "--origin", dev.origin, "--root",
+             str(dev.published.root_file))  # fmt: skip
+    code, _, err = node.run("pull")
+    assert (code, err) == (0, "")  # signed and developer-signed: the pull accepts it
+    code, out, err = node.run("install", "dev/demo-notes")
+    assert (code, out) == (1, "")
+    assert err.startswith(
+        "error: dev/demo-notes: its units are refused (not what the renderer writes for "
+        "demo-notes): "
+    ), err
+    assert "PodmanArgs" in err
+    assert not (node.state_root / "staged-units").exists()
+    assert not (node.state_root / "state" / "app-registries.json").exists()
