@@ -95,7 +95,11 @@ def registry_paths(paths: NodePaths, name: str) -> NodePaths:
 def read_registry(paths: NodePaths, name: str) -> RegistryRecord | None:
     if registry_name_problem(name) is not None:
         return None
-    return load_model(registry_root(paths, name) / REGISTRY_FILE, RegistryRecord)
+    path = registry_root(paths, name) / REGISTRY_FILE
+    record = load_model(path, RegistryRecord)
+    if record is not None and record.name != name:
+        raise StateError(f"{path}: name: {record.name!r}, but the directory is {name!r}")
+    return record
 
 
 def save_registry(root: Path, record: RegistryRecord) -> None:
@@ -146,6 +150,8 @@ def merged_catalog(paths: NodePaths, store: BlobStore, official: LoadedCatalog) 
     catalogs: dict[str, AppCatalog | None] = {}
     for app_id, name in sorted(owners.items()):
         apps.pop(app_id, None)
+        if registry_name_problem(name) is not None:
+            continue  # not a registry this node could have added: the id resolves to nothing
         if name not in catalogs:
             try:
                 catalogs[name] = registry_catalog(paths, name, store)

@@ -110,3 +110,20 @@ def test_registry_names_that_are_not_plain_ids_are_refused(name: str) -> None:
 @pytest.mark.parametrize("name", ["dev", "alice-apps", "r2"])
 def test_plain_registry_names_are_accepted(name: str) -> None:
     assert registry_name_problem(name) is None
+
+
+def test_a_registry_record_that_names_another_directory_is_refused(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from node_runtime.store.paths import NodePaths, StateError
+    from node_runtime.store.registry_state import read_registry
+
+    root = Path(str(tmp_path))
+    folder = root / "registries" / "dev"
+    folder.mkdir(parents=True)
+    (folder / "registry.json").write_text(
+        '{"schema": 1, "name": "other", "origin": "file:///x", "root_blake3": "00", '
+        '"added_at": "2026-01-01T00:00:00Z"}'
+    )
+    with pytest.raises(StateError, match="name: 'other', but the directory is 'dev'"):
+        read_registry(NodePaths(root), "dev")
