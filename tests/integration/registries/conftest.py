@@ -48,8 +48,20 @@ OFFICIAL_APPS = {
     # the template web app of `archy app new` publishes host port 18000
     "notes": manifest_yaml("notes", host_port=18000),
     "web": manifest_yaml("web", host_port=18081),
-    "btc": manifest_yaml("btc", provides=("bitcoin",)),
+    "btc": manifest_yaml(
+        "btc",
+        extra_yaml=(
+            "generated_secrets:\n  - {name: rpc-password}\n"
+            "provides:\n  - capability: bitcoin\n    secrets: [rpc-password]\n"
+        ),
+    ),
 }
+
+# a provider of "bitcoin" that exports its RPC password, as bitcoin-core does
+EXPORTING_PROVIDER = (
+    "generated_secrets:\n  - {name: rpc-password}\n"
+    "provides:\n  - capability: bitcoin\n    secrets: [rpc-password]\n"
+)
 
 
 def official_repository(directory: Path) -> RepositoryHandle:
@@ -64,6 +76,8 @@ def developer_app(
     member: str | None = None,
     requires: str | None = None,
     provides: str | None = None,
+    extra_yaml: str = "",
+    env: str | None = None,
 ) -> Path:
     """The template web app of ``archy app new``, renamed and re-ported."""
     folder = new_app(apps_dir, app_id)
@@ -77,7 +91,9 @@ def developer_app(
         text += f"requires:\n  - {{app: {requires}}}\n"
     if provides is not None:
         text += f"provides: [{provides}]\n"
-    manifest.write_text(text)
+    if env is not None:
+        text = text.replace("      TZ: UTC", f"      TZ: UTC\n      {env}")
+    manifest.write_text(text + extra_yaml)
     return folder
 
 

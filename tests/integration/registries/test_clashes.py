@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.market.identity import DeveloperIdentity
 from tests.integration.registries.conftest import (
+    EXPORTING_PROVIDER,
     Node,
     developer_app,
     developer_registry,
@@ -126,13 +127,19 @@ def test_a_third_party_container_named_like_an_official_one_on_archy_net_is_refu
 
 
 @pytest.mark.integration
-def test_a_capability_crosses_registries_only_when_the_owner_allows_it(
+def test_a_capability_and_its_secret_cross_registries_only_when_the_owner_allows_it(
     tmp_path: Path, developer: DeveloperIdentity
 ) -> None:
-    # the developer's registry carries its own provider too (its build needs one)
+    # the wallet reads the provider's exported RPC password ({secret: rpc-password, from:
+    # bitcoin}); the developer's registry carries its own provider too (its build needs one)
     apps = tmp_path / "dev"
-    developer_app(apps, "dev-btc", host_port=18600, provides="bitcoin")
-    folder = developer_app(apps, "wallet", requires="bitcoin")
+    developer_app(apps, "dev-btc", host_port=18600, extra_yaml=EXPORTING_PROVIDER)
+    folder = developer_app(
+        apps,
+        "wallet",
+        requires="bitcoin",
+        env="RPC_PASSWORD: {secret: rpc-password, from: bitcoin}",
+    )
     node = node_with(tmp_path, developer, folder, "btc")
     before = _state(node)
     code, _, err = node.run("install", "dev/wallet")
@@ -149,6 +156,8 @@ def test_a_capability_crosses_registries_only_when_the_owner_allows_it(
     code, _, err = node.run("install", "dev/wallet")
     assert (code, err) == (0, "")
     assert _state(node)["owners"] == {"wallet": "dev"}
+    [unit] = (node.state_root / "staged-units").glob("archy-wallet_*.container")
+    assert 'Secret="archy-cap_bitcoin_rpc-password,type=env,' in unit.read_text()  # btc's
 
 
 @pytest.mark.integration
