@@ -100,21 +100,20 @@ def _placed_installed(
     ]
 
 
-def _check_cross_registry(
-    paths: NodePaths,
-    store: BlobStore,
-    candidate: PlacedApp,
-    data_root: str,
-) -> None:
+def cross_registry_problems_now(
+    paths: NodePaths, store: BlobStore, candidate: PlacedApp, data_root: str
+) -> list[str]:
+    """Every rule ``candidate`` breaks against this node's other registries' apps now (the
+    unit check's refusal included)."""
     state = NodeState(paths)
     official = load_current_catalog_at(paths, store)
     merged = load_current_catalog(state, store)
     if official is None or merged is None:
-        raise InstallRefused("no catalog yet; run `archy-node pull` first")
+        return ["no catalog yet; run `archy-node pull` first"]
     owners = read_app_registries(paths).apps
     allowed = {record.name: record.allow_capabilities for record in list_registries(paths)}
     try:
-        problems = cross_registry_problems(
+        return cross_registry_problems(
             candidate,
             [each for each in _placed_installed(state, merged.catalog, owners)
              if each.app_id != candidate.app_id],
@@ -124,7 +123,13 @@ def _check_cross_registry(
             data_root,
         )  # fmt: skip
     except RuntimeSpecError as error:
-        raise InstallRefused(f"{candidate.label}: {error}") from None
+        return [f"{candidate.label}: {error}"]
+
+
+def _check_cross_registry(
+    paths: NodePaths, store: BlobStore, candidate: PlacedApp, data_root: str
+) -> None:
+    problems = cross_registry_problems_now(paths, store, candidate, data_root)
     if problems:
         raise InstallRefused("; ".join(problems))
 

@@ -7,8 +7,11 @@ a catalog past targets the registry's threshold did not sign.  Before the catalo
 becomes current, every entry must carry a valid developer signature (by the did:key the
 owner pinned, when one was), :func:`signing.developer.third_party_catalog_problems`;
 otherwise the whole catalog is refused, its blob removed, and the registry keeps the
-catalog it had.  The files of the apps the registry owns here (icons, companion archives)
-are brought in like an installed official app's.  One registry failing never stops the others.
+catalog it had.  So is a catalog that would turn an app installed here into one the
+rules between registries refuse (:mod:`node_runtime.registries.clashes`: a port, a name,
+a capability the owner did not allow): the app stays at its version.  The files of the
+apps the registry owns here (icons, companion archives) are brought in like an installed
+official app's.  One registry failing never stops the others.
 """
 
 from __future__ import annotations
@@ -19,6 +22,11 @@ from dataclasses import dataclass
 from catalog.catalog_model import AppCatalog
 from node_runtime.fetch.http import DEFAULT_PULL_DEADLINE_SECONDS
 from node_runtime.fetch.pull import PullError, PullResult, pull
+from node_runtime.registries.clashes import PlacedApp
+from node_runtime.registries.install import cross_registry_problems_now
+from node_runtime.store.blob_store import BlobStore
+from node_runtime.store.node_config import load_config
+from node_runtime.store.node_state import NodeState
 from node_runtime.store.paths import NodePaths
 from node_runtime.store.registry_state import (
     RegistryRecord,
@@ -51,16 +59,32 @@ class RegistryPull:
         }
 
 
-def developer_check(record: RegistryRecord) -> Callable[[AppCatalog], str | None]:
-    """The check a registry's catalog must pass: every entry signed by its developer."""
+def _shown(problems: list[str]) -> str:
+    more = len(problems) - SHOWN_PROBLEMS
+    return "; ".join(problems[:SHOWN_PROBLEMS]) + (f" (and {more} more)" if more > 0 else "")
+
+
+def catalog_check(paths: NodePaths, record: RegistryRecord) -> Callable[[AppCatalog], str | None]:
+    """The checks a registry's new catalog must pass: every entry signed by its developer,
+    and every app of it installed here still within the rules between registries as
+    updated (else the app would change under the owner into something install refuses)."""
 
     def check(catalog: AppCatalog) -> str | None:
         problems = third_party_catalog_problems(catalog, record.did)
-        if not problems:
-            return None
-        shown = "; ".join(problems[:SHOWN_PROBLEMS])
-        more = len(problems) - SHOWN_PROBLEMS
-        return f"{shown}{f' (and {more} more)' if more > 0 else ''}"
+        if problems:
+            return _shown(problems)
+        owners = read_app_registries(paths).apps
+        installed = NodeState(paths).installed().apps
+        store = BlobStore(paths.blobs_dir)
+        data_root = load_config(paths).data_root
+        for app_id in sorted(installed):
+            if owners.get(app_id) != record.name or app_id not in catalog.apps:
+                continue
+            updated = PlacedApp(record.name, catalog.apps[app_id])
+            problems = cross_registry_problems_now(paths, store, updated, data_root)
+            if problems:
+                return f"{updated.label} as updated: {_shown(problems)}"
+        return None
 
     return check
 
@@ -77,7 +101,7 @@ def pull_registry(
             registry_paths(paths, record.name),
             report=report,
             deadline_seconds=deadline_seconds,
-            check_catalog=developer_check(record),
+            check_catalog=catalog_check(paths, record),
             app_ids=sorted(owned),
         )
     except PullError as error:

@@ -5,10 +5,12 @@ code, before anything is written; the trust threshold never lets a refused app t
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from pipeline.market.dev_registry import publish_developer_registry
 from pipeline.market.identity import DeveloperIdentity
 from tests.integration.registries.conftest import (
     EXPORTING_PROVIDER,
@@ -223,3 +225,40 @@ def test_purging_a_third_party_apps_data_releases_its_id(
     assert (code, err) == (0, ""), out
     assert "purged: " in out
     assert _state(node)["owners"] == {}
+
+
+@pytest.mark.integration
+def test_an_update_that_would_break_a_rule_is_refused_whole_and_the_app_stays(
+    tmp_path: Path, developer: DeveloperIdentity
+) -> None:
+    folder = developer_app(tmp_path / "dev", "demo-notes")
+    repository = official_repository(tmp_path / "official")
+    dev = developer_registry(tmp_path, developer, folder)
+    node = new_node(tmp_path, repository)
+    node.run("registry", "add", "dev", "--origin", dev.origin, "--root",
+             str(dev.published.root_file))  # fmt: skip
+    assert node.run("pull")[0] == 0
+    for app_id in ("notes", "dev/demo-notes"):
+        code, _, err = node.run("install", app_id)
+        assert code == 0, err
+    pointer = node.state_root / "registries" / "dev" / "state" / "catalog.json"
+    held = pointer.read_bytes()
+
+    # version 2 takes the official notes' host port
+    manifest = folder / "manifest.yml"
+    manifest.write_text(
+        manifest.read_text()
+        .replace("host: 18500", "host: 18000")
+        .replace("revision: 1", "revision: 2")
+    )
+    publish_developer_registry(
+        folder, developer.signer, dev.published.repo_dir, datetime.now(UTC), previous=dev.published
+    )
+    code, _, err = node.run("pull")
+    assert code == 1
+    assert err == (
+        "error: registry dev: pull failed, its current catalog is kept: catalog: refused whole, "
+        "nothing kept: dev/demo-notes as updated: dev/demo-notes: host port 18000/tcp is "
+        "published by official app notes (P031)\n"
+    )
+    assert pointer.read_bytes() == held
