@@ -8,10 +8,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from catalog.address import blake3_hex
 from catalog.catalog_model import CATALOG_NAME, parse_catalog
-from pipeline.market.identity import DeveloperIdentity
+from pipeline.ceremony.event_publish import publish_signing_event
+from pipeline.ceremony.keystore import KdfCost
+from pipeline.ceremony.steps import open_catalog_event, sign_event
+from pipeline.cli import main as archy_main
+from pipeline.market.identity import DeveloperIdentity, create_identity
+from pipeline.publish.file_origin import FileOrigin
 from pipeline.publish.s3_origin import publish_to_s3
 from pipeline.publish.upload_planner import read_repository_dir
 from signing import repository as tuf
@@ -24,6 +30,9 @@ from tests.integration.registries.conftest import (
     official_repository,
 )
 from tests.integration.s3.seaweedfs import SeaweedFS
+from tests.support.apprepo import AppRepo
+from tests.support.ceremony_setup import NOW, make_ceremony
+from tests.support.market import PASSPHRASE
 from tests.support.repos import make_repository, manifest_yaml
 
 
@@ -301,3 +310,49 @@ def test_the_node_side_unit_check_refuses_a_developer_signed_app_with_tampered_u
     assert "PodmanArgs" in err
     assert not (node.state_root / "staged-units").exists()
     assert not (node.state_root / "state" / "app-registries.json").exists()
+
+
+@pytest.mark.integration
+def test_a_registry_built_from_a_developers_git_repository_with_the_real_pipeline_installs(
+    tmp_path: Path, developer: DeveloperIdentity
+) -> None:
+    """The developer runs what the official registry runs: ``archy build --developer-dir``
+    on their own repository, a ceremony with their own (2-of-3) root, a publish."""
+    source = AppRepo(tmp_path / "devrepo")
+    source.add_app("dev-web", port=18700)
+    source.commit("first")
+    identity_dir = tmp_path / "identity"
+    identity = create_identity(identity_dir, PASSPHRASE, KdfCost.INTERACTIVE)
+    dist = tmp_path / "dist"
+    built = CliRunner().invoke(
+        archy_main,
+        ["build", "--repo", str(source.path), "--out", str(dist), "--developer-dir",
+         str(identity_dir), "--passphrase-env", "DEV_PASSPHRASE"],
+        env={"DEV_PASSPHRASE": PASSPHRASE.decode()},
+    )  # fmt: skip
+    assert built.exit_code == 0, built.stderr
+    ceremony = make_ceremony(tmp_path / "ceremony")
+    event, _review = open_catalog_event(ceremony.state, dist, NOW)
+    for maintainer in ceremony.maintainers[:2]:
+        sign_event(ceremony.state, event.event_id, maintainer, NOW)
+    repo = tmp_path / "devregistry"
+    repo.mkdir()
+    publish_signing_event(
+        ceremony.state, event.event_id, dist, FileOrigin(repo), ceremony.online, NOW
+    )
+
+    official = official_repository(tmp_path / "official")
+    node = new_node(tmp_path, official)
+    root = str(repo / "metadata" / "1.root.json")
+    code, _, err = node.run(
+        "registry", "add", "acme", "--origin", repo.as_uri(), "--root", root, "--did", identity.did
+    )
+    assert code == 0, err
+    code, out, err = node.run("pull")
+    assert (code, err) == (0, ""), out
+    code, out, err = node.run("install", "acme/dev-web")
+    assert (code, err) == (0, ""), out
+    assert (node.state_root / "staged-units" / "archy-dev-web_dev-web.container").is_file()
+    code, out, _ = node.run("info", "acme/dev-web", "--json")
+    document = json.loads(out)
+    assert (document["did"], document["installed"]) == (identity.did, True)
