@@ -2,8 +2,9 @@
 
 A developer announces each app of their registry as a NIP-78 event (kind 30078,
 parameterised-replaceable) whose ``d`` tag is :func:`announcement_d_tag` and whose
-content is the canonical JSON of an :class:`AppAnnouncement`.  Endorsements and
-reports are kind 30078 events too, with their own ``d`` tags and contents.  Follow
+content is the canonical JSON of an :class:`AppAnnouncement`.  Endorsements,
+reports and revocations of a did:key are kind 30078 events too, with their own ``d``
+tags and contents.  Follow
 lists are NIP-02 (kind 3, ``p`` tags).
 
 Everything here is a claim from an untrusted relay until the node checked it
@@ -29,6 +30,7 @@ FOLLOW_LIST_KIND = 3  # NIP-02
 ANNOUNCEMENT_HASHTAG = "archy-app"
 ENDORSEMENT_HASHTAG = "archy-endorsement"
 REPORT_HASHTAG = "archy-report"
+REVOCATION_HASHTAG = "archy-revocation"
 MAX_CONTENT_LENGTH = 8192
 
 AppIdText = Annotated[str, StringConstraints(pattern=APP_ID_PATTERN)]
@@ -93,6 +95,22 @@ class Report(_Content):
         return encode_canonical_json(self.model_dump(mode="json")).decode()
 
 
+class Revocation(_Content):
+    """A did:key revoked by itself: ``signature`` is the did:key's signature of
+    :func:`signing.developer.revocation_statement` (did, reason).  Any Nostr key may carry it."""
+
+    type: Literal["archy-revocation/1"] = "archy-revocation/1"
+    did: DidKeyText
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    signature: SignatureHex
+
+    def d_tag(self) -> str:
+        return f"{REVOCATION_HASHTAG}:{self.did}"
+
+    def content(self) -> str:
+        return encode_canonical_json(self.model_dump(mode="json")).decode()
+
+
 def announcement_d_tag(registry: str, app: str) -> str:
     return f"{ANNOUNCEMENT_HASHTAG}:{registry}/{app}"
 
@@ -127,3 +145,7 @@ def parse_endorsement(content: str) -> Endorsement:
 
 def parse_report(content: str) -> Report:
     return _parse(Report, content)
+
+
+def parse_revocation(content: str) -> Revocation:
+    return _parse(Revocation, content)

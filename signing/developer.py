@@ -10,7 +10,11 @@ domain-separation prefix so a signature made for one can never be read as the ot
   :func:`catalog.canonical.encode_canonical_json`) of
   ``{"type": "archy-developer-binding/1", "did": DID, "nostr_pubkey": HEX}`` — says
   "the Nostr key HEX (x-only secp256k1, 64 lowercase hex) announces for me".  Anyone
-  can check it from public data: the did:key is the public key.
+  can check it from public data: the did:key is the public key;
+* the **revocation statement** — the canonical JSON of ``{"type":
+  "archy-developer-revocation/1", "did": DID, "reason": TEXT}`` — says "DID is revoked,
+  for this reason"; signed by the did:key it revokes (like an OpenPGP revocation
+  certificate), so only its holder can make one, and it can be made in advance.
 
 Pure (bytes in, verdicts out); nothing here opens a file or a socket.
 
@@ -18,7 +22,9 @@ Public API: ``sign_manifest(signer, manifest) -> DeveloperSignature``,
 ``verify_developer_signature(app) -> str | None`` (a one-line problem or None),
 ``third_party_catalog_problems(catalog, did=None) -> list[str]`` (every entry signed),
 ``binding_statement(did, nostr_pubkey) -> bytes``, ``sign_binding(signer, nostr_pubkey)
--> str`` (hex), ``binding_problem(did, nostr_pubkey, signature_hex) -> str | None``.
+-> str`` (hex), ``binding_problem(did, nostr_pubkey, signature_hex) -> str | None``,
+``revocation_statement(did, reason) -> bytes``, ``sign_revocation(signer, reason) -> str``
+(hex), ``revocation_problem(did, reason, signature_hex) -> str | None``.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from signing.did_key import DidKeyError, DidKeySigner, parse_did_key, verify_did
 
 MANIFEST_DOMAIN = b"archy-developer-manifest/1\n"
 BINDING_TYPE = "archy-developer-binding/1"
+REVOCATION_TYPE = "archy-developer-revocation/1"
 _NOSTR_PUBKEY = re.compile(r"^[0-9a-f]{64}$")
 _SIGNATURE_HEX = re.compile(r"^[0-9a-f]{128}$")
 
@@ -115,4 +122,28 @@ def binding_problem(did: str, nostr_pubkey: str, signature_hex: str) -> str | No
     message = binding_statement(did, nostr_pubkey)
     if not verify_did_signature(did, bytes.fromhex(signature_hex), message):
         return f"the binding is not signed by {did} for Nostr key {nostr_pubkey[:16]}…"
+    return None
+
+
+def revocation_statement(did: str, reason: str) -> bytes:
+    """The canonical bytes of "``did`` is revoked, because ``reason``"."""
+    return encode_canonical_json({"type": REVOCATION_TYPE, "did": did, "reason": reason})
+
+
+def sign_revocation(signer: DidKeySigner, reason: str) -> str:
+    """The signer's revocation of its own did:key, as 128 hex digits."""
+    return signer.sign(revocation_statement(signer.did, reason)).hex()
+
+
+def revocation_problem(did: str, reason: str, signature_hex: str) -> str | None:
+    """Why the revocation of ``did`` does not hold, or None when ``did`` signed it."""
+    try:
+        parse_did_key(did)
+    except DidKeyError as error:
+        return f"did: {error}"
+    if not _SIGNATURE_HEX.match(signature_hex):
+        return "the revocation signature is not 128 lowercase hex digits"
+    message = revocation_statement(did, reason)
+    if not verify_did_signature(did, bytes.fromhex(signature_hex), message):
+        return f"the revocation is not signed by {did}"
     return None

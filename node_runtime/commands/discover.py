@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -62,12 +62,21 @@ def _trust(
     envvar=STATE_ROOT_ENV,
     default=DEFAULT_STATE_ROOT,
     show_default=True,
-    help=f"The node's state directory (or ${STATE_ROOT_ENV}); first-seen times are kept there.",
+    help=f"The node's state directory (or ${STATE_ROOT_ENV}); first-seen times, revocations "
+    "and each registry's trusted metadata are kept there.",
 )
 @click.option(
     "--allow-file-origins",
     is_flag=True,
     help="Accept file:// origins in announcements (local tests and demos only).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1, max=600),
+    default=10,
+    show_default=True,
+    help="Seconds a relay may take to connect, and then to answer; discover returns as soon "
+    "as every relay answered or failed.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 def discover_command(
@@ -77,6 +86,7 @@ def discover_command(
     official_roots: tuple[Path, ...],
     state_root: Path,
     allow_file_origins: bool,
+    timeout: float,
     as_json: bool,
 ) -> None:
     """List the apps announced on the relays whose every claim verifies, with trust scores.
@@ -84,7 +94,8 @@ def discover_command(
     Each announcement is checked against its registry's signed metadata (root
     fingerprint, TUF chain, catalog BLAKE3, version, the developer's did:key signature
     and its binding to the Nostr key) before it is listed; the rest are listed as
-    rejected, with the reason.
+    rejected, with the reason.  Apps whose developer revoked their did:key are shown as
+    revoked, with the developer's reason; the node remembers every revocation it saw.
     """
     try:
         trust = _trust(owner, trusted_dids, official_roots, state_root)
@@ -96,6 +107,7 @@ def discover_command(
                 datetime.now(UTC).replace(microsecond=0),
                 state_root=Path(os.path.abspath(state_root)),
                 allow_file_origins=allow_file_origins,
+                timeout=timedelta(seconds=timeout),
             )
     except Refused as refusal:  # until archy-node's group maps refusals in one place
         for text in refusal.lines():
@@ -105,12 +117,13 @@ def discover_command(
         document = {
             "apps": [each.to_json() for each in report.listings],
             "rejected": [{"event": r.event_id, "reason": r.reason} for r in report.rejected],
+            "revoked": [each.to_json() for each in report.revoked],
             "bad_signatures": report.bad_signatures,
             "unreachable": report.unreachable,
         }
         click.echo(json.dumps(document, indent=2, sort_keys=True))
         return
-    if not report.listings:
+    if not report.listings and not report.revoked:
         click.echo("no verified apps announced on these relays")
     for each in report.listings:
         item = each.to_json()
@@ -120,6 +133,8 @@ def discover_command(
         )
         for line in each.score.lines:
             click.echo(f"    {line.points:+4d}  {line.fact}")
+    for revoked in report.revoked:
+        click.echo(f"{revoked.registry}/{revoked.app}  revoked: {revoked.revocation.why()}")
     for rejection in report.rejected:
         click.echo(f"rejected {rejection.event_id[:12]}: {rejection.reason}", err=True)
     for url, why in sorted(report.unreachable.items()):

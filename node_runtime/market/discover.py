@@ -1,16 +1,20 @@
 """``archy-node discover``'s work: ask relays, verify every announcement, score what holds.
 
-One round asks the relays for announcements, endorsements, reports and the owner's
-follow list; a second asks for the follow lists of the keys the owner follows (depth
+One round asks the relays for announcements, endorsements, reports, revocations and the
+owner's follow list; a second asks for the follow lists of the keys the owner follows (depth
 2).  Every announcement then goes through :mod:`node_runtime.market.verify`; those
-that fail are reported with their reason and never listed.  The score of each listing
-comes from :mod:`node_runtime.market.score`.
+that fail are reported with their reason and never listed; those whose did:key is
+revoked (by a revocation seen now or remembered from before,
+:mod:`node_runtime.market.revocation`) are shown as revoked, with the reason, and never
+listed.  The score of each listing comes from :mod:`node_runtime.market.score`.  Each
+registry's trusted TUF metadata is kept under the node's state root between runs
+(rollback protection, :mod:`node_runtime.market.verify`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from catalog.announcement import (
@@ -19,12 +23,18 @@ from catalog.announcement import (
     ENDORSEMENT_HASHTAG,
     FOLLOW_LIST_KIND,
     REPORT_HASHTAG,
+    REVOCATION_HASHTAG,
     AnnouncementError,
     parse_endorsement,
     parse_report,
 )
 from node_runtime.market.first_seen import record_first_seen
-from node_runtime.market.relays import EventQuery, NostrEvent, fetch_events
+from node_runtime.market.relays import DEFAULT_TIMEOUT, EventQuery, NostrEvent, fetch_events
+from node_runtime.market.revocation import (
+    RevokedKey,
+    read_revocations,
+    remember_revocations,
+)
 from node_runtime.market.score import TrustFacts, TrustScore, policy_facts, trust_score
 from node_runtime.market.verify import (
     AnnouncementRefused,
@@ -75,9 +85,28 @@ class Rejection:
 
 
 @dataclass(frozen=True)
+class RevokedListing:
+    """An announcement that holds in form and binding, by a did:key that is revoked."""
+
+    registry: str
+    app: str
+    revocation: RevokedKey
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "registry": self.registry,
+            "app": self.app,
+            "did": self.revocation.did,
+            "reason": self.revocation.reason,
+            "revocation_event": self.revocation.event_id,
+        }
+
+
+@dataclass(frozen=True)
 class DiscoveryReport:
     listings: list[ScoredListing]
     rejected: list[Rejection]
+    revoked: list[RevokedListing]
     bad_signatures: int
     unreachable: dict[str, str]
 
@@ -116,29 +145,45 @@ def discover(
     now: datetime,
     state_root: Path | None = None,
     allow_file_origins: bool = False,
+    timeout: timedelta = DEFAULT_TIMEOUT,
 ) -> DiscoveryReport:
     queries = [
         EventQuery((APP_DATA_KIND,), hashtag=tag)
-        for tag in (ANNOUNCEMENT_HASHTAG, ENDORSEMENT_HASHTAG, REPORT_HASHTAG)
+        for tag in (ANNOUNCEMENT_HASHTAG, ENDORSEMENT_HASHTAG, REPORT_HASHTAG, REVOCATION_HASHTAG)
     ]
     if trust.owner_pubkey is not None:
         queries.append(EventQuery((FOLLOW_LIST_KIND,), authors=(trust.owner_pubkey,)))
-    first = fetch_events(relays, queries)
+    first = fetch_events(relays, queries, timeout)
     follows = _newest_follow_lists(first.events)
     bad_signatures = first.bad_signatures
     if trust.owner_pubkey is not None and follows.get(trust.owner_pubkey):
         second = fetch_events(
             relays,
             [EventQuery((FOLLOW_LIST_KIND,), authors=tuple(sorted(follows[trust.owner_pubkey])))],
+            timeout,
         )
         bad_signatures += second.bad_signatures
         follows = {**_newest_follow_lists(second.events), **follows}
-    verifier = RegistryVerifier(work_dir, allow_file_origins, reference_time=now)
+    revocations = read_revocations(first.events)
+    revoked = remember_revocations(state_root, revocations.revoked)
+    trust_dir = None
+    if state_root is not None and state_root.is_dir():
+        trust_dir = state_root / "market" / "registries"
+        trust_dir.parent.mkdir(mode=0o700, exist_ok=True)
+        trust_dir.mkdir(mode=0o700, exist_ok=True)
+    verifier = RegistryVerifier(work_dir, allow_file_origins, now, trust_dir=trust_dir)
     listings: list[Listing] = []
-    rejected: list[Rejection] = []
+    rejected = [Rejection(event_id, why) for event_id, why in revocations.rejected]
+    revoked_listings: list[RevokedListing] = []
     for event in newest_per_address(e for e in first.events if is_announcement(e)):
         try:
             announcement = announcement_of(event)
+            if announcement.did in revoked:
+                revocation = revoked[announcement.did]
+                revoked_listings.append(
+                    RevokedListing(announcement.registry, announcement.app, revocation)
+                )
+                continue
             listings.append(listing_of(event, announcement, verifier.verify(announcement)))
         except AnnouncementRefused as refusal:
             rejected.append(Rejection(event.id, refusal.message))
@@ -160,4 +205,16 @@ def discover(
         )
         scored.append(ScoredListing(listing, trust_score(facts, trust.owner_pubkey, follows, now)))
     scored.sort(key=lambda each: (-each.score.total, each.listing.announcement.d_tag()))
-    return DiscoveryReport(scored, rejected, bad_signatures, first.unreachable)
+    return DiscoveryReport(scored, rejected, revoked_listings, bad_signatures, first.unreachable)
+
+
+def refresh_revocations(
+    relays: list[str], state_root: Path | None, timeout: timedelta = DEFAULT_TIMEOUT
+) -> dict[str, RevokedKey]:
+    """Ask the relays for revocations only, keep the verified ones under ``state_root``, and
+    return every revocation the node knows (for ``registry``/``pull``/``install``, which then
+    call :func:`node_runtime.market.revocation.revoked_apps`)."""
+    found = fetch_events(
+        relays, [EventQuery((APP_DATA_KIND,), hashtag=REVOCATION_HASHTAG)], timeout
+    )
+    return remember_revocations(state_root, read_revocations(found.events).revoked)

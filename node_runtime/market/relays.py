@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from catalog.refusal import Refused
 
-CONNECT_TIMEOUT = datetime.timedelta(seconds=5)
-FETCH_TIMEOUT = datetime.timedelta(seconds=10)
+DEFAULT_TIMEOUT = datetime.timedelta(seconds=10)
+"""How long a relay may take to connect, and then to answer (each); see :func:`fetch_events`."""
 
 
 class RelayRefused(Refused):
@@ -73,7 +73,9 @@ def _plain(event: object) -> NostrEvent:
     )
 
 
-async def _fetch(relays: list[str], queries: list[EventQuery]) -> FetchResult:
+async def _fetch(
+    relays: list[str], queries: list[EventQuery], timeout: datetime.timedelta
+) -> FetchResult:
     from nostr_sdk import ClientBuilder, Filter, Kind, PublicKey, RelayUrl, ReqTarget
 
     filters = []
@@ -88,12 +90,17 @@ async def _fetch(relays: list[str], queries: list[EventQuery]) -> FetchResult:
     try:
         for relay in relays:
             await client.add_relay(RelayUrl.parse(relay))
-        connected = await client.try_connect(CONNECT_TIMEOUT)
+        # try_connect returns once every relay connected or failed (or at the timeout)
+        connected = await client.try_connect(timeout)
         unreachable = {str(url): str(why) for url, why in connected.failed.items()}
-        if not connected.success:
+        answering = [url for url in connected.success]
+        if not answering:
             shown = "; ".join(f"{url}: {why}" for url, why in sorted(unreachable.items()))
             raise RelayRefused(f"no relay answered ({shown})")
-        events = await client.fetch_events(ReqTarget.auto(filters), timeout=FETCH_TIMEOUT)
+        # Ask only the relays that connected: a failed one would keep the request open
+        # (the pool waits for its end-of-stored-events) until the timeout.
+        target = ReqTarget.manual({url: filters for url in answering})
+        events = await client.fetch_events(target, timeout=timeout)
     finally:
         await client.shutdown()
     result = FetchResult([], unreachable=unreachable)
@@ -109,13 +116,20 @@ async def _fetch(relays: list[str], queries: list[EventQuery]) -> FetchResult:
     return result
 
 
-def fetch_events(relays: Iterable[str], queries: list[EventQuery]) -> FetchResult:
-    """Every event any relay returns for ``queries``, signature-checked, without duplicates."""
+def fetch_events(
+    relays: Iterable[str], queries: list[EventQuery], timeout: datetime.timedelta = DEFAULT_TIMEOUT
+) -> FetchResult:
+    """Every event any relay returns for ``queries``, signature-checked, without duplicates.
+
+    Returns as soon as every relay answered or failed: a relay that refuses the
+    connection costs nothing, one that does not complete it within ``timeout`` is listed
+    in ``unreachable``, and one that connected but does not finish answering within
+    ``timeout`` gives what it sent until then."""
     relays = list(relays)
     if not relays or not queries:
         return FetchResult([])
     try:
-        return asyncio.run(_fetch(relays, queries))
+        return asyncio.run(_fetch(relays, queries, timeout))
     except RelayRefused:
         raise
     except Exception as error:  # nostr-sdk raises its own error types (bad URL, bad key)

@@ -15,7 +15,11 @@ is checked, in this order, and the first that fails refuses the listing with one
    forged), the app is in it at the announced version and revision, its entry carries a
    valid did:key signature over its manifest, by the announced did:key.
 
-Registries are verified once per (origins, root pin) and cached for the run.
+Registries are verified once per (origins, root pin) and cached for the run.  With a
+``trust_dir`` (the node's ``<state root>/market/registries/``), each registry's TUF
+metadata is kept between runs, per (origin, root fingerprint): the next run starts from
+the newest root, timestamp and snapshot it trusted, so an origin (or a mirror in its
+place) serving older signed metadata is refused as a rollback.
 """
 
 from __future__ import annotations
@@ -115,6 +119,8 @@ class RegistryVerifier:
     allow_file_origins: bool = False
     reference_time: datetime | None = None
     transport: Callable[[str], Fetcher] = fetcher_for
+    trust_dir: Path | None = None
+    """Where each registry's trusted TUF metadata is kept between runs (None: not kept)."""
     _cache: dict[tuple[tuple[str, ...], RootPin], VerifiedRegistry | AnnouncementRefused] = field(
         default_factory=dict
     )
@@ -154,14 +160,16 @@ class RegistryVerifier:
             raise AnnouncementRefused(
                 f"{root_url}: root fingerprint is {actual}, the announcement says {pin.blake3}"
             )
-        state = self.work_dir / hashlib.sha256(f"{origin}\n{actual}".encode()).hexdigest()[:24]
-        (state / "metadata").mkdir(parents=True, exist_ok=True)
-        write_file_atomically(state / "metadata" / "root.json", root_bytes)
+        name = hashlib.sha256(f"{origin}\n{actual}".encode()).hexdigest()[:24]
+        metadata = (self.trust_dir or self.work_dir) / name / "metadata"
+        metadata.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self.trust_dir is None or not (metadata / "root.json").is_file():
+            write_file_atomically(metadata / "root.json", root_bytes)
         try:
             updater = Updater(
-                state / "metadata",
+                metadata,
                 f"{origin}/metadata/",
-                state / "targets",
+                self.work_dir / name / "targets",
                 f"{origin}/targets/",
                 fetcher=fetcher,
                 reference_time=self.reference_time,

@@ -21,6 +21,12 @@ doorman to wait for its next head.  So the thread count is at most
 - ``io_seconds``: a socket timeout on every read and write while a request is
   answered (a write of one chunk must finish within it).
 
+A connection closed after its answer (a refused upload, say) is closed the
+polite way: the answer is sent, the server's side shut, and what the client
+was still sending is read and dropped, up to ``DRAIN_BYTES`` or
+``DRAIN_SECONDS``.  Closing with unread bytes would make the kernel reset the
+connection, and a reset can overtake the answer on its way to the client.
+
 Handlers are :class:`OneRequestHandler` subclasses (the standard library's
 ``BaseHTTPRequestHandler``, fed from the head the doorman read).  Errors of a
 connection end that connection only and print nothing.
@@ -46,6 +52,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 RECEIVE_BYTES = 64 * 1024
+DRAIN_BYTES = 4 * 1024 * 1024
+DRAIN_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -140,6 +148,17 @@ class OneRequestHandler(BaseHTTPRequestHandler):
 
     def finish(self) -> None:
         pass
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() == "connection":
+            self._said_connection = True
+        super().send_header(keyword, value)
+
+    def end_headers(self) -> None:
+        """Tell the client when this answer ends the connection, so it closes its side too."""
+        if self.close_connection and not getattr(self, "_said_connection", False):
+            self.send_header("Connection", "close")
+        super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -416,7 +435,25 @@ class BoundedHttpServer:
             with self._answering_lock:
                 self._answering.discard(connection)
             if keep is None:
-                connection.close()
+                _close_after_answer(connection)
             self._returns.put((keep, address, leftover))
             with contextlib.suppress(OSError):
                 self._wake_write.send(b"x")
+
+
+def _close_after_answer(connection: socket.socket) -> None:
+    """Shut our side, drop what the client still sends (bounded), then close."""
+    deadline = time.monotonic() + DRAIN_SECONDS
+    dropped = 0
+    with contextlib.suppress(OSError):
+        connection.shutdown(socket.SHUT_WR)
+        while dropped < DRAIN_BYTES:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            connection.settimeout(left)
+            chunk = connection.recv(RECEIVE_BYTES)
+            if not chunk:
+                break
+            dropped += len(chunk)
+    connection.close()

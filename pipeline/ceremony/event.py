@@ -51,6 +51,10 @@ class EventAlteredError(CeremonyError):
     pass
 
 
+class UnchangedCatalogError(CeremonyError):
+    """The build's catalog is the last accepted one: there is nothing to sign."""
+
+
 class EventExpiredError(CeremonyError):
     pass
 

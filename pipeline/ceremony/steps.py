@@ -23,6 +23,7 @@ from pipeline.ceremony.event import (
     CeremonyError,
     EventStatus,
     SigningEvent,
+    UnchangedCatalogError,
     add_signature,
     check_key_may_sign,
     check_signable,
@@ -80,7 +81,7 @@ def open_catalog_event(
     if not review.changed and not renew:
         accepted = state.latest_accepted_targets(below_version=version)
         since = "" if accepted is None else f" (targets v{accepted.record.version})"
-        raise CeremonyError(
+        raise UnchangedCatalogError(
             f"nothing changed since the last accepted catalog{since}; no event was opened "
             "(to sign the same catalog again before it expires, pass --renew)"
         )

@@ -17,6 +17,7 @@ from catalog.refusal import Refused
 from pipeline.ceremony.event import (
     CeremonyError,
     EventStatus,
+    UnchangedCatalogError,
     check_key_may_sign,
     check_signable,
     check_still_pending,
@@ -45,16 +46,34 @@ from signing.metadata_fields import format_expires
     is_flag=True,
     help="Open the event even if the catalog is unchanged (to re-sign before targets expires).",
 )
+@click.option(
+    "--skip-unchanged",
+    is_flag=True,
+    help="Exit 0 without an event when the catalog is unchanged (for CI on merges that "
+    "change no app); --json then prints an event_id of null.",
+)
 @json_option("Print the event id, path and review as JSON.")
 @refusing(CeremonyError)
-def open_event(ceremony_dir: Path, dist_dir: Path, renew: bool, as_json: bool) -> None:
+def open_event(
+    ceremony_dir: Path, dist_dir: Path, renew: bool, skip_unchanged: bool, as_json: bool
+) -> None:
     """Open a signing event for the build in --dist: the next targets metadata and its diff.
 
     Every embedded manifest is checked again and every unit re-rendered first;
-    the diff is computed against the last accepted catalog.
+    the diff is computed against the last accepted catalog.  An unchanged
+    catalog is refused (exit 1) unless --renew or --skip-unchanged says otherwise.
     """
     state = CeremonyState(ceremony_dir)
-    event, review = open_catalog_event(state, dist_dir, utc_now(), renew=renew)
+    try:
+        event, review = open_catalog_event(state, dist_dir, utc_now(), renew=renew)
+    except UnchangedCatalogError as unchanged:
+        if not skip_unchanged:
+            raise
+        if as_json:
+            click.echo(json.dumps({"event_id": None, "unchanged": True, "reason": str(unchanged)}))
+        else:
+            stdout.print(f"skipped: {unchanged}", markup=False)
+        return
     directory = state.event_dir(event.event_id)
     if as_json:
         document = {"event_id": event.event_id, "path": str(directory), "review": review.lines}

@@ -1,7 +1,9 @@
 """``archy dev``: the third-party developer's identity and announcements (thin click commands).
 
 ``keygen`` makes an identity (pipeline/market/identity.py), ``whoami`` prints its
-public part, ``announce`` sends one NIP-78 event per app (pipeline/market/announce.py).
+public part, ``announce`` sends one NIP-78 event per app (pipeline/market/announce.py),
+``endorse`` and ``report`` send claims about another developer's app, ``revoke``
+revokes the identity's did:key (pipeline/market/revoke.py).
 Refusals are :class:`catalog.refusal.Refused`, printed once by the ``archy`` group.
 """
 
@@ -36,6 +38,15 @@ from pipeline.market.identity import (
     create_identity,
     default_identity_dir,
     read_public_identity,
+)
+from pipeline.market.revoke import (
+    check_reason,
+    make_revocation,
+    read_certificate,
+    record_revoked,
+    revocation_event_json,
+    revoked_identity,
+    save_certificate,
 )
 
 dir_option = click.option(
@@ -150,6 +161,13 @@ def announce(
 ) -> None:
     """Announce each app of the registry on the relays (NIP-78, kind 30078)."""
     public = read_public_identity(identity_dir)
+    revoked = revoked_identity(identity_dir)
+    if revoked is not None:
+        raise IdentityError(
+            f"{identity_dir}: this identity's did:key was revoked ({revoked}); "
+            "nothing was announced",
+            hint="make a new identity with `archy dev keygen --dir NEW_DIR`",
+        )
     contents = announcements(
         catalog_file.read_bytes(),
         root_file.read_bytes(),
@@ -242,3 +260,74 @@ def report(
     claim = _claim(Report, did=did, app=app_id, reason=reason)
     _send_claim(claim, REPORT_HASHTAG, identity_dir, relays, passphrase_file,
                 passphrase_env, as_json)  # fmt: skip
+
+
+@dev.command("revoke")
+@click.option("--reason", help="Why the did:key is revoked (1 to 500 characters; public).")
+@click.option("--relay", "relays", multiple=True, help="A relay ws:// URL (repeat).")
+@click.option(
+    "--certificate-out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Only make a revocation certificate into this new file (send nothing); keep it "
+    "offline for the day the key is lost or stolen.",
+)
+@click.option(
+    "--certificate",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Send a certificate made before (no identity or passphrase needed).",
+)
+@dir_option
+@passphrase_options
+@json_option()
+def revoke(
+    reason: str | None,
+    relays: tuple[str, ...],
+    certificate_out: Path | None,
+    certificate: Path | None,
+    identity_dir: Path,
+    passphrase_file: Path | None,
+    passphrase_env: str | None,
+    as_json: bool,
+) -> None:
+    """Revoke this identity's did:key: nodes that see it stop offering its apps and updates.
+
+    The revocation is signed by the did:key itself and is permanent.  With
+    --certificate-out it is only written to a file, to send later with --certificate.
+    """
+    if certificate is not None and (certificate_out is not None or reason is not None):
+        raise click.UsageError("--certificate sends a certificate as it is: no --reason, "
+                               "no --certificate-out")  # fmt: skip
+    if certificate is None and reason is None:
+        raise click.UsageError("give --reason (or --certificate FILE)")
+    if certificate_out is None and not relays:
+        raise click.UsageError("give --relay URL (or --certificate-out FILE)")
+    if certificate_out is not None and relays:
+        raise click.UsageError("--certificate-out sends nothing: no --relay")
+    if certificate is not None:
+        revocation = read_certificate(certificate)
+        [outcome] = send_events([revocation_event_json(revocation, None)], list(relays))
+    else:
+        assert reason is not None
+        check_reason(reason)
+        if certificate_out is not None and certificate_out.exists():
+            raise IdentityError(f"{certificate_out}: already exists; nothing was written")
+        identity = open_developer_identity(identity_dir, passphrase_file, passphrase_env)
+        revocation = make_revocation(identity, reason)
+        if certificate_out is not None:
+            save_certificate(certificate_out, revocation)
+            if as_json:
+                click.echo(json.dumps({"ok": True, "did": revocation.did,
+                                       "certificate": str(certificate_out)}))  # fmt: skip
+                return
+            click.echo(f"wrote a revocation certificate for {revocation.did} to {certificate_out}")
+            click.echo("keep it offline; send it with `archy dev revoke --certificate FILE "
+                       "--relay URL`")  # fmt: skip
+            return
+        [outcome] = send_events([revocation_event_json(revocation, identity)], list(relays))
+        record_revoked(identity_dir, revocation)
+    if as_json:
+        click.echo(json.dumps({"ok": True, "did": revocation.did, "d": outcome.d_tag,
+                               "event": outcome.event_id,
+                               "accepted_by": outcome.accepted_by}))  # fmt: skip
+        return
+    click.echo(f"revoked {revocation.did} ({len(outcome.accepted_by)} relay(s))")

@@ -22,6 +22,7 @@ from catalog.announcement import (
     AppAnnouncement,
     Endorsement,
     Report,
+    Revocation,
     RootPin,
 )
 from catalog.catalog_model import CatalogError, parse_catalog
@@ -118,6 +119,16 @@ def claim_event_json(
 ) -> str:
     """A kind 30078 event of ``claim`` (announcement, endorsement or report), signed with
     the identity's Nostr key, as NIP-01 JSON."""
+    return signed_event_json(claim, hashtag, identity.nostr_secret_hex, created_at)
+
+
+def signed_event_json(
+    claim: AppAnnouncement | Endorsement | Report | Revocation,
+    hashtag: str,
+    nostr_secret_hex: str,
+    created_at: int | None = None,
+) -> str:
+    """A kind 30078 event of ``claim`` signed with the Nostr secret key (hex), as NIP-01 JSON."""
     from nostr_sdk import EventBuilder, Keys, Kind, Tag, Timestamp
 
     builder = EventBuilder(Kind(APP_DATA_KIND), claim.content()).tags(
@@ -125,7 +136,7 @@ def claim_event_json(
     )
     if created_at is not None:
         builder = builder.custom_created_at(Timestamp.from_secs(created_at))
-    event = builder.finalize(Keys.parse(identity.nostr_secret_hex))
+    event = builder.finalize(Keys.parse(nostr_secret_hex))
     return str(event.as_json())
 
 

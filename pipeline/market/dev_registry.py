@@ -5,12 +5,14 @@ with the production pieces — the checks and catalog of
 :mod:`pipeline.appdev.local_repository`, the production publisher
 (:func:`pipeline.publish.signed_repository.publish_targets`) — under a fresh 1-of-1
 root, for the marketplace tests and demo; a real registry runs ``archy build``,
-the ceremony and ``archy publish`` instead.
+the ceremony and ``archy publish`` instead.  ``rotate=True`` publishes the next version
+with every key replaced: root v(N+1) signed by the old root key and the new one (the TUF
+rule a client checks when it follows the chain), new targets and online keys.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -32,23 +34,33 @@ class PublishedRegistry:
     catalog_bytes: bytes
     targets_version: int
     keys: dict[str, SigningKey] = field(repr=False)
+    root_version: int = 1
     """root, targets and online keys, kept in memory only (a real registry's offline keys
     live in the ceremony's key files)."""
 
 
-def _new_root(keys: dict[str, SigningKey], now: datetime) -> Metadata[Root]:
-    return tuf.sign(
-        tuf.new_root(
-            now + timedelta(days=365),
-            {
-                "root": [keys["root"].public_key],
-                "targets": [keys["targets"].public_key],
-                "snapshot": [keys["online"].public_key],
-                "timestamp": [keys["online"].public_key],
-            },
-        ),
-        [keys["root"]],
+def _root(keys: dict[str, SigningKey], now: datetime, version: int = 1) -> Root:
+    root = tuf.new_root(
+        now + timedelta(days=365),
+        {
+            "root": [keys["root"].public_key],
+            "targets": [keys["targets"].public_key],
+            "snapshot": [keys["online"].public_key],
+            "timestamp": [keys["online"].public_key],
+        },
     )
+    return replace(root, version=version)
+
+
+def _new_keys() -> dict[str, SigningKey]:
+    return {role: SigningKey.generate() for role in ("root", "targets", "online")}
+
+
+def _published_roots(repo_dir: Path, count: int) -> list[Metadata[Root]]:
+    return [
+        Metadata.from_bytes((repo_dir / "metadata" / f"{n}.root.json").read_bytes(), Root)
+        for n in range(1, count + 1)
+    ]
 
 
 def publish_developer_registry(
@@ -57,23 +69,28 @@ def publish_developer_registry(
     repo_dir: Path,
     now: datetime,
     previous: PublishedRegistry | None = None,
+    rotate: bool = False,
 ) -> PublishedRegistry:
     """Check, sign and publish the app in ``app_folder`` (and the providers it needs) to
     ``repo_dir``: under a new 1-of-1 root, or as the next targets version of ``previous``
-    (same keys, same origin).  Only public metadata is written."""
+    (same origin; same keys, or with ``rotate`` new keys under the next root version).
+    Only public metadata is written."""
     now = now.replace(microsecond=0)
     catalog, artifacts = one_app_catalog(checked_app(app_folder), now)
     catalog = sign_catalog_apps(catalog, signer)
     catalog_bytes = catalog.to_canonical()
     artifacts[CATALOG_NAME] = catalog_bytes
     if previous is None:
-        keys = {role: SigningKey.generate() for role in ("root", "targets", "online")}
-        version = 1
+        keys, version, root_version = _new_keys(), 1, 1
+        roots = [tuf.sign(_root(keys, now), [keys["root"]])]
     else:
-        keys, version = previous.keys, previous.targets_version + 1
-    root = _new_root(keys, now) if previous is None else None
-    roots = [root] if root is not None else [Metadata.from_bytes(
-        (repo_dir / "metadata" / "1.root.json").read_bytes(), Root)]  # fmt: skip
+        version, root_version = previous.targets_version + 1, previous.root_version
+        roots = _published_roots(repo_dir, root_version)
+        keys = previous.keys
+        if rotate:
+            keys, root_version = _new_keys(), root_version + 1
+            roots.append(tuf.rotate_root(roots[-1].signed, _root(keys, now, root_version),
+                                         [previous.keys["root"]], [keys["root"]]))  # fmt: skip
     targets = Targets(version, now + timedelta(days=90))
     for name, data in sorted(artifacts.items()):
         targets = tuf.add_target(targets, tuf.target_file(name, data))
@@ -89,4 +106,4 @@ def publish_developer_registry(
         timestamp_expiry=timedelta(days=1),
     )
     root_file = repo_dir / "metadata" / "1.root.json"
-    return PublishedRegistry(repo_dir, root_file, catalog_bytes, version, keys)
+    return PublishedRegistry(repo_dir, root_file, catalog_bytes, version, keys, root_version)

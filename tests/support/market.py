@@ -26,8 +26,10 @@ from nostr_sdk import (
     Timestamp,
 )
 
+from catalog.announcement import AppAnnouncement
 from pipeline.ceremony.keystore import KdfCost
 from pipeline.cli import main as archy_main
+from pipeline.market.announce import announcements
 from pipeline.market.dev_registry import PublishedRegistry, publish_developer_registry
 from pipeline.market.identity import DeveloperIdentity, create_identity, open_identity
 
@@ -126,3 +128,22 @@ def publish(tmp: Path, identity: DeveloperIdentity, app_id: str = "demo-notes") 
 def registry(tmp_path_factory: pytest.TempPathFactory, developer: DeveloperIdentity) -> Registry:
     """The developer's one-app registry on a file origin, every entry did:key-signed."""
     return publish(tmp_path_factory.mktemp("registry"), developer)
+
+
+def announcement(registry: Registry, name: str = "devreg") -> AppAnnouncement:
+    """The announcement of the registry's one app, made by the production code."""
+    [only] = announcements(
+        registry.published.catalog_bytes,
+        registry.published.root_file.read_bytes(),
+        name,
+        [registry.origin],
+        registry.identity.public,
+    )
+    return only
+
+
+def send_announcement(
+    url: str, content: AppAnnouncement, keys: Keys, created_at: int | None = None
+) -> str:
+    tags = [["d", content.d_tag()], ["t", "archy-app"]]
+    return send_event(url, keys, content.content(), tags, created_at=created_at)

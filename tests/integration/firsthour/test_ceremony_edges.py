@@ -58,6 +58,40 @@ def test_open_with_nothing_changed_refuses_and_opens_no_event(tmp_path: Path) ->
     assert ceremony.state.event_ids() == before
 
 
+def test_open_skip_unchanged_exits_0_with_no_event_for_ci_on_a_merge_that_changed_no_app(
+    tmp_path: Path,
+) -> None:
+    ceremony = accepted_catalog(tmp_path)
+    before = ceremony.state.event_ids()
+    dist = str(tmp_path / "dist")
+
+    said = archy("ceremony", "open", "--dir", str(ceremony.state.path), "--dist", dist,
+                 "--skip-unchanged")  # fmt: skip
+    as_json = archy("ceremony", "open", "--dir", str(ceremony.state.path), "--dist", dist,
+                    "--skip-unchanged", "--json")  # fmt: skip
+
+    assert (said.returncode, said.stderr) == (0, "")
+    assert said.stdout.startswith(
+        "skipped: nothing changed since the last accepted catalog (targets v1); no event was "
+    )
+    assert as_json.returncode == 0, as_json.stderr
+    document = json.loads(as_json.stdout)
+    assert document["event_id"] is None and document["unchanged"] is True
+    assert ceremony.state.event_ids() == before
+
+
+def test_open_skip_unchanged_still_opens_a_changed_catalog(tmp_path: Path) -> None:
+    ceremony = accepted_catalog(tmp_path)
+    write_build(tmp_path / "dist", [SmallApp("demo-web"), SmallApp("demo-two", host_port=18081)])
+
+    result = archy("ceremony", "open", "--dir", str(ceremony.state.path), "--dist",
+                   str(tmp_path / "dist"), "--skip-unchanged", "--json")  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["event_id"] in ceremony.state.event_ids()
+    assert len(ceremony.state.event_ids()) == 2
+
+
 def test_open_renew_opens_the_unchanged_catalog_on_purpose(tmp_path: Path) -> None:
     ceremony = accepted_catalog(tmp_path)
 

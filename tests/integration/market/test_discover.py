@@ -26,7 +26,15 @@ from signing import repository as tuf
 from signing.developer import manifest_message, sign_binding
 from signing.did_key import DidKeySigner
 from signing.metadata import Metadata, Root, Targets
-from tests.support.market import PASSPHRASE, Registry, keys_of, publish, send_event
+from tests.support.market import (
+    PASSPHRASE,
+    Registry,
+    announcement,
+    keys_of,
+    publish,
+    send_announcement,
+    send_event,
+)
 
 
 def discover(*args: str, state_root: Path | None = None) -> tuple[int, dict, str]:
@@ -35,24 +43,6 @@ def discover(*args: str, state_root: Path | None = None) -> tuple[int, dict, str
     assert "Traceback" not in result.stderr
     document = json.loads(result.stdout) if result.exit_code == 0 else {}
     return result.exit_code, document, result.stderr
-
-
-def announcement(registry: Registry, name: str = "devreg") -> AppAnnouncement:
-    [only] = announcements(
-        registry.published.catalog_bytes,
-        registry.published.root_file.read_bytes(),
-        name,
-        [registry.origin],
-        registry.identity.public,
-    )
-    return only
-
-
-def send_announcement(
-    url: str, content: AppAnnouncement, keys: Keys, created_at: int | None = None
-) -> str:
-    tags = [["d", content.d_tag()], ["t", "archy-app"]]
-    return send_event(url, keys, content.content(), tags, created_at=created_at)
 
 
 def test_a_developer_announces_with_the_cli_and_a_node_lists_the_app_with_its_score(

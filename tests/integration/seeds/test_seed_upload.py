@@ -4,6 +4,7 @@ stores only bytes that hash to their name, with the right token and within its l
 from __future__ import annotations
 
 import http.client
+import socket
 from pathlib import Path
 
 import httpx
@@ -23,6 +24,7 @@ from tests.integration.seeds.seeded_node import (
     seeded_node,
     stored_companion,
 )
+from tests.integration.seeds.test_seed_server_limits import read_until_closed, wait_until
 from tests.support.ceremony_setup import NOW, PASSPHRASE, make_ceremony
 from tests.support.repos import make_repository, manifest_yaml
 from tests.support.small_build import SmallApp, write_build
@@ -128,3 +130,30 @@ def test_archy_publish_seed_uploads_the_new_targets_after_the_publish(tmp_path: 
     assert (store.metadata_dir or tmp_path).joinpath("timestamp.json").read_bytes() == (
         tmp_path / "repo" / "metadata" / "timestamp.json"
     ).read_bytes()
+
+
+def test_a_refused_upload_is_answered_not_reset_even_when_the_client_reads_late(
+    tmp_path: Path,
+) -> None:
+    """The seed refuses before reading the body; the client must still be able to read the 401.
+
+    Closing a socket with unread bytes makes the kernel send a reset, and a reset throws
+    away the answer the client has not read yet ("connection reset by peer" instead of the
+    refusal). The client here reads only after the seed has finished with the connection."""
+    blob = b"a body the seed will never read" * 8_000  # more than the seed reads with the head
+    head = (
+        f"PUT /blobs/{blake3_hex(blob)} HTTP/1.1\r\nHost: seed\r\n"
+        f"Authorization: Bearer {'x' * 30}\r\nContent-Length: {len(blob)}\r\n\r\n"
+    ).encode()
+    with HttpSeedServer(empty_store(tmp_path), upload_token=TOKEN) as seed:
+        host, port = seed.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as client:
+            client.sendall(head + blob)
+            wait_until(
+                lambda: seed.stats.refusals == 1 and seed.http.answering == 0,
+                "the seed to answer and let go of the connection",
+            )
+            answer = read_until_closed(client)
+    assert answer.startswith(b"HTTP/1.1 401 ")
+    assert b"\r\nConnection: close\r\n" in answer
+    assert answer.endswith(b"uploads need the seed's token (Authorization: Bearer)\n")

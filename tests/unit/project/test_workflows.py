@@ -69,6 +69,19 @@ def test_a_merge_to_main_opens_a_signing_event_as_a_sign_branch_pull_request() -
     assert "secrets." not in (WORKFLOWS / "signing-event.yml").read_text()
 
 
+def test_a_merge_that_changes_no_app_opens_no_event_and_no_pull_request() -> None:
+    steps = {
+        step.get("name", ""): step
+        for step in load("signing-event.yml")["jobs"]["open-event"]["steps"]
+    }
+    opening = steps["Open the signing event"]
+    assert "--skip-unchanged" in opening["run"]
+    assert '["event_id"] or ""' in opening["run"]
+    assert steps["Push sign/<event-id> and open the pull request"]["if"] == (
+        "steps.event.outputs.id != ''"
+    )
+
+
 def test_signatures_pushed_to_a_sign_branch_report_the_threshold() -> None:
     workflow = load("signing-status.yml")
     assert triggers(workflow)["push"]["branches"] == ["sign/**"]
