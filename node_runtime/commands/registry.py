@@ -49,7 +49,7 @@ def registry() -> None:
     help="The registry's root.json to trust (self-signed to its threshold).",
 )
 @click.option("--from-relay", "relays", multiple=True, help="Take origin and root from an "
-              "announcement on this relay (repeatable).")  # fmt: skip
+              "announcement on this relay (repeatable); pulls ask it for revocations.")  # fmt: skip
 @click.option("--announcement", help="The announcement's event id or d tag (with --from-relay).")
 @click.option("--did", help="Require every entry to be signed by this did:key.")
 @click.option("--seed", "seeds", multiple=True, help="A seed or mirror of its targets/ (repeat).")
@@ -126,7 +126,7 @@ def add_command(
     record = add_registry(
         paths, name, root_bytes, origin, root_source=source, seeds=seeds,
         s3_endpoint=s3_endpoint, did=did, allow_capabilities=_capabilities(allow_capabilities)
-        or (), min_score=min_score, added_from=added_from,
+        or (), min_score=min_score, added_from=added_from, relays=relays,
     )  # fmt: skip
     if as_json:
         print_json(_record_json(record, []))
@@ -173,6 +173,8 @@ def list_command(as_json: bool, state_root: Path) -> None:
 @click.option("--no-min-score", is_flag=True, help="No threshold.")
 @click.option("--trust-developer", "trusted", multiple=True, help="A did:key you trust "
               "explicitly (repeatable).")  # fmt: skip
+@click.option("--relay", "relays", multiple=True, help="A relay every pull asks for "
+              "revocations of developer did:keys (repeatable; replaces the list).")  # fmt: skip
 @json_option
 @state_root_option
 def set_command(
@@ -181,6 +183,7 @@ def set_command(
     min_score: int | None,
     no_min_score: bool,
     trusted: tuple[str, ...],
+    relays: tuple[str, ...],
     as_json: bool,
     state_root: Path,
 ) -> None:
@@ -190,8 +193,9 @@ def set_command(
     paths = NodePaths(state_root)
     require_node(paths, as_json)
     record = set_registry(
-        paths, name, _capabilities(allow_capabilities), min_score, no_min_score, trusted or None
-    )
+        paths, name, _capabilities(allow_capabilities), min_score, no_min_score, trusted or None,
+        relays or None,
+    )  # fmt: skip
     if as_json:
         print_json(_record_json(record, installed_apps_of(paths, name)))
         return

@@ -22,6 +22,7 @@ from catalog.catalog_model import AppCatalog, CatalogApp
 from catalog.refusal import Refused
 from catalog.spec_problems import RuntimeSpecError
 from node_runtime.apply.desired_state import DesiredChange, InstallRefused, install_app
+from node_runtime.market.revocation import remembered_revocations, revoked_apps
 from node_runtime.market.score import TrustScore
 from node_runtime.registries.clashes import PlacedApp, cross_registry_problems
 from node_runtime.registries.manage import require_registry
@@ -85,6 +86,7 @@ def registry_app(
         )
     single = catalog.model_copy(update={"apps": {app.manifest.id: app}})
     problems = third_party_catalog_problems(single, record.did)
+    problems += revoked_apps(single, remembered_revocations(paths.root)).values()
     if problems:
         raise InstallRefused(f"{reference.text}: {problems[0]}")
     return record, app

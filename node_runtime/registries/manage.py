@@ -51,6 +51,13 @@ def _check_capabilities(names: Sequence[str]) -> list[str]:
     return sorted(set(names))
 
 
+def _check_relays(relays: Sequence[str]) -> list[str]:
+    for relay in relays:
+        if not re.fullmatch(r"wss?://[^\s/]+(/\S*)?", relay):
+            raise RegistryRefused(f"relay {relay[:80]!r}: use a ws:// or wss:// URL")
+    return sorted(set(relays))
+
+
 def require_registry(paths: NodePaths, name: str) -> RegistryRecord:
     problem = registry_name_problem(name)
     if problem is not None:
@@ -79,8 +86,10 @@ def add_registry(
     allow_capabilities: Sequence[str] = (),
     min_score: int | None = None,
     added_from: str | None = None,
+    relays: Sequence[str] = (),
 ) -> RegistryRecord:
-    """Add registry ``name`` trusting ``root_bytes``; all or nothing."""
+    """Add registry ``name`` trusting ``root_bytes``; all or nothing.  ``relays`` are asked
+    for revocations of developer did:keys on every pull."""
     problem = registry_name_problem(name)
     if problem is not None:
         raise RegistryRefused(problem)
@@ -122,6 +131,7 @@ def add_registry(
             min_score=min_score,
             added_at=utc_now_text(),
             added_from=added_from,
+            relays=_check_relays(relays),
         )
         save_registry(work, record)
         os.rename(work, final)
@@ -141,6 +151,7 @@ def set_registry(
     min_score: int | None = None,
     clear_min_score: bool = False,
     trusted_dids: Sequence[str] | None = None,
+    relays: Sequence[str] | None = None,
 ) -> RegistryRecord:
     """Change what the owner allows a registry (capabilities it may share, its threshold)."""
     record = require_registry(paths, name)
@@ -151,6 +162,8 @@ def set_registry(
         update["min_score"] = min_score
     if clear_min_score:
         update["min_score"] = None
+    if relays is not None:
+        update["relays"] = _check_relays(relays)
     if trusted_dids is not None:
         for did in trusted_dids:
             try:

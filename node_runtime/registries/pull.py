@@ -7,21 +7,28 @@ a catalog past targets the registry's threshold did not sign.  Before the catalo
 becomes current, every entry must carry a valid developer signature (by the did:key the
 owner pinned, when one was), :func:`signing.developer.third_party_catalog_problems`;
 otherwise the whole catalog is refused, its blob removed, and the registry keeps the
-catalog it had.  So is a catalog that would turn an app installed here into one the
-rules between registries refuse (:mod:`node_runtime.registries.clashes`: a port, a name,
-a capability the owner did not allow): the app stays at its version.  The files of the
-apps the registry owns here (icons, companion archives) are brought in like an installed
+catalog it had.  So is a catalog with an entry signed by a revoked did:key (the
+revocations the node verified, :mod:`node_runtime.market.revocation`, refreshed from the
+registry's relays first): no update signed by a revoked key is offered.  So is a
+catalog that would turn an app installed here into one the rules between registries
+refuse (:mod:`node_runtime.registries.clashes`: a port, a name, a capability the owner
+did not allow): the app stays at its version.  The files of the apps the registry owns
+here (icons, companion archives) are brought in like an installed
 official app's.  One registry failing never stops the others.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from catalog.catalog_model import AppCatalog
+from catalog.refusal import Refused
 from node_runtime.fetch.http import DEFAULT_PULL_DEADLINE_SECONDS
 from node_runtime.fetch.pull import PullError, PullResult, pull
+from node_runtime.market.discover import refresh_revocations
+from node_runtime.market.revocation import RevokedKey, remembered_revocations, revoked_apps
 from node_runtime.registries.clashes import PlacedApp
 from node_runtime.registries.install import cross_registry_problems_now
 from node_runtime.store.blob_store import BlobStore
@@ -64,7 +71,19 @@ def _shown(problems: list[str]) -> str:
     return "; ".join(problems[:SHOWN_PROBLEMS]) + (f" (and {more} more)" if more > 0 else "")
 
 
-def catalog_check(paths: NodePaths, record: RegistryRecord) -> Callable[[AppCatalog], str | None]:
+def known_revocations(paths: NodePaths, record: RegistryRecord) -> dict[str, RevokedKey]:
+    """Every did:key revocation this node verified (kept under the state root once seen),
+    after asking the registry's relays for new ones (a relay that fails costs its timeout
+    and nothing else: the remembered revocations still count)."""
+    if record.relays:
+        with contextlib.suppress(Refused):
+            refresh_revocations(list(record.relays), paths.root)
+    return remembered_revocations(paths.root)
+
+
+def catalog_check(
+    paths: NodePaths, record: RegistryRecord, revoked: Mapping[str, RevokedKey] | None = None
+) -> Callable[[AppCatalog], str | None]:
     """The checks a registry's new catalog must pass: every entry signed by its developer,
     and every app of it installed here still within the rules between registries as
     updated (else the app would change under the owner into something install refuses)."""
@@ -73,6 +92,9 @@ def catalog_check(paths: NodePaths, record: RegistryRecord) -> Callable[[AppCata
         problems = third_party_catalog_problems(catalog, record.did)
         if problems:
             return _shown(problems)
+        refused = revoked_apps(catalog, revoked or {})
+        if refused:
+            return _shown([refused[app_id] for app_id in sorted(refused)])
         owners = read_app_registries(paths).apps
         installed = NodeState(paths).installed().apps
         store = BlobStore(paths.blobs_dir)
@@ -101,7 +123,7 @@ def pull_registry(
             registry_paths(paths, record.name),
             report=report,
             deadline_seconds=deadline_seconds,
-            check_catalog=catalog_check(paths, record),
+            check_catalog=catalog_check(paths, record, known_revocations(paths, record)),
             app_ids=sorted(owned),
         )
     except PullError as error:

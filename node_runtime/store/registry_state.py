@@ -72,6 +72,10 @@ class RegistryRecord(StateModel):
     trusted_dids: list[str] = Field(
         default_factory=list, description="developer did:keys the owner trusts explicitly"
     )
+    relays: list[str] = Field(
+        default_factory=list,
+        description="relays asked for revocations of developer did:keys on every pull",
+    )
     added_at: str
     added_from: str | None = Field(default=None, description="the announcement it came from")
 
