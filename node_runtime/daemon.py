@@ -1,6 +1,7 @@
 """The node agent's daemon loop: pull on a jittered interval, reconcile level-triggered.
 
-The loop pulls (``node_runtime.fetch.pull``) every ``pull_interval`` seconds, jittered by
+The loop pulls (``node_runtime.fetch.pull``, then every added third-party registry,
+``node_runtime.registries.pull``) every ``pull_interval`` seconds, jittered by
 ±20 %, and reconciles every ``reconcile_interval`` seconds and as soon as
 installed.json, the current catalog pointer or the stopped list changes (their
 mtime and size, looked at every second).  It reports one event per step through
@@ -62,10 +63,14 @@ class Intervals:
 def watched_files(paths: NodePaths) -> tuple[tuple[str, int, int], ...]:
     """What a change of the desired state looks like: (path, mtime, size) of its files."""
     watched = []
+    # a third-party registry's new catalog is a change too (its pointer, one per registry)
+    registry_pointers = sorted(paths.registries_dir.glob("[a-z]*/state/catalog.json"))
     for path in (
         paths.installed_file,
         paths.catalog_pointer_file,
         paths.state_dir / "stopped.json",
+        paths.app_registries_file,
+        *registry_pointers,
     ):
         try:
             info = os.stat(path)
@@ -91,9 +96,23 @@ def pull_once(paths: NodePaths, emit: Emit) -> None:
         result = pull(paths)
     except (StateError, PullError) as error:
         emit({"event": "pull", "ok": False, "error": str(error)})
+    else:
+        emit({"event": "pull", "ok": True, "changed": result.changed,
+              "catalog": result.pointer.blake3})  # fmt: skip
+    pull_third_party(paths, emit)
+
+
+def pull_third_party(paths: NodePaths, emit: Emit) -> None:
+    """Pull every added registry; each outcome is an event (a refusal keeps its catalog)."""
+    from node_runtime.registries.pull import pull_registries
+
+    try:
+        outcomes = pull_registries(paths)
+    except StateError as error:
+        emit({"event": "registry-pull", "ok": False, "error": str(error)})
         return
-    emit({"event": "pull", "ok": True, "changed": result.changed,
-          "catalog": result.pointer.blake3})  # fmt: skip
+    for outcome in outcomes:
+        emit({"event": "registry-pull", **outcome.to_json()})
 
 
 def reconcile_once(node: ConvergingNode, emit: Emit) -> str:

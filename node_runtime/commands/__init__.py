@@ -54,6 +54,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "version": (f"{_HERE}.version:version_command", "Print the version (the start probe)."),
     "tuf": (f"{_HERE}.tuf:tuf", "Verify and fetch from a TUF repository."),
     "seed": (f"{_HERE}.seed:seed", "Serve blobs by BLAKE3 to other nodes (a swarm seed)."),
+    "registry": (f"{_HERE}.registry:registry", "Third-party registries: add, list, set, remove."),
+    "info": (f"{_HERE}.registry:info_command", "REGISTRY/APP: its developer and trust score."),
     "discover": (
         "node_runtime.commands.discover:discover_command",
         "Apps announced on Nostr, verified, with trust scores.",

@@ -19,7 +19,6 @@ from catalog.refusal import Refused
 from node_runtime.apply.desired_state import (
     DesiredChange,
     InstallRefused,
-    install_app,
     uninstall_app,
 )
 from node_runtime.apply.outcome import ApplyReport
@@ -34,7 +33,15 @@ from node_runtime.commands.options import (
     state_root_option,
 )
 from node_runtime.local_node import app_result, apply_app_alone, archives_not_pulled
+from node_runtime.registries.install import (
+    BelowThreshold,
+    forget_owner,
+    install_reference,
+    owned_app_id,
+    parse_app_reference,
+)
 from node_runtime.store.blob_store import BlobStore
+from node_runtime.store.node_config import NodeConfigError, load_config
 from node_runtime.store.node_state import NodeState
 from node_runtime.store.paths import NodePaths, StateError
 from node_runtime.store.stopped import read_stopped, save_stopped
@@ -92,6 +99,13 @@ def _report_change(change: DesiredChange, verb: str) -> None:
 
 @click.command("install")
 @click.argument("app_id", metavar="APP")
+@click.option(
+    "--i-trust-this-developer",
+    "trust_developer",
+    is_flag=True,
+    help="Install a third-party app whose trust score is below its registry's threshold "
+    "(every other check still runs).",
+)
 @no_apply_option
 @engine_option
 @hook_source_option
@@ -99,19 +113,30 @@ def _report_change(change: DesiredChange, verb: str) -> None:
 @state_root_option
 def install_command(
     app_id: str,
+    trust_developer: bool,
     no_apply: bool,
     engine_name: str | None,
     hook_sources: tuple[Path, ...],
     as_json: bool,
     state_root: Path,
 ) -> None:
-    """Add APP to the apps this node should run, then apply it (unless --no-apply)."""
+    """Add APP (or REGISTRY/APP, from an added registry) to the apps this node should run,
+    then apply it (unless --no-apply)."""
     paths = NodePaths(state_root)
     require_node(paths, as_json)
     try:
-        change = install_app(NodeState(paths), BlobStore(paths.blobs_dir), app_id)
-    except (InstallRefused, StateError) as error:
+        reference = parse_app_reference(app_id)
+        change = install_reference(
+            paths, BlobStore(paths.blobs_dir), reference,
+            data_root=load_config(paths).data_root, trust_developer=trust_developer,
+        )  # fmt: skip
+    except BelowThreshold as refusal:
+        if as_json:
+            print_json({"ok": False, "error": refusal.message, "score": refusal.score.to_json()})
+        raise
+    except (InstallRefused, StateError, NodeConfigError) as error:
         raise Refused(str(error)) from None
+    app_id = reference.app_id
     missing = archives_not_pulled(paths, app_id)
     if no_apply or missing:
         again = state_root_hint(state_root)
@@ -149,11 +174,12 @@ def uninstall_command(
     as_json: bool,
     state_root: Path,
 ) -> None:
-    """Remove APP from the apps this node should run and apply that (its data is kept unless
-    --purge)."""
+    """Remove APP (or REGISTRY/APP) from the apps this node should run and apply that (its
+    data is kept unless --purge)."""
     paths = NodePaths(state_root)
     require_node(paths, as_json)
     try:
+        app_id = owned_app_id(paths, parse_app_reference(app_id))
         change = uninstall_app(
             NodeState(paths), app_id, store=BlobStore(paths.blobs_dir), force=force
         )
@@ -166,6 +192,8 @@ def uninstall_command(
         if no_apply
         else apply_app_alone(paths, app_id, engine_name, purge=purge, also=change.dependents)
     )
+    if applied is not None and applied[1] is not None:
+        forget_owner(paths, app_id)  # its data is gone: the id is no registry's any more
     next_step = (
         f"archy-node apply{' --purge ' + app_id if purge else ''}{state_root_hint(state_root)}"
     )

@@ -24,11 +24,12 @@ from node_runtime.engines import ENGINE_NAMES, choose_engine
 from node_runtime.fetch.http import DEFAULT_PULL_DEADLINE_SECONDS
 from node_runtime.fetch.pull import PullError, pull
 from node_runtime.local_node import engine_unit_dir
+from node_runtime.registries.pull import pull_registries
 from node_runtime.store.blob_store import BlobStore
 from node_runtime.store.node_config import DEFAULT_DATA_ROOT, NodeConfigError, initialise_node
 from node_runtime.store.node_state import NodeState
 from node_runtime.store.paths import NodePaths, StateError
-from node_runtime.store.status import catalog_listing, status_report
+from node_runtime.store.status import catalog_listing, registry_listing, status_report
 
 
 @click.command("init")
@@ -158,32 +159,56 @@ def pull_command(timeout_seconds: float, as_json: bool, state_root: Path) -> Non
             "fetching the catalog again",
             err=True,
         )
+    report = lambda line: click.echo(line, err=True)  # noqa: E731
     try:
-        result = pull(
-            paths,
-            report=lambda line: click.echo(line, err=True),
-            deadline_seconds=timeout_seconds,
-        )
+        result = pull(paths, report=report, deadline_seconds=timeout_seconds)
+        official_error = None
     except PullError as error:
-        if as_json:
-            print_json({"ok": False, "step": error.step, "error": str(error)})
-        raise Refused(f"pull failed, the current catalog is kept: {error}") from None
-    pointer = result.pointer
+        result, official_error = None, error
+    try:
+        third_party = pull_registries(paths, report=report, deadline_seconds=timeout_seconds)
+    except StateError as error:
+        raise Refused(str(error)) from None
     if as_json:
-        print_json(
-            {
+        if result is None:
+            assert official_error is not None
+            document: dict[str, object] = {
+                "ok": False, "step": official_error.step, "error": str(official_error)
+            }  # fmt: skip
+        else:
+            document = {
                 "ok": True,
                 "changed": result.changed,
-                "catalog": pointer.model_dump(mode="json"),
+                "catalog": result.pointer.model_dump(mode="json"),
                 "downloaded": result.downloaded,
             }
+        if third_party:
+            document["registries"] = [each.to_json() for each in third_party]
+        print_json(document)
+    elif result is not None:
+        pointer = result.pointer
+        what = "new catalog" if result.changed else "catalog unchanged"
+        click.echo(
+            f"{what}: commit {pointer.commit[:12]}, targets v{pointer.targets_version}; "
+            f"downloaded {len(result.downloaded)} file(s)"
         )
-        return
-    what = "new catalog" if result.changed else "catalog unchanged"
-    click.echo(
-        f"{what}: commit {pointer.commit[:12]}, targets v{pointer.targets_version}; "
-        f"downloaded {len(result.downloaded)} file(s)"
-    )
+    for each in third_party:
+        if each.result is not None and not as_json:
+            what = "new catalog" if each.result.changed else "catalog unchanged"
+            click.echo(
+                f"registry {each.name}: {what}, targets v{each.result.pointer.targets_version}, "
+                f"downloaded {len(each.result.downloaded)} file(s)"
+            )
+        elif each.error is not None:
+            click.echo(
+                f"error: registry {each.name}: pull failed, its current catalog is kept: "
+                f"{each.error}",
+                err=True,
+            )
+    if official_error is not None:
+        raise Refused(f"pull failed, the current catalog is kept: {official_error}")
+    if any(each.error is not None for each in third_party):
+        raise SystemExit(1)
 
 
 @click.command("status")
@@ -215,21 +240,29 @@ def status_command(as_json: bool, state_root: Path) -> None:
     if not report["apps"]:
         click.echo("no apps installed")
     for app in report["apps"]:
+        shown = f"{app['registry']}/{app['id']}" if "registry" in app else app["id"]
         click.echo(
-            f"{app['id']:<24} catalog {app['catalog_version'] or '-':<16} "
+            f"{shown:<24} catalog {app['catalog_version'] or '-':<16} "
             f"applied {app['applied_version'] or '-':<16} {app['state']}"
         )
 
 
 @click.command("list")
+@click.option("--registry", "registry_name", help="List a third-party registry's apps.")
 @json_option
 @state_root_option
-def list_command(as_json: bool, state_root: Path) -> None:
-    """Every app in the current catalog, installed or not."""
+def list_command(registry_name: str | None, as_json: bool, state_root: Path) -> None:
+    """Every app in the current catalog, installed or not (or in registry NAME's)."""
     paths = NodePaths(state_root)
     require_node(paths, as_json)
     try:
-        apps = catalog_listing(NodeState(paths), BlobStore(paths.blobs_dir))
+        if registry_name is None:
+            apps = catalog_listing(NodeState(paths), BlobStore(paths.blobs_dir))
+        else:
+            from node_runtime.registries.manage import require_registry
+
+            require_registry(paths, registry_name)
+            apps = registry_listing(NodeState(paths), BlobStore(paths.blobs_dir), registry_name)
     except StateError as error:
         raise Refused(str(error)) from None
     if as_json:
@@ -237,4 +270,9 @@ def list_command(as_json: bool, state_root: Path) -> None:
         return
     for app in apps:
         mark = "*" if app["installed"] else " "
-        click.echo(f"{mark} {app['id']:<24} {app['version']:<16} {app['summary']}")
+        shown = (
+            f"{app['registry']}/{app['id']}"
+            if "registry" in app and registry_name is None
+            else app["id"]
+        )
+        click.echo(f"{mark} {shown:<24} {app['version']:<16} {app['summary']}")

@@ -28,10 +28,11 @@ good one); the pull is recorded as failed with the reason, and
 :class:`PullError` says which step failed and why, on one line.
 
 Public API: ``CATALOG_TARGET``, ``POLL_CACHE_NAME``, ``PullResult``, ``PullError``,
-``pull(paths, fetcher=None, reference_time=None, report=None, deadline_seconds=…)
--> PullResult`` (``fetcher``: a :class:`~node_runtime.fetch.sources.Sources`, or
-any fetcher used as the origin alone), ``default_sources(config, origin=None) -> Sources``,
-``poll_cache(paths)``, ``targets_for_apps(catalog, app_ids) -> list[TargetFile]``.
+``pull(paths, fetcher=None, reference_time=None, report=None, deadline_seconds=…,
+check_catalog=None, app_ids=None) -> PullResult`` (``fetcher``: a
+:class:`~node_runtime.fetch.sources.Sources`, or any fetcher used as the origin alone),
+``default_sources(config, origin=None) -> Sources``, ``poll_cache(paths)``,
+``targets_for_apps(catalog, app_ids) -> list[TargetFile]``.
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ from signing.errors import RepositoryError, TufError
 
 CATALOG_TARGET = CATALOG_NAME
 POLL_CACHE_NAME = "origin-cache.json"
+
+# A further check of the signed catalog before it becomes current: a reason to refuse it
+# (the whole catalog), or None (a third-party registry's developer signatures).
+CatalogCheck = Callable[[AppCatalog], str | None]
 
 
 class PullError(Exception):
@@ -228,6 +233,8 @@ def _pull_locked(
     config: NodeConfig,
     fetcher: Fetcher,
     reference_time: datetime | None,
+    check_catalog: CatalogCheck | None = None,
+    app_ids: Iterable[str] | None = None,
 ) -> PullResult:
     store = BlobStore(paths.blobs_dir)
     try:
@@ -257,11 +264,18 @@ def _pull_locked(
     pointer, catalog, catalog_downloaded = _fetch_catalog(
         updater, store, sources, None if held is None else held.current.blake3
     )
+    problem = None if check_catalog is None else check_catalog(catalog)
+    if problem is not None:
+        if catalog_downloaded is not None:  # nothing unverified stays in the store
+            with contextlib.suppress(BlobError, OSError):
+                store.remove(pointer.blake3)
+        raise PullError("catalog", f"refused whole, nothing kept: {problem}")
     if swarm is not None:
         for seed in catalog.seeds:
             _add_seed(swarm, seed)
     downloaded = [catalog_downloaded] if catalog_downloaded else []
-    for target in targets_for_apps(catalog, state.installed().apps):
+    wanted = state.installed().apps if app_ids is None else app_ids
+    for target in targets_for_apps(catalog, wanted):
         if not store.is_intact(target.blake3):
             sources.fetch_blob(
                 store, target.target, target.blake3, target.length, label=target.name
@@ -296,8 +310,17 @@ def pull(
     reference_time: datetime | None = None,
     report: Callable[[str], None] | None = None,
     deadline_seconds: float | None = DEFAULT_PULL_DEADLINE_SECONDS,
+    check_catalog: CatalogCheck | None = None,
+    app_ids: Iterable[str] | None = None,
 ) -> PullResult:
     """Refresh trust and fetch; switch the current catalog only if everything verified.
+
+    ``app_ids``: the apps whose files (icons, companion archives) to bring in; default the
+    state root's installed apps (a third-party registry passes the ids it owns).
+
+    ``check_catalog`` refuses a signed catalog for a further reason (a third-party
+    registry's entries must carry their developer's did:key signatures): the pull then
+    fails at step "catalog" and the blob it fetched is removed again.
 
     ``report`` hears each retry of the origin as it happens, and each fall-back to a seed
     (:mod:`node_runtime.fetch.sources`); ``deadline_seconds`` bounds
@@ -325,7 +348,7 @@ def pull(
     try:
         with state.lock():
             try:
-                return _pull_locked(paths, state, config, active, reference_time)
+                return _pull_locked(paths, state, config, active, reference_time, check_catalog)
             except PullError as error:
                 _record_failure(state, error)
                 raise

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from node_runtime.store import applied as applied_file
-from node_runtime.store import catalog_pointer, installed, pulls
+from node_runtime.store import catalog_pointer, installed, pulls, registry_state
 from node_runtime.store.applied import AppliedApp, AppliedApps
 from node_runtime.store.blob_store import BlobStore
 from node_runtime.store.catalog_pointer import CatalogPointer, CurrentCatalog, LoadedCatalog
@@ -101,7 +101,13 @@ class NodeState:
 def load_current_catalog(state: NodeState, store: BlobStore) -> LoadedCatalog | None:
     """The current catalog, re-verified from the store; None before the first pull.
 
+    The apps third-party registries own come from their own verified catalogs
+    (:func:`node_runtime.store.registry_state.merged_catalog`).
+
     Raises :class:`StateError` when its blob is missing or was changed on disk
     (a changed blob is removed, so the next pull fetches it again).
     """
-    return catalog_pointer.load_current_catalog_at(state.paths, store)
+    official = catalog_pointer.load_current_catalog_at(state.paths, store)
+    if official is None:
+        return None
+    return registry_state.merged_catalog(state.paths, store, official)

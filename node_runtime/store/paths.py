@@ -20,6 +20,11 @@ Layout (DESIGN §7)::
     <state root>/state/hook-runs/<container> which start of a member its hooks last ran
                                              for (store.hook_runs)
     <state root>/state/.lock                 held while a command changes state
+    <state root>/state/app-registries.json   which third-party registry owns each app id
+                                             (store.registry_state)
+    <state root>/registries/<name>/          one third-party registry: registry.json, and
+                                             its own config.json, trust/ and state/
+                                             (store.registry_state; blobs are shared)
 
 Each state file has one module that owns its model and is the only reader and
 writer of it.  Pure apart from :func:`secret_file_exists` (one no-follow walk).
@@ -47,6 +52,9 @@ def utc_now_text() -> str:
 @dataclass(frozen=True)
 class NodePaths:
     root: Path
+    shared_blobs: Path | None = None
+    """A third-party registry's state root (``registries/<name>/``) keeps its blobs in the
+    node's one content-addressed store: the apply reads every app's files from there."""
 
     @property
     def config_file(self) -> Path:
@@ -62,7 +70,7 @@ class NodePaths:
 
     @property
     def blobs_dir(self) -> Path:
-        return self.root / "blobs"
+        return self.shared_blobs if self.shared_blobs is not None else self.root / "blobs"
 
     @property
     def state_dir(self) -> Path:
@@ -103,6 +111,14 @@ class NodePaths:
     @property
     def lock_file(self) -> Path:
         return self.state_dir / ".lock"
+
+    @property
+    def app_registries_file(self) -> Path:
+        return self.state_dir / "app-registries.json"
+
+    @property
+    def registries_dir(self) -> Path:
+        return self.root / "registries"
 
 
 # --- where the node keeps each app's secret values (generated ones and owner settings) ---

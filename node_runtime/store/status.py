@@ -11,6 +11,7 @@ from node_runtime.store.applied import AppliedApp
 from node_runtime.store.blob_store import BlobStore
 from node_runtime.store.node_state import NodeState, load_current_catalog
 from node_runtime.store.paths import StateError
+from node_runtime.store.registry_state import read_app_registries, registry_catalog
 
 
 def _version_text(app: CatalogApp | None) -> str | None:
@@ -36,6 +37,7 @@ def status_report(state: NodeState, store: BlobStore) -> dict[str, Any]:
         loaded, catalog_error = None, str(error)
     catalog_apps = {} if loaded is None else loaded.catalog.apps
     applied = state.applied().apps
+    owners = read_app_registries(state.paths).apps
     apps = []
     for app_id, installed in sorted(state.installed().apps.items()):
         catalog_version = _version_text(catalog_apps.get(app_id))
@@ -49,6 +51,7 @@ def status_report(state: NodeState, store: BlobStore) -> dict[str, Any]:
                 "state": _app_state(
                     catalog_version, applied_app, loaded is None or app_id in catalog_apps
                 ),
+                **({"registry": owners[app_id]} if app_id in owners else {}),
             }
         )
     last_pull = state.last_pull()
@@ -77,6 +80,7 @@ def catalog_listing(state: NodeState, store: BlobStore) -> list[dict[str, Any]]:
     if loaded is None:
         raise StateError("no catalog yet; run `archy-node pull` first")
     installed = state.installed().apps
+    owners = read_app_registries(state.paths).apps
     return [
         {
             "id": app_id,
@@ -85,6 +89,29 @@ def catalog_listing(state: NodeState, store: BlobStore) -> list[dict[str, Any]]:
             "category": app.manifest.category,
             "summary": app.manifest.summary,
             "installed": app_id in installed,
+            **({"registry": owners[app_id]} if app_id in owners else {}),
         }
         for app_id, app in sorted(loaded.catalog.apps.items())
+    ]
+
+
+def registry_listing(state: NodeState, store: BlobStore, name: str) -> list[dict[str, Any]]:
+    """Every app of a third-party registry's current catalog (``list --registry NAME``)."""
+    catalog = registry_catalog(state.paths, name, store)
+    if catalog is None:
+        raise StateError(f"registry {name!r} has no verified catalog yet; run `archy-node pull`")
+    installed = state.installed().apps
+    owners = read_app_registries(state.paths).apps
+    return [
+        {
+            "id": f"{name}/{app_id}",
+            "name": app.manifest.name,
+            "version": _version_text(app),
+            "category": app.manifest.category,
+            "summary": app.manifest.summary,
+            "installed": app_id in installed and owners.get(app_id) == name,
+            "registry": name,
+            "did": None if app.developer is None else app.developer.did,
+        }
+        for app_id, app in sorted(catalog.apps.items())
     ]

@@ -39,6 +39,13 @@ NODE_STAGES = {
     "node_runtime.fetch": {"node_runtime.store"},
     "node_runtime.seed": {"node_runtime.fetch", "node_runtime.store"},
     "node_runtime.market": {"node_runtime.fetch", "node_runtime.store"},
+    "node_runtime.registries": {
+        "node_runtime.apply",
+        "node_runtime.fetch",
+        "node_runtime.market",
+        "node_runtime.plan",
+        "node_runtime.store",
+    },
 }
 
 

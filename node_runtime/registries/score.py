@@ -1,0 +1,42 @@
+"""The trust score of an app of an added registry, from what the node knows by itself.
+
+``archy-node info NAME/app`` and the install threshold use it.  The facts are those of
+:mod:`node_runtime.market.score` that need no relay: third-party registry (0), the
+owner's explicit trust of the developer (``registry set NAME --trust-developer``), the
+identity's age on this node (first seen by ``discover``, ``registry add`` or ``info``),
+and the app's policy facts (permissions, host ports, hooks).  Endorsements and reports
+live on relays; ``archy-node discover`` adds their lines.  The score never lets an app
+pass a check it fails: the install runs every rule whatever the score.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from catalog.catalog_model import CatalogApp
+from node_runtime.market.first_seen import record_first_seen
+from node_runtime.market.score import TrustFacts, TrustScore, policy_facts, trust_score
+from node_runtime.store.paths import NodePaths
+from node_runtime.store.registry_state import RegistryRecord
+
+
+def registry_app_score(
+    paths: NodePaths, record: RegistryRecord, app: CatalogApp, now: datetime
+) -> TrustScore:
+    did = "" if app.developer is None else app.developer.did
+    first_seen = record_first_seen(paths.root, [did], now).get(did) if did else None
+    facts = TrustFacts(
+        developer_pubkey="",
+        did=did,
+        official=False,
+        owner_trusts_did=bool(did) and did in record.trusted_dids,
+        endorsers=frozenset(),
+        reporters=frozenset(),
+        first_seen=first_seen,
+        policy=policy_facts(app.manifest),
+    )
+    return trust_score(facts, None, {}, now)
+
+
+def below_threshold(record: RegistryRecord, score: TrustScore) -> bool:
+    return record.min_score is not None and score.total < record.min_score
