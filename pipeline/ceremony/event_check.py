@@ -8,8 +8,11 @@ goes through the build's own checks again — schema (it parses back to the
 same canonical bytes), per-app policy and cross-app rules, images pinned as
 the manifest names them — and its units are
 rendered again with the build's own renderer and must be byte-identical to
-the catalog's.  ``ceremony open``, ``ceremony sign`` and ``publish`` call
-:func:`verify_targets_event` before they show or upload anything.
+the catalog's.  A developer's registry (any entry carries a ``developer``
+signature) must have every entry signed, validly, by one did:key: CI cannot
+drop, swap or forge a developer signature between the build and the signers.
+``ceremony open``, ``ceremony sign`` and ``publish`` call :func:`verify_targets_event`
+before they show or upload anything.
 
 Public API: ``verify_targets_event(targets, catalog_bytes) -> AppCatalog``,
 ``signed_catalog(targets, catalog_bytes) -> AppCatalog``,
@@ -37,6 +40,7 @@ from pipeline.catalog_build import (
     round_trip_problem,
 )
 from pipeline.ceremony.event import CeremonyError
+from signing.developer import third_party_catalog_problems
 from signing.errors import TufError
 from signing.hashing import verify_length_and_hashes
 from signing.metadata import Targets
@@ -166,6 +170,16 @@ def _pin_problems(catalog: AppCatalog) -> list[str]:
     return []
 
 
+def _developer_problems(catalog: AppCatalog) -> list[str]:
+    """None for a catalog no developer signed; else every entry signed by the one did:key."""
+    signers = sorted({app.developer.did for app in catalog.apps.values() if app.developer})
+    if not signers:
+        return []
+    if len(signers) > 1:
+        return [f"apps: entries are signed by {len(signers)} developers ({', '.join(signers)})"]
+    return third_party_catalog_problems(catalog, signers[0])
+
+
 def check_catalog_apps(catalog: AppCatalog) -> None:
     """Re-run the build's checks on every embedded manifest and re-render every app's units."""
     sources = [
@@ -180,6 +194,7 @@ def check_catalog_apps(catalog: AppCatalog) -> None:
     for app_id, app in sorted(catalog.apps.items()):
         problems.extend(_image_problems(app_id, app))
     problems.extend(_pin_problems(catalog))
+    problems.extend(_developer_problems(catalog))
     errors, _warnings = manifest_check_problems(sources)
     problems.extend(errors)
     if problems:

@@ -29,6 +29,8 @@ from pipeline.ceremony.steps import open_catalog_event, open_root_rotation, sign
 from pipeline.cli import main
 from pipeline.publish.artifacts import read_build_outputs
 from pipeline.render import container_file_name
+from signing.developer import sign_catalog_apps
+from signing.did_key import DidKeySigner
 from signing.keys import SigningKey
 from signing.metadata_fields import format_expires
 from tests.support.ceremony_setup import NOW, PASSPHRASE, ThrowawayCeremony, make_ceremony
@@ -682,3 +684,81 @@ def test_an_event_changed_between_review_and_signature_is_not_signed(
     with pytest.raises(CeremonyError, match="changed while you were reviewing it"):
         sign_event(ceremony.state, shown.event_id, ceremony.maintainers[0], NOW, reviewed)
     assert ceremony.state.load_event(shown.event_id).metadata.signatures == ()
+
+
+# --- a developer's registry: CI cannot drop, swap or forge the developer's signatures -----
+
+
+def developer_signed_build(dist: Path, *signers: DidKeySigner) -> None:
+    """A two-app build in ``dist`` whose entries are signed by ``signers`` (one per app)."""
+    write_build(dist, [SmallApp("demo-web"), SmallApp("demo-two", host_port=18081)])
+    path = dist / CATALOG_NAME
+    catalog = parse_catalog(path.read_bytes())
+    apps = dict(catalog.apps)
+    for app_id, signer in zip(sorted(apps), signers, strict=True):
+        one = sign_catalog_apps(catalog.model_copy(update={"apps": {app_id: apps[app_id]}}), signer)
+        apps[app_id] = one.apps[app_id]
+    path.write_bytes(catalog.model_copy(update={"apps": apps}).to_canonical())
+
+
+def strip_developer(dist: Path, app_id: str) -> None:
+    path = dist / CATALOG_NAME
+    catalog = parse_catalog(path.read_bytes())
+    apps = {**catalog.apps, app_id: catalog.apps[app_id].model_copy(update={"developer": None})}
+    path.write_bytes(catalog.model_copy(update={"apps": apps}).to_canonical())
+
+
+def test_a_developer_registry_signed_by_one_did_key_opens(
+    ceremony: ThrowawayCeremony, tmp_path: Path
+) -> None:
+    developer = DidKeySigner.from_seed(b"d" * 32)
+    developer_signed_build(tmp_path / "dist", developer, developer)
+    event, _review = open_catalog_event(ceremony.state, tmp_path / "dist", NOW)
+    assert event.event_id in ceremony.state.event_ids()
+
+
+def test_an_entry_whose_developer_signature_ci_dropped_is_refused_at_open(
+    ceremony: ThrowawayCeremony, tmp_path: Path
+) -> None:
+    developer = DidKeySigner.from_seed(b"d" * 32)
+    developer_signed_build(tmp_path / "dist", developer, developer)
+    strip_developer(tmp_path / "dist", "demo-web")
+
+    with pytest.raises(CeremonyError) as refused:
+        open_catalog_event(ceremony.state, tmp_path / "dist", NOW)
+    assert str(refused.value).endswith(
+        "apps.demo-web.developer: the entry carries no developer signature"
+    )
+    assert ceremony.state.event_ids() == []
+
+
+def test_entries_signed_by_two_developers_are_refused_at_open(
+    ceremony: ThrowawayCeremony, tmp_path: Path
+) -> None:
+    first, second = DidKeySigner.from_seed(b"d" * 32), DidKeySigner.from_seed(b"e" * 32)
+    developer_signed_build(tmp_path / "dist", first, second)
+
+    with pytest.raises(CeremonyError, match="apps: entries are signed by 2 developers"):
+        open_catalog_event(ceremony.state, tmp_path / "dist", NOW)
+
+
+def test_a_forged_developer_signature_in_a_hostile_event_is_refused_at_sign(
+    ceremony: ThrowawayCeremony, tmp_path: Path
+) -> None:
+    developer = DidKeySigner.from_seed(b"d" * 32)
+    developer_signed_build(tmp_path / "dist", developer, developer)
+    path = tmp_path / "dist" / CATALOG_NAME
+    catalog = parse_catalog(path.read_bytes())
+    web = catalog.apps["demo-web"]
+    assert web.developer is not None
+    forged = web.developer.model_copy(update={"signature": "00" * 64})
+    apps = {**catalog.apps, "demo-web": web.model_copy(update={"developer": forged})}
+    path.write_bytes(catalog.model_copy(update={"apps": apps}).to_canonical())
+    event = hostile_event(ceremony, tmp_path / "dist")
+
+    line = refusal(sign_cli(ceremony, event.event_id))
+
+    assert line.endswith(
+        f"apps.demo-web.developer.signature: not a signature of this manifest by {developer.did}"
+    )
+    assert ceremony.state.load_event(event.event_id).metadata.signatures == ()
