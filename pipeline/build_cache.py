@@ -46,11 +46,11 @@ def code_fingerprint() -> str:
     """BLAKE3 over the code that turns manifest bytes into models and units.
 
     Part of every cache key, so a cache entry written by other code (or other
-    pydantic, ruamel.yaml or jinja2 versions) is never read.
+    pydantic, ruamel.yaml, PyYAML or jinja2 versions) is never read.
     """
     roots = [Path(__file__).resolve().parents[1] / name for name in ("catalog", "pipeline")]
     parts = [f"format {CACHE_FORMAT}".encode()]
-    for package in ("pydantic", "pydantic-core", "ruamel.yaml", "jinja2"):
+    for package in ("pydantic", "pydantic-core", "ruamel.yaml", "PyYAML", "jinja2"):
         try:
             parts.append(f"{package} {metadata.version(package)}".encode())
         except metadata.PackageNotFoundError:
@@ -104,7 +104,9 @@ class BuildCache:
     def put(self, kind: str, key: str, value: Any) -> None:
         with suppress(OSError):  # a cache that cannot be written only slows the next build
             entry = json.dumps({"key": key, "value": value}).encode()
-            write_file_atomically(self._path(kind, key), entry, mode=0o644)
+            # not fsynced: an entry cut short by a power loss does not parse or name its key,
+            # so it is a miss like any other
+            write_file_atomically(self._path(kind, key), entry, mode=0o644, durable=False)
 
 
 @dataclass
@@ -136,7 +138,7 @@ class CanonicalBytes:
 def manifest_from_cache(
     cache: BuildCache | None, data: bytes, filename: str, app_id: str, canon: CanonicalBytes
 ) -> ManifestSource:
-    """``parse_manifest_source`` (ruamel, the slow part), cached on the manifest's bytes."""
+    """``parse_manifest_source``, cached on the manifest's bytes."""
     if cache is None:
         return parse_manifest_source(data, filename, app_id)
     key = cache_key("manifest", filename.encode(), app_id.encode(), data)
