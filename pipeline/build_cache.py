@@ -5,7 +5,8 @@ plus the parser and template library versions), the kind of entry and the input
 bytes, so an entry is a pure function of its key.  Entries are written atomically,
 read back only when they name their own key, and anything that does not read back
 cleanly is a miss; errors are never cached.  Caches parsed manifests, rendered units
-and each catalog entry's parses-back verdict.
+each catalog entry's parses-back verdict, and the per-app policy rules' warnings for
+manifests they found no error in.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from catalog.catalog_model import (
 )
 from catalog.loader import ManifestSource, parse_manifest_source
 from catalog.manifest import Manifest
+from catalog.problems import Problem
 from catalog.runtime_names import DEFAULT_DATA_ROOT
 from pipeline.atomic_file import write_file_atomically
 
@@ -165,6 +167,42 @@ def manifest_from_cache(
         },
     )
     return source
+
+
+def _warnings(value: Any) -> list[Problem]:
+    problems = [Problem(**item) for item in value]
+    if any(problem.severity == "error" for problem in problems):
+        raise ValueError("errors are never cached")
+    return problems
+
+
+@dataclass
+class PolicyVerdicts:
+    """``pipeline.policy.AppVerdicts`` in the build cache: the per-app rules' warnings for a
+    manifest they found no error in, keyed by its file name, canonical bytes and line map
+    (what a problem names), and whether digests were required."""
+
+    cache: BuildCache
+    canon: CanonicalBytes
+
+    def _key(self, app: ManifestSource, require_digests: bool) -> str:
+        lines = json.dumps(
+            sorted((list(loc), line) for loc, line in app.lines.items()), default=str
+        )
+        return cache_key(
+            "policy",
+            app.filename.encode(),
+            self.canon.of(app.manifest),
+            lines.encode(),
+            str(require_digests).encode(),
+        )
+
+    def known(self, app: ManifestSource, require_digests: bool) -> list[Problem] | None:
+        return self.cache.get("policy", self._key(app, require_digests), _warnings)
+
+    def record(self, app: ManifestSource, require_digests: bool, found: list[Problem]) -> None:
+        value = [problem.as_json() for problem in found]
+        self.cache.put("policy", self._key(app, require_digests), value)
 
 
 def decode_units(value: Any) -> dict[str, str]:
