@@ -320,7 +320,7 @@ def main() -> int:
     parser.add_argument(
         "--flat",
         action="store_true",
-        help="one targets.json listing every file (the layout before app-files), to compare",
+        help="with --direct: one targets.json listing every file (the layout before app-files)",
     )
     parser.add_argument(
         "--direct",
@@ -331,6 +331,8 @@ def main() -> int:
     arguments = parser.parse_args()
     if arguments.apps < 20:
         parser.error("--apps must be at least 20")
+    if arguments.flat and not arguments.direct:
+        parser.error("--flat needs --direct (the ceremony always writes the split layout)")
 
     def log(text: str) -> None:
         if not arguments.json:
