@@ -186,9 +186,7 @@ class PolicyVerdicts:
     canon: CanonicalBytes
 
     def _key(self, app: ManifestSource, require_digests: bool) -> str:
-        lines = json.dumps(
-            sorted((list(loc), line) for loc, line in app.lines.items()), default=str
-        )
+        lines = repr(tuple(app.lines.items()))  # tuples of str, int: a stable, C-fast text
         return cache_key(
             "policy",
             app.filename.encode(),
