@@ -3,8 +3,9 @@
     .venv/bin/python bench/catalog_update.py --apps 1000 [--keep 8] [--json]
 
 Publishes a signed N-app catalog (real manifests, rendered units, an icon per
-app; the catalog deltas of ``pipeline.publish.catalog_deltas``) to a
-directory served by Python's ``http.server`` on 127.0.0.1, which counts every
+app) through the real signing ceremony — ``archy ceremony open`` (the split
+targets layout and the catalog deltas), two maintainers' ``sign``, ``archy
+publish`` — to a directory served by Python's ``http.server`` on 127.0.0.1, which counts every
 request and every byte it sends (headers included).  Then, each a real
 ``pull`` of a node from that origin:
 
@@ -26,6 +27,7 @@ import argparse
 import json
 import lzma
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -33,6 +35,7 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -42,10 +45,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from catalog.address import blake3_hex
 from catalog.canonical import encode_canonical_json
 from catalog.catalog_delta import make_delta
-from catalog.catalog_model import AppCatalog, CatalogApp, ImagePin
+from catalog.catalog_model import CATALOG_NAME, AppCatalog, CatalogApp, ImagePin
 from node_runtime.fetch.pull import pull
 from node_runtime.store.node_config import initialise_node
 from node_runtime.store.paths import NodePaths
+from pipeline.ceremony.event_publish import publish_signing_event
+from pipeline.ceremony.steps import open_catalog_event, sign_event
+from pipeline.publish.file_origin import FileOrigin
+from tests.support.ceremony_setup import make_ceremony
 from tests.support.repos import RepositoryHandle, make_repository, manifest_yaml
 
 
@@ -102,37 +109,74 @@ def app_id(index: int) -> str:
 
 
 class Publisher:
-    """A growing repository: only changed apps are re-rendered; deltas from the last ``keep``."""
+    """A growing repository published through the real ceremony, one signing event per catalog.
 
-    def __init__(self, directory: Path, apps: int, keep: int, split: bool) -> None:
+    Only changed apps are re-rendered (by the test repository factory); each
+    catalog is written as build outputs, opened as a signing event
+    (``open_catalog_event``: the split layout, deltas from the last ``keep``
+    accepted catalogs), signed by two of three maintainers and published with
+    ``publish_signing_event`` — every check the ceremony runs included.
+    ``--direct`` signs with the test factory instead (no ceremony checks).
+    """
+
+    def __init__(self, directory: Path, apps: int, keep: int, split: bool, direct: bool) -> None:
         self.keep = keep
         self.split = split
+        self.direct = direct
+        self.work = directory
+        self.origin = directory / "origin"
         self.published_at = time.time() - 3600
+        self.count = 0
         self.versions = {app_id(i): 0 for i in range(apps)}
         first = {app_id(i): self._manifest(app_id(i)) for i in range(1, apps)}
+        # images unpinned: the factory renders units without digests, as the ceremony's
+        # re-render of an unpinned manifest does
         self.handle: RepositoryHandle = make_repository(
-            directory, {app_id(0): self._manifest(app_id(0))}
+            directory / "factory", {app_id(0): self._manifest(app_id(0))}, pin_images=False
         )
-        catalog, self.artifacts = self.handle._build_catalog(first, "0" * 40, {})
+        catalog, self.artifacts = self.handle._build_catalog(first, "0" * 40, {}, {}, {})
         assert self.handle.catalog is not None
+        self.artifacts.update(self._factory_artifacts())
         self.entries: dict[str, CatalogApp] = {**self.handle.catalog.apps, **catalog.apps}
-        self.pins: dict[str, ImagePin] = {**self.handle.catalog.images, **catalog.images}
+        self.ceremony = None if direct else make_ceremony(directory / "ceremony")
+        if direct:
+            self.origin = self.handle.directory
+        self.catalog_bytes = b""
         self.publish([])
+
+    def _factory_artifacts(self) -> dict[str, bytes]:
+        assert self.handle.catalog is not None
+        return {
+            target.name: self.handle.path(f"targets/{target.target}").read_bytes()
+            for target in self.handle.catalog.targets()
+        }
+
+    def _pins(self) -> dict[str, ImagePin]:
+        """The catalog's image table as the build writes it: every app's registry image."""
+        return {
+            image.reference: ImagePin(digest=image.digest, platforms=image.platforms)
+            for app in self.entries.values()
+            for image in app.images
+            if not image.companion
+        }
 
     def _manifest(self, name: str) -> str:
         return manifest_yaml(name, version=f"1.{self.versions[name]}.0", host_port=None)
+
+    def root_bytes(self) -> bytes:
+        return (self.origin / "metadata" / "1.root.json").read_bytes()
 
     def publish(self, changed: list[str]) -> bytes:
         for name in changed:
             self.versions[name] += 1
         handle = self.handle
-        commit = f"{handle.targets_version + 1:040x}"
+        self.count += 1
+        commit = f"{self.count:040x}"
         if changed:
             catalog, artifacts = handle._build_catalog(
-                {name: self._manifest(name) for name in changed}, commit, {}
+                {name: self._manifest(name) for name in changed}, commit, {}, {}, {}
             )
             self.entries.update(catalog.apps)
-            self.pins.update(catalog.images)
             self.artifacts.update(artifacts)
         assert handle.catalog is not None
         catalog = AppCatalog(
@@ -140,18 +184,43 @@ class Publisher:
             source=handle.catalog.source.model_copy(update={"commit": commit}),
             dev_build=False,
             apps=dict(sorted(self.entries.items())),
-            images=dict(sorted(self.pins.items())),
+            images=dict(sorted(self._pins().items())),
             node=None,
         )
-        handle.publish_catalog(
-            catalog, dict(self.artifacts), deltas_keep=self.keep, split_app_files=self.split
-        )
+        if self.ceremony is None:
+            handle.publish_catalog(
+                catalog, dict(self.artifacts), deltas_keep=self.keep, split_app_files=self.split
+            )
+            self.catalog_bytes = handle.catalog_bytes
+        else:
+            self.catalog_bytes = self._through_the_ceremony(catalog)
         # Published in the past, two seconds after the previous publish: what a
         # node polling every few minutes sees (http.server's Last-Modified has
         # one-second resolution, so publishes must not share a second).
         self.published_at += 2
-        os.utime(handle.path("metadata/timestamp.json"), (self.published_at, self.published_at))
-        return handle.catalog_bytes
+        timestamp = self.origin / "metadata" / "timestamp.json"
+        os.utime(timestamp, (self.published_at, self.published_at))
+        return self.catalog_bytes
+
+    def _through_the_ceremony(self, catalog: AppCatalog) -> bytes:
+        assert self.ceremony is not None
+        dist = self.work / "dist"
+        shutil.rmtree(dist, ignore_errors=True)
+        catalog_bytes = catalog.to_canonical()
+        (dist / "targets").mkdir(parents=True)
+        (dist / CATALOG_NAME).write_bytes(catalog_bytes)
+        for target in catalog.targets():
+            path = dist / "targets" / target.target
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(self.artifacts[target.name])
+        state = self.ceremony.state
+        now = datetime.now(UTC)
+        event, _review = open_catalog_event(state, dist, now)
+        for key in self.ceremony.maintainers[:2]:
+            sign_event(state, event.event_id, key, now)
+        origin = FileOrigin(self.origin)
+        publish_signing_event(state, event.event_id, dist, origin, self.ceremony.online, now)
+        return catalog_bytes
 
 
 def candidate_sizes(old: bytes, new: bytes) -> dict[str, int]:
@@ -190,9 +259,9 @@ def candidate_sizes(old: bytes, new: bytes) -> dict[str, int]:
     }
 
 
-def new_node(directory: Path, handle: RepositoryHandle, url: str) -> NodePaths:
+def new_node(directory: Path, publisher: Publisher, url: str) -> NodePaths:
     paths = NodePaths(directory)
-    initialise_node(paths, handle.root_path.read_bytes(), url, data_root=directory / "data")
+    initialise_node(paths, publisher.root_bytes(), url, data_root=directory / "data")
     return paths
 
 
@@ -203,40 +272,40 @@ def measure(traffic: Traffic, action: Callable[[], object]) -> dict[str, int]:
 
 
 def run(
-    apps: int, keep: int, split: bool, work: Path, log: Callable[[str], None]
+    apps: int, keep: int, split: bool, direct: bool, work: Path, log: Callable[[str], None]
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    publisher = Publisher(work / "origin", apps, keep, split)
+    publisher = Publisher(work, apps, keep, split, direct)
     log(f"published {apps} apps in {time.perf_counter() - started:.1f} s")
     traffic = Traffic()
-    server, url = serve(publisher.handle.directory, traffic)
+    server, url = serve(publisher.origin, traffic)
     try:
         results: dict[str, Any] = {}
         full = measure(
             traffic,
-            lambda: pull(new_node(work / "baseline", publisher.handle, url)),
+            lambda: pull(new_node(work / "baseline", publisher, url)),
         )
-        current = new_node(work / "current", publisher.handle, url)
+        current = new_node(work / "current", publisher, url)
         pull(current)
-        behind = new_node(work / "behind", publisher.handle, url)
+        behind = new_node(work / "behind", publisher, url)
         pull(behind)
         results["no_change"] = measure(traffic, lambda: pull(current))
-        before = publisher.handle.catalog_bytes
+        before = publisher.catalog_bytes
         publisher.publish([app_id(apps // 2)])
-        results["one_app_candidates"] = candidate_sizes(before, publisher.handle.catalog_bytes)
+        log("published the one-app update")
+        results["one_app_candidates"] = candidate_sizes(before, publisher.catalog_bytes)
         results["one_app"] = measure(traffic, lambda: pull(current))
         one_app_paths = list(traffic.paths)
         publisher.publish([app_id(i) for i in range(0, apps, max(1, apps // 10))][:10])
         results["ten_apps"] = measure(traffic, lambda: pull(current))
         for step in range(18):
             publisher.publish([app_id((step * 37) % apps)])
+            log(f"published version {step + 3} of 20")
         log("published 20 more versions")
         results["behind_20"] = measure(traffic, lambda: pull(behind))
-        results["fresh"] = measure(
-            traffic, lambda: pull(new_node(work / "fresh", publisher.handle, url))
-        )
+        results["fresh"] = measure(traffic, lambda: pull(new_node(work / "fresh", publisher, url)))
         results["baseline_full_download"] = full
-        results["catalog_bytes"] = len(publisher.handle.catalog_bytes)
+        results["catalog_bytes"] = len(publisher.catalog_bytes)
         results["one_app_requests"] = one_app_paths
         return results
     finally:
@@ -251,19 +320,28 @@ def main() -> int:
     parser.add_argument(
         "--flat",
         action="store_true",
-        help="one targets.json listing every file (the layout before app-files), to compare",
+        help="with --direct: one targets.json listing every file (the layout before app-files)",
+    )
+    parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="sign with the test repository factory instead of the real ceremony (faster)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     arguments = parser.parse_args()
     if arguments.apps < 20:
         parser.error("--apps must be at least 20")
+    if arguments.flat and not arguments.direct:
+        parser.error("--flat needs --direct (the ceremony always writes the split layout)")
 
     def log(text: str) -> None:
         if not arguments.json:
             print(text, flush=True)
 
     with tempfile.TemporaryDirectory(prefix="catalog-update-") as work:
-        results = run(arguments.apps, arguments.keep, not arguments.flat, Path(work), log)
+        results = run(
+            arguments.apps, arguments.keep, not arguments.flat, arguments.direct, Path(work), log
+        )
     if arguments.json:
         print(json.dumps(results, sort_keys=True))
         return 0

@@ -20,6 +20,7 @@ Two encodings, one job each:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -104,8 +105,44 @@ def encode_canonical(value: Any) -> bytes:
     return "".join(out).encode("utf-8")
 
 
+def _plain_json(value: Any, depth: int) -> bool:
+    """True when ``json.dumps`` writes ``value`` exactly as JCS does (checked, not assumed).
+
+    That holds for dicts with string keys of the Basic Multilingual Plane (whose
+    code point order is their UTF-16 order), lists, tuples, strings (the
+    standard library escapes exactly the quote, the backslash and control characters, in
+    ``JSON.stringify``'s forms), ``None``, booleans and integers within the
+    JSON-safe range.  Anything else takes the general encoder.
+    """
+    if depth > 200:
+        return False
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return True
+    if kind is int:
+        return bool(-_JSON_SAFE_INTEGER <= value <= _JSON_SAFE_INTEGER)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not (key.isascii() or max(key) <= "\uffff"):
+                return False
+            if not _plain_json(item, depth + 1):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(_plain_json(item, depth + 1) for item in value)
+    return False
+
+
 def encode_canonical_json(value: Any) -> bytes:
-    """The RFC 8785 (JCS) bytes of ``value``, integers only: valid JSON, reproducible."""
+    """The RFC 8785 (JCS) bytes of ``value``, integers only: valid JSON, reproducible.
+
+    Plain values (:func:`_plain_json`) are written by the standard library's C
+    encoder, which gives the same bytes (``tests/unit/catalog/test_canonical_json.py``
+    compares the two on generated values); everything else by :func:`_encode`.
+    """
+    if _plain_json(value, 0):
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return text.encode("utf-8")
     out: list[str] = []
     _encode(value, out, 0, jcs=True)
     return "".join(out).encode("utf-8")

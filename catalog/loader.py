@@ -1,7 +1,9 @@
 """Parse ``manifest.yml`` bytes into a :class:`~catalog.manifest.Manifest`.
 
 Pure: bytes in, a model or a :class:`~catalog.problems.ManifestError` out.
-The YAML is read with line information, so every problem names its line.
+The YAML is read with line information, so every problem names its line:
+through libyaml's C parser when :mod:`catalog.fast_yaml` can vouch for the
+result, else with ruamel's round-trip parser (which gives every refusal).
 Hostile input is refused before it can cost anything: over 1 MiB, not UTF-8,
 anchors and aliases (the "billion laughs" bomb), explicit tags, duplicate keys,
 more than one document, nesting deeper than a manifest ever needs.
@@ -29,6 +31,7 @@ from ruamel.yaml.events import (
     SequenceStartEvent,
 )
 
+from catalog.fast_yaml import load_plain
 from catalog.manifest import Manifest
 from catalog.problems import ManifestError, Problem, format_field_path
 
@@ -131,6 +134,9 @@ def parse_yaml_document(data: bytes, filename: str) -> tuple[Any, dict[Location,
         raise ManifestError(
             [Problem(filename, line, "", f"not valid UTF-8 (byte {error.start}); save as UTF-8")]
         ) from None
+    fast = load_plain(text)
+    if fast is not None:
+        return fast
     try:
         _screen_events(text)
         yaml = YAML(typ="rt")

@@ -8,8 +8,9 @@ fsynced into their parents too.
 
 Public API:
 
-- ``write_file_atomically(path, data, mode=None, prefix=".tmp-")`` — create
-  or replace;
+- ``write_file_atomically(path, data, mode=None, prefix=".tmp-", durable=True)`` —
+  create or replace; ``durable=False`` skips every fsync (still atomic for
+  readers, not across a power cut: for caches whose entries check themselves);
 - ``create_file_once(path, data, mode=None, prefix=".tmp-") -> bool`` —
   create, never replace: False (and nothing written) when ``path`` exists;
 - ``fsync_directory(directory)``.
@@ -34,7 +35,7 @@ def fsync_directory(directory: Path) -> None:
         os.close(handle)
 
 
-def _make_parents(directory: Path) -> None:
+def _make_parents(directory: Path, durable: bool = True) -> None:
     """``mkdir -p``, fsyncing each new directory's parent so the new entry is durable."""
     missing = []
     while not directory.is_dir():
@@ -46,12 +47,15 @@ def _make_parents(directory: Path) -> None:
         except FileExistsError:
             if not new.is_dir():
                 raise
-        fsync_directory(new.parent)
+        if durable:
+            fsync_directory(new.parent)
 
 
-def _write_temporary(path: Path, data: bytes, mode: int | None, prefix: str) -> str:
+def _write_temporary(
+    path: Path, data: bytes, mode: int | None, prefix: str, durable: bool = True
+) -> str:
     """A fsynced temporary file beside ``path`` holding ``data``; its name."""
-    _make_parents(path.parent)
+    _make_parents(path.parent, durable)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=prefix)
     try:
         if mode is not None:
@@ -59,7 +63,8 @@ def _write_temporary(path: Path, data: bytes, mode: int | None, prefix: str) -> 
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
-            os.fsync(stream.fileno())
+            if durable:
+                os.fsync(stream.fileno())
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
@@ -68,17 +73,18 @@ def _write_temporary(path: Path, data: bytes, mode: int | None, prefix: str) -> 
 
 
 def write_file_atomically(
-    path: Path, data: bytes, mode: int | None = None, prefix: str = ".tmp-"
+    path: Path, data: bytes, mode: int | None = None, prefix: str = ".tmp-", durable: bool = True
 ) -> None:
     """Create or replace ``path``: readers see the old file or the new one, never half of one."""
-    temporary = _write_temporary(path, data, mode, prefix)
+    temporary = _write_temporary(path, data, mode, prefix, durable)
     try:
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    fsync_directory(path.parent)
+    if durable:
+        fsync_directory(path.parent)
 
 
 def create_file_once(

@@ -5,7 +5,8 @@ plus the parser and template library versions), the kind of entry and the input
 bytes, so an entry is a pure function of its key.  Entries are written atomically,
 read back only when they name their own key, and anything that does not read back
 cleanly is a miss; errors are never cached.  Caches parsed manifests, rendered units
-and each catalog entry's parses-back verdict.
+each catalog entry's parses-back verdict, and the per-app policy rules' warnings for
+manifests they found no error in.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from catalog.catalog_model import (
 )
 from catalog.loader import ManifestSource, parse_manifest_source
 from catalog.manifest import Manifest
+from catalog.problems import Problem
 from catalog.runtime_names import DEFAULT_DATA_ROOT
 from pipeline.atomic_file import write_file_atomically
 
@@ -46,11 +48,11 @@ def code_fingerprint() -> str:
     """BLAKE3 over the code that turns manifest bytes into models and units.
 
     Part of every cache key, so a cache entry written by other code (or other
-    pydantic, ruamel.yaml or jinja2 versions) is never read.
+    pydantic, ruamel.yaml, PyYAML or jinja2 versions) is never read.
     """
     roots = [Path(__file__).resolve().parents[1] / name for name in ("catalog", "pipeline")]
     parts = [f"format {CACHE_FORMAT}".encode()]
-    for package in ("pydantic", "pydantic-core", "ruamel.yaml", "jinja2"):
+    for package in ("pydantic", "pydantic-core", "ruamel.yaml", "PyYAML", "jinja2"):
         try:
             parts.append(f"{package} {metadata.version(package)}".encode())
         except metadata.PackageNotFoundError:
@@ -104,7 +106,9 @@ class BuildCache:
     def put(self, kind: str, key: str, value: Any) -> None:
         with suppress(OSError):  # a cache that cannot be written only slows the next build
             entry = json.dumps({"key": key, "value": value}).encode()
-            write_file_atomically(self._path(kind, key), entry, mode=0o644)
+            # not fsynced: an entry cut short by a power loss does not parse or name its key,
+            # so it is a miss like any other
+            write_file_atomically(self._path(kind, key), entry, mode=0o644, durable=False)
 
 
 @dataclass
@@ -136,7 +140,7 @@ class CanonicalBytes:
 def manifest_from_cache(
     cache: BuildCache | None, data: bytes, filename: str, app_id: str, canon: CanonicalBytes
 ) -> ManifestSource:
-    """``parse_manifest_source`` (ruamel, the slow part), cached on the manifest's bytes."""
+    """``parse_manifest_source``, cached on the manifest's bytes."""
     if cache is None:
         return parse_manifest_source(data, filename, app_id)
     key = cache_key("manifest", filename.encode(), app_id.encode(), data)
@@ -163,6 +167,40 @@ def manifest_from_cache(
         },
     )
     return source
+
+
+def _warnings(value: Any) -> list[Problem]:
+    problems = [Problem(**item) for item in value]
+    if any(problem.severity == "error" for problem in problems):
+        raise ValueError("errors are never cached")
+    return problems
+
+
+@dataclass
+class PolicyVerdicts:
+    """``pipeline.policy.AppVerdicts`` in the build cache: the per-app rules' warnings for a
+    manifest they found no error in, keyed by its file name, canonical bytes and line map
+    (what a problem names), and whether digests were required."""
+
+    cache: BuildCache
+    canon: CanonicalBytes
+
+    def _key(self, app: ManifestSource, require_digests: bool) -> str:
+        lines = repr(tuple(app.lines.items()))  # tuples of str, int: a stable, C-fast text
+        return cache_key(
+            "policy",
+            app.filename.encode(),
+            self.canon.of(app.manifest),
+            lines.encode(),
+            str(require_digests).encode(),
+        )
+
+    def known(self, app: ManifestSource, require_digests: bool) -> list[Problem] | None:
+        return self.cache.get("policy", self._key(app, require_digests), _warnings)
+
+    def record(self, app: ManifestSource, require_digests: bool, found: list[Problem]) -> None:
+        value = [problem.as_json() for problem in found]
+        self.cache.put("policy", self._key(app, require_digests), value)
 
 
 def decode_units(value: Any) -> dict[str, str]:

@@ -48,6 +48,7 @@ from catalog.problems import ManifestError
 from pipeline.build_cache import (
     BuildCache,
     CanonicalBytes,
+    PolicyVerdicts,
     decode_units,
     manifest_from_cache,
     parses_back,
@@ -130,15 +131,19 @@ def load_manifests(
     return sources, problems
 
 
-def manifest_check_problems(sources: list[ManifestSource]) -> tuple[list[str], list[str]]:
+def manifest_check_problems(
+    sources: list[ManifestSource], verdicts: PolicyVerdicts | None = None
+) -> tuple[list[str], list[str]]:
     """(errors, warnings) of the policy and cross-app checks the build runs on ``sources``.
 
     The signing ceremony and ``archy publish`` call this too, on the manifests
     embedded in a catalog, so they refuse exactly what the build refuses.
+    ``verdicts`` (the build's cache) skips the per-app rules of a manifest that
+    passed them all before.
     """
     errors: list[str] = []
     warnings: list[str] = []
-    for problem in check_all(sources, require_digests=False):
+    for problem in check_all(sources, require_digests=False, verdicts=verdicts):
         if problem.rule == UNPINNED_IMAGE_RULE:
             continue  # pin_images checks digests, knowing what images.lock.json pins
         (errors if problem.severity == "error" else warnings).append(str(problem))
@@ -255,7 +260,8 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
     if options.companions == "skip":
         sources, left_out, skip_warnings = without_companion_apps(sources)
         warnings.extend(skip_warnings)
-    check_errors, check_warnings = manifest_check_problems(sources)
+    verdicts = None if cache is None else PolicyVerdicts(cache, canon)
+    check_errors, check_warnings = manifest_check_problems(sources, verdicts)
     problems.extend(check_errors)
     warnings.extend(check_warnings)
     progress.advance("validated")

@@ -12,6 +12,7 @@ problem is reported, in a fixed order.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Protocol
 
 from catalog.loader import Location, ManifestSource
 from catalog.manifest import SecretRef
@@ -315,9 +316,32 @@ def check_app_set(apps: Sequence[ManifestSource]) -> list[Problem]:
     return sorted(check_catalog(apps), key=problem_order)
 
 
-def check_all(apps: Sequence[ManifestSource], *, require_digests: bool = False) -> list[Problem]:
-    """Everything: each app's rules and the cross-app rules, in one deterministic list."""
+class AppVerdicts(Protocol):
+    """Remembers the per-app rules' warnings for manifests they found no error in."""
+
+    def known(self, app: ManifestSource, require_digests: bool) -> list[Problem] | None: ...
+
+    def record(self, app: ManifestSource, require_digests: bool, found: list[Problem]) -> None: ...
+
+
+def check_all(
+    apps: Sequence[ManifestSource],
+    *,
+    require_digests: bool = False,
+    verdicts: AppVerdicts | None = None,
+) -> list[Problem]:
+    """Everything: each app's rules and the cross-app rules, in one deterministic list.
+
+    With ``verdicts`` (the build cache), an app whose per-app rules found no
+    error before is not checked again (its warnings are remembered); the
+    cross-app rules always run.
+    """
     problems = check_catalog(apps)
     for app in apps:
-        problems.extend(check_app(app, require_digests=require_digests))
+        found = None if verdicts is None else verdicts.known(app, require_digests)
+        if found is None:
+            found = check_app(app, require_digests=require_digests)
+            if verdicts is not None and all(p.severity != "error" for p in found):
+                verdicts.record(app, require_digests, found)
+        problems.extend(found)
     return sorted(problems, key=problem_order)

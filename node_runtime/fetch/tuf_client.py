@@ -16,7 +16,8 @@ Public API:
   target_base_url=None, fetcher=None, config=None, reference_time=None)``;
 - ``.refresh()`` — root chain, timestamp, snapshot, top-level targets (once);
 - ``.get_targetinfo(path) -> TargetFile | None`` — pre-order depth-first
-  search of the delegations (refreshes first if needed);
+  search of the delegations (refreshes first if needed); ``all_targets()`` every
+  target the top-level role and its delegated roles resolve to;
 - ``.find_cached_target(info) -> Path | None``, ``.download_target(info) -> Path``;
 - ``remote_target_path(path, blake3)`` (on an Updater) and ``hash_prefixed_path(path,
   digest)`` — where a target is published.
@@ -222,6 +223,26 @@ class Updater:
                     break
             to_visit.extend(reversed(children))
         return None
+
+    def all_targets(self) -> dict[str, TargetFile]:
+        """Every target a search finds: the top-level role's, and each delegated role's entry
+        that :meth:`get_targetinfo` resolves to (delegated roles listed by name; a mirror
+        such as a seed walks them to serve every file)."""
+        found = dict(self.trusted_set.targets.targets)
+        to_visit: list[tuple[str, str]] = [("targets", "root")]
+        visited: set[str] = set()
+        while to_visit and len(visited) <= self.config.max_delegations:
+            role_name, delegator_name = to_visit.pop()
+            if role_name in visited:
+                continue
+            visited.add(role_name)
+            targets = self._load_targets(role_name, delegator_name)
+            for name, info in targets.targets.items():
+                if name not in found and self.get_targetinfo(name) == info:
+                    found[name] = info
+            roles = None if targets.delegations is None else targets.delegations.roles
+            to_visit.extend((child, role_name) for child in reversed(list(roles or {})))
+        return found
 
     def _local_target_path(self, info: TargetFile) -> Path:
         if self.target_dir is None:

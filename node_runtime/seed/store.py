@@ -8,9 +8,9 @@ though a client must not rely on that: it checks the hash itself.  Uploads
 are stored only if they hash to their name; metadata copies are replaced
 atomically (nodes check metadata through TUF).
 
-Public API: ``SEND_CHUNK_BYTES``, ``BlobNotServedError``, ``UploadRefusedError``,
-``SeedStats``, ``SeedStore(blobs_dir, metadata_dir=None)`` (``open_blob``,
-``add_blob``, ``replace_metadata``, ``metadata_bytes``).
+Public API: ``SEND_CHUNK_BYTES``, ``PUBLISHED_METADATA_NAME``, ``BlobNotServedError``,
+``UploadRefusedError``, ``SeedStats``, ``SeedStore(blobs_dir, metadata_dir=None)``
+(``open_blob``, ``add_blob``, ``replace_metadata``, ``metadata_bytes``).
 """
 
 from __future__ import annotations
@@ -29,9 +29,8 @@ from node_runtime.store.blob_store import BlobMismatchError, BlobStore
 
 SEND_CHUNK_BYTES = 256 * 1024  # each write must finish within the server's io_seconds
 _METADATA_NAME = re.compile(r"^[A-Za-z0-9_.-]+\.json$")
-_PUBLISHED_METADATA_NAME = re.compile(
-    r"^(timestamp|[1-9][0-9]{0,9}\.(root|snapshot|targets))\.json$"
-)
+PUBLISHED_METADATA_NAME = re.compile(r"^(timestamp|[1-9][0-9]{0,9}\.[a-z][a-z0-9-]{0,63})\.json$")
+"""``timestamp.json`` and ``N.<role>.json``: roots, snapshots, targets and delegated roles."""
 
 
 class BlobNotServedError(Exception):
@@ -124,7 +123,7 @@ class SeedStore:
         """Replace the metadata copy ``name`` (a published name such as ``3.targets.json``)."""
         if self.metadata_dir is None:
             raise UploadRefusedError(404, "this seed keeps no metadata copy")
-        if not _PUBLISHED_METADATA_NAME.fullmatch(name):
+        if not PUBLISHED_METADATA_NAME.fullmatch(name):
             raise UploadRefusedError(404, f"{name[:80]!r} is not a published metadata name")
         self.metadata_dir.mkdir(parents=True, exist_ok=True)
         write_file_atomically(self.metadata_dir / name, data)

@@ -6,10 +6,13 @@ The store is the layout :class:`node_runtime.seed.store.SeedStore` serves:
     STORE/blobs/<blake3>        every target, named by its BLAKE3
     STORE/metadata/…            the origin's metadata files, by their published
                                 names (``N.root.json``, ``N.snapshot.json``,
-                                ``N.targets.json``, ``timestamp.json``)
+                                ``N.targets.json``, delegated roles such as
+                                ``N.app-files.json``, ``timestamp.json``)
 
 A sync is the TUF client workflow: refresh (root chain, timestamp, snapshot,
-targets) from the origin, then walk the signed targets and fetch each blob the
+targets) from the origin, then walk the signed targets — the top-level role's
+and every delegated role's (``app-files`` holds the icons and companion
+archives: :mod:`pipeline.publish.targets_layout`) — and fetch each blob the
 store does not already hold intact, checking its length and every hash before
 it is stored.  A blob that does not verify is refused and the sync fails; a
 re-run fetches only what is new.  Only metadata the refresh accepted is copied
@@ -23,7 +26,6 @@ origin, root_bytes=None, s3_endpoint=None, fetcher=None) -> SeedSyncReport``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,12 +41,12 @@ from node_runtime.fetch.fetcher import (
 )
 from node_runtime.fetch.http import OriginFetcher, repository_urls
 from node_runtime.fetch.tuf_client import Updater
+from node_runtime.seed.store import PUBLISHED_METADATA_NAME
 from node_runtime.store.atomic_file import write_file_atomically
 from node_runtime.store.blob_store import BlobMismatchError, BlobStore
 from signing.errors import TufError
 from signing.trusted_set import TrustedSet
 
-_PUBLISHED_METADATA = re.compile(r"^(timestamp|[1-9][0-9]{0,9}\.(root|snapshot|targets))\.json$")
 ROOT_MAX_BYTES = 512 * 1024
 
 
@@ -89,7 +91,7 @@ class _RecordingFetcher(Fetcher):
         self, url: str, max_length: int, attempt: Attempt = FIRST_ATTEMPT
     ) -> Iterator[bytes]:
         name = url.removeprefix(self.metadata_url)
-        if not (url.startswith(self.metadata_url) and _PUBLISHED_METADATA.fullmatch(name)):
+        if not (url.startswith(self.metadata_url) and PUBLISHED_METADATA_NAME.fullmatch(name)):
             yield from self.origin.stream(url, max_length, attempt)
             return
         data = self.origin.download_bytes(url, max_length)  # metadata is small: kept whole
@@ -116,7 +118,7 @@ def _initial_trust(trust_dir: Path, root_bytes: bytes | None) -> None:
 def _fetch_targets(
     updater: Updater, fetcher: Fetcher, targets_url: str, blobs: BlobStore, report: SeedSyncReport
 ) -> None:
-    for path, info in sorted(updater.trusted_set.targets.targets.items()):
+    for path, info in sorted(updater.all_targets().items()):
         blake3 = info.hashes.get("blake3")
         if blake3 is None:
             report.skipped_without_blake3.append(path)

@@ -12,17 +12,25 @@ and writes them.
 
 Public API:
 
-- ``SigningEvent`` (``record`` + ``metadata`` + optional catalog bytes); what
+- ``SigningEvent`` (``record`` + ``metadata`` + optional catalog bytes, and for
+  the split layout the ``app-files`` role and the catalog deltas); what
   changed is never stored here: ``pipeline.ceremony.review`` computes it from
   the signed metadata every time it is shown;
-- ``open_targets_event(...)``, ``open_root_event(...)``;
+- ``event_content_blake3(metadata, app_files)`` — what the record binds: the
+  top-level metadata's signed bytes, and ``app-files``'s when the event has it;
+- ``open_targets_event(...)`` (one flat targets role: events opened before the
+  split, and tests), ``open_split_targets_event(...)``, ``open_root_event(...)``;
 - ``check_intact(event)``, ``check_signable(event, now)``;
 - ``required_roles(event, trusted_root) -> list[RoleQuorum]`` — whose
   signatures count: the targets role of the trusted root, or for a root
   event the root role of both the trusted root and the next root;
 - ``event_status(event, trusted_root) -> EventStatus``;
 - ``check_key_may_sign(event, key, trusted_root)``;
-- ``add_signature(event, key, trusted_root, now) -> SigningEvent``.
+- ``app_files_signed(top_level, app_files)``;
+- ``add_signature(event, key, trusted_root, now) -> SigningEvent`` — signs the
+  top-level metadata and, while it has not met its delegation's threshold, the
+  ``app-files`` role (an ``app-files`` kept from an earlier event is already
+  signed and published: signing it again would change published bytes).
 """
 
 from __future__ import annotations
@@ -34,10 +42,13 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from catalog.address import blake3_hex
+from pipeline.publish.targets_layout import APP_FILES_ROLE
+from signing.errors import TufError
 from signing.keys import PublicKey, SigningKey, verify_signature
 from signing.metadata import Metadata, Root, Targets
 from signing.metadata_fields import format_expires, parse_expires
 from signing.repository import add_signatures, add_target, target_file
+from signing.threshold import verify_delegate
 
 EventRole = Literal["targets", "root"]
 DEFAULT_EVENT_LIFETIME = timedelta(days=7)
@@ -104,10 +115,28 @@ class SigningEvent:
     record: EventRecord
     metadata: Metadata[Targets] | Metadata[Root]
     catalog: bytes | None = None
+    app_files: Metadata[Targets] | None = None
+    """The delegated ``app-files`` role (split layout); None for a flat or root event."""
+    deltas: tuple[tuple[str, bytes], ...] = ()
+    """``(target name, bytes)`` of the catalog deltas the top-level metadata signs."""
 
     @property
     def event_id(self) -> str:
         return self.record.event_id
+
+    @property
+    def content_blake3(self) -> str:
+        return event_content_blake3(self.metadata, self.app_files)
+
+
+def event_content_blake3(
+    metadata: Metadata[Targets] | Metadata[Root], app_files: Metadata[Targets] | None
+) -> str:
+    """The BLAKE3 an event is bound to: its metadata, and ``app-files`` when it has one."""
+    top = blake3_hex(metadata.signed_bytes)
+    if app_files is None:
+        return top
+    return blake3_hex(f"{top} {blake3_hex(app_files.signed_bytes)}".encode())
 
 
 @dataclass(frozen=True)
@@ -155,14 +184,16 @@ def _new_event(
     now: datetime,
     lifetime: timedelta,
     catalog: bytes | None = None,
+    app_files: Metadata[Targets] | None = None,
+    deltas: tuple[tuple[str, bytes], ...] = (),
 ) -> SigningEvent:
-    digest = blake3_hex(metadata.signed_bytes)
+    digest = event_content_blake3(metadata, app_files)
     version = metadata.signed.version
     created = now.replace(microsecond=0)
     record = EventRecord(
         _event_id(role, version, digest), role, version, created, created + lifetime, digest
     )
-    return SigningEvent(record, metadata, catalog)
+    return SigningEvent(record, metadata, catalog, app_files, deltas)
 
 
 def open_targets_event(
@@ -180,6 +211,31 @@ def open_targets_event(
     return _new_event("targets", Metadata.unsigned(targets), now, lifetime, catalog)
 
 
+def open_split_targets_event(
+    top_level: Targets,
+    app_files: Metadata[Targets],
+    deltas: Sequence[tuple[str, bytes]],
+    now: datetime,
+    catalog: bytes,
+    lifetime: timedelta = DEFAULT_EVENT_LIFETIME,
+) -> SigningEvent:
+    """An event for the split layout (:mod:`pipeline.publish.targets_layout`).
+
+    ``top_level`` names the catalog, its deltas and node binaries and delegates
+    to ``app_files`` — unsigned when it is new, or the signed role of an earlier
+    event kept as it is.
+    """
+    return _new_event(
+        "targets",
+        Metadata.unsigned(top_level),
+        now,
+        lifetime,
+        catalog,
+        app_files,
+        tuple(sorted(deltas)),
+    )
+
+
 def open_root_event(
     next_root: Root, now: datetime, lifetime: timedelta = DEFAULT_EVENT_LIFETIME
 ) -> SigningEvent:
@@ -188,7 +244,7 @@ def open_root_event(
 
 def check_intact(event: SigningEvent) -> None:
     """Refuse an event whose metadata no longer matches what was opened."""
-    actual = blake3_hex(event.metadata.signed_bytes)
+    actual = event.content_blake3
     record = event.record
     if (
         actual != record.signed_blake3
@@ -271,6 +327,18 @@ def add_signature(
     metadata: Metadata[Targets] | Metadata[Root]
     if isinstance(event.metadata.signed, Targets):
         metadata = add_signatures(event.metadata, [key])
-    else:
-        metadata = add_signatures(event.metadata, [key])
+        app_files = event.app_files
+        if app_files is not None and not app_files_signed(event.metadata.signed, app_files):
+            app_files = add_signatures(app_files, [key])
+        return dataclasses.replace(event, metadata=metadata, app_files=app_files)
+    metadata = add_signatures(event.metadata, [key])
     return dataclasses.replace(event, metadata=metadata)
+
+
+def app_files_signed(top_level: Targets, app_files: Metadata[Targets]) -> bool:
+    """Whether ``app_files`` meets the threshold ``top_level``'s delegation gives it."""
+    try:
+        verify_delegate(top_level, APP_FILES_ROLE, app_files)
+    except TufError:
+        return False
+    return True

@@ -14,13 +14,16 @@ drop, swap or forge a developer signature between the build and the signers.
 ``ceremony open``, ``ceremony sign`` and ``publish`` call :func:`verify_targets_event`
 before they show or upload anything.
 
-Public API: ``verify_targets_event(targets, catalog_bytes) -> AppCatalog``,
+Public API: ``verify_targets_event(targets, catalog_bytes, root, app_files, deltas)
+-> AppCatalog``,
 ``signed_catalog(targets, catalog_bytes) -> AppCatalog``,
 ``check_catalog_apps(catalog)``, ``first_difference(expected, found)``,
 ``EventCheckError``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from catalog.catalog_model import (
     CATALOG_NAME,
@@ -40,10 +43,11 @@ from pipeline.catalog_build import (
     round_trip_problem,
 )
 from pipeline.ceremony.event import CeremonyError
+from pipeline.ceremony.layout_check import check_split_targets
 from signing.developer import third_party_catalog_problems
 from signing.errors import TufError
 from signing.hashing import verify_length_and_hashes
-from signing.metadata import Targets
+from signing.metadata import Metadata, Root, Targets
 
 
 class EventCheckError(CeremonyError):
@@ -84,7 +88,7 @@ def _check_target_list(targets: Targets, catalog: AppCatalog) -> None:
     if targets.delegations is not None:
         raise EventCheckError(
             f"the targets metadata (v{targets.version}) delegates to other roles; "
-            "the ceremony never signs delegations"
+            "a flat event never delegates (a split one holds its app-files role)"
         )
     named = {target.name: target for target in catalog.targets()}
     for name, info in sorted(targets.targets.items()):
@@ -216,9 +220,23 @@ def check_catalog_apps(catalog: AppCatalog) -> None:
         raise EventCheckError(f"{CATALOG_NAME}: {_one_line(mismatches)}")
 
 
-def verify_targets_event(targets: Targets, catalog_bytes: bytes | None) -> AppCatalog:
-    """Everything above, in order; the catalog when all of it passes."""
+def verify_targets_event(
+    targets: Targets,
+    catalog_bytes: bytes | None,
+    root: Root,
+    app_files: Metadata[Targets] | None = None,
+    deltas: Sequence[tuple[str, bytes]] = (),
+) -> AppCatalog:
+    """Everything above, in order; the catalog when all of it passes.
+
+    A flat event (no delegation: events opened before the split layout) lists
+    every file itself; a split one is checked by
+    :func:`pipeline.ceremony.layout_check.check_split_targets` under ``root``.
+    """
     catalog = signed_catalog(targets, catalog_bytes)
-    _check_target_list(targets, catalog)
+    if targets.delegations is None and app_files is None and not deltas:
+        _check_target_list(targets, catalog)
+    else:
+        check_split_targets(targets, app_files, deltas, catalog, root)
     check_catalog_apps(catalog)
     return catalog

@@ -7,7 +7,8 @@ bytes the targets metadata signs, the files the metadata lists, every
 embedded manifest through the build's checks and every unit re-rendered
 byte for byte (:mod:`pipeline.ceremony.event_check`).  Then
 ``publish_targets`` matches every artifact against the signed hashes and
-writes.  Nothing is written when any check fails.
+writes (for the split layout, with the event's ``app-files`` role and its
+catalog deltas).  Nothing is written when any check fails.
 
 It lives in the ceremony, above :mod:`pipeline.publish`: publishing takes
 signed metadata and bytes and knows nothing of signing events.
@@ -28,6 +29,7 @@ from pipeline.ceremony.state import CeremonyState
 from pipeline.publish.artifacts import ArtifactError, read_build_outputs
 from pipeline.publish.origin import Origin, PublishError
 from pipeline.publish.signed_repository import PublishReport, publish_targets
+from pipeline.publish.targets_layout import APP_FILES_ROLE
 from signing.keys import SigningKey
 from signing.metadata import Targets
 
@@ -55,10 +57,17 @@ def publish_signing_event(
     except ArtifactError as error:
         raise PublishError(str(error)) from None
     try:
-        verify_targets_event(event.metadata.signed, outputs.catalog_bytes)
+        verify_targets_event(
+            event.metadata.signed,
+            outputs.catalog_bytes,
+            roots[-1].signed,
+            event.app_files,
+            event.deltas,
+        )
     except CeremonyError as error:
         raise PublishError(f"{dist_dir}: {error}") from None
-    artifacts = dict(outputs.artifacts)
+    artifacts = {**dict(outputs.artifacts), **dict(event.deltas)}
+    delegated = {} if event.app_files is None else {APP_FILES_ROLE: event.app_files}
     return publish_targets(
         origin,
         roots,
@@ -69,4 +78,5 @@ def publish_signing_event(
         settings.expiry("snapshot"),
         settings.expiry("timestamp"),
         on_file,
+        delegated,
     )

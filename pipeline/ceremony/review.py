@@ -2,7 +2,9 @@
 
 A targets event is checked first (:mod:`pipeline.ceremony.event_check`: the
 catalog is the one its metadata signs, every manifest passes the build's
-checks, every unit re-renders byte for byte); then its catalog is compared
+checks, every unit re-renders byte for byte; for the split layout,
+:mod:`pipeline.ceremony.layout_check`: the ``app-files`` delegation, and
+every delta rebuilds the catalog from an accepted one); then its catalog is compared
 with the catalog of the newest *accepted* targets event of a lower version
 — itself checked against its own signed metadata.  A root event is compared
 with the trusted root it follows, from the two documents.  Any check that
@@ -18,10 +20,12 @@ from dataclasses import dataclass
 
 from catalog.catalog_model import CATALOG_NAME, AppCatalog
 from pipeline.ceremony.catalog_diff import diff_catalogs
-from pipeline.ceremony.event import CeremonyError, SigningEvent, check_intact
+from pipeline.ceremony.event import CeremonyError, SigningEvent, app_files_signed, check_intact
 from pipeline.ceremony.event_check import EventCheckError, signed_catalog, verify_targets_event
+from pipeline.ceremony.layout_check import check_delta_bases
 from pipeline.ceremony.root_diff import diff_roots
 from pipeline.ceremony.state import CeremonyState
+from pipeline.publish.targets_layout import APP_FILES_ROLE
 from signing.metadata import Root, Targets
 from signing.metadata_fields import format_expires
 
@@ -82,17 +86,49 @@ def _baseline(state: CeremonyState, targets: Targets) -> tuple[str, AppCatalog |
     )
 
 
+def _files(count: int) -> str:
+    return f"{count} file{'' if count == 1 else 's'}"
+
+
+def _layout_lines(event: SigningEvent, targets: Targets) -> list[str]:
+    """What the event signs besides the catalog: per-app files, deltas (derived from it)."""
+    signed = targets.targets[CATALOG_NAME]
+    head = (
+        f"targets v{targets.version}, expires {format_expires(targets.expires)}: "
+        f"{CATALOG_NAME} ({signed.length} bytes, blake3 {signed.hashes['blake3']})"
+    )
+    if event.app_files is None:
+        return [f"{head} and {_files(len(targets.targets) - 1)} it names"]
+    files = event.app_files.signed
+    state = (
+        "kept as published, already signed"
+        if app_files_signed(targets, event.app_files)
+        else "new, signed with targets"
+    )
+    others = len(targets.targets) - 1 - len(event.deltas)
+    return [
+        f"{head}, {_files(others)} it names at the top level",
+        f"{APP_FILES_ROLE} v{files.version} ({state}), expires "
+        f"{format_expires(files.expires)}: {_files(len(files.targets))} it names",
+        f"derived: {len(event.deltas)} catalog delta{'' if len(event.deltas) == 1 else 's'} "
+        "from earlier accepted catalogs, each rebuilding this catalog byte for byte",
+    ]
+
+
 def _review_targets(state: CeremonyState, event: SigningEvent, targets: Targets) -> EventReview:
     _check_not_superseded(state, event)
-    catalog = verify_targets_event(targets, event.catalog)
+    catalog = verify_targets_event(
+        targets, event.catalog, state.trusted_root(), event.app_files, event.deltas
+    )
+    if event.deltas:
+        assert event.catalog is not None  # verify_targets_event refused a missing catalog
+        check_delta_bases(
+            event.deltas, event.catalog, state.accepted_catalogs(below_version=targets.version)
+        )
     baseline, previous = _baseline(state, targets)
     changes = diff_catalogs(previous, catalog)
-    signed = targets.targets[CATALOG_NAME]
-    others = len(targets.targets) - 1
     lines = [
-        f"targets v{targets.version}, expires {format_expires(targets.expires)}: "
-        f"{CATALOG_NAME} ({signed.length} bytes, blake3 {signed.hashes['blake3']}) "
-        f"and {others} file{'' if others == 1 else 's'} it names",
+        *_layout_lines(event, targets),
         f"checked: {_apps(len(catalog.apps))} schema, policy and cross-app rules; "
         "every unit re-renders byte for byte",
         baseline,

@@ -9,13 +9,16 @@ Layout (``ceremony/`` in the repository; ``dist/dev-ceremony/`` for the dev flow
     events/<event-id>/diff.txt    what changed when the event was opened: an informational
                                   copy only, never read back (every command recomputes it)
     events/<event-id>/app-catalog.json   the catalog a targets event signs
+    events/<event-id>/app-files.json     the delegated app-files role it signs (split layout)
+    events/<event-id>/catalog-deltas/<base blake3>.patch   the deltas it signs
 
 Private keys never live here.
 
 Public API: ``CeremonyState(path)`` with ``initialise(...)``, ``settings``,
 ``roots()`` (the verified chain), ``trusted_root()``, ``event_ids()``,
 ``load_event(id)``, ``save_event(event, diff_text)``, ``accept_root(event)``,
-``latest_accepted_targets(below_version)``; ``write_file_atomically(path, data)`` (from
+``latest_accepted_targets(below_version)``, ``accepted_targets_events(below_version)``
+(newest first), ``app_files_versions()``; ``write_file_atomically(path, data)`` (from
 ``pipeline.atomic_file``).
 """
 
@@ -29,6 +32,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 
+from catalog.catalog_delta import DELTA_DIR
+from catalog.catalog_model import CATALOG_NAME
 from pipeline.atomic_file import write_file_atomically
 from pipeline.ceremony.event import (
     DEFAULT_EVENT_LIFETIME,
@@ -39,6 +44,7 @@ from pipeline.ceremony.event import (
     event_status,
 )
 from signing.errors import TufError
+from signing.hashing import verify_length_and_hashes
 from signing.keys import PublicKey, SigningKey
 from signing.metadata import Metadata, Root, Targets
 from signing.repository import new_root, sign
@@ -47,6 +53,8 @@ from signing.trusted_set import TrustedSet
 
 _ROOT_FILE = re.compile(r"^(\d+)\.root\.json$")
 _EVENT_ID = re.compile(r"^[a-z]+-v\d+-[0-9a-f]{12}$")
+APP_FILES_FILE = "app-files.json"
+_DELTA_FILE = re.compile(r"^[0-9a-f]{64}\.patch$")
 
 
 def _pretty_json(document: object) -> bytes:
@@ -189,7 +197,22 @@ class CeremonyState:
             raise CeremonyError(f"{directory}: unreadable signing event ({error})") from None
         catalog_path = directory / "app-catalog.json"
         catalog = catalog_path.read_bytes() if catalog_path.is_file() else None
-        return SigningEvent(record, metadata, catalog)
+        app_files_path = directory / APP_FILES_FILE
+        try:
+            app_files = (
+                Metadata.from_bytes(app_files_path.read_bytes(), Targets)
+                if app_files_path.is_file()
+                else None
+            )
+        except TufError as error:
+            raise CeremonyError(f"{app_files_path}: unreadable ({error})") from None
+        deltas_dir = directory / DELTA_DIR
+        deltas = tuple(
+            (f"{DELTA_DIR}/{path.name}", path.read_bytes())
+            for path in sorted(deltas_dir.iterdir() if deltas_dir.is_dir() else ())
+            if _DELTA_FILE.fullmatch(path.name)
+        )
+        return SigningEvent(record, metadata, catalog, app_files, deltas)
 
     def save_event(self, event: SigningEvent, diff_text: str | None = None) -> Path:
         """Write the event; ``diff_text`` (when given) goes to diff.txt, for people only."""
@@ -199,6 +222,12 @@ class CeremonyState:
             write_file_atomically(directory / "app-catalog.json", event.catalog)
         if diff_text is not None:
             write_file_atomically(directory / "diff.txt", diff_text.encode())
+        for name, data in event.deltas:
+            write_file_atomically(directory / name, data)
+        if event.app_files is not None:
+            write_file_atomically(
+                directory / APP_FILES_FILE, _pretty_json(event.app_files.to_dict())
+            )
         write_file_atomically(directory / "metadata.json", _pretty_json(event.metadata.to_dict()))
         write_file_atomically(directory / "event.json", _pretty_json(event.record.to_dict()))
         return directory
@@ -243,8 +272,13 @@ class CeremonyState:
         With ``below_version``, only events of a lower targets version count:
         the catalog a later event's changes are shown against.
         """
+        accepted = self.accepted_targets_events(below_version)
+        return accepted[0] if accepted else None
+
+    def accepted_targets_events(self, below_version: int | None = None) -> list[SigningEvent]:
+        """Every intact targets event that met its threshold under a trusted root, newest first."""
         roots = [metadata.signed for metadata in self.roots()]
-        best: SigningEvent | None = None
+        found: list[SigningEvent] = []
         for event_id in self.event_ids():
             if not event_id.startswith("targets-"):
                 continue
@@ -255,7 +289,37 @@ class CeremonyState:
                 check_intact(event)
             except CeremonyError:
                 continue
-            accepted = any(event_status(event, root).threshold_met for root in roots)
-            if accepted and (best is None or event.record.version > best.record.version):
-                best = event
-        return best
+            if any(event_status(event, root).threshold_met for root in roots):
+                found.append(event)
+        return sorted(found, key=lambda event: event.record.version, reverse=True)
+
+    def accepted_catalogs(self, below_version: int, keep: int | None = None) -> dict[str, bytes]:
+        """``{blake3: bytes}`` of the catalogs accepted events below ``below_version`` sign.
+
+        Newest first, distinct, at most ``keep``; a catalog file that does not
+        match what its event signs is left out (it cannot be a delta's base).
+        """
+        catalogs: dict[str, bytes] = {}
+        for event in self.accepted_targets_events(below_version):
+            if keep is not None and len(catalogs) >= keep:
+                break
+            signed = event.metadata.signed
+            info = signed.targets.get(CATALOG_NAME) if isinstance(signed, Targets) else None
+            if info is None or event.catalog is None or "blake3" not in info.hashes:
+                continue
+            try:
+                verify_length_and_hashes(event.catalog, info.length, info.hashes)
+            except TufError:
+                continue
+            catalogs.setdefault(info.hashes["blake3"], event.catalog)
+        return catalogs
+
+    def app_files_versions(self) -> list[int]:
+        """The ``app-files`` versions every targets event holds (signed or not)."""
+        versions = []
+        for event_id in self.event_ids():
+            if event_id.startswith("targets-"):
+                app_files = self.load_event(event_id).app_files
+                if app_files is not None:
+                    versions.append(app_files.signed.version)
+        return versions

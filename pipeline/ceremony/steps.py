@@ -3,8 +3,9 @@
 - ``init_ceremony`` — root v1 with the root, targets and online keys and
   thresholds, signed by the root keys at hand;
 - ``open_catalog_event`` — the next targets metadata for a build's outputs,
-  unsigned, checked and reviewed (:mod:`pipeline.ceremony.review`) before it
-  is saved;
+  in the split layout (the top-level role with the catalog deltas, and
+  ``app-files``: :mod:`pipeline.publish.targets_layout`), unsigned, checked
+  and reviewed (:mod:`pipeline.ceremony.review`) before it is saved;
 - ``sign_event`` — check the event again and add one maintainer's signature
   (and, for a root event that now meets both thresholds, make it the
   trusted root);
@@ -14,29 +15,32 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from catalog.address import blake3_hex
 from pipeline.ceremony.event import (
     CeremonyError,
     EventStatus,
     SigningEvent,
     UnchangedCatalogError,
     add_signature,
+    app_files_signed,
     check_key_may_sign,
     check_signable,
     check_still_pending,
     event_status,
     open_root_event,
-    open_targets_event,
+    open_split_targets_event,
 )
 from pipeline.ceremony.review import EventReview, review_event, verify_event
 from pipeline.ceremony.state import CeremonyState
-from pipeline.publish.artifacts import ArtifactError, read_build_outputs
+from pipeline.publish.artifacts import ArtifactError, BuildOutputs, read_build_outputs
+from pipeline.publish.catalog_deltas import DEFAULT_KEEP, delta_artifacts
+from pipeline.publish.targets_layout import split_targets
 from signing.keys import PublicKey, SigningKey
-from signing.metadata import Metadata, Root
+from signing.metadata import Metadata, Root, Targets
 from signing.repository import add_key, bump, remove_key, set_threshold
 
 
@@ -61,7 +65,6 @@ def open_catalog_event(
     unless the catalog changed since the last accepted one (``renew``: open it
     anyway, to sign the same catalog again before targets expires).
     """
-    settings = state.settings
     state.trusted_root()  # refuse early if the ceremony's roots do not verify
     try:
         outputs = read_build_outputs(dist_dir)
@@ -69,14 +72,7 @@ def open_catalog_event(
         raise CeremonyError(str(error)) from None
     # Versions only grow: past the newest event, signed or not, so no two events share one.
     version = max(state.targets_event_versions(), default=0) + 1
-    event = open_targets_event(
-        version,
-        now.replace(microsecond=0) + settings.expiry("targets"),
-        outputs.artifacts,
-        now,
-        catalog=outputs.catalog_bytes,
-        lifetime=settings.event_lifetime,
-    )
+    event = _split_event(state, outputs, version, now, renew)
     review = review_event(state, event)
     if not review.changed and not renew:
         accepted = state.latest_accepted_targets(below_version=version)
@@ -87,6 +83,51 @@ def open_catalog_event(
         )
     state.save_event(event, _informational_copy(review))
     return event, review
+
+
+def _split_event(
+    state: CeremonyState, outputs: BuildOutputs, version: int, now: datetime, renew: bool
+) -> SigningEvent:
+    """The event for the split layout: top-level targets with the deltas, and ``app-files``.
+
+    The deltas start from the catalogs of the last ``DEFAULT_KEEP`` accepted
+    events (what the origin published).  ``app-files`` is the last accepted
+    event's when it lists the same files, still verifies under the trusted
+    root's targets keys and does not expire within half a targets period (a
+    whole one with ``renew``); otherwise a new version, signed with targets.
+    """
+    settings = state.settings
+    root = state.trusted_root()
+    role = root.roles["targets"]
+    expires = now.replace(microsecond=0) + settings.expiry("targets")
+    bases = state.accepted_catalogs(below_version=version, keep=DEFAULT_KEEP)
+    deltas = delta_artifacts(list(bases.values()), outputs.catalog_bytes)
+    accepted = state.latest_accepted_targets(below_version=version)
+    kept = None if accepted is None else accepted.app_files
+    margin = settings.expiry("targets") if renew else settings.expiry("targets") / 2
+    split = split_targets(
+        {**dict(outputs.artifacts), **deltas},
+        version,
+        expires,
+        [root.keys[keyid] for keyid in role.keyids],
+        role.threshold,
+        None if kept is None else kept.signed,
+        renew_before=now + margin,
+    )
+    app_files: Metadata[Targets]
+    if kept is not None and not split.app_files_changed and app_files_signed(split.top_level, kept):
+        app_files = kept
+    else:
+        next_version = max(state.app_files_versions(), default=0) + 1
+        app_files = Metadata.unsigned(dataclasses.replace(split.app_files, version=next_version))
+    return open_split_targets_event(
+        split.top_level,
+        app_files,
+        sorted(deltas.items()),
+        now,
+        outputs.catalog_bytes,
+        settings.event_lifetime,
+    )
 
 
 def _informational_copy(review: EventReview) -> str:
@@ -110,7 +151,7 @@ def sign_event(
     """
     root = state.trusted_root()
     event = state.load_event(event_id)
-    if reviewed_blake3 is not None and blake3_hex(event.metadata.signed_bytes) != reviewed_blake3:
+    if reviewed_blake3 is not None and event.content_blake3 != reviewed_blake3:
         raise CeremonyError(
             f"event {event_id} changed while you were reviewing it; nothing was signed"
         )

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import click
 
-from catalog.address import blake3_hex
 from catalog.refusal import Refused
 from pipeline.ceremony.event import (
     CeremonyError,
@@ -132,9 +131,7 @@ def sign(
     shown.print(review.text, markup=False, end="")
     if not yes and not click.confirm("Sign this?", default=False, err=True):
         raise Refused("not signed")
-    status = sign_event(
-        state, event.event_id, key, utc_now(), blake3_hex(event.metadata.signed_bytes)
-    )
+    status = sign_event(state, event.event_id, key, utc_now(), event.content_blake3)
     if as_json:
         document = {
             "ok": True,

@@ -1,13 +1,14 @@
 """Push what an origin serves to HTTP seeds that accept uploads (``archy publish --seed``).
 
 After a publish, the origin's current targets (by the signed targets metadata
-the timestamp leads to) and its metadata are offered to each seed in the
-publish order: every blob the seed does not hold yet (``HEAD
-/blobs/<blake3>`` answers 404) is uploaded with ``PUT /blobs/<blake3>``, then
-the versioned metadata, then ``timestamp.json`` last — so a node reading the
-seed's metadata never meets a target the seed lacks.  The seed checks every
-blob's BLAKE3 itself before storing it; uploads carry the seed's token
-(``Authorization: Bearer``).  See ``docs/seed-protocol.md``.
+the timestamp leads to, delegated roles such as ``app-files`` included) and its
+metadata are offered to each seed in the publish order: every blob the seed
+does not hold yet (``HEAD /blobs/<blake3>`` answers 404) is uploaded with
+``PUT /blobs/<blake3>``, then the versioned metadata, then ``timestamp.json``
+last — so a node reading the seed's metadata never meets a target the seed
+lacks.  The seed checks every blob's BLAKE3 itself before storing it; uploads
+carry the seed's token (``Authorization: Bearer``).  See
+``docs/seed-protocol.md``.
 
 Public API: ``SeedPushError``, ``SeedPushReport``, ``push_to_seed(origin,
 seed_url, token, client=None) -> SeedPushReport``.
@@ -60,29 +61,40 @@ def _seed_root(seed_url: str) -> str:
     return seed_url.rstrip("/").removesuffix("/targets")
 
 
+def _read_role(origin: Origin, path: str) -> Metadata[Targets]:
+    data = origin.read(path)
+    if data is None:
+        raise SeedPushError(f"{origin.describe(path)}: missing, but the snapshot names it")
+    try:
+        return Metadata.from_bytes(data, Targets)
+    except TufError as error:
+        raise SeedPushError(f"{origin.describe(path)}: not valid metadata ({error})") from None
+
+
 def _target_blobs(origin: Origin) -> tuple[dict[str, tuple[str, str]], list[str]]:
-    """``{blake3: (origin path, target name)}`` of the current targets, and the metadata paths."""
+    """``{blake3: (origin path, target name)}`` of the current targets, and the metadata paths.
+
+    The targets are the top-level role's and every delegated role's the snapshot
+    names (``app-files`` holds the icons and companion archives).
+    """
     state = read_origin_state(origin)
     if state.snapshot is None:
         raise SeedPushError(f"{origin.describe()} serves no repository yet: nothing to push")
-    targets_path = targets_metadata_path(state.targets_version)
-    data = origin.read(targets_path)
-    if data is None:
-        raise SeedPushError(f"{origin.describe(targets_path)}: missing, but the snapshot names it")
-    try:
-        targets: Metadata[Targets] = Metadata.from_bytes(data, Targets)
-    except TufError as error:
-        raise SeedPushError(
-            f"{origin.describe(targets_path)}: not valid metadata ({error})"
-        ) from None
+    role_paths = [
+        f"metadata/{meta.version}.{name}"
+        for name, meta in sorted(state.snapshot.signed.meta.items())
+    ]
+    if targets_metadata_path(state.targets_version) not in role_paths:
+        raise SeedPushError(f"{origin.describe()}: the snapshot names no targets metadata")
     blobs: dict[str, tuple[str, str]] = {}
-    for name, info in targets.signed.targets.items():
-        blake3 = info.hashes.get("blake3")
-        if blake3 is None:
-            continue
-        directory, separator, plain = name.rpartition("/")
-        blobs[blake3] = (f"targets/{directory}{separator}{blake3}.{plain}", name)
-    metadata = [targets_path, f"metadata/{state.snapshot_version}.snapshot.json", TIMESTAMP_PATH]
+    for role_path in role_paths:
+        for name, info in _read_role(origin, role_path).signed.targets.items():
+            blake3 = info.hashes.get("blake3")
+            if blake3 is None:
+                continue
+            directory, separator, plain = name.rpartition("/")
+            blobs[blake3] = (f"targets/{directory}{separator}{blake3}.{plain}", name)
+    metadata = [*role_paths, f"metadata/{state.snapshot_version}.snapshot.json", TIMESTAMP_PATH]
     version = 1
     while origin.read(root_path(version)) is not None:
         metadata.append(root_path(version))

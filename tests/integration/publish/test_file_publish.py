@@ -101,7 +101,7 @@ def test_a_publish_writes_targets_then_metadata_then_the_timestamp_last(
         "target" if path.startswith("targets/") else path.split("/")[-1].split(".")[-2]
         for path in origin.writes
     ]
-    assert kinds == ["target", "target", "targets", "snapshot", "root", "timestamp"]
+    assert kinds == ["target", "target", "app-files", "targets", "snapshot", "root", "timestamp"]
     assert origin.writes[-1] == "metadata/timestamp.json"
 
 
@@ -180,10 +180,11 @@ def test_a_key_that_is_not_the_online_key_is_refused(
         )
 
 
-# the second publish below makes 7 create/replace calls (some find the file already there);
-# a fault before each one of them, the last being the timestamp replace that makes the new
-# catalog visible
-FAULT_POINTS = range(7)
+# the second publish below makes 9 create/replace calls (some find the file already there:
+# the catalog, its delta, two icons, app-files, targets, snapshot, root, timestamp); a fault
+# before each one of them, the last being the timestamp replace that makes the new catalog
+# visible
+FAULT_POINTS = range(9)
 SECOND_PUBLISH_APPS = [SmallApp("demo-web", version="2.0.0"), SmallApp("new-app", host_port=18081)]
 
 

@@ -39,6 +39,7 @@ def test_the_dev_flow_publishes_what_the_node_then_downloads(
     for key_file in (dist / "dev-ceremony/keys").glob("*.key"):
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert sorted(p.name for p in (dist / "repo/metadata").iterdir()) == [
+        "1.app-files.json",
         "1.root.json",
         "1.snapshot.json",
         "1.targets.json",

@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 
 from catalog.address import blake3_hex
+from catalog.catalog_delta import delta_target_name
 from node_runtime.seed.http_server import HttpSeedServer
 from node_runtime.seed.store import SeedStore
 from node_runtime.store.blob_store import BlobStore
+from signing.metadata import Metadata, Targets
 from tests.integration.seeds.seeded_node import (
     pull_once_without_retries,
     seeded_node,
@@ -131,3 +133,40 @@ def test_a_node_with_its_origin_down_pulls_from_a_synced_seed(
     assert result.pointer.blake3 == blake3_hex(repository.catalog_bytes)
     assert "timestamp.json" in " ".join(fetcher.metadata_from_seed)
     assert stored_companion(paths, repository) == b"the demo companion archive" * 1000
+
+
+def test_a_split_layout_is_mirrored_whole_and_a_node_pulls_every_piece_from_the_seed(
+    tmp_path: Path, repository: RepositoryHandle
+) -> None:
+    """Icons and archives are listed by ``app-files`` only: the sync walks the delegation."""
+    archive = {"demo": {"demo-ui": b"the demo companion archive" * 1000}}
+    demo = {"demo": manifest_yaml("demo", version="2.0.0", host_port=18091)}
+    repository.publish(demo, companions=archive, split_app_files=True, deltas_keep=4)
+    top = Metadata.from_bytes(repository.path("metadata/2.targets.json").read_bytes(), Targets)
+    assert sorted(top.signed.targets)[0] == "app-catalog.json"  # icons, archives: app-files
+    assert not [name for name in top.signed.targets if name.startswith(("icons/", "companions/"))]
+    store = tmp_path / "seed"
+    first = sync(repository, store, "--root", str(repository.root_path))
+    blobs = BlobStore(store / "blobs")
+    assert set(blobs.blobs()) >= signed_blobs(repository)
+    assert "1.app-files.json" in {path.name for path in (store / "metadata").iterdir()}
+    assert first["metadata_written"][-1] == "timestamp.json"
+
+    with HttpSeedServer(SeedStore(store / "blobs", store / "metadata")) as seed:
+        paths = seeded_node(tmp_path, repository, ORIGIN_DOWN, [seed.url])
+        result, _fetcher = pull_once_without_retries(paths)
+        assert result.pointer.blake3 == blake3_hex(repository.catalog_bytes)
+        assert stored_companion(paths, repository) == b"the demo companion archive" * 1000
+        assert repository.catalog is not None
+        icon = repository.catalog.apps["demo"].icon
+        assert icon is not None and BlobStore(paths.blobs_dir).is_intact(icon.blake3)
+
+        held = repository.catalog_bytes
+        demo = {"demo": manifest_yaml("demo", version="3.0.0", host_port=18091)}
+        repository.publish(demo, companions=archive, split_app_files=True, deltas_keep=4)
+        sync(repository, store)
+        result, _fetcher = pull_once_without_retries(paths)
+    assert result.downloaded == [delta_target_name(blake3_hex(held))]
+    assert BlobStore(paths.blobs_dir).read_verified(result.pointer.blake3) == (
+        repository.catalog_bytes
+    )

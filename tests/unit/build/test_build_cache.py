@@ -41,9 +41,10 @@ def test_cold_warm_and_no_cache_builds_write_identical_bytes(tmp_path: Path) -> 
 
     assert cold.catalog_bytes == uncached.catalog_bytes == warm.catalog_bytes
     # 3 manifests + 3 unit sets + 3 "this app entry parses back" verdicts
-    assert (cold.cache_hits, cold.cache_misses) == (0, 9)
-    assert (warm.cache_hits, warm.cache_misses) == (9, 0)
-    assert len(cache_files(cache)) == 9
+    # + 3 per-app policy results (no error: their warnings, if any)
+    assert (cold.cache_hits, cold.cache_misses) == (0, 12)
+    assert (warm.cache_hits, warm.cache_misses) == (12, 0)
+    assert len(cache_files(cache)) == 12
     for name in ("none", "cold", "warm"):
         assert (tmp_path / name / "outputs.json").read_bytes() == (
             tmp_path / "none" / "outputs.json"
@@ -59,7 +60,7 @@ def test_a_changed_manifest_misses_only_its_own_entries(tmp_path: Path) -> None:
 
     cached = build(source, tmp_path / "cached", cache)
 
-    assert (cached.cache_hits, cached.cache_misses) == (6, 3)
+    assert (cached.cache_hits, cached.cache_misses) == (8, 4)
     assert cached.catalog_bytes == build(source, tmp_path / "uncached", None).catalog_bytes
     assert cached.catalog.apps["demo-two"].version == "2.6"
 
@@ -89,7 +90,7 @@ def test_corrupt_entries_are_ignored_and_rebuilt(tmp_path: Path, damage: object)
 
     assert again.catalog_bytes == first.catalog_bytes == healed.catalog_bytes
     assert again.cache_hits == 0
-    assert (healed.cache_hits, healed.cache_misses) == (9, 0)
+    assert (healed.cache_hits, healed.cache_misses) == (12, 0)
 
 
 def test_keys_cover_the_bytes_and_their_framing() -> None:
@@ -164,3 +165,23 @@ def test_an_incremental_build_writes_exactly_what_a_cold_build_writes(tmp_path: 
     # beyond that, the folder holds the previous build's targets as they were, nothing else
     extra = {name: written[name] for name in written.keys() - expected.keys()}
     assert extra and extra.items() <= first_targets.items()
+
+
+def test_cached_policy_warnings_are_reported_again_and_an_error_is_never_cached(
+    tmp_path: Path,
+) -> None:
+    source = AppRepo(tmp_path / "repo")
+    source.add_app("demo-one")  # its image has no digest: a warning (P015)
+    source.commit("one app")
+    cache = tmp_path / "cache"
+    cold = build(source, tmp_path / "cold", cache)
+    warm = build(source, tmp_path / "warm", cache)
+    assert cold.warnings and warm.warnings == cold.warnings
+
+    source.add_app("demo-one", image="127.0.0.1:5000/demo/web:latest")
+    source.commit("a latest tag")
+    for attempt in ("first", "second"):
+        with pytest.raises(BuildRefused) as refused:
+            build(source, tmp_path / attempt, cache)
+        assert any("latest" in problem for problem in refused.value.problems)
+    assert not [path for path in (cache / "policy").iterdir() if b'"error"' in path.read_bytes()]

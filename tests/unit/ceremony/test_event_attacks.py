@@ -114,13 +114,28 @@ def edit_units(dist: Path, inserted: str) -> tuple[int, str]:
     return at + 1, expected
 
 
-def targets_header(event: SigningEvent, catalog: bytes, files: int) -> str:
+KEPT = "kept as published, already signed"
+NEW = "new, signed with targets"
+
+
+def targets_header(
+    event: SigningEvent, catalog: bytes, top: str, app_files: str, deltas: str
+) -> str:
+    """The review's first lines: ``top`` like "0 files", ``app_files`` like "v1 (...): 1 file"."""
     expires = format_expires(event.metadata.signed.expires)
     return (
         f"targets v{event.record.version}, expires {expires}: {CATALOG_NAME} "
-        f"({len(catalog)} bytes, blake3 {blake3_hex(catalog)}) and {files} "
-        f"file{'' if files == 1 else 's'} it names\n"
+        f"({len(catalog)} bytes, blake3 {blake3_hex(catalog)}), {top} it names at the top level\n"
+        f"app-files {app_files} it names\n"
+        f"derived: {deltas} from earlier accepted catalogs, each rebuilding this catalog "
+        "byte for byte\n"
     )
+
+
+def app_files_text(version: int, state: str, files: int, expires_event: SigningEvent) -> str:
+    assert expires_event.app_files is not None
+    expires = format_expires(expires_event.app_files.signed.expires)
+    return f"v{version} ({state}), expires {expires}: {files} file{'' if files == 1 else 's'}"
 
 
 CHECKED = (
@@ -157,7 +172,9 @@ def test_a_diff_txt_replaced_with_no_app_changes_still_shows_the_real_change(
     shown = result.stdout.split("signed targets-")[0]
     assert shown == (
         f"signing event {second.event_id} (targets v2):\n"
-        + targets_header(second, catalog, 1)
+        + targets_header(
+            second, catalog, "0 files", app_files_text(1, KEPT, 1, second), "1 catalog delta"
+        )
         + CHECKED
         + f"changes since targets v1 (event {first.event_id}, accepted):\n"
         "source commit aaaaaaaaaaaa -> bbbbbbbbbbbb\n"
@@ -476,7 +493,9 @@ def test_a_swapped_or_added_node_binary_is_shown_to_the_signer(
     catalog = (tmp_path / "v2" / CATALOG_NAME).read_bytes()
     assert result.stdout.split("signed targets-")[0] == (
         f"signing event {second.event_id} (targets v2):\n"
-        + targets_header(second, catalog, 3)
+        + targets_header(
+            second, catalog, "2 files", app_files_text(1, KEPT, 1, second), "1 catalog delta"
+        )
         + CHECKED
         + f"changes since targets v1 (event {first.event_id}, accepted):\n"
         f"~ node binary linux-amd64: {len(old)} bytes blake3 {blake3_hex(old)} -> "
@@ -654,14 +673,16 @@ def test_open_json_carries_the_computed_review(ceremony: ThrowawayCeremony, tmp_
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     event = ceremony.state.load_event(document["event_id"])
-    assert document["review"][1:4] == [
+    assert document["review"][3:6] == [
         CHECKED.rstrip("\n"),
         "no catalog was accepted before: everything is new",
         "first catalog, source commit aaaaaaaaaaaa",
     ]
-    assert document["review"][0] == targets_header(
-        event, (tmp_path / "dist" / CATALOG_NAME).read_bytes(), 1
-    ).rstrip("\n")
+    catalog = (tmp_path / "dist" / CATALOG_NAME).read_bytes()
+    header = targets_header(
+        event, catalog, "0 files", app_files_text(1, NEW, 1, event), "0 catalog deltas"
+    )
+    assert document["review"][0:3] == header.rstrip("\n").split("\n")
 
 
 def test_an_event_changed_between_review_and_signature_is_not_signed(
@@ -669,7 +690,7 @@ def test_an_event_changed_between_review_and_signature_is_not_signed(
 ) -> None:
     write_build(tmp_path / "v1", [SmallApp("demo-web")])
     shown, _review = open_catalog_event(ceremony.state, tmp_path / "v1", NOW)
-    reviewed = blake3_hex(shown.metadata.signed_bytes)
+    reviewed = shown.content_blake3
     # While the signer reads, CI swaps the event for another build under the same id:
     write_build(tmp_path / "v2", [SmallApp("demo-web", version="6.6.6")], commit="b" * 40)
     outputs = read_build_outputs(tmp_path / "v2")
