@@ -1,0 +1,73 @@
+"""Plain ``http://`` GETs with the standard library's ``http.client``, for one-shot processes.
+
+``archy-node tuf`` (the TUF conformance client) starts one process per step,
+so what it imports is most of its time: httpx and httpcore cost about 0.2 s of
+CPU per process, the standard library's ``http.client`` almost nothing (it is
+loaded anyway).  :func:`node_runtime.fetch.http.fetcher_for` hands plain
+``http://`` base URLs to this transport; ``https://`` stays with
+:class:`~node_runtime.fetch.http.HttpOrigin` (httpx), so the TLS policy lives
+in one place.  The node's own pulls use :class:`~node_runtime.fetch.http.OriginFetcher`.
+
+One connection per request (``Connection: close``), one attempt, a socket
+timeout on connect and on every read, and the same answer rules as
+:class:`HttpOrigin` (:func:`~node_runtime.fetch.fetcher.refuse_unusable_answer`:
+403/404 → not found, 408/429/5xx → transient, a declared length over the cap
+refused before the body is read).
+
+Public API: ``PlainHttpFetcher(timeout_seconds=30.0)``.
+"""
+
+from __future__ import annotations
+
+import http.client
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+from node_runtime.fetch.fetcher import (
+    CHUNK_SIZE,
+    FIRST_ATTEMPT,
+    Attempt,
+    DownloadError,
+    Fetcher,
+    TransientDownloadError,
+    refuse_unusable_answer,
+)
+
+USER_AGENT = "archy-node"
+
+
+class PlainHttpFetcher(Fetcher):
+    """GETs ``http://`` URLs over ``http.client`` (see the module text)."""
+
+    def __init__(self, timeout_seconds: float = 30.0) -> None:
+        self.timeout_seconds = timeout_seconds
+
+    def stream(
+        self, url: str, max_length: int, attempt: Attempt = FIRST_ATTEMPT
+    ) -> Iterator[bytes]:
+        parts = urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise DownloadError(f"{url}: not a plain http:// URL")
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            port = parts.port
+        except ValueError:
+            raise DownloadError(f"{url}: bad port") from None
+        connection = http.client.HTTPConnection(parts.hostname, port, timeout=self.timeout_seconds)
+        try:
+            connection.request(
+                "GET", target, headers={"User-Agent": USER_AGENT, "Connection": "close"}
+            )
+            response = connection.getresponse()
+            refuse_unusable_answer(
+                url, response.status, response.getheader("content-length") or "", max_length
+            )
+            while chunk := response.read(CHUNK_SIZE):
+                yield chunk
+        except TimeoutError:
+            raise TransientDownloadError(url, "timed out") from None
+        except (OSError, http.client.HTTPException) as error:
+            reason = str(error) or type(error).__name__
+            raise TransientDownloadError(url, reason) from None
+        finally:
+            connection.close()
