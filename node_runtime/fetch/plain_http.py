@@ -4,9 +4,11 @@
 so what it imports is most of its time: httpx and httpcore cost about 0.2 s of
 CPU per process, the standard library's ``http.client`` almost nothing (it is
 loaded anyway).  :func:`node_runtime.fetch.http.fetcher_for` hands plain
-``http://`` base URLs to this transport; ``https://`` stays with
-:class:`~node_runtime.fetch.http.HttpOrigin` (httpx), so the TLS policy lives
-in one place.  The node's own pulls use :class:`~node_runtime.fetch.http.OriginFetcher`.
+``http://`` base URLs to this transport.  Any other URL it is asked for (an
+``https://`` or ``file://`` target base beside plain-http metadata) goes to an
+:class:`~node_runtime.fetch.http.HttpOrigin` created on first need, so the TLS
+policy lives in one place.  The node's own pulls use
+:class:`~node_runtime.fetch.http.OriginFetcher`.
 
 One connection per request (``Connection: close``), one attempt, a socket
 timeout on connect and on every read, and the same answer rules as
@@ -41,13 +43,30 @@ class PlainHttpFetcher(Fetcher):
 
     def __init__(self, timeout_seconds: float = 30.0) -> None:
         self.timeout_seconds = timeout_seconds
+        self._other: Fetcher | None = None
+
+    def close(self) -> None:
+        if self._other is not None:
+            self._other.close()
+
+    def _other_schemes(self) -> Fetcher:
+        """The httpx origin (``https://``, ``file://``), created the first time one is asked for."""
+        if self._other is None:
+            from node_runtime.fetch.http import HttpOrigin, Timeouts
+
+            seconds = self.timeout_seconds
+            self._other = HttpOrigin(Timeouts(seconds, seconds, seconds))
+        return self._other
 
     def stream(
         self, url: str, max_length: int, attempt: Attempt = FIRST_ATTEMPT
     ) -> Iterator[bytes]:
         parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise DownloadError(f"{url}: not a plain http:// URL")
+        if parts.scheme != "http":
+            yield from self._other_schemes().stream(url, max_length, attempt)
+            return
+        if not parts.hostname:
+            raise DownloadError(f"{url}: no host")
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
             port = parts.port

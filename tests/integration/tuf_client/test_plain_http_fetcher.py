@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -100,8 +101,16 @@ def test_a_silent_or_absent_server_is_a_transient_failure(origin: str) -> None:
     closed = origin.rsplit(":", 1)[0] + ":1"  # nothing listens on port 1
     with pytest.raises(TransientDownloadError):
         PlainHttpFetcher().download_bytes(f"{closed}/ok", 10)
-    with pytest.raises(DownloadError, match="not a plain http:// URL"):
-        PlainHttpFetcher().download_bytes("https://127.0.0.1:1/x", 10)
+    with pytest.raises(DownloadError, match="no host"):
+        PlainHttpFetcher().download_bytes("http:///x", 10)
+
+
+def test_other_schemes_go_to_the_httpx_origin(tmp_path: Path) -> None:
+    (tmp_path / "target").write_bytes(BODY)
+    with PlainHttpFetcher() as fetcher:
+        assert fetcher.download_bytes((tmp_path / "target").as_uri(), len(BODY)) == BODY
+        with pytest.raises(RemoteFileNotFoundError):
+            fetcher.download_bytes((tmp_path / "absent").as_uri(), 10)
 
 
 def test_the_conformance_clients_fetches_never_import_httpx(origin: str) -> None:
