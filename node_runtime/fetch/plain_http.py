@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import http.client
 from collections.abc import Iterator
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from node_runtime.fetch.fetcher import (
     CHUNK_SIZE,
@@ -36,6 +36,14 @@ from node_runtime.fetch.fetcher import (
 )
 
 USER_AGENT = "archy-node"
+# Characters a request target may hold as they are (RFC 3986 pchar, "/" and "%" of an escape);
+# any other (a space in a target name, non-ASCII) is percent-encoded, as httpx does.
+_TARGET_SAFE = "/%:@!$&'()*+,;=-._~"
+
+
+def _request_target(path: str, query: str) -> str:
+    target = quote(path or "/", safe=_TARGET_SAFE)
+    return f"{target}?{quote(query, safe=_TARGET_SAFE + '?')}" if query else target
 
 
 class PlainHttpFetcher(Fetcher):
@@ -67,7 +75,7 @@ class PlainHttpFetcher(Fetcher):
             return
         if not parts.hostname:
             raise DownloadError(f"{url}: no host")
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        target = _request_target(parts.path, parts.query)
         try:
             port = parts.port
         except ValueError:
