@@ -4,9 +4,10 @@
 so what it imports is most of its time: httpx and httpcore cost about 0.2 s of
 CPU per process, the standard library's ``http.client`` almost nothing (it is
 loaded anyway).  :func:`node_runtime.fetch.http.fetcher_for` hands plain
-``http://`` base URLs to this transport.  Any other URL it is asked for (an
-``https://`` or ``file://`` target base beside plain-http metadata) goes to an
-:class:`~node_runtime.fetch.http.HttpOrigin` created on first need, so the TLS
+``http://`` base URLs to this transport, with ``other_schemes``: how to make
+the transport for any other URL it is asked for (an ``https://`` or ``file://``
+target base beside plain-http metadata), an
+:class:`~node_runtime.fetch.http.HttpOrigin` made on first need, so the TLS
 policy lives in one place.  The node's own pulls use
 :class:`~node_runtime.fetch.http.OriginFetcher`.
 
@@ -16,13 +17,13 @@ timeout on connect and on every read, and the same answer rules as
 403/404 → not found, 408/429/5xx → transient, a declared length over the cap
 refused before the body is read).
 
-Public API: ``PlainHttpFetcher(timeout_seconds=30.0)``.
+Public API: ``PlainHttpFetcher(timeout_seconds=30.0, other_schemes=None)``.
 """
 
 from __future__ import annotations
 
 import http.client
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import quote, urlsplit
 
 from node_runtime.fetch.fetcher import (
@@ -49,21 +50,23 @@ def _request_target(path: str, query: str) -> str:
 class PlainHttpFetcher(Fetcher):
     """GETs ``http://`` URLs over ``http.client`` (see the module text)."""
 
-    def __init__(self, timeout_seconds: float = 30.0) -> None:
+    def __init__(
+        self, timeout_seconds: float = 30.0, other_schemes: Callable[[], Fetcher] | None = None
+    ) -> None:
         self.timeout_seconds = timeout_seconds
+        self._make_other = other_schemes
         self._other: Fetcher | None = None
 
     def close(self) -> None:
         if self._other is not None:
             self._other.close()
 
-    def _other_schemes(self) -> Fetcher:
-        """The httpx origin (``https://``, ``file://``), created the first time one is asked for."""
+    def _other_schemes(self, url: str) -> Fetcher:
+        """The transport for ``https://`` and ``file://``, made the first time one is asked for."""
         if self._other is None:
-            from node_runtime.fetch.http import HttpOrigin, Timeouts
-
-            seconds = self.timeout_seconds
-            self._other = HttpOrigin(Timeouts(seconds, seconds, seconds))
+            if self._make_other is None:
+                raise DownloadError(f"{url}: not a plain http:// URL")
+            self._other = self._make_other()
         return self._other
 
     def stream(
@@ -71,7 +74,7 @@ class PlainHttpFetcher(Fetcher):
     ) -> Iterator[bytes]:
         parts = urlsplit(url)
         if parts.scheme != "http":
-            yield from self._other_schemes().stream(url, max_length, attempt)
+            yield from self._other_schemes(url).stream(url, max_length, attempt)
             return
         if not parts.hostname:
             raise DownloadError(f"{url}: no host")

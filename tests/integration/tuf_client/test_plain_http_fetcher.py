@@ -112,7 +112,9 @@ def test_a_silent_or_absent_server_is_a_transient_failure(origin: str) -> None:
 
 def test_other_schemes_go_to_the_httpx_origin(tmp_path: Path) -> None:
     (tmp_path / "target").write_bytes(BODY)
-    with PlainHttpFetcher() as fetcher:
+    with pytest.raises(DownloadError, match="not a plain http:// URL"):
+        PlainHttpFetcher().download_bytes((tmp_path / "target").as_uri(), 10)
+    with fetcher_for("http://127.0.0.1:1/metadata/") as fetcher:
         assert fetcher.download_bytes((tmp_path / "target").as_uri(), len(BODY)) == BODY
         with pytest.raises(RemoteFileNotFoundError):
             fetcher.download_bytes((tmp_path / "absent").as_uri(), 10)
