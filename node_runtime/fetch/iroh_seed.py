@@ -5,12 +5,12 @@ connection: one bi-directional stream per range.  :class:`IrohClient` is the
 one client endpoint (with its own event loop thread) every iroh seed of a
 pull shares; connections are reused while they are open.
 
-Throughput: every await on the binding is a hop between iroh's Rust thread
-and the event loop, so the body is read in pieces that grow (64 KiB up to
-1 MiB, :class:`PieceSize`) while each one arrives well within the stall limit
-and shrink when one is slow: a seed that sends nothing for the stall limit is
-still a stalled seed, and a fast one costs 64 hops for 64 MiB instead of
-about a thousand.
+Throughput: the body is read with ``read_exact`` in pieces that grow (64 KiB
+up to 1 MiB, :class:`PieceSize`) while each one arrives well within the stall
+limit and shrink when one is slow, so a seed that sends nothing for the stall
+limit is still a stalled seed, and a fast one costs 64 calls into the binding
+for 64 MiB instead of about a thousand.  (The binding still wakes the event
+loop once per batch of packets; see docs/seed-protocol.md for what is left.)
 
 Public API: ``IrohClient(bind_addr="0.0.0.0:0", relays=False)`` (``run``,
 ``connection``, ``close``), ``IrohSeedTransport(seed_url, client,
