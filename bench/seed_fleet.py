@@ -21,17 +21,22 @@ Two parts, in one run:
 2. **Transfer.**  One blob (``--blob-mib``) fetched from one iroh seed
    (``archy/blobs/1`` over QUIC, the memmove send buffer installed) and from
    one HTTP seed, both on loopback inside a loopback-only network namespace
-   (``unshare -n``; relays off): MiB/s of each, best of ``--repeats``, and the
-   ratio iroh/HTTP.
+   (``unshare -n``; relays off): MiB/s of each over ``--repeats`` alternating
+   rounds (best and median), CPU per MiB of client and seed, and the ratio
+   iroh/HTTP.  The seeds run in a process of their own (``--same-process``:
+   in the client's, as first measured).
 
 Run: .venv/bin/python bench/seed_fleet.py [--nodes 1000] [--seeds 4]
+     .venv/bin/python bench/seed_fleet.py --transfer [--repeats 7] [--same-process]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import random
 import shutil
 import statistics
@@ -40,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -240,45 +246,112 @@ def make_update(scratch: Path, archive_bytes: int) -> tuple[Path, bytes, list[st
 # --- part 2: one transfer, iroh against HTTP, inside unshare -n ---
 
 
-def measure_transfer(blob_mib: int, repeats: int) -> dict[str, Any]:
-    """Runs inside the loopback-only namespace: MiB/s over iroh and over HTTP, best of N."""
+def serve_seeds(directory: Path) -> None:
+    """Runs in its own process: an iroh and an HTTP seed over ``directory`` until stdin closes.
+
+    Prints one JSON line ``{"iroh": url, "http": url}`` once both listen.
+    """
+    from node_runtime.seed.iroh_server import IrohSeed
+
+    store = SeedStore(directory)
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    iroh_seed = asyncio.run_coroutine_threadsafe(IrohSeed(store).start(), loop).result()
+    asyncio.run_coroutine_threadsafe(iroh_seed.serve(), loop)
+    with HttpSeedServer(store) as http_seed:
+        print(json.dumps({"iroh": iroh_seed.seed_url, "http": http_seed.url}), flush=True)
+        sys.stdin.read()
+    asyncio.run_coroutine_threadsafe(iroh_seed.close(), loop).result()
+
+
+def measure_transfer(blob_mib: int, repeats: int, same_process: bool) -> dict[str, Any]:
+    """Runs inside the loopback-only namespace: MiB/s over iroh and over HTTP, best of N.
+
+    The rounds alternate (HTTP, iroh, HTTP, iroh, …) so that a burst of load
+    from elsewhere on the machine hits both alike.  The seeds run in a process
+    of their own (as on a real network: the seed is another machine), or with
+    ``same_process`` in the client's process (the layout of the first
+    measurement: one interpreter, one GIL and one iroh runtime for both ends).
+    Also reported: the client process's CPU seconds per MiB.
+    """
     from node_runtime.fetch.http_seed import HttpSeedTransport
     from node_runtime.fetch.iroh_seed import IrohClient, IrohSeedTransport
     from node_runtime.fetch.seed_transport import BlobTransport
     from node_runtime.fetch.swarm import MultiSourceBlobFetcher
-    from node_runtime.seed.iroh_server import IrohSeed
 
     data = random.Random(11).randbytes(blob_mib << 20)
     blake3 = blake3_module.blake3(data).hexdigest()
-    with tempfile.TemporaryDirectory() as directory:
+    with tempfile.TemporaryDirectory() as directory, contextlib.ExitStack() as stack:
         (Path(directory) / blake3).write_bytes(data)
-        store = SeedStore(Path(directory))
-        loop = asyncio.new_event_loop()
-        threading.Thread(target=loop.run_forever, daemon=True).start()
-        iroh_seed = asyncio.run_coroutine_threadsafe(IrohSeed(store).start(), loop).result()
-        asyncio.run_coroutine_threadsafe(iroh_seed.serve(), loop)
+        seed_pid = os.getpid()  # same process: its CPU is already in process_time()
+        if same_process:
+            seeds = stack.enter_context(_seeds_in_this_process(Path(directory)))
+        else:
+            server = subprocess.Popen(
+                [sys.executable, str(Path(__file__).resolve()), "--serve-seeds", directory],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            stack.callback(server.wait)
+            stack.callback(server.stdin.close)  # type: ignore[union-attr]
+            seeds = json.loads(server.stdout.readline())  # type: ignore[union-attr]
+            seed_pid = server.pid
         client = IrohClient("127.0.0.1:0")
-        results: dict[str, Any] = {}
-        with HttpSeedServer(store) as http_seed:
-            transports: dict[str, BlobTransport] = {
-                "iroh": IrohSeedTransport(iroh_seed.seed_url, client),
-                "http": HttpSeedTransport(http_seed.url),
-            }
+        stack.callback(client.close)
+        transports: dict[str, BlobTransport] = {
+            "http": HttpSeedTransport(seeds["http"]),
+            "iroh": IrohSeedTransport(seeds["iroh"], client),
+        }
+        rates: dict[str, list[float]] = {name: [] for name in transports}
+        cpu: dict[str, list[float]] = {name: [] for name in transports}
+        seed_cpus: dict[str, list[float]] = {name: [] for name in transports}
+        for _ in range(repeats):
             for name, transport in transports.items():
-                rates = []
-                for _ in range(repeats):
-                    fetcher = MultiSourceBlobFetcher([transport])
-                    with tempfile.TemporaryFile() as destination:
-                        started = time.perf_counter()
-                        fetcher.fetch(blake3, len(data), destination)
-                        rates.append(blob_mib / (time.perf_counter() - started))
-                results[name] = {"best_mib_s": max(rates), "median_mib_s": statistics.median(rates)}
-        client.close()
+                fetcher = MultiSourceBlobFetcher([transport])
+                with tempfile.TemporaryFile() as destination:
+                    seed_cpu = 0.0 if same_process else _cpu_seconds(seed_pid)
+                    started, cpu_started = time.perf_counter(), time.process_time()
+                    fetcher.fetch(blake3, len(data), destination)
+                    rates[name].append(blob_mib / (time.perf_counter() - started))
+                    cpu[name].append((time.process_time() - cpu_started) / blob_mib)
+                    if not same_process:
+                        seed_cpu = _cpu_seconds(seed_pid) - seed_cpu
+                    seed_cpus[name].append(seed_cpu / blob_mib)
+    return {
+        name: {
+            "best_mib_s": max(rates[name]),
+            "median_mib_s": statistics.median(rates[name]),
+            "client_cpu_ms_per_mib": 1000 * min(cpu[name]),
+            "seed_cpu_ms_per_mib": 1000 * min(seed_cpus[name]),
+        }
+        for name in transports
+    }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def _seeds_in_this_process(directory: Path) -> Iterator[dict[str, str]]:
+    from node_runtime.seed.iroh_server import IrohSeed
+
+    store = SeedStore(directory)
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    iroh_seed = asyncio.run_coroutine_threadsafe(IrohSeed(store).start(), loop).result()
+    asyncio.run_coroutine_threadsafe(iroh_seed.serve(), loop)
+    try:
+        with HttpSeedServer(store) as http_seed:
+            yield {"iroh": iroh_seed.seed_url, "http": http_seed.url}
+    finally:
         asyncio.run_coroutine_threadsafe(iroh_seed.close(), loop).result()
-    return results
 
 
-def transfer_in_namespace(blob_mib: int, repeats: int) -> dict[str, Any] | str:
+def transfer_in_namespace(blob_mib: int, repeats: int, same_process: bool) -> dict[str, Any] | str:
     if shutil.which("unshare") is None:
         return "skipped: needs unshare (util-linux)"
     command = " ".join(
@@ -289,6 +362,7 @@ def transfer_in_namespace(blob_mib: int, repeats: int) -> dict[str, Any] | str:
             "--transfer-only",
             f"--blob-mib {blob_mib}",
             f"--repeats {repeats}",
+            *(["--same-process"] if same_process else []),
         ]
     )
     finished = subprocess.run(
@@ -320,10 +394,26 @@ def main() -> None:
     parser.add_argument("--link-mbytes", type=float, default=2.0, help="MB/s per server uplink")
     parser.add_argument("--blob-mib", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--same-process",
+        action="store_true",
+        help="transfer part: run the seeds in the client's process (the first measurement's way)",
+    )
+    parser.add_argument(
+        "--transfer", action="store_true", help="run only part 2 (the iroh/HTTP transfer)"
+    )
     parser.add_argument("--transfer-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-seeds", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.serve_seeds is not None:
+        serve_seeds(options.serve_seeds)
+        return
     if options.transfer_only:
-        print(json.dumps(measure_transfer(options.blob_mib, options.repeats)))
+        result = measure_transfer(options.blob_mib, options.repeats, options.same_process)
+        print(json.dumps(result))
+        return
+    if options.transfer:
+        report_transfer(options.blob_mib, options.repeats, options.same_process)
         return
 
     with tempfile.TemporaryDirectory() as directory:
@@ -349,15 +439,34 @@ def main() -> None:
         f"{with_seeds.origin_egress / origin_only.origin_egress:.3f}, time to 99% "
         f"{with_seeds.time_to(0.99) / origin_only.time_to(0.99):.3f}"
     )
-    transfer = transfer_in_namespace(options.blob_mib, options.repeats)
+    report_transfer(options.blob_mib, options.repeats, options.same_process)
+
+
+def report_transfer(blob_mib: int, repeats: int, same_process: bool) -> None:
+    transfer = transfer_in_namespace(blob_mib, repeats, same_process)
     if isinstance(transfer, str):
         print(f"transfer: {transfer}")
         return
     iroh, http = transfer["iroh"], transfer["http"]
+    where = "in the client's process" if same_process else "in a process of their own"
     print(
-        f"transfer of one {options.blob_mib} MiB blob on loopback (unshare -n), best of "
-        f"{options.repeats}: iroh {iroh['best_mib_s']:.0f} MiB/s, HTTP {http['best_mib_s']:.0f} "
-        f"MiB/s; ratio iroh/HTTP {iroh['best_mib_s'] / http['best_mib_s']:.2f}"
+        f"transfer of one {blob_mib} MiB blob on loopback (unshare -n), seeds {where}, "
+        f"{repeats} alternating rounds; load average {os.getloadavg()[0]:.1f}"
+    )
+    for name, figures in (("iroh", iroh), ("HTTP", http)):
+        cpu = f"client {figures['client_cpu_ms_per_mib']:5.1f} ms, "
+        cpu += (
+            "seed counted with it"
+            if same_process
+            else f"seed {figures['seed_cpu_ms_per_mib']:5.1f} ms"
+        )
+        print(
+            f"  {name:5} best {figures['best_mib_s']:6.0f} MiB/s  median "
+            f"{figures['median_mib_s']:6.0f} MiB/s  CPU per MiB: {cpu}"
+        )
+    print(
+        f"  ratio iroh/HTTP: best {iroh['best_mib_s'] / http['best_mib_s']:.2f}, "
+        f"median {iroh['median_mib_s'] / http['median_mib_s']:.2f}"
     )
 
 

@@ -2,7 +2,8 @@
 
 We sign with Ed25519 (PyNaCl).  We verify Ed25519, ECDSA P-256
 (``ecdsa-sha2-nistp256``), RSA-PSS and RSA PKCS#1 v1.5 with SHA-256, the key
-types other TUF repositories use.
+types other TUF repositories use; the last three in :mod:`signing.pem_keys`,
+imported the first time such a key is checked (it loads ``cryptography``).
 
 Public API:
 
@@ -25,9 +26,6 @@ from typing import Any
 
 import nacl.exceptions
 import nacl.signing
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from catalog.canonical import encode_canonical
 
@@ -124,28 +122,21 @@ def _verify_ed25519(key: PublicKey, signature: bytes, message: bytes) -> None:
 
 
 def _verify_ecdsa_p256(key: PublicKey, signature: bytes, message: bytes) -> None:
-    public = serialization.load_pem_public_key(key.public.encode())
-    if not isinstance(public, ec.EllipticCurvePublicKey) or not isinstance(
-        public.curve, ec.SECP256R1
-    ):
-        raise ValueError("not a P-256 key")
-    public.verify(signature, message, ec.ECDSA(hashes.SHA256()))
+    from signing.pem_keys import verify_ecdsa_p256  # loads cryptography: only for such keys
 
-
-def _rsa_key(key: PublicKey) -> rsa.RSAPublicKey:
-    public = serialization.load_pem_public_key(key.public.encode())
-    if not isinstance(public, rsa.RSAPublicKey):
-        raise ValueError("not an RSA key")
-    return public
+    verify_ecdsa_p256(key.public, signature, message)
 
 
 def _verify_rsa_pss(key: PublicKey, signature: bytes, message: bytes) -> None:
-    pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
-    _rsa_key(key).verify(signature, message, pss, hashes.SHA256())
+    from signing.pem_keys import verify_rsa_pss
+
+    verify_rsa_pss(key.public, signature, message)
 
 
 def _verify_rsa_pkcs1v15(key: PublicKey, signature: bytes, message: bytes) -> None:
-    _rsa_key(key).verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+    from signing.pem_keys import verify_rsa_pkcs1v15
+
+    verify_rsa_pkcs1v15(key.public, signature, message)
 
 
 _VERIFIERS = {
@@ -168,12 +159,6 @@ def verify_signature(key: PublicKey, signature: Signature, message: bytes) -> bo
         return False
     try:
         verifier(key, bytes.fromhex(signature.sig), message)
-    except (
-        ValueError,
-        TypeError,
-        InvalidSignature,
-        UnsupportedAlgorithm,
-        nacl.exceptions.CryptoError,
-    ):
+    except (ValueError, TypeError, nacl.exceptions.CryptoError):
         return False
     return True

@@ -11,13 +11,23 @@ and a :class:`catalog.refusal.Refused` escaping any command prints ``error: …`
 
 Imports only click and the shared command group: ``archy-node --help`` stays fast,
 and the node never loads the publisher's libraries (boto3, GitPython, jinja2).
+
+It also keeps httpx's own command line out: ``import httpx`` imports
+``httpx._main`` (rich, pygments, click) whenever those are installed, about
+a second on a loaded machine, on every command that fetches.  Marking that one
+module absent makes httpx take its built-in fallback (its ``main`` only prints
+that the CLI is missing); the node never runs httpx's CLI.
 """
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from catalog.command_group import LazyGroup
+
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # before any httpx import
 
 _HERE = "node_runtime.commands"
 

@@ -12,7 +12,8 @@ it serves and how long it has (so a silent origin is given up on soon at
 first and longer later); a transport signals a failure worth another attempt
 with :class:`TransientDownloadError`, which only the retry wrapper acts on.
 
-Public API: ``CHUNK_SIZE``, ``Attempt``, ``FIRST_ATTEMPT``, ``Fetcher``, ``closable``;
+Public API: ``CHUNK_SIZE``, ``TRANSIENT_STATUSES``, ``refuse_unusable_answer``,
+``Attempt``, ``FIRST_ATTEMPT``, ``Fetcher``, ``closable``;
 errors ``DownloadError`` (a :class:`signing.errors.TufError`) ←
 ``RemoteFileNotFoundError`` (404/403 or a missing file: "there is no such
 version"), ``DownloadHTTPError`` (any other status), ``DownloadLengthError``,
@@ -56,6 +57,28 @@ class TransientDownloadError(DownloadError):
     def __init__(self, url: str, reason: str) -> None:
         super().__init__(f"{url}: {reason}")
         self.reason = reason
+
+
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+def refuse_unusable_answer(url: str, status: int, declared_length: str, max_length: int) -> None:
+    """Raise unless an HTTP answer is a 200 whose declared length (if any) fits ``max_length``.
+
+    403/404 → :class:`RemoteFileNotFoundError`; 408, 425, 429 and 5xx →
+    :class:`TransientDownloadError`; any other status → :class:`DownloadHTTPError`.
+    Every HTTP transport applies this one rule before reading a body.
+    """
+    if status in (403, 404):
+        raise RemoteFileNotFoundError(f"{url}: HTTP {status}")
+    if status in TRANSIENT_STATUSES:
+        raise TransientDownloadError(url, f"HTTP {status}")
+    if status != 200:
+        raise DownloadHTTPError(url, status)
+    if declared_length.isdigit() and int(declared_length) > max_length:
+        raise DownloadLengthError(
+            f"{url}: {declared_length} bytes announced, at most {max_length} allowed"
+        )
 
 
 @dataclass(frozen=True)

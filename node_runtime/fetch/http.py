@@ -33,7 +33,9 @@ Public API: ``origin_base_url(origin, s3_endpoint=None)``,
 conditional_cache=None, report=None, deadline_seconds=None, clock=time.monotonic)``
 (``download_bytes``, ``download_to``, ``fetch_if_changed``, ``stats``,
 ``close()``); ``fetcher_for(url)`` (one attempt, 30 s timeouts: the TUF
-conformance client); ``DEFAULT_PULL_DEADLINE_SECONDS``.
+conformance client; plain ``http://`` goes to
+:class:`~node_runtime.fetch.plain_http.PlainHttpFetcher`, which imports no
+httpx); ``DEFAULT_PULL_DEADLINE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -61,16 +63,15 @@ from node_runtime.fetch.fetcher import (
     FIRST_ATTEMPT,
     Attempt,
     DownloadError,
-    DownloadHTTPError,
     DownloadLengthError,
     Fetcher,
     RemoteFileNotFoundError,
     TransientDownloadError,
+    refuse_unusable_answer,
 )
 from node_runtime.fetch.retry import FetchStats, Retrying, RetryPolicy
 
 TIMESTAMP_NAME = "timestamp.json"
-TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 USER_AGENT = "archy-node"
 
 if TYPE_CHECKING:
@@ -283,18 +284,8 @@ class HttpOrigin(Fetcher):
 
     def _body(self, url: str, max_length: int, response: httpx.Response) -> Iterator[bytes]:
         """The body of a 200 answer (any other status raises), stopped past ``max_length``."""
-        status = response.status_code
-        if status in (403, 404):
-            raise RemoteFileNotFoundError(f"{url}: HTTP {status}")
-        if status in TRANSIENT_STATUSES:
-            raise TransientDownloadError(url, f"HTTP {status}")
-        if status != 200:
-            raise DownloadHTTPError(url, status)
         declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_length:
-            raise DownloadLengthError(
-                f"{url}: {declared} bytes announced, at most {max_length} allowed"
-            )
+        refuse_unusable_answer(url, response.status_code, declared, max_length)
         received = 0
         for chunk in response.iter_bytes(CHUNK_SIZE):
             received += len(chunk)
@@ -357,10 +348,18 @@ class OriginFetcher(Retrying):
 def fetcher_for(url: str) -> Fetcher:
     """The transport a base URL needs, one attempt per file (the conformance client's)."""
     scheme = urlsplit(url).scheme
-    if scheme in ("http", "https"):
+
+    def httpx_origin() -> Fetcher:
         return HttpOrigin(
             Timeouts(connect_seconds=30.0, read_seconds=30.0, first_read_seconds=30.0)
         )
+
+    if scheme == "http":  # the standard library's client: a fifth of a second less per start
+        from node_runtime.fetch.plain_http import PlainHttpFetcher
+
+        return PlainHttpFetcher(timeout_seconds=30.0, other_schemes=httpx_origin)
+    if scheme == "https":
+        return httpx_origin()
     if scheme in ("file", ""):
         return FileFetcher()
     raise DownloadError(f"{url}: unsupported URL scheme {scheme!r}")

@@ -5,6 +5,11 @@ a :class:`~node_runtime.seed.store.SeedStore` (hashed before they are first
 served).  A peer that goes away or breaks the protocol ends only its own
 connection or stream.
 
+A range is sent in writes of :data:`IROH_SEND_BYTES` (1 MiB): each
+``write_all`` is a hop into iroh's Rust thread and back, and QUIC's own flow
+control (not the size of a write) bounds what is in flight, so the HTTP seed's
+256 KiB (sized for its per-write deadline) would only add hops here.
+
 Public API: ``IrohSeed(store, bind_addr="127.0.0.1:0", relays=False)``
 (``async start()``, ``seed_url``, ``stats``, ``async serve()``, ``async close()``).
 """
@@ -24,7 +29,9 @@ from node_runtime.fetch.seed_protocol import (
     RangeNotSatisfiableError,
     Refusal,
 )
-from node_runtime.seed.store import SEND_CHUNK_BYTES, BlobNotServedError, SeedStats, SeedStore
+from node_runtime.seed.store import BlobNotServedError, SeedStats, SeedStore
+
+IROH_SEND_BYTES = 1 << 20
 
 
 class IrohSeed:
@@ -98,7 +105,7 @@ class IrohSeed:
                 await send.write_all(seed_protocol.encode_answer(BlobAnswer(total, offset, count)))
                 blob.seek(offset)
                 while sent < count:
-                    chunk = blob.read(min(SEND_CHUNK_BYTES, count - sent))
+                    chunk = blob.read(min(IROH_SEND_BYTES, count - sent))
                     if not chunk:
                         break
                     await send.write_all(chunk)

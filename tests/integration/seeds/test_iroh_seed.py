@@ -68,3 +68,18 @@ def test_iroh_and_http_seeds_give_byte_identical_blobs(tmp_path: Path) -> None:
     assert results["empty"]["blake3"] == blake3_hex(b"")
     assert "does not have it" in results["unknown_blob"]
     assert results["seed_url"].startswith("iroh://")
+
+
+def test_an_iroh_seed_that_sends_fewer_or_more_bytes_than_it_announced_is_refused() -> None:
+    require_tool("unshare")
+    finished = in_loopback_namespace("-m", "tests.integration.seeds.iroh_hostile_scenario")
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    results = json.loads(finished.stdout.strip().splitlines()[-1])
+    length = 3 * (1 << 20) + 17
+    short, long, honest = results["short"], results["long"], results["honest"]
+    assert short["outcome"].startswith("SeedFaultError: seed iroh://")
+    assert f"ended the stream before the {length} bytes announced" in short["outcome"]
+    assert short["sink_bytes"] < length - 1000  # no byte past what the seed really sent
+    assert long["outcome"].endswith(f"sent more than the {length} bytes announced")
+    assert long["sink_bytes"] == length  # the extra bytes never reach the sink
+    assert honest == {"outcome": "accepted", "sink_bytes": length}
