@@ -7,7 +7,9 @@ mtime and size, looked at every second).  It reports one event per step through
 ``emit`` (a JSON-ready dict; never a secret) and, under systemd (``Type=notify``,
 see :mod:`node_runtime.service`), ``READY=1`` once its first reconcile is done and a
 ``STATUS=`` line after each.  It stops when ``stopping`` is set; :func:`run` sets it
-on SIGTERM or SIGINT (a reconcile under way finishes first) and says ``STOPPING=1``.
+on SIGTERM or SIGINT and says ``STOPPING=1``: a reconcile under way ends before its
+next step (its current step finishes; nothing is rolled back or marked failed) and a
+step still running ``STOP_GRACE_SECONDS`` later is abandoned (as a crash would).
 
 The loop itself (:func:`converge`) takes its clock, its wait and its two steps as
 arguments, so it can be driven without sleeping; :func:`run` wires the real ones.
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Protocol
 
+from node_runtime.apply.executor import ApplyInterrupted, request_stop
 from node_runtime.apply.outcome import ApplyReport
 from node_runtime.engines.container_engine import EngineError
 from node_runtime.service import notify
@@ -36,6 +39,8 @@ DEFAULT_RECONCILE_SECONDS = 30.0
 DEFAULT_PULL_SECONDS = 900.0
 PULL_JITTER = 0.2
 WATCH_SECONDS = 1.0
+STOP_GRACE_SECONDS = 30.0  # archy-node.service's TimeoutStopSec is longer
+ABANDONED_EXIT_STATUS = 143  # 128 + SIGTERM; the service counts it a clean stop
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -150,23 +155,52 @@ def converge(
         wait(min(WATCH_SECONDS, max(0.0, next_reconcile - clock())))
 
 
-def run(node: ConvergingNode, intervals: Intervals, emit: Emit) -> None:
-    """Run the loop until SIGTERM or SIGINT, with the real clock, files and pulls."""
+def run(
+    node: ConvergingNode,
+    intervals: Intervals,
+    emit: Emit,
+    *,
+    stop_grace: float = STOP_GRACE_SECONDS,
+) -> None:
+    """Run the loop until SIGTERM or SIGINT, with the real clock, files and pulls.
+
+    A signal makes an apply under way end before its next step (ApplyInterrupted, see
+    node_runtime.apply.executor) and the loop return; a step that does not end within
+    ``stop_grace`` seconds (a pull or a health wait) is abandoned: the process exits 143
+    (as SIGTERM's default would), which leaves what a crash there leaves, converged by
+    the next start."""
     stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
+        if stopping.is_set():
+            return
         stopping.set()
+        request_stop()
         notify("STOPPING=1")
+        deadline = threading.Timer(stop_grace, _abandon, args=(emit, stop_grace))
+        deadline.daemon = True
+        deadline.start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     emit({"event": "started", "engine": node.engine_name, "pid": os.getpid()})
-    converge(
-        intervals,
-        pull=lambda: pull_once(node.paths, emit),
-        reconcile=lambda: reconcile_once(node, emit),
-        watched=lambda: watched_files(node.paths),
-        stopping=stopping.is_set,
-        wait=stopping.wait,
-    )
+    try:
+        converge(
+            intervals,
+            pull=lambda: pull_once(node.paths, emit),
+            reconcile=lambda: reconcile_once(node, emit),
+            watched=lambda: watched_files(node.paths),
+            stopping=stopping.is_set,
+            wait=stopping.wait,
+        )
+    except ApplyInterrupted as interrupted:
+        emit({"event": "stopped", "interrupted_before": interrupted.step})
+        return
     emit({"event": "stopped"})
+
+
+def _abandon(emit: Emit, grace: float) -> None:
+    """The stop deadline passed (a timer thread): exit mid-step, as SIGTERM's default would."""
+    note = f"a step did not end within {grace:g}s of the stop; the next start converges"
+    emit({"event": "stopped", "abandoned": True, "note": note})
+    os._exit(ABANDONED_EXIT_STATUS)

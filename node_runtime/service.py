@@ -8,6 +8,10 @@ would stop rootless podman from mapping its subordinate ids):
 * ``Type=notify``: the daemon says ``READY=1`` after its first reconcile
   (:func:`notify`); ``Restart=on-failure`` with a growing delay
   (2 s, 5 steps, up to 60 s);
+* ``KillMode=mixed``, ``TimeoutStopSec=90s``: SIGTERM goes to the agent only, which
+  ends an apply between two steps (``node_runtime.daemon``) and abandons a step still
+  running 30 s later (exit 143, a ``SuccessExitStatus``); then (or at the timeout)
+  what is left of the unit gets SIGKILL;
 * ``NoNewPrivileges``, ``ProtectSystem=strict`` (only the state dir, the data
   root, the user's home and runtime dir are writable), ``PrivateTmp``,
   ``StateDirectory=`` for a state root under ``/var/lib``;
@@ -47,6 +51,7 @@ RUNUSER = "/usr/sbin/runuser"
 PODMAN = "/usr/bin/podman"
 _STATE_PARENT = PurePosixPath("/var/lib")
 NOTIFY_SOCKET_ENV = "NOTIFY_SOCKET"
+STOP_TIMEOUT_SECONDS = 90  # the daemon abandons a step 30 s after SIGTERM (STOP_GRACE_SECONDS)
 SYSTEMCTL_TIMEOUT = 900.0  # `enable --now` waits for READY=1 (the first reconcile)
 
 
@@ -114,7 +119,12 @@ def render_node_service(settings: ServiceSettings) -> str:
         "RestartSteps=5",
         "RestartMaxDelaySec=60s",
         "TimeoutStartSec=15min",
-        "TimeoutStopSec=10min",
+        # SIGTERM to the agent alone: it ends its apply between two steps (its podman and
+        # systemctl children finish theirs; killed, they made a sound step look failed);
+        # whatever is left after it exits gets SIGKILL, as does all of it after the timeout
+        "KillMode=mixed",
+        f"TimeoutStopSec={STOP_TIMEOUT_SECONDS}s",
+        "SuccessExitStatus=143",  # the daemon abandoned a step after its stop grace
         "NoNewPrivileges=yes",
         "ProtectSystem=strict",
         "PrivateTmp=yes",
