@@ -170,6 +170,8 @@ def run(
     (as SIGTERM's default would), which leaves what a crash there leaves, converged by
     the next start."""
     stopping = threading.Event()
+    deadline = threading.Timer(stop_grace, _abandon, args=(emit, stop_grace))
+    deadline.daemon = True
 
     def stop(signum: int, frame: FrameType | None) -> None:
         if stopping.is_set():
@@ -177,8 +179,6 @@ def run(
         stopping.set()
         request_stop()
         notify("STOPPING=1")
-        deadline = threading.Timer(stop_grace, _abandon, args=(emit, stop_grace))
-        deadline.daemon = True
         deadline.start()
 
     signal.signal(signal.SIGTERM, stop)
@@ -194,8 +194,10 @@ def run(
             wait=stopping.wait,
         )
     except ApplyInterrupted as interrupted:
+        deadline.cancel()
         emit({"event": "stopped", "interrupted_before": interrupted.step})
         return
+    deadline.cancel()
     emit({"event": "stopped"})
 
 

@@ -61,6 +61,9 @@ def test_a_state_root_under_var_lib_is_the_state_directory() -> None:
                         "/var/lib/archy-node", "/var/lib/archipelago")
     )  # fmt: skip
     assert "StateDirectory=archy-node" in text.splitlines()
+    # SIGTERM to the agent alone, a stop timeout longer than its grace, its abandon is clean
+    for line in ("KillMode=mixed", "TimeoutStopSec=90s", "SuccessExitStatus=143"):
+        assert line in text.splitlines()
     assert "ReadWritePaths=/var/lib/archipelago /home/node /run/user/1000" in text.splitlines()
 
 
