@@ -8,6 +8,13 @@ would stop rootless podman from mapping its subordinate ids):
 * ``Type=notify``: the daemon says ``READY=1`` after its first reconcile
   (:func:`notify`); ``Restart=on-failure`` with a growing delay
   (2 s, 5 steps, up to 60 s);
+* ``KillMode=mixed``, ``TimeoutStopSec=90s``: SIGTERM goes to the agent only, which
+  ends an apply between two steps (``node_runtime.daemon``) and abandons a step still
+  running 30 s later (exit 143, a ``SuccessExitStatus``); then (or at the timeout)
+  what is left of the unit gets SIGKILL;
+* self-update (``install-service --self-update``): the daemon runs with ``--self-update``,
+  the binary's directory is writable, and its exit 75 (a new binary is in place) makes
+  systemd start it again at once (``RestartForceExitStatus``);
 * ``NoNewPrivileges``, ``ProtectSystem=strict`` (only the state dir, the data
   root, the user's home and runtime dir are writable), ``PrivateTmp``,
   ``StateDirectory=`` for a state root under ``/var/lib``;
@@ -47,6 +54,9 @@ RUNUSER = "/usr/sbin/runuser"
 PODMAN = "/usr/bin/podman"
 _STATE_PARENT = PurePosixPath("/var/lib")
 NOTIFY_SOCKET_ENV = "NOTIFY_SOCKET"
+ABANDONED_EXIT_STATUS = 143  # node_runtime.daemon's, kept equal by a unit test
+SELF_UPDATE_EXIT_STATUS = 75
+STOP_TIMEOUT_SECONDS = 90  # the daemon abandons a step 30 s after SIGTERM (STOP_GRACE_SECONDS)
 SYSTEMCTL_TIMEOUT = 900.0  # `enable --now` waits for READY=1 (the first reconcile)
 
 
@@ -64,6 +74,7 @@ class ServiceSettings:
     state_root: str
     data_root: str
     daemon_arguments: tuple[str, ...] = ()
+    self_update: bool = False  # the daemon replaces its binary: its directory is writable
 
 
 def _quote(word: str) -> str:
@@ -87,8 +98,11 @@ def render_node_service(settings: ServiceSettings) -> str:
     writable = [settings.data_root, settings.home, runtime]
     if state_dir is None:
         writable.insert(0, settings.state_root)
+    if settings.self_update:
+        writable.append(str(PurePosixPath(settings.binary).parent))
+    updating = ["--self-update"] if settings.self_update else []
     daemon = [settings.binary, "daemon", "--state-root", settings.state_root,
-              *settings.daemon_arguments]  # fmt: skip
+              *settings.daemon_arguments, *updating]  # fmt: skip
     prepare = [RUNUSER, "-u", settings.user, "--", "/usr/bin/env",
                f"XDG_RUNTIME_DIR={runtime}", f"DBUS_SESSION_BUS_ADDRESS={bus}",
                PODMAN, "unshare", "true"]  # fmt: skip
@@ -114,7 +128,15 @@ def render_node_service(settings: ServiceSettings) -> str:
         "RestartSteps=5",
         "RestartMaxDelaySec=60s",
         "TimeoutStartSec=15min",
-        "TimeoutStopSec=10min",
+        # SIGTERM to the agent alone: it ends its apply between two steps (its podman and
+        # systemctl children finish theirs; killed, they made a sound step look failed);
+        # whatever is left after it exits gets SIGKILL, as does all of it after the timeout
+        "KillMode=mixed",
+        f"TimeoutStopSec={STOP_TIMEOUT_SECONDS}s",
+        # 143: the daemon abandoned a step after its stop grace; 75: it installed a new
+        # binary and exits to be restarted onto it
+        f"SuccessExitStatus={ABANDONED_EXIT_STATUS} {SELF_UPDATE_EXIT_STATUS}",
+        f"RestartForceExitStatus={SELF_UPDATE_EXIT_STATUS}",
         "NoNewPrivileges=yes",
         "ProtectSystem=strict",
         "PrivateTmp=yes",

@@ -5,11 +5,17 @@ that fails stops the app's actions with :class:`ActionFailed` naming the step.
 Crash-safety hook (tests only): when ``ARCHY_TEST_CRASH_AT`` names a step
 (``Plan.steps``, e.g. ``generate-secret:app:token``), the process exits with
 status 137 (as if killed with SIGKILL) right before that step runs.
+
+Stopping (the daemon's SIGTERM): after :func:`request_stop`, the next step of any
+apply in this process raises :class:`ApplyInterrupted` instead of running, so the
+apply ends between two steps, leaving exactly what a crash at that point leaves
+(which the next apply converges), and nothing is rolled back or recorded as failed.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -49,12 +55,30 @@ from node_runtime.store.secret_owners import read_secret_owners, record_secret_o
 
 CRASH_ENV = "ARCHY_TEST_CRASH_AT"
 CRASH_EXIT_STATUS = 137
+_STOP_REQUESTED = threading.Event()
+
+
+class ApplyInterrupted(BaseException):
+    """The process is stopping: the apply ended right before ``step`` (not an error of the
+    app, so no ``except Exception`` and no rollback catches it)."""
+
+    def __init__(self, step: str) -> None:
+        super().__init__(step)
+        self.step = step
+
+
+def request_stop() -> None:
+    """Make every apply in this process end before its next step (ApplyInterrupted)."""
+    _STOP_REQUESTED.set()
 
 
 def crash_point(step: str) -> None:
-    """Test-only: exit 137 (as SIGKILL would) before ``step`` if ARCHY_TEST_CRASH_AT names it."""
+    """Before ``step``: exit 137 (as SIGKILL would) if ARCHY_TEST_CRASH_AT names it (tests
+    only); raise ApplyInterrupted once a stop was requested."""
     if os.environ.get(CRASH_ENV) == step:
         os._exit(CRASH_EXIT_STATUS)
+    if _STOP_REQUESTED.is_set():
+        raise ApplyInterrupted(step)
 
 
 @dataclass

@@ -21,9 +21,16 @@ from node_runtime.commands.options import (
     hook_source_option,
     state_root_option,
 )
-from node_runtime.daemon import DEFAULT_PULL_SECONDS, DEFAULT_RECONCILE_SECONDS, Intervals, run
+from node_runtime.daemon import (
+    DEFAULT_PULL_SECONDS,
+    DEFAULT_RECONCILE_SECONDS,
+    SELF_UPDATE_EXIT_STATUS,
+    Intervals,
+    run,
+)
 from node_runtime.local_node import LocalNode
 from node_runtime.seed.node_seed import serve_node_store
+from node_runtime.self_update import running_binary
 
 
 def emit_line(event: dict[str, Any]) -> None:
@@ -47,6 +54,12 @@ def emit_line(event: dict[str, Any]) -> None:
     help="Mean seconds between pulls (jittered by ±20%).",
 )
 @click.option("--no-pull", is_flag=True, help="Only reconcile; never pull.")
+@click.option(
+    "--self-update",
+    is_flag=True,
+    help="After a pull that changed the catalog, install the node binary it names and exit "
+    f"{SELF_UPDATE_EXIT_STATUS} (archy-node.service restarts onto it); frozen binary only.",
+)
 @click.option("--seed", is_flag=True, help="Also serve this node's verified blobs to other nodes.")
 @click.option(
     "--seed-http",
@@ -68,6 +81,7 @@ def daemon_command(
     reconcile_interval: float,
     pull_interval: float,
     no_pull: bool,
+    self_update: bool,
     seed: bool,
     seed_http: str,
     seed_iroh: str,
@@ -77,6 +91,9 @@ def daemon_command(
     state_root: Path,
 ) -> None:
     """Pull on a jittered interval and keep the installed apps converged (--seed: and seed)."""
+    binary = running_binary() if self_update else None
+    if self_update and binary is None:
+        raise Refused("--self-update: this is not a frozen archy-node binary")
     node = LocalNode(state_root, engine_name, data_root, hook_sources)
     intervals = Intervals(reconcile_interval, None if no_pull else pull_interval)
     with contextlib.ExitStack() as seeding:
@@ -92,4 +109,6 @@ def daemon_command(
             except (ValueError, OSError) as error:
                 raise Refused(f"--seed: {error}") from None
             emit_line({"event": "seeding", "urls": node_seed.urls()})
-        run(node, intervals, emit_line)
+        status = run(node, intervals, emit_line, self_update=binary)
+    if status:
+        raise SystemExit(status)

@@ -55,6 +55,12 @@ def _default_binary() -> str | None:
     help="Where the unit is written.",
 )
 @click.option("--no-pull", is_flag=True, help="The daemon only reconciles (never pulls).")
+@click.option(
+    "--self-update",
+    is_flag=True,
+    help="The daemon installs the node binary the catalog names and is restarted onto it "
+    "(the binary and its directory must belong to --user).",
+)
 @click.option("--no-start", is_flag=True, help="Enable the service but do not start it now.")
 @click.option("--print", "print_only", is_flag=True, help="Print the unit; change nothing.")
 @json_option
@@ -64,6 +70,7 @@ def install_service_command(
     binary: Path | None,
     unit_dir: Path,
     no_pull: bool,
+    self_update: bool,
     no_start: bool,
     print_only: bool,
     as_json: bool,
@@ -80,6 +87,13 @@ def install_service_command(
     chosen = os.path.abspath(chosen)
     if not os.access(chosen, os.X_OK):
         raise Refused(f"--binary: {chosen} is not an executable file")
+    if self_update:
+        for path in (chosen, os.path.dirname(chosen)):
+            if os.stat(path).st_uid != account.pw_uid:
+                raise Refused(
+                    f"--self-update: {path} does not belong to {user_name}, so the agent could "
+                    "not replace the binary; put it in a directory the node user owns"
+                )
     try:
         data_root = load_config(NodePaths(state_root)).data_root
     except NodeConfigError as error:
@@ -93,6 +107,7 @@ def install_service_command(
         state_root=str(state_root),
         data_root=data_root,
         daemon_arguments=("--no-pull",) if no_pull else (),
+        self_update=self_update,
     )
     text = render_node_service(settings)
     if print_only:

@@ -11,8 +11,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from node_runtime import daemon
 from node_runtime.commands import main
-from node_runtime.service import ServiceSettings, render_node_service, state_directory
+from node_runtime.service import (
+    ABANDONED_EXIT_STATUS,
+    SELF_UPDATE_EXIT_STATUS,
+    ServiceSettings,
+    render_node_service,
+    state_directory,
+)
 
 ME = pwd.getpwuid(os.getuid()).pw_name
 
@@ -61,6 +68,23 @@ def test_a_state_root_under_var_lib_is_the_state_directory() -> None:
                         "/var/lib/archy-node", "/var/lib/archipelago")
     )  # fmt: skip
     assert "StateDirectory=archy-node" in text.splitlines()
+    # SIGTERM to the agent alone, a stop timeout longer than its grace, its abandon is clean
+    for line in ("KillMode=mixed", "TimeoutStopSec=90s", "SuccessExitStatus=143 75",
+                 "RestartForceExitStatus=75"):  # fmt: skip
+        assert line in text.splitlines()
+    assert "--self-update" not in text
+    updating = render_node_service(
+        ServiceSettings("node", 1000, "node", "/home/node", "/var/lib/archy-bin/archy-node",
+                        "/var/lib/archy-node", "/var/lib/archipelago", self_update=True)
+    )  # fmt: skip
+    assert "ReadWritePaths=/var/lib/archipelago /home/node /run/user/1000 /var/lib/archy-bin" in (
+        updating.splitlines()
+    )
+    assert "--self-update" in updating
+    assert (ABANDONED_EXIT_STATUS, SELF_UPDATE_EXIT_STATUS) == (
+        daemon.ABANDONED_EXIT_STATUS,
+        daemon.SELF_UPDATE_EXIT_STATUS,
+    )
     assert "ReadWritePaths=/var/lib/archipelago /home/node /run/user/1000" in text.splitlines()
 
 
