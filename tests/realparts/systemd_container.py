@@ -11,8 +11,8 @@ The ``systemd_node`` fixture boots one such container per test session
 (rootful podman on the host, a unique name, removed at the end), copies the
 node agent in as the frozen binary ``/usr/local/bin/archy-node`` (built from
 this checkout by ``scripts/build-node-binary``, cached under
-``.cache/node-binary/<hash of the sources>/``) and imports the busybox test
-image into the node user's podman storage.  Tests then use:
+``.cache/frozen-node/<hash of the sources>/`` by ``tests.support.frozen_build``)
+and imports the busybox test image into the node user's podman storage.  Tests then use:
 
 * ``run_as_node(argv)`` — a command as ``node`` in its systemd user session
   (``XDG_RUNTIME_DIR`` and the session bus set, as a login would);
@@ -39,6 +39,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.frozen_build import frozen_binary
+
 from . import REPO_ROOT, SETUP_HINT
 from .busybox_image import BUSYBOX_IMAGE, ROOTFS_LABEL, busybox_rootfs_tar
 from .wait import poll_until
@@ -47,9 +49,6 @@ NODE_USER = "node"
 NODE_UID = 1000
 NODE_BINARY = "/usr/local/bin/archy-node"
 BOOT_TIMEOUT = 120.0
-_CACHE = REPO_ROOT / ".cache"
-_BINARY_SOURCES = ("catalog", "signing", "node_runtime")
-_BINARY_FILES = ("pyproject.toml", "requirements.lock", "scripts/build-node-binary")
 _BOOT_COMMAND = (
     "umount -R /sys/fs/cgroup && mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup"
     " && exec /sbin/init"
@@ -82,40 +81,9 @@ def build_systemd_image() -> str:
     return proc.stdout.decode().strip().splitlines()[-1]
 
 
-def node_binary_sources_hash() -> str:
-    """A hash over every file the frozen binary is built from (sources, lock, spec)."""
-    digest = hashlib.sha256()
-    paths = [REPO_ROOT / name for name in _BINARY_FILES]
-    for package in _BINARY_SOURCES:
-        paths += sorted(
-            p
-            for p in (REPO_ROOT / package).rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts
-        )
-    for path in paths:
-        digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
-
-
 def build_node_binary() -> Path:
-    """``archy-node`` frozen from this checkout, rebuilt when its sources change."""
-    out = _CACHE / "node-binary" / node_binary_sources_hash()
-    binary = out / "archy-node"
-    if binary.is_file():
-        return binary
-    proc = subprocess.run(
-        [str(REPO_ROOT / "scripts/build-node-binary"), "--dist", str(out)],
-        capture_output=True,
-        timeout=1800,
-        cwd=REPO_ROOT,
-    )
-    if proc.returncode != 0:
-        raise _fail("scripts/build-node-binary", proc)
-    for stale in out.parent.iterdir():  # binaries of earlier sources (~40 MB each)
-        if stale != out:
-            shutil.rmtree(stale, ignore_errors=True)
-    return binary
+    """``archy-node`` frozen from this checkout: the one cached build every test uses."""
+    return frozen_binary()
 
 
 # -- the booted container ---------------------------------------------------------------------

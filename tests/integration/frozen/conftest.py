@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.frozen.frozen_build import frozen_binary
 from tests.integration.self_update.node_binary_repository import NodeBinaryRepository
+from tests.support.frozen_build import frozen_binary
 from tests.support.tuf_fixtures import RepositoryServer
 
 

@@ -1,7 +1,7 @@
 """The frozen archy-node: what is inside it, and the node's commands run through it.
 
 The binary is built once per session by scripts/build-node-binary (cached by
-source hash, see frozen_build.py) and talks only to servers on 127.0.0.1.
+source hash, see tests/support/frozen_build.py) and talks only to servers on 127.0.0.1.
 """
 
 from __future__ import annotations

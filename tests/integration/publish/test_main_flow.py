@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from catalog.catalog_model import parse_catalog
 from catalog.secret_homes import secret_homes
+from catalog.unit_data_root import units_for_data_root
 from node_runtime.engines.stage_engine import STAGED_REASON
 from pipeline.cli import main
 from pipeline.main_flow import DEV_NODE_APPS, choose_dev_engine
@@ -63,16 +64,22 @@ def assert_the_node_agent_staged_the_apps(dist: Path, stdout: str) -> None:
     assert f"the node agent applied: {len(DEV_NODE_APPS)} staged" in stdout
     catalog = parse_catalog((dist / "dev-build/app-catalog.json").read_bytes())
     written = {p.name: p.read_bytes() for p in (dist / "dev-node-units").iterdir()}
+    moved_apps = 0
     for app_id in DEV_NODE_APPS:
         assert f"\n{app_id}\tstaged\t" in stdout  # a plain row: stdout is not a terminal
-        for name, text in catalog.apps[app_id].units.items():
+        app = catalog.apps[app_id]
+        # the catalog's units, moved to the dev node's data root (only Volume= and Label=)
+        moved = units_for_data_root(app.manifest, app.units, str(dist / "dev-node-data"))
+        for name, text in moved.items():
             assert written[name] == text.encode()
+        moved_apps += moved != dict(app.units)
         for home in secret_homes(catalog.apps[app_id].manifest):
             if home.secret is None:
                 continue  # an owner setting: the owner supplies it
             path = dist / "dev-node-state/secrets" / home.owner / home.name
             assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert (dist / "dev-node-data" / app_id).is_dir()
+    assert moved_apps > 0  # the apps with volumes mount the dev node's data root
     status = json.loads((dist / "dev-node-state/state/installed.json").read_text())
     assert sorted(status["apps"]) == sorted(DEV_NODE_APPS)
     assert STAGED_REASON in stdout.replace("\n", " ")
