@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from catalog.problems import Problem
 from pipeline.crossapp import check_catalog
 from pipeline.policy import check_all, check_app, check_app_set
 from pipeline.policy_rules import problem_order
@@ -33,3 +34,15 @@ def test_two_rules_on_one_field_come_in_rule_order_not_message_order() -> None:
 def test_check_app_set_reports_in_problem_order(case: Case) -> None:
     sources = case.sources()
     assert check_app_set(sources) == sorted(check_catalog(sources), key=problem_order)
+
+
+def test_a_problem_of_the_whole_file_comes_before_the_files_first_line() -> None:
+    whole_file = Problem("apps/demo/manifest.yml", None, "z", "unreadable", "P001")
+    first_line = Problem("apps/demo/manifest.yml", 1, "a", "wrong", "P001")
+    assert sorted([first_line, whole_file], key=problem_order) == [whole_file, first_line]
+
+
+def test_a_problem_without_a_rule_comes_before_ruled_ones_on_its_field() -> None:
+    no_rule = Problem("apps/demo/manifest.yml", 3, "id", "z: not a valid id", None)
+    ruled = Problem("apps/demo/manifest.yml", 3, "id", "a: reserved", "P001")
+    assert sorted([ruled, no_rule], key=problem_order) == [no_rule, ruled]
