@@ -27,17 +27,18 @@ BUILD_INPUTS = ("node_runtime", "catalog", "signing")
 BUILD_FILES = ("requirements.lock", "scripts/build-node-binary", "pyproject.toml")
 
 
-def sources_key() -> str:
+def sources_key(root: Path = REPOSITORY) -> str:
+    """What the binary is built from, in the checkout at ``root``."""
     hasher = blake3.blake3()
     files = [
         path
         for package in BUILD_INPUTS
-        for path in sorted((REPOSITORY / package).rglob("*"))
+        for path in sorted((root / package).rglob("*"))
         if path.is_file() and "__pycache__" not in path.parts  # data files are bundled too
     ]
-    files += [REPOSITORY / name for name in BUILD_FILES]
+    files += [root / name for name in BUILD_FILES]
     for path in files:
-        hasher.update(str(path.relative_to(REPOSITORY)).encode() + b"\0")
+        hasher.update(str(path.relative_to(root)).encode() + b"\0")
         hasher.update(path.read_bytes() + b"\0")
     return hasher.hexdigest()[:32]
 
