@@ -7,11 +7,19 @@ read back only when they name their own key, and anything that does not read bac
 cleanly is a miss; errors are never cached.  Caches parsed manifests, rendered units
 each catalog entry's parses-back verdict, and the per-app policy rules' warnings for
 manifests they found no error in.
+
+Every entry also carries a keyed BLAKE3 MAC over its key and value, made with a
+secret that lives outside the cache (``$XDG_CONFIG_HOME/archipelago/build-cache.key``,
+0600, created on first use).  A cache folder restored from somewhere else (a shared
+CI cache, another user's clone) or edited by hand cannot feed the build a value it
+did not compute: an entry whose MAC does not check is a miss like a corrupt one.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
+import os
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -19,6 +27,8 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
+
+import blake3
 
 from catalog.address import blake3_hex
 from catalog.canonical import encode_canonical_json
@@ -40,7 +50,34 @@ T = TypeVar("T")
 CACHE_DIR_NAME = ".cache/build"
 
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+
+SECRET_BYTES = 32
+
+
+def default_secret_file() -> Path:
+    """Where the MAC secret of the build cache lives: the user's config, not the cache."""
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "archipelago" / "build-cache.key"
+
+
+def load_secret(path: Path) -> bytes:
+    """The cache's MAC secret, created (0600, random) when missing or not 32 bytes."""
+    with suppress(OSError):
+        secret = path.read_bytes()
+        if len(secret) == SECRET_BYTES:
+            return secret
+    secret = os.urandom(SECRET_BYTES)
+    with suppress(OSError):  # a secret that cannot be kept only makes the next build cold
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_file_atomically(path, secret, mode=0o600)
+    return secret
+
+
+def entry_mac(secret: bytes, key: str, value_json: str) -> str:
+    """Keyed BLAKE3 over an entry's key and its value's JSON text."""
+    framed = f"{key}\0{len(value_json)}\0{value_json}".encode()
+    return str(blake3.blake3(framed, key=secret).hexdigest())
 
 
 @cache
@@ -84,8 +121,16 @@ class BuildCache:
     """
 
     directory: Path
+    secret_file: Path | None = None
     hits: int = 0
     misses: int = 0
+    _secret: bytes = field(default=b"", repr=False)
+
+    @property
+    def secret(self) -> bytes:
+        if not self._secret:
+            self._secret = load_secret(self.secret_file or default_secret_file())
+        return self._secret
 
     def _path(self, kind: str, key: str) -> Path:
         return self.directory / kind / f"{key}.json"
@@ -96,7 +141,12 @@ class BuildCache:
             entry = json.loads(self._path(kind, key).read_bytes())
             if entry.get("key") != key:
                 raise ValueError("the entry names another key")
-            value = decode(entry["value"])
+            value_json = entry["value"]
+            if not isinstance(value_json, str) or not hmac.compare_digest(
+                str(entry["mac"]), entry_mac(self.secret, key, value_json)
+            ):
+                raise ValueError("the entry's MAC does not check")
+            value = decode(json.loads(value_json))
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             self.misses += 1
             return None
@@ -105,7 +155,9 @@ class BuildCache:
 
     def put(self, kind: str, key: str, value: Any) -> None:
         with suppress(OSError):  # a cache that cannot be written only slows the next build
-            entry = json.dumps({"key": key, "value": value}).encode()
+            value_json = json.dumps(value)
+            mac = entry_mac(self.secret, key, value_json)
+            entry = json.dumps({"key": key, "value": value_json, "mac": mac}).encode()
             # not fsynced: an entry cut short by a power loss does not parse or name its key,
             # so it is a miss like any other
             write_file_atomically(self._path(kind, key), entry, mode=0o644, durable=False)

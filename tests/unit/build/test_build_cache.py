@@ -185,3 +185,51 @@ def test_cached_policy_warnings_are_reported_again_and_an_error_is_never_cached(
             build(source, tmp_path / attempt, cache)
         assert any("latest" in problem for problem in refused.value.problems)
     assert not [path for path in (cache / "policy").iterdir() if b'"error"' in path.read_bytes()]
+
+
+def poison(path: Path, secret: bytes | None) -> None:
+    """Rewrite a manifest entry so it parses and round-trips but names another app name.
+
+    With ``secret`` the MAC is recomputed with that secret (an attacker's guess);
+    without, the old MAC is kept.
+    """
+    from pipeline.build_cache import entry_mac
+
+    entry = json.loads(path.read_bytes())
+    value = json.loads(entry["value"])
+    manifest = json.loads(value["manifest"])
+    manifest["name"] = "Poisoned"
+    value["manifest"] = encode_canonical_json(manifest).decode()
+    entry["value"] = json.dumps(value)
+    if secret is not None:
+        entry["mac"] = entry_mac(secret, entry["key"], entry["value"])
+    path.write_text(json.dumps(entry))
+
+
+@pytest.mark.parametrize("secret", [None, b"\0" * 32], ids=["old-mac", "guessed-secret"])
+def test_a_poisoned_entry_cannot_change_the_output(tmp_path: Path, secret: bytes | None) -> None:
+    """A well-formed, self-consistent entry written by someone without the secret is a miss."""
+    source = three_app_repo(tmp_path / "repo")
+    cache = tmp_path / "cache"
+    first = build(source, tmp_path / "first", cache)
+    manifests = sorted((cache / "manifests").glob("*.json"))
+    assert len(manifests) == 3
+    for path in manifests:
+        poison(path, secret)
+
+    again = build(source, tmp_path / "again", cache)
+
+    assert again.catalog_bytes == first.catalog_bytes
+    assert b"Poisoned" not in again.catalog_bytes
+    assert again.cache_misses == 3  # the three manifests, computed again
+
+
+def test_the_mac_secret_lives_outside_the_cache_and_is_private(tmp_path: Path) -> None:
+    secret_file = tmp_path / "config" / "build-cache.key"
+    cache = BuildCache(tmp_path / "cache", secret_file=secret_file)
+    cache.put("units", "k", {"a": "b"})
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    assert len(secret_file.read_bytes()) == 32
+    assert BuildCache(tmp_path / "cache", secret_file=secret_file).get("units", "k", dict)
+    other = BuildCache(tmp_path / "cache", secret_file=tmp_path / "other.key")
+    assert other.get("units", "k", dict) is None  # another secret: every entry is a miss
