@@ -190,34 +190,50 @@ class CanonicalBytes:
 
 
 def manifest_from_cache(
-    cache: BuildCache | None, data: bytes, filename: str, app_id: str, canon: CanonicalBytes
+    cache: BuildCache | None,
+    read: Callable[[], bytes],
+    filename: str,
+    app_id: str,
+    canon: CanonicalBytes,
+    blob_id: str | None = None,
 ) -> ManifestSource:
-    """``parse_manifest_source``, cached on the manifest's bytes."""
+    """``parse_manifest_source``, cached on the manifest's git blob id (or its bytes).
+
+    With a blob id the bytes are not read at all on a hit: the id names them.
+    An entry is written only for a manifest whose canonical bytes parse back to
+    themselves, so a hit (its MAC checked) is a round-tripped manifest.
+    """
     if cache is None:
-        return parse_manifest_source(data, filename, app_id)
-    key = cache_key("manifest", filename.encode(), app_id.encode(), data)
+        return parse_manifest_source(read(), filename, app_id)
+    if blob_id is not None:
+        key = cache_key("manifest-blob", filename.encode(), app_id.encode(), blob_id.encode())
+        data = None
+    else:
+        data = read()
+        key = cache_key("manifest", filename.encode(), app_id.encode(), data)
 
     def decode(value: Any) -> ManifestSource:
-        manifest = Manifest.model_validate(json.loads(value["manifest"]))
-        canonical = manifest_canonical(manifest)
-        if canonical.decode() != value["manifest"]:
-            raise ValueError("the cached manifest does not round-trip")
+        canonical = value["manifest"].encode()
+        manifest = Manifest.model_validate(json.loads(canonical))
         lines = {tuple(location): int(line) for location, line in value["lines"]}
-        canon.remember(manifest, canonical, round_tripped=True)  # parsed from its own bytes
+        canon.remember(manifest, canonical, round_tripped=True)  # checked when it was written
         return ManifestSource(manifest, filename, lines)
 
     cached = cache.get("manifests", key, decode)
     if cached is not None:
         return cached
-    source = parse_manifest_source(data, filename, app_id)
-    cache.put(
-        "manifests",
-        key,
-        {
-            "manifest": canon.of(source.manifest).decode(),
-            "lines": [[list(location), line] for location, line in source.lines.items()],
-        },
-    )
+    source = parse_manifest_source(read() if data is None else data, filename, app_id)
+    canonical = canon.of(source.manifest)
+    with suppress(ValueError):
+        if manifest_canonical(Manifest.model_validate(json.loads(canonical))) == canonical:
+            cache.put(
+                "manifests",
+                key,
+                {
+                    "manifest": canonical.decode(),
+                    "lines": [[list(location), line] for location, line in source.lines.items()],
+                },
+            )
     return source
 
 
@@ -275,7 +291,7 @@ def _verdict(value: Any) -> bool:
     return True
 
 
-def _entry_parses_back(app_id: str, entry: Any) -> bool:
+def entry_parses_back(app_id: str, entry: Any) -> bool:
     try:
         app = CatalogApp.model_validate(entry)
     except ValueError:
@@ -314,7 +330,7 @@ def parses_back(catalog_bytes: bytes, cache: BuildCache | None = None) -> bool:
         key = cache_key("parses-back", app_id.encode(), fingerprint.encode())
         if cache is not None and cache.get("parses-back", key, _verdict):
             continue
-        if not _entry_parses_back(app_id, entry):
+        if not entry_parses_back(app_id, entry):
             return False
         if cache is not None:
             cache.put("parses-back", key, True)

@@ -40,11 +40,13 @@ def test_cold_warm_and_no_cache_builds_write_identical_bytes(tmp_path: Path) -> 
     warm = build(source, tmp_path / "warm", cache)
 
     assert cold.catalog_bytes == uncached.catalog_bytes == warm.catalog_bytes
-    # 3 manifests + 3 unit sets + 3 "this app entry parses back" verdicts
+    # 3 manifests + 3 unit sets + 3 entry parts (checked to parse back)
     # + 3 per-app policy results (no error: their warnings, if any)
     assert (cold.cache_hits, cold.cache_misses) == (0, 12)
     assert (warm.cache_hits, warm.cache_misses) == (12, 0)
-    assert len(cache_files(cache)) == 12
+    # + one "this catalog was checked" verdict, keyed by the catalog's BLAKE3
+    assert len(cache_files(cache)) == 13
+    assert len(list((cache / "checked-catalogs").glob("*.json"))) == 1
     for name in ("none", "cold", "warm"):
         assert (tmp_path / name / "outputs.json").read_bytes() == (
             tmp_path / "none" / "outputs.json"
