@@ -74,10 +74,9 @@ def load_secret(path: Path) -> bytes:
     return secret
 
 
-def entry_mac(secret: bytes, key: str, value_json: str) -> str:
-    """Keyed BLAKE3 over an entry's key and its value's JSON text."""
-    framed = f"{key}\0{len(value_json)}\0{value_json}".encode()
-    return str(blake3.blake3(framed, key=secret).hexdigest())
+def entry_mac(secret: bytes, key: str, value_json: bytes) -> str:
+    """Keyed BLAKE3 over an entry's key and its value's JSON bytes."""
+    return str(blake3.blake3(key.encode() + b"\0" + value_json, key=secret).hexdigest())
 
 
 @cache
@@ -115,6 +114,8 @@ def cache_key(kind: str, *parts: bytes) -> str:
 class BuildCache:
     """Per-app results that depend only on bytes, as ``<dir>/<kind>/<key>.json``.
 
+    A file is one line ``<key> <MAC>`` and the value's JSON after it.
+
     An entry is a pure function of its key (see :func:`cache_key`): written
     atomically, read back only when it names its own key, and anything that
     does not read back cleanly is ignored and rebuilt.  Errors are never cached.
@@ -138,13 +139,11 @@ class BuildCache:
     def get(self, kind: str, key: str, decode: Callable[[Any], T]) -> T | None:
         """The entry's value as ``decode`` returns it; None (a miss) if anything is off."""
         try:
-            entry = json.loads(self._path(kind, key).read_bytes())
-            if entry.get("key") != key:
+            header, value_json = self._path(kind, key).read_bytes().split(b"\n", 1)
+            named, mac = header.decode().split(" ")
+            if named != key:
                 raise ValueError("the entry names another key")
-            value_json = entry["value"]
-            if not isinstance(value_json, str) or not hmac.compare_digest(
-                str(entry["mac"]), entry_mac(self.secret, key, value_json)
-            ):
+            if not hmac.compare_digest(mac, entry_mac(self.secret, key, value_json)):
                 raise ValueError("the entry's MAC does not check")
             value = decode(json.loads(value_json))
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
@@ -155,9 +154,9 @@ class BuildCache:
 
     def put(self, kind: str, key: str, value: Any) -> None:
         with suppress(OSError):  # a cache that cannot be written only slows the next build
-            value_json = json.dumps(value)
+            value_json = json.dumps(value).encode()
             mac = entry_mac(self.secret, key, value_json)
-            entry = json.dumps({"key": key, "value": value_json, "mac": mac}).encode()
+            entry = f"{key} {mac}\n".encode() + value_json
             # not fsynced: an entry cut short by a power loss does not parse or name its key,
             # so it is a miss like any other
             write_file_atomically(self._path(kind, key), entry, mode=0o644, durable=False)
@@ -215,7 +214,7 @@ def manifest_from_cache(
     def decode(value: Any) -> ManifestSource:
         canonical = value["manifest"].encode()
         manifest = Manifest.model_validate(json.loads(canonical))
-        lines = {tuple(location): int(line) for location, line in value["lines"]}
+        lines = dict(zip(map(tuple, value["at"]), value["line"], strict=True))
         canon.remember(manifest, canonical, round_tripped=True)  # checked when it was written
         return ManifestSource(manifest, filename, lines)
 
@@ -231,7 +230,8 @@ def manifest_from_cache(
                 key,
                 {
                     "manifest": canonical.decode(),
-                    "lines": [[list(location), line] for location, line in source.lines.items()],
+                    "at": [list(location) for location in source.lines],
+                    "line": list(source.lines.values()),
                 },
             )
     return source

@@ -197,15 +197,16 @@ def poison(path: Path, secret: bytes | None) -> None:
     """
     from pipeline.build_cache import entry_mac
 
-    entry = json.loads(path.read_bytes())
-    value = json.loads(entry["value"])
+    header, value_json = path.read_bytes().split(b"\n", 1)
+    key, mac = header.decode().split(" ")
+    value = json.loads(value_json)
     manifest = json.loads(value["manifest"])
     manifest["name"] = "Poisoned"
     value["manifest"] = encode_canonical_json(manifest).decode()
-    entry["value"] = json.dumps(value)
+    value_json = json.dumps(value).encode()
     if secret is not None:
-        entry["mac"] = entry_mac(secret, entry["key"], entry["value"])
-    path.write_text(json.dumps(entry))
+        mac = entry_mac(secret, key, value_json)
+    path.write_bytes(f"{key} {mac}\n".encode() + value_json)
 
 
 @pytest.mark.parametrize("secret", [None, b"\0" * 32], ids=["old-mac", "guessed-secret"])
