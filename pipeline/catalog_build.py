@@ -276,7 +276,7 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
             problems.extend(image_errors)
             warnings.extend(image_warnings)
             icon, icon_problem = stage_icon(
-                snapshot, manifest, staging, options.out_dir / "targets"
+                snapshot, manifest, staging, options.out_dir / "targets", cache
             )
             if icon_problem is not None:
                 (warnings if options.dev else problems).append(icon_problem)
