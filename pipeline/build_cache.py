@@ -225,6 +225,8 @@ def manifest_from_cache(
     canonical = canon.of(source.manifest)
     with suppress(ValueError):
         if manifest_canonical(Manifest.model_validate(json.loads(canonical))) == canonical:
+            # the build's round-trip guard asks exactly this: not asked twice
+            canon.remember(source.manifest, canonical, round_tripped=True)
             cache.put(
                 "manifests",
                 key,
