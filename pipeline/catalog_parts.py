@@ -11,7 +11,7 @@ catalog on every build:
   spliced in, in JCS key order: exactly what ``AppCatalog.to_canonical`` writes
   (``tests/unit/build/test_catalog_parts.py`` compares them on random edits).
 * **Parsing the previous catalog.**  A catalog this code wrote and checked is
-  remembered by the BLAKE3 of its bytes; reading it again as the previous
+  remembered by the BLAKE3 of its bytes with a summary; reading it as the previous
   catalog then loads only what the change check and the companion step need
   (versions, digests, icons, images, companions), not the embedded manifests.
 
@@ -52,20 +52,38 @@ def _checked_key(data: bytes) -> str:
     return cache_key("checked-catalog", blake3_hex(data).encode())
 
 
-def _checked(value: Any) -> bool:
-    if value is not True:
-        raise ValueError("not a checked-catalog verdict")
-    return True
+def summary_value(catalog: AppCatalog) -> dict[str, Any]:
+    """What the next build reads of ``catalog``, in the catalog's own JSON shapes."""
+    return {
+        "schema": catalog.schema_version,
+        "source": catalog.source.model_dump(mode="json"),
+        "dev_build": catalog.dev_build,
+        "apps": {
+            app_id: {
+                "version": app.version,
+                "revision": app.revision,
+                "manifest_blake3": app.manifest_blake3,
+                "images": [image.model_dump(mode="json") for image in app.images],
+                "icon": None if app.icon is None else app.icon.model_dump(mode="json"),
+                "companions": [c.model_dump(mode="json", by_alias=True) for c in app.companions],
+            }
+            for app_id, app in catalog.apps.items()
+        },
+    }
 
 
-def remember_checked(cache: BuildCache | None, data: bytes) -> None:
-    """Record that ``data`` parses as a catalog and encodes back to itself."""
+def remember_checked(cache: BuildCache | None, data: bytes, catalog: AppCatalog) -> None:
+    """Record that ``data`` (``catalog``'s bytes) parses and encodes back to itself, with
+    the summary the next build reads instead of parsing it again."""
     if cache is not None:
-        cache.put(CHECKED_KIND, _checked_key(data), True)
+        cache.put(CHECKED_KIND, _checked_key(data), summary_value(catalog))
 
 
 def _summary(document: dict[str, Any]) -> AppCatalog:
-    """The parts of a checked catalog the next build reads; manifests and units left out."""
+    """The parts of a checked catalog the next build reads; manifests and units left out.
+
+    ``document`` is a catalog document or its :func:`summary_value` (the same shapes).
+    """
     apps: dict[str, CatalogApp] = {}
     for app_id, entry in document["apps"].items():
         icon = entry.get("icon")
@@ -97,11 +115,13 @@ def read_previous(path: Path, cache: BuildCache | None) -> AppCatalog:
     Raises :class:`CatalogError` for bytes that do not parse.
     """
     data = path.read_bytes()
-    if cache is not None and cache.get(CHECKED_KIND, _checked_key(data), _checked):
-        return _summary(json.loads(data))
+    if cache is not None:
+        summary = cache.get(CHECKED_KIND, _checked_key(data), _summary)
+        if summary is not None:
+            return summary
     catalog = parse_catalog(data)
     if catalog.to_canonical() == data:
-        remember_checked(cache, data)
+        remember_checked(cache, data, catalog)
     return catalog
 
 
@@ -173,7 +193,7 @@ def catalog_bytes(
             return None
         parts.append(encode_canonical_json(app_id).decode() + ":" + part)
     data = outline.replace(quoted, "{" + ",".join(parts) + "}").encode()
-    remember_checked(cache, data)
+    remember_checked(cache, data, catalog)
     return data
 
 
