@@ -88,6 +88,7 @@ def generate(root: Path, count: int) -> git.Repo:
     with repo.config_writer() as config:
         config.set_value("user", "name", "Bench")
         config.set_value("user", "email", "bench@example.invalid")
+        config.set_value("gc", "auto", "0")  # no background gc racing the temporary dir's removal
     for index in range(count):
         folder = root / "apps" / f"bench-app-{index:04d}"
         folder.mkdir(parents=True)
