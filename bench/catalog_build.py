@@ -10,7 +10,8 @@ for the second).  Reports both times (wall, and this process's CPU time: on
 shared cores the CPU time is the steadier figure; git runs in a subprocess
 and is in the wall time only), their ratios
 (incremental / full, measured in the same run), and the catalog's size raw,
-gzip'd and xz'd.  Run on demand; not part of the test suite.
+gzip'd and xz'd, with the machine's load average (the ratio is the figure to
+compare across runs; absolute times move with the load).  Run on demand; not part of the test suite.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import argparse
 import gzip
 import json
 import lzma
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -86,6 +88,7 @@ def generate(root: Path, count: int) -> git.Repo:
     with repo.config_writer() as config:
         config.set_value("user", "name", "Bench")
         config.set_value("user", "email", "bench@example.invalid")
+        config.set_value("gc", "auto", "0")  # no background gc racing the temporary dir's removal
     for index in range(count):
         folder = root / "apps" / f"bench-app-{index:04d}"
         folder.mkdir(parents=True)
@@ -135,6 +138,8 @@ def main() -> None:
 
     report = {
         "apps": arguments.apps,
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
         "generate_seconds": round(generate_seconds, 3),
         "full_build_seconds": round(full_seconds, 3),
         "full_build_cpu_seconds": round(full_cpu, 3),

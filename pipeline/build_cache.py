@@ -7,11 +7,19 @@ read back only when they name their own key, and anything that does not read bac
 cleanly is a miss; errors are never cached.  Caches parsed manifests, rendered units
 each catalog entry's parses-back verdict, and the per-app policy rules' warnings for
 manifests they found no error in.
+
+Every entry also carries a keyed BLAKE3 MAC over its key and value, made with a
+secret that lives outside the cache (``$XDG_CONFIG_HOME/archipelago/build-cache.key``,
+0600, created on first use).  A cache folder restored from somewhere else (a shared
+CI cache, another user's clone) or edited by hand cannot feed the build a value it
+did not compute: an entry whose MAC does not check is a miss like a corrupt one.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
+import os
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -19,6 +27,8 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
+
+import blake3
 
 from catalog.address import blake3_hex
 from catalog.canonical import encode_canonical_json
@@ -40,7 +50,33 @@ T = TypeVar("T")
 CACHE_DIR_NAME = ".cache/build"
 
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+
+SECRET_BYTES = 32
+
+
+def default_secret_file() -> Path:
+    """Where the MAC secret of the build cache lives: the user's config, not the cache."""
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "archipelago" / "build-cache.key"
+
+
+def load_secret(path: Path) -> bytes:
+    """The cache's MAC secret, created (0600, random) when missing or not 32 bytes."""
+    with suppress(OSError):
+        secret = path.read_bytes()
+        if len(secret) == SECRET_BYTES:
+            return secret
+    secret = os.urandom(SECRET_BYTES)
+    with suppress(OSError):  # a secret that cannot be kept only makes the next build cold
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_file_atomically(path, secret, mode=0o600)
+    return secret
+
+
+def entry_mac(secret: bytes, key: str, value_json: bytes) -> str:
+    """Keyed BLAKE3 over an entry's key and its value's JSON bytes."""
+    return str(blake3.blake3(key.encode() + b"\0" + value_json, key=secret).hexdigest())
 
 
 @cache
@@ -78,14 +114,24 @@ def cache_key(kind: str, *parts: bytes) -> str:
 class BuildCache:
     """Per-app results that depend only on bytes, as ``<dir>/<kind>/<key>.json``.
 
+    A file is one line ``<key> <MAC>`` and the value's JSON after it.
+
     An entry is a pure function of its key (see :func:`cache_key`): written
     atomically, read back only when it names its own key, and anything that
     does not read back cleanly is ignored and rebuilt.  Errors are never cached.
     """
 
     directory: Path
+    secret_file: Path | None = None
     hits: int = 0
     misses: int = 0
+    _secret: bytes = field(default=b"", repr=False)
+
+    @property
+    def secret(self) -> bytes:
+        if not self._secret:
+            self._secret = load_secret(self.secret_file or default_secret_file())
+        return self._secret
 
     def _path(self, kind: str, key: str) -> Path:
         return self.directory / kind / f"{key}.json"
@@ -93,10 +139,13 @@ class BuildCache:
     def get(self, kind: str, key: str, decode: Callable[[Any], T]) -> T | None:
         """The entry's value as ``decode`` returns it; None (a miss) if anything is off."""
         try:
-            entry = json.loads(self._path(kind, key).read_bytes())
-            if entry.get("key") != key:
+            header, value_json = self._path(kind, key).read_bytes().split(b"\n", 1)
+            named, mac = header.decode().split(" ")
+            if named != key:
                 raise ValueError("the entry names another key")
-            value = decode(entry["value"])
+            if not hmac.compare_digest(mac, entry_mac(self.secret, key, value_json)):
+                raise ValueError("the entry's MAC does not check")
+            value = decode(json.loads(value_json))
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             self.misses += 1
             return None
@@ -105,7 +154,9 @@ class BuildCache:
 
     def put(self, kind: str, key: str, value: Any) -> None:
         with suppress(OSError):  # a cache that cannot be written only slows the next build
-            entry = json.dumps({"key": key, "value": value}).encode()
+            value_json = json.dumps(value).encode()
+            mac = entry_mac(self.secret, key, value_json)
+            entry = f"{key} {mac}\n".encode() + value_json
             # not fsynced: an entry cut short by a power loss does not parse or name its key,
             # so it is a miss like any other
             write_file_atomically(self._path(kind, key), entry, mode=0o644, durable=False)
@@ -138,34 +189,53 @@ class CanonicalBytes:
 
 
 def manifest_from_cache(
-    cache: BuildCache | None, data: bytes, filename: str, app_id: str, canon: CanonicalBytes
+    cache: BuildCache | None,
+    read: Callable[[], bytes],
+    filename: str,
+    app_id: str,
+    canon: CanonicalBytes,
+    blob_id: str | None = None,
 ) -> ManifestSource:
-    """``parse_manifest_source``, cached on the manifest's bytes."""
+    """``parse_manifest_source``, cached on the manifest's git blob id (or its bytes).
+
+    With a blob id the bytes are not read at all on a hit: the id names them.
+    An entry is written only for a manifest whose canonical bytes parse back to
+    themselves, so a hit (its MAC checked) is a round-tripped manifest.
+    """
     if cache is None:
-        return parse_manifest_source(data, filename, app_id)
-    key = cache_key("manifest", filename.encode(), app_id.encode(), data)
+        return parse_manifest_source(read(), filename, app_id)
+    if blob_id is not None:
+        key = cache_key("manifest-blob", filename.encode(), app_id.encode(), blob_id.encode())
+        data = None
+    else:
+        data = read()
+        key = cache_key("manifest", filename.encode(), app_id.encode(), data)
 
     def decode(value: Any) -> ManifestSource:
-        manifest = Manifest.model_validate(json.loads(value["manifest"]))
-        canonical = manifest_canonical(manifest)
-        if canonical.decode() != value["manifest"]:
-            raise ValueError("the cached manifest does not round-trip")
-        lines = {tuple(location): int(line) for location, line in value["lines"]}
-        canon.remember(manifest, canonical, round_tripped=True)  # parsed from its own bytes
+        canonical = value["manifest"].encode()
+        manifest = Manifest.model_validate(json.loads(canonical))
+        lines = dict(zip(map(tuple, value["at"]), value["line"], strict=True))
+        canon.remember(manifest, canonical, round_tripped=True)  # checked when it was written
         return ManifestSource(manifest, filename, lines)
 
     cached = cache.get("manifests", key, decode)
     if cached is not None:
         return cached
-    source = parse_manifest_source(data, filename, app_id)
-    cache.put(
-        "manifests",
-        key,
-        {
-            "manifest": canon.of(source.manifest).decode(),
-            "lines": [[list(location), line] for location, line in source.lines.items()],
-        },
-    )
+    source = parse_manifest_source(read() if data is None else data, filename, app_id)
+    canonical = canon.of(source.manifest)
+    with suppress(ValueError):
+        if manifest_canonical(Manifest.model_validate(json.loads(canonical))) == canonical:
+            # the build's round-trip guard asks exactly this: not asked twice
+            canon.remember(source.manifest, canonical, round_tripped=True)
+            cache.put(
+                "manifests",
+                key,
+                {
+                    "manifest": canonical.decode(),
+                    "at": [list(location) for location in source.lines],
+                    "line": list(source.lines.values()),
+                },
+            )
     return source
 
 
@@ -223,7 +293,7 @@ def _verdict(value: Any) -> bool:
     return True
 
 
-def _entry_parses_back(app_id: str, entry: Any) -> bool:
+def entry_parses_back(app_id: str, entry: Any) -> bool:
     try:
         app = CatalogApp.model_validate(entry)
     except ValueError:
@@ -262,7 +332,7 @@ def parses_back(catalog_bytes: bytes, cache: BuildCache | None = None) -> bool:
         key = cache_key("parses-back", app_id.encode(), fingerprint.encode())
         if cache is not None and cache.get("parses-back", key, _verdict):
             continue
-        if not _entry_parses_back(app_id, entry):
+        if not entry_parses_back(app_id, entry):
             return False
         if cache is not None:
             cache.put("parses-back", key, True)

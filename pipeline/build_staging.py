@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from catalog.address import blake3_hex, blake3_stream
 from catalog.catalog_model import (
@@ -26,6 +27,7 @@ from catalog.catalog_model import (
 )
 from catalog.manifest import Manifest
 from pipeline.atomic_file import write_file_atomically
+from pipeline.build_cache import BuildCache, cache_key
 from pipeline.gitsource import (
     Snapshot,
 )
@@ -36,17 +38,37 @@ PUBLIC_FILE_MODE = 0o644
 NODE_BINARY_PREFIX = "archy-node-"
 
 
+def _icon_target(value: Any) -> TargetFile:
+    return TargetFile.model_validate(value)
+
+
 def stage_icon(
-    snapshot: Snapshot, manifest: Manifest, staging: Path, published: Path | None = None
+    snapshot: Snapshot,
+    manifest: Manifest,
+    staging: Path,
+    published: Path | None = None,
+    cache: BuildCache | None = None,
 ) -> tuple[TargetFile | None, str | None]:
     """Copy the icon to ``staging/icons/<blake3>.<id>.svg``; (target, problem).
 
     An icon already in ``published`` (the output's ``targets/``) under its
     content-addressed name is not staged again: :func:`publish_staged` would
-    keep the published one anyway.
+    keep the published one anyway.  With a ``cache``, an icon file read from a
+    commit is known by its git blob id: an accepted icon already published is
+    not read again.
     """
     filename = f"apps/{manifest.id}/{manifest.icon}"
     entry = snapshot.get(filename)
+    blob_id = None if entry is None or entry.is_symlink else entry.blob_id
+    key = (
+        None
+        if cache is None or blob_id is None
+        else cache_key("icon", filename.encode(), manifest.id.encode(), blob_id.encode())
+    )
+    if cache is not None and key is not None and published is not None:
+        known = cache.get("icons", key, _icon_target)
+        if known is not None and (published / known.target).is_file():
+            return known, None
     readable = entry is not None and not entry.is_symlink and entry.size <= MAX_ICON_BYTES
     data = entry.read() if readable and entry is not None else b""
     problem = icon_problem(
@@ -62,6 +84,8 @@ def stage_icon(
     target = TargetFile(target=f"icons/{digest}.{manifest.id}.svg", blake3=digest, length=len(data))
     if published is None or not (published / target.target).is_file():
         write_file(staging / target.target, data)
+    if cache is not None and key is not None:
+        cache.put("icons", key, target.model_dump(mode="json"))
     return target, None
 
 

@@ -38,7 +38,6 @@ from catalog.catalog_model import (
     SourceInfo,
     TargetFile,
     manifest_canonical,
-    parse_catalog,
     seed_url_problem,
 )
 from catalog.loader import MAX_MANIFEST_BYTES, ManifestSource
@@ -51,7 +50,6 @@ from pipeline.build_cache import (
     PolicyVerdicts,
     decode_units,
     manifest_from_cache,
-    parses_back,
     units_key,
 )
 from pipeline.build_staging import (
@@ -70,6 +68,8 @@ from pipeline.build_types import (
     Renderer,
     SilentProgress,
 )
+from pipeline.catalog_parts import catalog_bytes as assembled_catalog_bytes
+from pipeline.catalog_parts import read_previous
 from pipeline.changes import AppState, detect_changes
 from pipeline.companion_step import build_companions, without_companion_apps
 from pipeline.companions import (
@@ -97,11 +97,11 @@ def default_renderer() -> Renderer:
     return render_app
 
 
-def read_previous_catalog(path: Path | None) -> AppCatalog | None:
+def read_previous_catalog(path: Path | None, cache: BuildCache | None = None) -> AppCatalog | None:
     if path is None or not path.exists():
         return None
     try:
-        return parse_catalog(path.read_bytes())
+        return read_previous(path, cache)
     except CatalogError as error:
         raise BuildRefused([f"previous catalog {path}: {error}"]) from None
 
@@ -125,7 +125,9 @@ def load_manifests(
             problems.append(f"{filename}: {entry.size} bytes; the limit is 1 MiB")
             continue
         try:
-            sources.append(manifest_from_cache(cache, entry.read(), filename, app_id, canon))
+            sources.append(
+                manifest_from_cache(cache, entry.read, filename, app_id, canon, entry.blob_id)
+            )
         except ManifestError as error:
             problems.extend(str(problem) for problem in error.problems)
     return sources, problems
@@ -248,12 +250,12 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
         snapshot = open_snapshot(options.repo, options.revision, dev=options.dev)
     except SourceError as error:
         raise BuildRefused([str(error)]) from None
-    previous = read_previous_catalog(options.previous)
+    cache = None if options.cache_dir is None else BuildCache(options.cache_dir)
+    previous = read_previous_catalog(options.previous, cache)
     warnings = check_history(snapshot, previous)
     lock = read_image_lock(snapshot)
 
     progress.start("Reading and validating manifests", len(snapshot.app_ids()))
-    cache = None if options.cache_dir is None else BuildCache(options.cache_dir)
     canon = CanonicalBytes()
     sources, problems = load_manifests(snapshot, cache, canon)
     left_out: list[str] = []
@@ -274,7 +276,7 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
             problems.extend(image_errors)
             warnings.extend(image_warnings)
             icon, icon_problem = stage_icon(
-                snapshot, manifest, staging, options.out_dir / "targets"
+                snapshot, manifest, staging, options.out_dir / "targets", cache
             )
             if icon_problem is not None:
                 (warnings if options.dev else problems).append(icon_problem)
@@ -319,8 +321,8 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
             signature_problems = third_party_catalog_problems(catalog, options.developer.did)
             if signature_problems:
                 raise BuildRefused(signature_problems, warnings)
-        catalog_bytes = catalog.to_canonical()
-        if not parses_back(catalog_bytes, cache):
+        catalog_bytes = assembled_catalog_bytes(catalog, cache, canon)
+        if catalog_bytes is None:
             raise BuildRefused(["the catalog does not parse back to the same bytes"], warnings)
 
         outputs = outputs_manifest(catalog, catalog_bytes)

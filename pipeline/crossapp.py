@@ -46,7 +46,8 @@ class _Claim:
 
 def _clashes(claims: Mapping[Key, list[_Claim]]) -> Iterator[tuple[Key, _Claim, list[_Claim]]]:
     """Every claim whose key other apps claim too, with those other apps' claims."""
-    for key in sorted(claims, key=repr):
+    shared = [key for key, owners in claims.items() if len(owners) > 1]  # one owner: no clash
+    for key in sorted(shared, key=repr):
         owners = claims[key]
         for claim in owners:
             others = [

@@ -47,6 +47,11 @@ class SourceFile:
     def is_symlink(self) -> bool:
         return self.mode == MODE_SYMLINK
 
+    @property
+    def blob_id(self) -> str | None:
+        """The git blob id of a file read from a commit (None in a dirty work tree)."""
+        return None if self._snapshot.dirty else self._key
+
     def read(self) -> bytes:
         """The file's bytes (for a symlink, its target)."""
         return self._snapshot.read_bytes(self._key)

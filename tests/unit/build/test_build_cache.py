@@ -40,11 +40,14 @@ def test_cold_warm_and_no_cache_builds_write_identical_bytes(tmp_path: Path) -> 
     warm = build(source, tmp_path / "warm", cache)
 
     assert cold.catalog_bytes == uncached.catalog_bytes == warm.catalog_bytes
-    # 3 manifests + 3 unit sets + 3 "this app entry parses back" verdicts
+    # 3 manifests + 3 unit sets + 3 entry parts (checked to parse back)
     # + 3 per-app policy results (no error: their warnings, if any)
-    assert (cold.cache_hits, cold.cache_misses) == (0, 12)
-    assert (warm.cache_hits, warm.cache_misses) == (12, 0)
-    assert len(cache_files(cache)) == 12
+    # + 3 icon targets known by their git blob id
+    assert (cold.cache_hits, cold.cache_misses) == (0, 15)
+    assert (warm.cache_hits, warm.cache_misses) == (15, 0)
+    # + one "this catalog was checked" verdict, keyed by the catalog's BLAKE3
+    assert len(cache_files(cache)) == 16
+    assert len(list((cache / "checked-catalogs").glob("*.json"))) == 1
     for name in ("none", "cold", "warm"):
         assert (tmp_path / name / "outputs.json").read_bytes() == (
             tmp_path / "none" / "outputs.json"
@@ -60,7 +63,7 @@ def test_a_changed_manifest_misses_only_its_own_entries(tmp_path: Path) -> None:
 
     cached = build(source, tmp_path / "cached", cache)
 
-    assert (cached.cache_hits, cached.cache_misses) == (8, 4)
+    assert (cached.cache_hits, cached.cache_misses) == (11, 4)
     assert cached.catalog_bytes == build(source, tmp_path / "uncached", None).catalog_bytes
     assert cached.catalog.apps["demo-two"].version == "2.6"
 
@@ -90,7 +93,7 @@ def test_corrupt_entries_are_ignored_and_rebuilt(tmp_path: Path, damage: object)
 
     assert again.catalog_bytes == first.catalog_bytes == healed.catalog_bytes
     assert again.cache_hits == 0
-    assert (healed.cache_hits, healed.cache_misses) == (12, 0)
+    assert (healed.cache_hits, healed.cache_misses) == (15, 0)
 
 
 def test_keys_cover_the_bytes_and_their_framing() -> None:
@@ -185,3 +188,52 @@ def test_cached_policy_warnings_are_reported_again_and_an_error_is_never_cached(
             build(source, tmp_path / attempt, cache)
         assert any("latest" in problem for problem in refused.value.problems)
     assert not [path for path in (cache / "policy").iterdir() if b'"error"' in path.read_bytes()]
+
+
+def poison(path: Path, secret: bytes | None) -> None:
+    """Rewrite a manifest entry so it parses and round-trips but names another app name.
+
+    With ``secret`` the MAC is recomputed with that secret (an attacker's guess);
+    without, the old MAC is kept.
+    """
+    from pipeline.build_cache import entry_mac
+
+    header, value_json = path.read_bytes().split(b"\n", 1)
+    key, mac = header.decode().split(" ")
+    value = json.loads(value_json)
+    manifest = json.loads(value["manifest"])
+    manifest["name"] = "Poisoned"
+    value["manifest"] = encode_canonical_json(manifest).decode()
+    value_json = json.dumps(value).encode()
+    if secret is not None:
+        mac = entry_mac(secret, key, value_json)
+    path.write_bytes(f"{key} {mac}\n".encode() + value_json)
+
+
+@pytest.mark.parametrize("secret", [None, b"\0" * 32], ids=["old-mac", "guessed-secret"])
+def test_a_poisoned_entry_cannot_change_the_output(tmp_path: Path, secret: bytes | None) -> None:
+    """A well-formed, self-consistent entry written by someone without the secret is a miss."""
+    source = three_app_repo(tmp_path / "repo")
+    cache = tmp_path / "cache"
+    first = build(source, tmp_path / "first", cache)
+    manifests = sorted((cache / "manifests").glob("*.json"))
+    assert len(manifests) == 3
+    for path in manifests:
+        poison(path, secret)
+
+    again = build(source, tmp_path / "again", cache)
+
+    assert again.catalog_bytes == first.catalog_bytes
+    assert b"Poisoned" not in again.catalog_bytes
+    assert again.cache_misses == 3  # the three manifests, computed again
+
+
+def test_the_mac_secret_lives_outside_the_cache_and_is_private(tmp_path: Path) -> None:
+    secret_file = tmp_path / "config" / "build-cache.key"
+    cache = BuildCache(tmp_path / "cache", secret_file=secret_file)
+    cache.put("units", "k", {"a": "b"})
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    assert len(secret_file.read_bytes()) == 32
+    assert BuildCache(tmp_path / "cache", secret_file=secret_file).get("units", "k", dict)
+    other = BuildCache(tmp_path / "cache", secret_file=tmp_path / "other.key")
+    assert other.get("units", "k", dict) is None  # another secret: every entry is a miss
