@@ -61,7 +61,16 @@ def test_a_pulled_app_is_staged_through_the_binary_with_its_secrets_and_data_dir
     ]
     assert repository.catalog is not None
     shipped = repository.catalog.apps["gate-vault"].units
-    assert {p.name: p.read_text() for p in units.iterdir()} == dict(shipped)  # what CI checked
+    unit_files = {p.name: p.read_text() for p in units.iterdir() if p.is_file()}
+    assert unit_files == dict(shipped)  # what CI checked
+    # the app has post_install hooks: the node's drop-in runs them on every start of the unit
+    (dropin,) = (units / "archy-gate-vault_gate-vault.container.d").iterdir()
+    assert dropin.name == "archy-hooks.conf"
+    assert dropin.read_text().splitlines()[1:] == [
+        "[Service]",
+        f'ExecStartPost=-{archy_node_binary} "run-hooks" "--state-root" "{node}" '
+        '"gate-vault" "gate-vault"',
+    ]
     secrets = {p.name: p for p in (node / "secrets/gate-vault").iterdir()}
     assert sorted(secrets) == ["key", "token"]
     assert {stat.S_IMODE(p.stat().st_mode) for p in secrets.values()} == {0o600}
