@@ -140,7 +140,10 @@ def onion_hostname(app_id: str, data_root: str, runner: PodmanRunner | None = No
 def purge_onion_keys(app_id: str, data_root: str, engine: ContainerEngine) -> str | None:
     """Delete the app's onion keys (purge only); returns what was removed."""
     path = keys_dir(app_id, data_root)
-    if not os.path.lexists(path) or not _no_symlink_below(data_root, path.parent):
+    if not path.parent.is_dir() or not _no_symlink_below(data_root, path.parent):
+        return None
+    # tor's data dir may be closed to the node user: then only its user namespace can look
+    if os.access(path.parent, os.X_OK) and not os.path.lexists(path):
         return None
     try:
         engine.remove_tree_in_user_namespace(str(path))
