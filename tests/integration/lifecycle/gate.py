@@ -24,6 +24,11 @@ post_install hook), every round runs:
   data and secrets kept;
 * purge: ``apply --purge``: data and secrets gone.
 
+The stateful app (gate-db: PostgreSQL, Redis, a migrating web member; podman engine
+only) has two more steps after reboot, **update** (a release whose web member
+migrates the schema) and **bad-update** (a broken release, rolled back), and its data
+is checked with real queries around every step (stateful_gate.py).
+
 ``--engine quadlet`` runs the same matrix with the Quadlet engine inside a
 Debian 13 system container under a real systemd, where reboot is a real one
 (tests/integration/systemd/quadlet_gate.py says where its steps differ).
