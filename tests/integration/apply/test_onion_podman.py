@@ -94,6 +94,7 @@ def test_status_shows_the_onion_kept_across_update_and_reinstall_until_purge(
         rc, document = agent.install(app_id)
         assert rc == 0, document
     onion = wait_for_status_onion(agent)
+    assert f"onion {onion}" in agent.run("status").stdout
     assert "HiddenServiceDir /var/lib/tor/onion-onion-web" in services_torrc(agent)
     logs = rootless_podman.logs("tor")
     assert "DisableNetwork is set" in logs, logs[-2000:]
