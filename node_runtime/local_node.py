@@ -21,6 +21,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from catalog.refusal import Refused
+from node_runtime.apply.onion_sync import onion_hostname
 from node_runtime.apply.outcome import ApplyReport, AppResult
 from node_runtime.apply.purge import PurgeRefused, purge_app
 from node_runtime.apply.restart import restart_app
@@ -29,6 +30,7 @@ from node_runtime.apply.stage import plan_stage
 from node_runtime.engines import choose_engine
 from node_runtime.engines.container_engine import ContainerEngine, EngineError
 from node_runtime.engines.stage_engine import StageEngine
+from node_runtime.plan.onion_services import TOR_APP, onion_requests
 from node_runtime.store.blob_store import BlobStore
 from node_runtime.store.catalog_pointer import LoadedCatalog
 from node_runtime.store.node_config import DEFAULT_STATE_ROOT, NodeConfigError, load_config
@@ -111,6 +113,18 @@ class LocalNode:
         if loaded is None:
             raise StateError(NO_CATALOG)
         return loaded
+
+    def onion_addresses(self) -> dict[str, str | None]:
+        """Each installed app with an ``expose: tor`` port -> its ``.onion`` address
+        (None until tor has made it); empty while tor is not installed."""
+        installed = self.installed()
+        loaded = load_current_catalog(self.state, BlobStore(self.paths.blobs_dir))
+        if TOR_APP not in installed or loaded is None:
+            return {}
+        apps = loaded.catalog.apps
+        requests = onion_requests(apps[a].manifest for a in installed if a in apps)
+        runner = getattr(self.engine, "runner", None)
+        return {r.app_id: onion_hostname(r.app_id, self.data_root, runner) for r in requests}
 
     def plan(self) -> list[str]:
         """The steps an apply would run now (changes nothing)."""

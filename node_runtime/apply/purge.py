@@ -13,6 +13,7 @@ from pathlib import Path
 
 from catalog.refusal import Refused
 from catalog.runtime_names import app_data_dir, podman_secret_name
+from node_runtime.apply.onion_sync import purge_onion_keys
 from node_runtime.engines.container_engine import ContainerEngine
 from node_runtime.store.failures import read_failures, save_failures
 from node_runtime.store.paths import NodePaths, secrets_dir
@@ -47,6 +48,9 @@ def purge_app(
     if os.path.lexists(data_dir):
         engine.remove_tree_in_user_namespace(data_dir)
         removed.append(data_dir)
+    onion_keys = purge_onion_keys(app_id, data_root, engine)
+    if onion_keys is not None:
+        removed.append(onion_keys)
     own = secrets_dir(state_root, app_id)
     names = set(secret_names)
     if own.is_dir() and not own.is_symlink():

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from catalog.address import blake3_hex
 from catalog.catalog_model import AppCatalog
 from node_runtime.apply.executor import ExecutionContext, run_actions
 from node_runtime.apply.observe import node_architecture, observe_for, remember_observation
+from node_runtime.apply.onion_sync import sync_onion_services
 from node_runtime.apply.outcome import ActionFailed, ApplyReport, AppResult, Status
 from node_runtime.apply.rollback import after_failure
 from node_runtime.apply.stage import stage_apps
@@ -30,6 +32,7 @@ from node_runtime.engines.container_engine import ContainerEngine, EngineError, 
 from node_runtime.engines.stage_engine import StageEngine
 from node_runtime.plan.actions import AppPlan, Plan, StartMember
 from node_runtime.plan.observed import ObservedState
+from node_runtime.plan.onion_services import TOR_APP
 from node_runtime.plan.reconcile import plan_reconcile
 from node_runtime.store.applied import read_applied
 from node_runtime.store.failures import FailedUpdate, read_failures, save_failures
@@ -153,6 +156,7 @@ def apply(
         result = _apply_app(app_plan, context, changed_failures, observed)
         report.results[app_plan.app_id] = result
     report.steps = context.steps
+    sync_onion_services_of(catalog, installed, data_root, engine, report)
     if changed_failures != failures:
         save_failures(paths, changed_failures)
     if context.steps:
@@ -161,6 +165,27 @@ def apply(
     with contextlib.suppress(OSError, StateError):
         remember_observation(paths, observation)
     return report
+
+
+def sync_onion_services_of(
+    catalog: AppCatalog,
+    installed: Collection[str],
+    data_root: str,
+    engine: ContainerEngine,
+    report: ApplyReport,
+) -> None:
+    """Tor's onion services follow the installed apps (a warning on tor's result if not)."""
+    runner = getattr(engine, "runner", None)
+    if TOR_APP not in installed or runner is None:
+        return
+    manifests = [catalog.apps[a].manifest for a in sorted(installed) if a in catalog.apps]
+    try:
+        warning = sync_onion_services(manifests, data_root, runner).warning
+    except (EngineError, OSError) as error:
+        warning = f"the onion services were not updated: {error}"
+    tor = report.results.get(TOR_APP)
+    if warning is not None and tor is not None:
+        report.results[TOR_APP] = replace(tor, warnings=(*tor.warnings, warning))
 
 
 def _apply_app(

@@ -21,9 +21,10 @@ from node_runtime.commands.options import (
     state_root_option,
 )
 from node_runtime.engines import ENGINE_NAMES, choose_engine
+from node_runtime.engines.container_engine import EngineError
 from node_runtime.fetch.http import DEFAULT_PULL_DEADLINE_SECONDS
 from node_runtime.fetch.pull import PullError, pull
-from node_runtime.local_node import engine_unit_dir
+from node_runtime.local_node import LocalNode, engine_unit_dir
 from node_runtime.registries.pull import pull_registries
 from node_runtime.store.blob_store import BlobStore
 from node_runtime.store.node_config import DEFAULT_DATA_ROOT, NodeConfigError, initialise_node
@@ -211,6 +212,14 @@ def pull_command(timeout_seconds: float, as_json: bool, state_root: Path) -> Non
         raise SystemExit(1)
 
 
+def onion_addresses(state_root: Path) -> dict[str, str | None]:
+    """The apps' .onion addresses for status (none when the engine cannot be had)."""
+    try:
+        return LocalNode(state_root, None, None).onion_addresses()
+    except (Refused, StateError, EngineError, OSError):
+        return {}
+
+
 @click.command("status")
 @json_option
 @state_root_option
@@ -222,6 +231,10 @@ def status_command(as_json: bool, state_root: Path) -> None:
         report = status_report(NodeState(paths), BlobStore(paths.blobs_dir))
     except StateError as error:
         raise Refused(str(error)) from None
+    onion = onion_addresses(state_root) if report["apps"] else {}
+    for app in report["apps"]:
+        if app["id"] in onion:
+            app["onion"] = onion[app["id"]]
     if as_json:
         print_json(report)
         return
@@ -245,6 +258,8 @@ def status_command(as_json: bool, state_root: Path) -> None:
             f"{shown:<24} catalog {app['catalog_version'] or '-':<16} "
             f"applied {app['applied_version'] or '-':<16} {app['state']}"
         )
+        if "onion" in app:
+            click.echo(f"{'':<24} onion {app['onion'] or '(tor has not made it yet)'}")
 
 
 @click.command("list")

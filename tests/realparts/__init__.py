@@ -12,6 +12,10 @@ Modules:
                   quadlet_problems(); fixture ``quadlet_bin``
     podman_user   RootlessPodman, wait_healthy(); fixture ``rootless_podman``
     busybox_image build_busybox_image(); fixture ``busybox_image``
+    stateful_image
+                  build_stateful_images(): the lifecycle gate's PostgreSQL/Redis/
+                  tor base image from Debian packages (scripts/build-stateful-rootfs)
+                  and gate-db's web images
     registry      LocalRegistry, start_registry(), push_image();
                   fixture ``local_registry``
     systemd_container

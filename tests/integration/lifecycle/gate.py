@@ -24,6 +24,11 @@ post_install hook), every round runs:
   data and secrets kept;
 * purge: ``apply --purge``: data and secrets gone.
 
+The stateful app (gate-db: PostgreSQL, Redis, a migrating web member; podman engine
+only) has two more steps after reboot, **update** (a release whose web member
+migrates the schema) and **bad-update** (a broken release, rolled back), and its data
+is checked with real queries around every step (stateful_gate.py).
+
 ``--engine quadlet`` runs the same matrix with the Quadlet engine inside a
 Debian 13 system container under a real systemd, where reboot is a real one
 (tests/integration/systemd/quadlet_gate.py says where its steps differ).
@@ -55,7 +60,7 @@ from pathlib import Path
 from catalog.catalog_model import AppCatalog
 from catalog.manifest import Manifest
 from node_runtime.engines.podman_engine import process_alive
-from tests.integration.lifecycle.gate_apps import GATE_APPS, gate_catalog, ui_url
+from tests.integration.lifecycle.gate_apps import GATE_APPS, STATEFUL_APPS, gate_catalog, ui_url
 from tests.integration.lifecycle.node_agent import NodeAgent
 from tests.realparts.busybox_image import build_busybox_image
 from tests.realparts.net import http_status, wait_for_http
@@ -64,8 +69,9 @@ from tests.realparts.wait import poll_until
 
 STEPS = (
     "install", "ui", "stop", "start", "restart", "reinstall",
-    "reboot", "agent-restart", "uninstall", "purge",
+    "reboot", "update", "bad-update", "agent-restart", "uninstall", "purge",
 )  # fmt: skip
+UPDATE_STEPS = ("update", "bad-update")  # the stateful app's only (stateful_gate.py)
 UI_TIMEOUT = 30.0
 
 
@@ -255,6 +261,15 @@ class GateRun:
 
     # -- steps ---------------------------------------------------------------------------------
 
+    def has_step(self, app_id: str, step: str) -> bool:
+        return step not in UPDATE_STEPS
+
+    def step_action(self, app_id: str, step: str) -> Callable[[str, dict[str, object]], None]:
+        action: Callable[[str, dict[str, object]], None] = getattr(
+            self, f"step_{step.replace('-', '_')}"
+        )
+        return action
+
     def install(self, app_id: str) -> None:
         rc, document = self.agent.install(app_id)
         self.expect_ok(app_id, rc, document, "ok")
@@ -379,8 +394,8 @@ def run_matrix(
     for round_number in range(1, rounds + 1):
         for app_id in app_ids:
             memory: dict[str, object] = {}
-            for step in STEPS:
-                action = getattr(run, f"step_{step.replace('-', '_')}")
+            for step in (s for s in STEPS if run.has_step(app_id, s)):
+                action = run.step_action(app_id, step)
                 started = time.monotonic()
                 try:
                     action(app_id, memory)
@@ -434,8 +449,20 @@ def remove_agent_root(podman: RootlessPodman, agent: NodeAgent) -> None:
         podman.run("unshare", "rm", "-rf", str(agent.root), check=False)
 
 
+def build_stateful_gate_images(podman: RootlessPodman) -> None:
+    from tests.realparts.stateful_image import StatefulImageError, build_stateful_images
+
+    try:
+        build_stateful_images(podman)
+    except StatefulImageError as error:
+        raise GateUnavailable(str(error)) from None
+
+
 def run_gate(
-    rounds: int, out: Callable[[str], None] = print, app_dirs: tuple[Path, ...] = ()
+    rounds: int,
+    out: Callable[[str], None] = print,
+    app_dirs: tuple[Path, ...] = (),
+    apps: tuple[str, ...] = GATE_APPS + STATEFUL_APPS,
 ) -> Matrix:
     try:
         podman = RootlessPodman.for_user()
@@ -456,13 +483,17 @@ def run_gate(
                 raise GateUnavailable("--app-dir folders must share one parent folder")
             catalog = gate_catalog(agent.hook_sources, app_ids, parents.pop())
         else:
-            app_ids, catalog = GATE_APPS, gate_catalog(agent.hook_sources)
+            app_ids, catalog = apps, gate_catalog(agent.hook_sources, apps)
+        if set(app_ids) & set(STATEFUL_APPS):
+            build_stateful_gate_images(podman)
         check_images(podman, catalog)
         agent.publish(catalog)
     except BaseException:
         remove_agent_root(podman, agent)
         raise
-    run = GateRun(podman, agent, catalog)
+    from tests.integration.lifecycle.stateful_gate import StatefulGateRun
+
+    run = StatefulGateRun(podman, agent, catalog)
     try:
         matrix = run_matrix(run, rounds, out, app_ids)
     finally:
@@ -504,17 +535,25 @@ def main(argv: list[str] | None = None) -> int:
         "quadlet: the node user of a Debian 13 system container under a real systemd, "
         "a real reboot (run as root; see docs/systemd-tests.md)",
     )
+    parser.add_argument(
+        "--app",
+        action="append",
+        choices=GATE_APPS + STATEFUL_APPS,
+        default=[],
+        help="run only this gate app (repeatable; default: all; gate-db with --engine podman)",
+    )
     options = parser.parse_args(argv)
     if options.rounds < 1:
         parser.error("--rounds must be at least 1")
     started = time.monotonic()
     try:
         if options.engine == "quadlet":
-            if options.app_dir:
-                parser.error("--app-dir works with the podman engine only")
+            if options.app_dir or options.app:
+                parser.error("--app-dir and --app work with the podman engine only")
             matrix = run_quadlet_gate(options.rounds)
         else:
-            matrix = run_gate(options.rounds, app_dirs=tuple(options.app_dir))
+            apps = tuple(options.app) or GATE_APPS + STATEFUL_APPS
+            matrix = run_gate(options.rounds, app_dirs=tuple(options.app_dir), apps=apps)
     except GateUnavailable as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

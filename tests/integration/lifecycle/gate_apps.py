@@ -18,6 +18,8 @@ from tests.support.catalogs import catalog_of
 
 APPS_DIR = Path(__file__).resolve().parent / "apps"
 GATE_APPS = ("gate-web", "gate-stack", "gate-vault")
+# Run by the podman gate only: its images come from Debian packages (stateful_gate.py).
+STATEFUL_APPS = ("gate-db",)
 HOOK_PLACEHOLDER = "/archy-hook-sources/"
 WELCOME = b"welcome from the host\n"
 
