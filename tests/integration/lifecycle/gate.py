@@ -75,6 +75,11 @@ UPDATE_STEPS = ("update", "bad-update")  # the stateful app's only (stateful_gat
 UI_TIMEOUT = 30.0
 
 
+def both_ends(text: str, keep: int = 600) -> str:
+    """``text``, or its first and last ``keep`` characters: a failure's cause is often last."""
+    return text if len(text) <= 2 * keep else f"{text[:keep]} … {text[-keep:]}"
+
+
 class StepFailed(AssertionError):
     pass
 
@@ -401,7 +406,7 @@ def run_matrix(
                     action(app_id, memory)
                     cell = Cell(True, time.monotonic() - started)
                 except Exception as error:
-                    cell = Cell(False, time.monotonic() - started, str(error)[:500])
+                    cell = Cell(False, time.monotonic() - started, both_ends(str(error)))
                 matrix.cells[round_number, app_id, step] = cell
                 if not cell.ok:
                     try:

@@ -287,7 +287,10 @@ class StatefulGateRun(GateRun):
         result = self.result_of(app_id, document)
         reason = str(result.get("reason") or "")
         if rc != 1 or result.get("status") != "failed" or "rolled back to 1.0.0-r2" not in reason:
-            raise StepFailed(f"the broken release was not rolled back: exit {rc}, {document}")
+            raise StepFailed(
+                f"the broken release was not rolled back: exit {rc}, status "
+                f"{result.get('status')!r}, reason: {reason or document}"
+            )
         if "Traceback" in str(document.get("stderr", "")):
             raise StepFailed(f"a traceback: {document['stderr'][-500:]}")
         image = self.podman.inspect_field(WEB, "{{.ImageName}}")
