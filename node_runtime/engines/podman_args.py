@@ -112,5 +112,9 @@ def stop_arguments(container_name: str, timeout_seconds: int = STOP_TIMEOUT_SECO
 
 
 def remove_arguments(container_name: str) -> list[str]:
-    """Remove a stopped member's container (never its data: volumes are bind mounts)."""
-    return ["rm", "--ignore", container_name]
+    """Remove a stopped member's container (never its data: volumes are bind mounts).
+
+    ``--force``: a member that keeps crashing can be started again by its restart
+    policy between our ``stop`` and this ``rm``; a plain ``rm`` then refuses a running
+    container.  The graceful stop came first, so force only ends such a restart."""
+    return ["rm", "--force", "--ignore", f"--time={STOP_TIMEOUT_SECONDS}", container_name]
