@@ -4,18 +4,16 @@ SeaweedFS, developers' registries signed with did:keys, a nostr-sdk relay on 127
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from node_runtime.commands import main as node_main
 from pipeline.market.dev_registry import PublishedRegistry, publish_developer_registry
 from pipeline.market.identity import DeveloperIdentity
-from tests.integration.s3.seaweedfs import SeaweedFS, running_seaweedfs
+from tests.integration.s3.fixtures import no_ambient_aws_configuration, seaweedfs  # noqa: F401
 from tests.support.market import (  # noqa: F401
     developer,
     new_app,
@@ -23,26 +21,6 @@ from tests.support.market import (  # noqa: F401
     relay_url,
 )
 from tests.support.repos import RepositoryHandle, make_repository, manifest_yaml
-
-
-@pytest.fixture(scope="session")
-def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
-    with running_seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def no_ambient_aws_configuration(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Credentials come only from what a test sets: no host files, no instance metadata."""
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
 
 OFFICIAL_APPS = {
     # the template web app of `archy app new` publishes host port 18000
