@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from catalog.app_network import network_for_developer
 from catalog.catalog_model import (
     CATALOG_SCHEMA_VERSION,
     AppCatalog,
@@ -20,7 +21,6 @@ from catalog.catalog_model import (
     SourceInfo,
     manifest_blake3,
 )
-from catalog.app_network import network_for_developer
 from catalog.manifest import Manifest
 from catalog.runtime_names import DEFAULT_DATA_ROOT
 from pipeline.appset import load_app_folder
