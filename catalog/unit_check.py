@@ -101,11 +101,17 @@ ALLOWED_KEYS: Mapping[str, frozenset[str]] = {
 NETWORK_HEADER = "# Rendered by the Archipelago registry; shared by every app; do not edit."
 
 
+# Every app network is isolated: podman drops traffic between two isolated networks, so
+# an app of one registry cannot reach another registry's app by IP either.
+NETWORK_ISOLATION = "isolate=true"
+
+
 def network_entries(network: str = NETWORK_NAME) -> list[Entry]:
     """The entries of the network unit the renderer writes for ``network``."""
     return [
         ("Unit", "Description", "Archipelago app network"),
         ("Network", "NetworkName", raw_value(network)),
+        ("Network", "Options", NETWORK_ISOLATION),
     ]
 
 

@@ -23,6 +23,7 @@ from catalog.manifest import Manifest
 from catalog.member_spec import MemberSpec
 from catalog.runtime_names import DEFAULT_DATA_ROOT, NETWORK_NAME, podman_secret_name
 from catalog.runtime_spec import app_runtime_specs, start_order
+from catalog.unit_check import NETWORK_ISOLATION
 
 STOP_TIMEOUT_SECONDS = 30
 
@@ -86,12 +87,19 @@ def network_exists_arguments(name: str = NETWORK_NAME) -> list[str]:
 def network_create_arguments(
     name: str = NETWORK_NAME, *, ignore_existing: bool = True
 ) -> list[str]:
-    """``podman network create [--ignore] NAME``, as Quadlet's network unit runs it.
+    """``podman network create [--ignore] --opt isolate=true NAME``, as Quadlet's network
+    unit runs it: podman drops traffic between two isolated networks.
 
     Podman before 4.5 (Debian 12 has 4.3) has no ``--ignore``: there, check
     :func:`network_exists_arguments` first and pass ``ignore_existing=False``.
     """
-    return ["network", "create", *(["--ignore"] if ignore_existing else []), name]
+    ignore = ["--ignore"] if ignore_existing else []
+    return ["network", "create", *ignore, "--opt", NETWORK_ISOLATION, name]
+
+
+def network_isolation_arguments(name: str) -> list[str]:
+    """``podman network inspect``: prints ``true`` when NAME was created isolated."""
+    return ["network", "inspect", "--format", '{{index .Options "isolate"}}', name]
 
 
 def network_list_arguments() -> list[str]:

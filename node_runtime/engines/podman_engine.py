@@ -40,6 +40,7 @@ from node_runtime.engines.podman_args import (
     healthcheck_arguments,
     network_create_arguments,
     network_exists_arguments,
+    network_isolation_arguments,
     network_list_arguments,
     network_remove_arguments,
     remove_arguments,
@@ -206,12 +207,27 @@ class PodmanEngine:
     # -- node-wide resources -------------------------------------------------------------------
 
     def create_network(self, name: str) -> None:
+        """Create app network ``name``, isolated.  A registry's network is refused while an
+        ``archy-net`` made before networks were isolated exists: podman drops traffic only
+        between two isolated networks, so the official apps would stay reachable."""
+        if name != NETWORK_NAME:
+            self._require_isolated(NETWORK_NAME)
         if self._run(network_exists_arguments(name), timeout=INSPECT_TIMEOUT).ok:
+            self._require_isolated(name)
             return
         # podman 4.3 (Debian 12) has no `network create --ignore`
         result = self._run(network_create_arguments(name, ignore_existing=False))
         if not result.ok and "already exists" not in result.error_line():
             raise EngineError(f"creating network {name} failed: {result.error_line()}")
+
+    def _require_isolated(self, name: str) -> None:
+        result = self._run(network_isolation_arguments(name), timeout=INSPECT_TIMEOUT)
+        if result.ok and result.stdout.decode(errors="replace").strip() != "true":
+            raise EngineError(
+                f"network {name} exists but is not isolated (made before registries had "
+                f"networks of their own); stop the apps on it and `podman network rm {name}`, "
+                "then apply again"
+            )
 
     def remove_network(self, name: str) -> None:
         """Remove a registry's network; refused (EngineError) while a container uses it."""

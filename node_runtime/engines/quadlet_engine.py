@@ -260,7 +260,10 @@ class QuadletEngine(PodmanEngine):
         return EngineObservation(observation.containers, observation.podman_secrets, networks)
 
     def create_network(self, name: str) -> None:
-        """``<name>.network`` is one of every app's units; systemd creates the network."""
+        """``<name>.network`` is one of every app's units; systemd creates the network.  A
+        registry's is refused while an ``archy-net`` made without isolation exists."""
+        if name != NETWORK_NAME:
+            self._require_isolated(NETWORK_NAME)
 
     def remove_network(self, name: str) -> None:
         """The registry network's unit goes, then the network (podman refuses while a
