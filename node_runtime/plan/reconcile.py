@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Collection, Mapping, Sequence
 
+from catalog.app_network import app_network
 from catalog.catalog_model import AppCatalog, CatalogApp
 from catalog.runtime_names import NETWORK_NAME
 from catalog.secret_homes import secret_homes
@@ -123,11 +124,14 @@ def plan_reconcile(
         if isinstance(action, StartMember) and action.spec.network != "host"
     }
     network = tuple(CreateNetwork(name) for name in sorted(needed - observed.networks))
+    # every network an installed app (runnable or refused) or a kept applied version names
     in_use = {spec.network for desired in runnable.values() for spec in desired.specs}
+    in_use |= {app_network(catalog.apps[app_id]) for app_id in installed if app_id in catalog.apps}
+    in_use |= {app_network(applied[app_id].app) for app_id in installed if app_id in applied}
     removals = tuple(
         RemoveNetwork(name)
         for name in sorted(observed.networks - in_use)
-        if name != NETWORK_NAME and only is None  # archy-net stays; `only` sees part of the node
+        if name != NETWORK_NAME  # archy-net stays
     )
     selected = [plan for plan in plans.values() if only is None or plan.app_id in only]
     return Plan(network, tuple(selected), removals)

@@ -62,8 +62,22 @@ def test_a_network_in_use_and_archy_net_are_never_removed() -> None:
     assert plan.network_removals == (RemoveNetwork(DEV_NET),)
 
 
-def test_a_plan_for_some_apps_only_removes_no_network() -> None:
+def test_a_plan_for_one_app_still_keeps_the_networks_other_installed_apps_use() -> None:
     observed = ObservedState(networks=frozenset({"archy-net", DEV_NET}))
+    plan = plan_reconcile(node_catalog(), {"web", "notes"}, observed, {}, data_root=DATA,
+                          architecture="amd64", only={"web"})  # fmt: skip
+    assert plan.network_removals == ()
     plan = plan_reconcile(node_catalog(), {"web"}, observed, {}, data_root=DATA,
                           architecture="amd64", only={"web"})  # fmt: skip
+    assert plan.network_removals == (RemoveNetwork(DEV_NET),)
+
+
+def test_an_installed_app_the_node_refuses_still_holds_its_network() -> None:
+    catalog = node_catalog()
+    bent = catalog.apps["notes"].model_copy(update={"units": {}})  # refused: units missing
+    catalog = catalog.model_copy(update={"apps": {**catalog.apps, "notes": bent}})
+    observed = ObservedState(networks=frozenset({"archy-net", DEV_NET}))
+    plan = plan_reconcile(catalog, {"web", "notes"}, observed, {}, data_root=DATA,
+                          architecture="amd64")  # fmt: skip
+    assert plan.app("notes").change == "refused"
     assert plan.network_removals == ()
