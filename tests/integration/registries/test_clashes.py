@@ -145,16 +145,15 @@ def test_a_capability_never_crosses_registries_a_provider_of_the_same_registry_s
     )
     node = node_with(tmp_path, developer, folder, "btc")
     before = _state(node)
+    # the official provider is installed, but a capability never crosses registries: the
+    # refusal names the registry's own provider, even once the owner allowed the capability
     refusal = (
-        "error: dev/wallet requires 'bitcoin' from official app btc; apps of two registries "
-        f"are on separate networks ({registry_network(developer.public.did)}, archy-net), so "
-        "a capability never crosses registries, even when allowed; install a provider from "
-        "dev (P034)\n"
+        "error: dev/wallet requires 'bitcoin', which no installed app of registry dev "
+        "provides; install one of dev/dev-btc first (archy-node install dev/dev-btc) (P027)\n"
     )
     code, _, err = node.run("install", "dev/wallet")
     assert (code, err) == (1, refusal)
     assert _state(node) == before
-    # the owner's permission does not carry a capability across separate networks
     code, _out, err = node.run("registry", "set", "dev", "--allow-capabilities", "bitcoin")
     assert (code, err) == (0, "")
     code, _, err = node.run("install", "dev/wallet")
@@ -167,6 +166,15 @@ def test_a_capability_never_crosses_registries_a_provider_of_the_same_registry_s
     for app in ("dev/dev-btc", "dev/wallet"):
         code, out, err = node.run("install", app)
         assert (code, err) == (0, ""), out
+    # and the official provider may not serve the registry's wallet later either
+    code, out, err = node.run("install", "btc")
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: dev/wallet requires 'bitcoin' from official app btc; apps of two registries "
+        f"are on separate networks ({registry_network(developer.public.did)}, archy-net), so "
+        "a capability never crosses registries, even when allowed; install a provider from "
+        "dev (P034)\n"
+    )
     assert _state(node)["owners"] == {"dev-btc": "dev", "wallet": "dev"}
     [unit] = (node.state_root / "staged-units").glob("archy-wallet_*.container")
     text = unit.read_text()
