@@ -60,7 +60,8 @@ def registry() -> None:
 @click.option("--s3-endpoint", help="The S3 endpoint for an s3:// origin.")
 @click.option(
     "--allow-capabilities",
-    help="Capabilities its apps may share with apps of other registries (comma-separated).",
+    help="Capabilities to record as shared (comma-separated). Kept, but no capability "
+    "crosses registries: each registry's apps are on a network of their own (P034).",
 )
 @click.option("--min-score", type=int, help="Installs scoring below this need "
               "--i-trust-this-developer.")  # fmt: skip
@@ -171,8 +172,8 @@ def list_command(as_json: bool, state_root: Path) -> None:
 
 @registry.command("set")
 @click.argument("name")
-@click.option("--allow-capabilities", help="Capabilities it may share (comma-separated; "
-              "'' for none).")  # fmt: skip
+@click.option("--allow-capabilities", help="Capabilities to record as shared (comma-separated; "
+              "'' for none); no capability crosses registries (P034).")  # fmt: skip
 @click.option("--min-score", type=int, help="The trust score its installs need.")
 @click.option("--no-min-score", is_flag=True, help="No threshold.")
 @click.option("--trust-developer", "trusted", multiple=True, help="A did:key you trust "
