@@ -16,7 +16,7 @@ tested with the stage engine in ``test_two_registries.py`` and ``test_clashes.py
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -24,6 +24,8 @@ import pytest
 from catalog.app_network import registry_network
 from catalog.catalog_model import AppCatalog
 from catalog.manifest import Manifest
+from node_runtime.engines.container_engine import CommandResult, EngineError
+from node_runtime.engines.podman_engine import PodmanEngine
 from pipeline.render import render_app
 from signing.developer import sign_manifest
 from signing.did_key import DidKeySigner
@@ -55,6 +57,19 @@ def _dependent() -> Manifest:
     document: dict[str, Any] = simple_manifest("sep-client", port=free_port()).to_document()
     document["requires"] = [{"app": "sepweb"}]
     return Manifest.model_validate(document)
+
+
+class PodmanAsTestUser:
+    """The engine's podman runner, as the rootless test user (real podman)."""
+
+    def __init__(self, podman: RootlessPodman) -> None:
+        self.podman = podman
+
+    def __call__(
+        self, args: Sequence[str], *, input: bytes | None = None, timeout: float
+    ) -> CommandResult:
+        done = self.podman.run(*args, check=False, input=input, text=False, timeout=timeout)
+        return CommandResult(done.returncode, done.stdout, done.stderr)
 
 
 def merged_catalog() -> AppCatalog:
@@ -155,3 +170,38 @@ def test_a_third_party_app_cannot_reach_an_official_app_that_official_apps_reach
     assert _exists(agent, "archy-net")
     code, output = _request(agent, "sep-client", "sep-web", timeout=30)
     assert code == 0 and "200 OK" in output, output
+
+
+def test_a_registry_network_is_refused_beside_an_archy_net_made_without_isolation(
+    rootless_podman: RootlessPodman,
+) -> None:
+    """A node whose archy-net predates isolation: podman would not drop traffic from a
+    registry's network to it, so the engine refuses to create one and says what to do."""
+    engine = PodmanEngine(PodmanAsTestUser(rootless_podman))
+    removed = rootless_podman.run("network", "rm", "archy-net", check=False)
+    assert removed.returncode == 0 or "network not found" in str(removed.stderr), removed.stderr
+    rootless_podman.run("network", "create", "archy-net")
+    try:
+        with pytest.raises(EngineError) as refused:
+            engine.create_network(DEV_NET)
+        assert str(refused.value) == (
+            "network archy-net exists but is not isolated (made before registries had "
+            "networks of their own); stop the apps on it and `podman network rm archy-net`, "
+            "then apply again"
+        )
+        assert not _network_exists(rootless_podman, DEV_NET)
+        rootless_podman.run("network", "rm", "archy-net")
+        engine.create_network("archy-net")
+        engine.create_network(DEV_NET)
+        assert engine.observe().networks == frozenset({"archy-net", DEV_NET})
+        engine.remove_network(DEV_NET)
+        assert not _network_exists(rootless_podman, DEV_NET)
+        with pytest.raises(EngineError, match="not a registry's network"):
+            engine.remove_network("archy-net")
+    finally:
+        rootless_podman.run("network", "rm", DEV_NET, check=False)
+        rootless_podman.run("network", "rm", "archy-net", check=False)
+
+
+def _network_exists(podman: RootlessPodman, network: str) -> bool:
+    return podman.run("network", "exists", network, check=False).returncode == 0
