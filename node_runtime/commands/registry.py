@@ -161,7 +161,7 @@ def list_command(as_json: bool, state_root: Path) -> None:
     for record in records:
         extra = [f"{len(installed_apps_of(paths, record.name))} app(s) installed"]
         if record.allow_capabilities:
-            extra.append(f"shares {','.join(record.allow_capabilities)}")
+            extra.append(f"allowed {','.join(record.allow_capabilities)} (none cross: P034)")
         if record.min_score is not None:
             extra.append(f"min score {record.min_score}")
         click.echo(
@@ -205,7 +205,8 @@ def set_command(
         print_json(_record_json(record, installed_apps_of(paths, name)))
         return
     click.echo(
-        f"registry {name}: shares {','.join(record.allow_capabilities) or 'no capabilities'}; "
+        f"registry {name}: allowed capabilities "
+        f"{','.join(record.allow_capabilities) or 'none'} (none cross registries: P034); "
         f"min score {record.min_score if record.min_score is not None else 'none'}; "
         f"trusted developers: {', '.join(record.trusted_dids) or 'none'}"
     )
