@@ -23,8 +23,9 @@ Decisions, in one place:
   Podman secret ``archy-<app>_<secret>``, handed to the container as an
   environment variable; data dir ``<data_root>/<app>`` (ids hold no ``/``).
   The container itself is named by the manifest (``ContainerName=<name>``, kept
-  for adoption; policy P007/P022 keep it unique).  One shared network
-  ``archy-net`` (unit ``archy-net.network``), never derived from an app id;
+  for adoption; policy P007/P022 keep it unique).  One network per registry,
+  never derived from an app id: ``archy-net`` (unit ``archy-net.network``) for the
+  official registry, ``archy-<hex>-net`` for a third party's (``catalog.app_network``);
   no named volumes (every volume is a bind mount of a dir below the data dir).
 * **Ports.** ``expose: local`` and ``tor`` bind 127.0.0.1 (Tor reaches the port
   through a hidden service on the node); ``lan`` binds every interface.
@@ -170,6 +171,7 @@ def _member_spec(
     data_root: str,
     mount_users: Mapping[str, int],
     collect: ProblemCollector,
+    network: str = NETWORK_NAME,
 ) -> MemberSpec:
     here: Location = ("containers", index)
     declared = {secret.name for secret in manifest.generated_secrets}
@@ -292,7 +294,7 @@ def _member_spec(
         depends_on=tuple(dict.fromkeys(member.depends_on)),
         user=member.user,
         userns="host",
-        network="host" if host_network else NETWORK_NAME,
+        network="host" if host_network else network,
         network_aliases=()
         if host_network
         else tuple(
@@ -324,15 +326,18 @@ def config_hash(spec: MemberSpec, version: str, revision: int) -> str:
     return blake3_hex(encode_canonical(document))
 
 
-def app_runtime_specs(manifest: Manifest, data_root: str = DEFAULT_DATA_ROOT) -> list[MemberSpec]:
-    """Every member's spec, in manifest order; raises RuntimeSpecError listing every problem."""
+def app_runtime_specs(
+    manifest: Manifest, data_root: str = DEFAULT_DATA_ROOT, network: str = NETWORK_NAME
+) -> list[MemberSpec]:
+    """Every member's spec, in manifest order, on ``network`` (its registry's: ``archy-net``
+    for the official one); raises RuntimeSpecError listing every problem."""
     collect = ProblemCollector()
     if SAFE_PATH.fullmatch(data_root) is None or not data_root.startswith("/"):
         collect.add((), f"data root {data_root!r} must be an absolute path of plain characters")
     mount_users = _mount_users(manifest, data_root)
     check_volume_layout(manifest, data_root, collect)
     specs = [
-        _member_spec(manifest, index, member, data_root, mount_users, collect)
+        _member_spec(manifest, index, member, data_root, mount_users, collect, network)
         for index, member in enumerate(manifest.containers)
     ]
     try:

@@ -9,7 +9,9 @@ when it holds exactly the entries the renderer derives from the embedded
 manifest through :mod:`catalog.runtime_spec`, the one place both share:
 
 * the unit file names are the app's derived names (one ``.container`` per
-  member, plus the shared ``archy-net.network``), nothing else (no drop-ins,
+  member, plus the network unit of its registry: ``archy-net.network`` for the
+  official one, ``archy-<hex>-net.network`` for a third party's,
+  :mod:`catalog.app_network`), nothing else (no drop-ins,
   no other unit types);
 * each file starts with the renderer's header naming the app, has only the
   sections and keys of :data:`ALLOWED_KEYS`, no line continuations, and every
@@ -38,12 +40,12 @@ import re
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 
+from catalog.app_network import network_unit_file
 from catalog.manifest import Manifest
 from catalog.member_spec import MemberSpec
 from catalog.runtime_names import (
     DEFAULT_DATA_ROOT,
     NETWORK_NAME,
-    NETWORK_UNIT_FILE,
     app_data_dir,
     member_unit_name,
     volume_host_path,
@@ -97,10 +99,24 @@ ALLOWED_KEYS: Mapping[str, frozenset[str]] = {
 }
 
 NETWORK_HEADER = "# Rendered by the Archipelago registry; shared by every app; do not edit."
-NETWORK_ENTRIES = (
-    ("Unit", "Description", "Archipelago app network"),
-    ("Network", "NetworkName", NETWORK_NAME),
-)
+
+
+# Every app network is isolated: podman drops traffic between two isolated networks, so
+# an app of one registry cannot reach another registry's app by IP either.
+NETWORK_ISOLATION = "isolate=true"
+
+
+def network_entries(network: str = NETWORK_NAME) -> list[Entry]:
+    """The entries of the network unit the renderer writes for ``network``.  The check also
+    accepts ``archy-net``'s without the isolation option (catalogs rendered before it):
+    the engines refuse to create a registry's network beside such an ``archy-net``."""
+    return [
+        ("Unit", "Description", "Archipelago app network"),
+        ("Network", "NetworkName", raw_value(network)),
+        ("Network", "Options", NETWORK_ISOLATION),
+    ]
+
+
 _TIMEOUT = re.compile(r"^[1-9][0-9]{0,6}$")
 
 Entry = tuple[str, str, str]
@@ -202,7 +218,7 @@ def member_entries(spec: MemberSpec) -> list[Entry]:
         entries.append((c, "Entrypoint", raw_value(spec.entrypoint_argument)))
     if spec.command:
         entries.append((c, "Exec", quote_words(spec.command)))
-    network = "host" if spec.network == "host" else NETWORK_UNIT_FILE
+    network = "host" if spec.network == "host" else network_unit_file(spec.network)
     entries.append((c, "Network", raw_value(network)))
     entries += [(c, "NetworkAlias", raw_value(alias)) for alias in spec.network_aliases]
     entries += [(c, "PublishPort", raw_value(p.publish_argument)) for p in spec.ports]
@@ -306,22 +322,25 @@ def check_app_units(
     *,
     data_root: str,
     images: Collection[str] = (),
+    network: str = NETWORK_NAME,
 ) -> list[str]:
     """Why the node must not write ``units`` for ``manifest``'s app ([] when they pass).
 
     ``data_root`` is the node's; units rendered for the catalog's default root pass
-    too.  ``images`` are further ``Image=`` values allowed (the catalog's pinned
+    too.  ``network`` is the app's registry's (``catalog.app_network.app_network``).
+    ``images`` are further ``Image=`` values allowed (the catalog's pinned
     references).  Every problem names the unit and the offending line.
     """
     roots = list(dict.fromkeys([DEFAULT_DATA_ROOT, data_root]))
     problems = [f"manifest: {p}" for p in sandbox_problems(manifest, roots)]
     try:
-        by_root = [app_runtime_specs(manifest, root) for root in roots]
+        by_root = [app_runtime_specs(manifest, root, network) for root in roots]
     except RuntimeSpecError as error:
         return [*problems, f"manifest: {error}"]
     allowed_images = {raw_value(image) for image in images}
     expected_files = {container_unit_file(manifest.id, m.name) for m in manifest.containers}
-    expected_files.add(NETWORK_UNIT_FILE)
+    network_file = network_unit_file(network)
+    expected_files.add(network_file)
     for name in sorted(set(units) - expected_files):
         problems.append(f"unit {name}: not a unit the renderer writes for this app")
     for name in sorted(expected_files - set(units)):
@@ -334,9 +353,12 @@ def check_app_units(
         images_here = allowed_images | {raw_value(member.image)}
         for problem in _member_unit_problems(units[name], choices, images_here):
             problems.append(f"unit {name}: {problem}")
-    if NETWORK_UNIT_FILE in units:
-        shape, entries = _shape_problems(units[NETWORK_UNIT_FILE], NETWORK_HEADER)
-        if shape or sorted(entries) != sorted(NETWORK_ENTRIES):
-            detail = shape[0] if shape else "its entries are not the shared network's"
-            problems.append(f"unit {NETWORK_UNIT_FILE}: {detail}")
+    if network_file in units:
+        shape, entries = _shape_problems(units[network_file], NETWORK_HEADER)
+        accepted = [sorted(network_entries(network))]
+        if network == NETWORK_NAME:  # catalogs rendered before networks were isolated
+            accepted.append(sorted(network_entries(network)[:2]))
+        if shape or sorted(entries) not in accepted:
+            detail = shape[0] if shape else f"its entries are not the network {network}'s"
+            problems.append(f"unit {network_file}: {detail}")
     return problems

@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from catalog.manifest import Manifest
-from catalog.runtime_names import DEFAULT_DATA_ROOT, member_unit_name
+from catalog.runtime_names import DEFAULT_DATA_ROOT, NETWORK_NAME, member_unit_name
 from catalog.runtime_spec import app_runtime_specs
 from catalog.systemd_syntax import quote_word, raw_value
 
 
 def units_for_data_root(
-    manifest: Manifest, units: Mapping[str, str], data_root: str
+    manifest: Manifest, units: Mapping[str, str], data_root: str, network: str = NETWORK_NAME
 ) -> dict[str, str]:
     """``units`` with each member's ``Volume=`` lines for ``data_root`` instead of the default.
 
@@ -30,8 +30,8 @@ def units_for_data_root(
     """
     if data_root == DEFAULT_DATA_ROOT:
         return dict(units)
-    default_specs = app_runtime_specs(manifest, DEFAULT_DATA_ROOT)
-    node_specs = app_runtime_specs(manifest, data_root)
+    default_specs = app_runtime_specs(manifest, DEFAULT_DATA_ROOT, network)
+    node_specs = app_runtime_specs(manifest, data_root, network)
     moved = dict(units)
     for default, node in zip(default_specs, node_specs, strict=True):
         name = f"{member_unit_name(manifest.id, default.name)}.container"

@@ -41,7 +41,7 @@ from catalog.catalog_model import (
 from catalog.loader import ManifestSource, parse_manifest_source
 from catalog.manifest import Manifest
 from catalog.problems import Problem
-from catalog.runtime_names import DEFAULT_DATA_ROOT
+from catalog.runtime_names import DEFAULT_DATA_ROOT, NETWORK_NAME
 from pipeline.atomic_file import write_file_atomically
 
 T = TypeVar("T")
@@ -281,10 +281,19 @@ def decode_units(value: Any) -> dict[str, str]:
     return value
 
 
-def units_key(canon: CanonicalBytes, source: ManifestSource, images: list[AppImage]) -> str:
-    """Rendered units depend on the manifest, the data root and the pinned images only."""
+def units_key(
+    canon: CanonicalBytes,
+    source: ManifestSource,
+    images: list[AppImage],
+    network: str = NETWORK_NAME,
+) -> str:
+    """Rendered units depend on the manifest, the data root, the pinned images and the
+    registry's network only."""
     pins = json.dumps(sorted((image.member, image.pinned_reference) for image in images))
-    return cache_key("units", canon.of(source.manifest), DEFAULT_DATA_ROOT.encode(), pins.encode())
+    parts = [canon.of(source.manifest), DEFAULT_DATA_ROOT.encode(), pins.encode()]
+    if network != NETWORK_NAME:  # the official registry's keys stay what they were
+        parts.append(network.encode())
+    return cache_key("units", *parts)
 
 
 def _verdict(value: Any) -> bool:

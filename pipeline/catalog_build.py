@@ -22,9 +22,11 @@ writes in :mod:`pipeline.build_staging` and companion images in
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from pathlib import Path
 
+from catalog.app_network import network_for_developer
 from catalog.catalog_model import (
     CATALOG_NAME,
     CATALOG_SCHEMA_VERSION,
@@ -44,6 +46,7 @@ from catalog.loader import MAX_MANIFEST_BYTES, ManifestSource
 from catalog.manifest import Manifest
 from catalog.manifest_fields import parse_image_reference
 from catalog.problems import ManifestError
+from catalog.runtime_names import NETWORK_NAME
 from pipeline.build_cache import (
     BuildCache,
     CanonicalBytes,
@@ -93,8 +96,11 @@ OUTPUTS_NAME = "outputs.json"
 UNPINNED_IMAGE_RULE = "P015"
 
 
-def default_renderer() -> Renderer:
-    return render_app
+def default_renderer(network: str = NETWORK_NAME) -> Renderer:
+    """The renderer for a registry whose apps join ``network`` (``archy-net``: official)."""
+    if network == NETWORK_NAME:
+        return render_app
+    return functools.partial(render_app, network=network)
 
 
 def read_previous_catalog(path: Path | None, cache: BuildCache | None = None) -> AppCatalog | None:
@@ -304,9 +310,12 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
         if problems:
             raise BuildRefused(problems, warnings)
 
-        renderer = options.renderer or default_renderer()
+        network = network_for_developer(
+            None if options.developer is None else options.developer.did
+        )
+        renderer = options.renderer or default_renderer(network)
         units = render_all(
-            apps, renderer, progress, cache if options.renderer is None else None, canon
+            apps, renderer, progress, cache if options.renderer is None else None, canon, network
         )
         companions, built, reused = build_companions(
             contexts, previous, options, snapshot, staging, progress
@@ -365,14 +374,16 @@ def render_all(
     progress: BuildProgress,
     cache: BuildCache | None = None,
     canon: CanonicalBytes | None = None,
+    network: str = NETWORK_NAME,
 ) -> dict[str, dict[str, str]]:
-    """Every app's units, rendered with the pinned image references (cached when given one)."""
+    """Every app's units, rendered with the pinned image references (cached when given one;
+    ``network`` is the one ``renderer`` puts the apps on, part of the cache key)."""
     canon = canon or CanonicalBytes()
     progress.start("Rendering Quadlet units", len(apps))
     units: dict[str, dict[str, str]] = {}
     problems: list[str] = []
     for app_id, (source, images, _icon) in sorted(apps.items()):
-        key = None if cache is None else units_key(canon, source, images)
+        key = None if cache is None else units_key(canon, source, images, network)
         cached = None if cache is None or key is None else cache.get("units", key, decode_units)
         if cached is not None:
             units[app_id] = dict(sorted(cached.items()))

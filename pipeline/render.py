@@ -1,7 +1,9 @@
 """Render an app's Quadlet units from its manifest (DESIGN §4).
 
-One ``archy-<app>_<container>.container`` unit per member plus the shared
-``archy-net.network``, from the jinja2 templates in ``pipeline/templates``.
+One ``archy-<app>_<container>.container`` unit per member plus the network unit of
+the app's registry (``archy-net.network`` for the official one, ``archy-<hex>-net.network``
+for a third party's, :mod:`catalog.app_network`), from the jinja2 templates in
+``pipeline/templates``.
 What goes into a unit is decided by :mod:`catalog.runtime_spec` (shared with
 the podman backend); this module only writes it down.
 
@@ -20,6 +22,7 @@ from typing import Any
 
 import jinja2
 
+from catalog.app_network import network_unit_file
 from catalog.loader import ManifestSource
 from catalog.manifest import Manifest
 from catalog.member_spec import MemberSpec
@@ -27,7 +30,6 @@ from catalog.problems import ManifestError, Problem, format_field_path
 from catalog.runtime_names import (
     DEFAULT_DATA_ROOT,
     NETWORK_NAME,
-    NETWORK_UNIT_FILE,
     member_unit_name,
 )
 from catalog.runtime_spec import app_runtime_specs
@@ -137,14 +139,14 @@ def render_member(spec: MemberSpec) -> str:
         spec=spec,
         container_file=container_file_name(spec.app_id, spec.name),
         dependency_services=[service_name(spec.app_id, name) for name in spec.depends_on],
-        network="host" if spec.network == "host" else NETWORK_UNIT_FILE,
+        network="host" if spec.network == "host" else network_unit_file(spec.network),
         start_timeout_seconds=start_timeout_seconds(spec),
     )
 
 
-def render_network() -> str:
-    """``archy-net.network``: the same bytes for every app."""
-    return _TEMPLATES.get_template("network.network.j2").render(network_name=NETWORK_NAME)
+def render_network(network: str = NETWORK_NAME) -> str:
+    """``<network>.network``: the same bytes for every app of one registry."""
+    return _TEMPLATES.get_template("network.network.j2").render(network_name=network)
 
 
 def _refusal(source: ManifestSource | Manifest, error: RuntimeSpecError) -> ManifestError:
@@ -158,16 +160,19 @@ def _refusal(source: ManifestSource | Manifest, error: RuntimeSpecError) -> Mani
 
 
 def render_app(
-    manifest: Manifest | ManifestSource, data_root: str = DEFAULT_DATA_ROOT
+    manifest: Manifest | ManifestSource,
+    data_root: str = DEFAULT_DATA_ROOT,
+    network: str = NETWORK_NAME,
 ) -> dict[str, str]:
-    """Every unit of one app: {file name: text}, the members' units and ``archy-net.network``.
+    """Every unit of one app: {file name: text}, the members' units and ``<network>.network``
+    (``archy-net`` for the official registry; a developer build passes its registry's).
 
     Raises ManifestError (every problem, with lines when given a ManifestSource)
     when a value cannot be put into a unit safely.
     """
     model = manifest.manifest if isinstance(manifest, ManifestSource) else manifest
     try:
-        specs = app_runtime_specs(model, data_root)
+        specs = app_runtime_specs(model, data_root, network)
         units = {container_file_name(spec.app_id, spec.name): render_member(spec) for spec in specs}
     except RuntimeSpecError as error:
         raise _refusal(manifest, error) from None
@@ -175,7 +180,7 @@ def render_app(
         raise ManifestError(
             [Problem(f"apps/{model.id}/manifest.yml", None, "", str(error))]
         ) from None
-    units[NETWORK_UNIT_FILE] = render_network()
+    units[network_unit_file(network)] = render_network(network)
     return dict(sorted(units.items()))
 
 

@@ -83,15 +83,25 @@ def sign_catalog_apps(catalog: AppCatalog, signer: DidKeySigner) -> AppCatalog:
 
 def third_party_catalog_problems(catalog: AppCatalog, did: str | None = None) -> list[str]:
     """Every reason ``catalog`` is not a valid third-party catalog: each entry must carry a
-    valid developer signature (by ``did`` when given).  What ``archy build`` checks for a
+    valid developer signature, all by one did:key (by ``did`` when given): the registry's
+    network is named after it (``catalog.app_network``).  What ``archy build`` checks for a
     developer's registry and what a node checks for every catalog of a third-party one."""
     problems = []
+    first: tuple[str, str] | None = None
     for app_id in sorted(catalog.apps):
         app = catalog.apps[app_id]
         problem = verify_developer_signature(app)
         signed_by = None if app.developer is None else app.developer.did
         if problem is None and did is not None and signed_by != did:
             problem = f"apps.{app_id}.developer.did: {signed_by}, expected {did}"
+        if problem is None and signed_by is not None:
+            if first is None:
+                first = (app_id, signed_by)
+            elif signed_by != first[1]:
+                problem = (
+                    f"apps.{app_id}.developer.did: {signed_by}, but apps.{first[0]} is signed "
+                    f"by {first[1]}; every entry of a registry is signed by one did:key"
+                )
         if problem is not None:
             problems.append(problem)
     return problems

@@ -39,6 +39,7 @@ from node_runtime.plan.actions import (
     GenerateSecret,
     RecordApplied,
     RemoveContainer,
+    RemoveNetwork,
     RemoveUnits,
     ReplacePodmanSecret,
     RunMemberHooks,
@@ -107,8 +108,10 @@ def execute_action(action: Action, context: ExecutionContext) -> None:
     crash_point(action.step)
     context.steps.append(action.step)
     match action:
-        case CreateNetwork():
-            engine.create_network()
+        case CreateNetwork(name=name):
+            engine.create_network(name)
+        case RemoveNetwork(name=name):
+            engine.remove_network(name)
         case CreateDataDir(path=path, container_uid=uid):
             create_data_dir(engine, path, uid, context.data_root)
         case GenerateSecret(app_id=app_id, secret=secret):

@@ -117,7 +117,7 @@ def observe_for(
         podman_secrets=observation.podman_secrets,
         secret_files=frozenset(secret_files),
         existing_dirs=frozenset(path for path in dirs if data_dir_exists(path, data_root)),
-        network_exists=observation.network_exists,
+        networks=observation.networks,
         secret_owners=read_secret_owners(NodePaths(state_root)),
         changed_settings=frozenset(
             podman_secret_name(app_id, name)

@@ -69,7 +69,7 @@ def rollback_to_applied(previous: AppliedApp, context: ExecutionContext) -> None
             for path, _ in app_data_dirs(desired, context.data_root)
             if data_dir_exists(path, context.data_root)
         ),
-        network_exists=observation.network_exists,
+        networks=observation.networks,
     )
     plan = plan_app(desired, state, previous, data_root=context.data_root)
     run_actions(plan.actions, context)

@@ -155,6 +155,11 @@ def apply(
             continue
         result = _apply_app(app_plan, context, changed_failures, observed)
         report.results[app_plan.app_id] = result
+    for removal in plan.network_removals:
+        # podman refuses to remove a network a container still uses: the next reconcile
+        # tries again once it is free
+        with contextlib.suppress(ActionFailed):
+            run_actions([removal], context)
     report.steps = context.steps
     sync_onion_services_of(catalog, installed, data_root, engine, report)
     if changed_failures != failures:

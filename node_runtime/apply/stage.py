@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
+from catalog.app_network import networks_named_by_units
 from catalog.catalog_model import AppCatalog
-from catalog.runtime_names import app_data_dir
+from catalog.runtime_names import NETWORK_NAME, app_data_dir
 from catalog.secret_homes import secret_homes
 from catalog.spec_problems import RuntimeSpecError
 from node_runtime.apply.data_dirs import create_data_dir, data_dir_exists
@@ -20,7 +21,7 @@ from node_runtime.apply.hook_dropins import app_hooks_dropins, node_program
 from node_runtime.apply.outcome import ActionFailed, ApplyReport, AppResult
 from node_runtime.apply.secrets import generate_secret_value, write_secret_once
 from node_runtime.engines.container_engine import EngineError
-from node_runtime.engines.quadlet_engine import app_unit_files
+from node_runtime.engines.quadlet_engine import app_unit_files, network_unit_networks
 from node_runtime.engines.stage_engine import StageEngine, staged_reason
 from node_runtime.plan.app_plan import hooked_members
 from node_runtime.plan.desired import UnitsRefused, app_data_dirs, desired_app
@@ -61,7 +62,22 @@ def stage_apps(
                 app_id, "removed", "staged units removed; data and secrets kept", None, "remove"
             )
             report.steps.append(f"unstage:{app_id}")
+    for network in unused_networks(engine.unit_dir):
+        engine.remove_network(network)
+        report.steps.append(f"remove-network:{network}")
     return report
+
+
+def unused_networks(unit_dir: Path) -> list[str]:
+    """Registry networks whose unit is staged but that no staged member unit joins any more
+    (``archy-net`` always stays)."""
+    members = {
+        path.name: path.read_text(encoding="utf-8", errors="replace")
+        for path in sorted(unit_dir.glob("*.container"))
+        if path.is_file() and not path.is_symlink()
+    }
+    joined = set(networks_named_by_units(members))
+    return sorted(network_unit_networks(unit_dir) - joined - {NETWORK_NAME})
 
 
 def plan_stage(

@@ -4,8 +4,9 @@ over :mod:`node_runtime.registries`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,6 +21,9 @@ from node_runtime.commands.options import (
 from node_runtime.store.node_state import NodeState
 from node_runtime.store.paths import NodePaths, StateError
 from node_runtime.store.registry_state import RegistryRecord, read_app_registries
+
+if TYPE_CHECKING:
+    from node_runtime.market.discover import RelayClaims
 
 
 def _record_json(record: RegistryRecord, installed: list[str]) -> dict[str, object]:
@@ -56,7 +60,8 @@ def registry() -> None:
 @click.option("--s3-endpoint", help="The S3 endpoint for an s3:// origin.")
 @click.option(
     "--allow-capabilities",
-    help="Capabilities its apps may share with apps of other registries (comma-separated).",
+    help="Capabilities to record as shared (comma-separated). Kept, but no capability "
+    "crosses registries: each registry's apps are on a network of their own (P034).",
 )
 @click.option("--min-score", type=int, help="Installs scoring below this need "
               "--i-trust-this-developer.")  # fmt: skip
@@ -156,7 +161,7 @@ def list_command(as_json: bool, state_root: Path) -> None:
     for record in records:
         extra = [f"{len(installed_apps_of(paths, record.name))} app(s) installed"]
         if record.allow_capabilities:
-            extra.append(f"shares {','.join(record.allow_capabilities)}")
+            extra.append(f"allowed {','.join(record.allow_capabilities)} (none cross: P034)")
         if record.min_score is not None:
             extra.append(f"min score {record.min_score}")
         click.echo(
@@ -167,8 +172,8 @@ def list_command(as_json: bool, state_root: Path) -> None:
 
 @registry.command("set")
 @click.argument("name")
-@click.option("--allow-capabilities", help="Capabilities it may share (comma-separated; "
-              "'' for none).")  # fmt: skip
+@click.option("--allow-capabilities", help="Capabilities to record as shared (comma-separated; "
+              "'' for none); no capability crosses registries (P034).")  # fmt: skip
 @click.option("--min-score", type=int, help="The trust score its installs need.")
 @click.option("--no-min-score", is_flag=True, help="No threshold.")
 @click.option("--trust-developer", "trusted", multiple=True, help="A did:key you trust "
@@ -200,7 +205,8 @@ def set_command(
         print_json(_record_json(record, installed_apps_of(paths, name)))
         return
     click.echo(
-        f"registry {name}: shares {','.join(record.allow_capabilities) or 'no capabilities'}; "
+        f"registry {name}: allowed capabilities "
+        f"{','.join(record.allow_capabilities) or 'none'} (none cross registries: P034); "
         f"min score {record.min_score if record.min_score is not None else 'none'}; "
         f"trusted developers: {', '.join(record.trusted_dids) or 'none'}"
     )
@@ -225,10 +231,35 @@ def remove_command(name: str, as_json: bool, state_root: Path) -> None:
 
 @click.command("info")
 @click.argument("reference", metavar="REGISTRY/APP")
+@click.option(
+    "--relay",
+    "relays",
+    multiple=True,
+    help="A relay ws:// URL (repeat): add the endorsement and report lines it carries, "
+    "checked as `discover` checks them.",
+)
+@click.option("--owner", help="With --relay: your Nostr public key (npub… or hex).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1, max=600),
+    default=10,
+    show_default=True,
+    help="With --relay: seconds a relay may take to connect, and then to answer.",
+)
 @json_option
 @state_root_option
-def info_command(reference: str, as_json: bool, state_root: Path) -> None:
-    """An app of an added registry: its developer, trust score and the lines behind it."""
+def info_command(
+    reference: str,
+    relays: tuple[str, ...],
+    owner: str | None,
+    timeout: float,
+    as_json: bool,
+    state_root: Path,
+) -> None:
+    """An app of an added registry: its developer, trust score and the lines behind it.
+
+    With --relay, the score also has the endorsements and reports the relays carry; the
+    install threshold (--min-score) is still checked on the score without them."""
     from node_runtime.registries.install import parse_app_reference, registry_app
     from node_runtime.registries.score import below_threshold, registry_app_score
     from node_runtime.store.blob_store import BlobStore
@@ -247,8 +278,13 @@ def info_command(reference: str, as_json: bool, state_root: Path) -> None:
         )
     except StateError as error:
         raise Refused(str(error)) from None
-    score = registry_app_score(paths, record, app, datetime.now(UTC).replace(microsecond=0))
-    needs_flag = below_threshold(record, score)
+    now = datetime.now(UTC).replace(microsecond=0)
+    claims, owner_key = _relay_claims(relays, owner, timeout) if relays else (None, None)
+    local = registry_app_score(paths, record, app, now)
+    score = local if claims is None else registry_app_score(paths, record, app, now, claims,
+                                                            owner_key)  # fmt: skip
+    needs_flag = below_threshold(record, local)
+    unreachable = {} if claims is None else claims.unreachable
     did = None if app.developer is None else app.developer.did
     if as_json:
         print_json(
@@ -257,14 +293,29 @@ def info_command(reference: str, as_json: bool, state_root: Path) -> None:
                 "revision": app.revision, "did": did, "installed": installed,
                 "score": score.to_json(), "min_score": record.min_score,
                 "needs_i_trust_this_developer": needs_flag,
+                **({"unreachable": unreachable, "local_score": local.total} if relays else {}),
             }
         )  # fmt: skip
         return
+    for url, why in sorted(unreachable.items()):
+        click.echo(f"relay {url} did not answer: {why}", err=True)
     click.echo(f"{parsed.text}  {app.version}-r{app.revision}  {app.manifest.summary}")
     click.echo(f"developer: {did}")
     click.echo(f"score {score.total}" + (f" (threshold {record.min_score})" if
                record.min_score is not None else ""))  # fmt: skip
     for line in score.lines:
         click.echo(f"    {line.points:+4d}  {line.fact}")
+    if claims is not None:
+        click.echo(f"without the relays' lines (what the install threshold counts): {local.total}")
     if needs_flag:
         click.echo("below the threshold: install needs --i-trust-this-developer")
+
+
+def _relay_claims(
+    relays: tuple[str, ...], owner: str | None, timeout: float
+) -> tuple[RelayClaims, str | None]:
+    from node_runtime.market.discover import relay_claims
+    from node_runtime.market.relays import public_key_hex
+
+    owner_key = None if owner is None else public_key_hex(owner)
+    return relay_claims(list(relays), owner_key, timedelta(seconds=timeout)), owner_key

@@ -23,6 +23,7 @@ from catalog.manifest import Manifest
 from catalog.member_spec import MemberSpec
 from catalog.runtime_names import DEFAULT_DATA_ROOT, NETWORK_NAME, podman_secret_name
 from catalog.runtime_spec import app_runtime_specs, start_order
+from catalog.unit_check import NETWORK_ISOLATION
 
 STOP_TIMEOUT_SECONDS = 30
 
@@ -78,18 +79,38 @@ def app_run_arguments(
     return [(spec, run_arguments(spec)) for spec in start_order(specs)]
 
 
-def network_exists_arguments() -> list[str]:
-    """``podman network exists archy-net`` (exit 0 when it does)."""
-    return ["network", "exists", NETWORK_NAME]
+def network_exists_arguments(name: str = NETWORK_NAME) -> list[str]:
+    """``podman network exists NAME`` (exit 0 when it does)."""
+    return ["network", "exists", name]
 
 
-def network_create_arguments(*, ignore_existing: bool = True) -> list[str]:
-    """``podman network create [--ignore] archy-net``, as Quadlet's network unit runs it.
+def network_create_arguments(
+    name: str = NETWORK_NAME, *, ignore_existing: bool = True
+) -> list[str]:
+    """``podman network create [--ignore] --opt isolate=true NAME``, as Quadlet's network
+    unit runs it: podman drops traffic between two isolated networks.
 
     Podman before 4.5 (Debian 12 has 4.3) has no ``--ignore``: there, check
     :func:`network_exists_arguments` first and pass ``ignore_existing=False``.
     """
-    return ["network", "create", *(["--ignore"] if ignore_existing else []), NETWORK_NAME]
+    ignore = ["--ignore"] if ignore_existing else []
+    return ["network", "create", *ignore, "--opt", NETWORK_ISOLATION, name]
+
+
+def network_isolation_arguments(name: str) -> list[str]:
+    """``podman network inspect``: prints ``true`` when NAME was created isolated."""
+    return ["network", "inspect", "--format", '{{index .Options "isolate"}}', name]
+
+
+def network_list_arguments() -> list[str]:
+    """``podman network ls``: one network name a line."""
+    return ["network", "ls", "--format", "{{.Name}}"]
+
+
+def network_remove_arguments(name: str) -> list[str]:
+    """``podman network rm NAME``: without ``--force``, so podman refuses while a
+    container still uses it."""
+    return ["network", "rm", name]
 
 
 def secret_create_arguments(app_id: str, secret_name: str) -> list[str]:

@@ -19,6 +19,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from catalog.app_network import is_app_network
 from catalog.member_spec import MemberSpec
 from catalog.runtime_names import (
     LABEL_APP,
@@ -39,6 +40,9 @@ from node_runtime.engines.podman_args import (
     healthcheck_arguments,
     network_create_arguments,
     network_exists_arguments,
+    network_isolation_arguments,
+    network_list_arguments,
+    network_remove_arguments,
     remove_arguments,
     run_arguments,
     secret_create_arguments,
@@ -163,8 +167,12 @@ class PodmanEngine:
             timeout=OBSERVE_TIMEOUT,
         )
         names = frozenset(line.strip() for line in secrets.stdout.decode().splitlines() if line)
-        network = self._run(network_exists_arguments(), timeout=OBSERVE_TIMEOUT)
-        return EngineObservation(containers, names, network.ok)
+        return EngineObservation(containers, names, self._app_networks())
+
+    def _app_networks(self) -> frozenset[str]:
+        listing = self._must(network_list_arguments(), "listing networks", timeout=OBSERVE_TIMEOUT)
+        lines = listing.stdout.decode(errors="replace").splitlines()
+        return frozenset(line.strip() for line in lines if is_app_network(line.strip()))
 
     def container_status(self, container: str) -> ContainerStatus | None:
         result = self._run(
@@ -198,13 +206,38 @@ class PodmanEngine:
 
     # -- node-wide resources -------------------------------------------------------------------
 
-    def create_network(self) -> None:
-        if self._run(network_exists_arguments(), timeout=INSPECT_TIMEOUT).ok:
+    def create_network(self, name: str) -> None:
+        """Create app network ``name``, isolated.  A registry's network is refused while an
+        ``archy-net`` made before networks were isolated exists: podman drops traffic only
+        between two isolated networks, so the official apps would stay reachable."""
+        if name != NETWORK_NAME:
+            self._require_isolated(NETWORK_NAME)
+        if self._run(network_exists_arguments(name), timeout=INSPECT_TIMEOUT).ok:
+            self._require_isolated(name)
             return
         # podman 4.3 (Debian 12) has no `network create --ignore`
-        result = self._run(network_create_arguments(ignore_existing=False))
+        result = self._run(network_create_arguments(name, ignore_existing=False))
         if not result.ok and "already exists" not in result.error_line():
-            raise EngineError(f"creating network {NETWORK_NAME} failed: {result.error_line()}")
+            raise EngineError(f"creating network {name} failed: {result.error_line()}")
+
+    def _require_isolated(self, name: str) -> None:
+        result = self._run(network_isolation_arguments(name), timeout=INSPECT_TIMEOUT)
+        if result.ok and result.stdout.decode(errors="replace").strip() != "true":
+            raise EngineError(
+                f"network {name} exists but is not isolated (made before registries had "
+                f"networks of their own); stop the apps on it and `podman network rm {name}`, "
+                "then apply again"
+            )
+
+    def remove_network(self, name: str) -> None:
+        """Remove a registry's network; refused (EngineError) while a container uses it."""
+        if not is_app_network(name) or name == NETWORK_NAME:
+            raise EngineError(f"{name!r} is not a registry's network; the node never removes it")
+        if not self._run(network_exists_arguments(name), timeout=INSPECT_TIMEOUT).ok:
+            return
+        result = self._run(network_remove_arguments(name), timeout=INSPECT_TIMEOUT)
+        if not result.ok:
+            raise EngineError(f"removing network {name} failed: {result.error_line()}")
 
     def image_present(self, image: str) -> bool:
         result = self._run(["image", "inspect", "--format", "{{.Id}}", image],

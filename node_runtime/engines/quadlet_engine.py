@@ -32,12 +32,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from catalog.app_network import NETWORK_UNIT_SUFFIX, is_app_network, network_unit_file
 from catalog.member_spec import MemberSpec
-from catalog.runtime_names import NETWORK_UNIT_FILE, member_unit_name
-from catalog.unit_check import unit_header, unit_owner
+from catalog.runtime_names import NETWORK_NAME, member_unit_name
+from catalog.unit_check import NETWORK_HEADER, unit_header, unit_owner
 from node_runtime.engines.container_engine import (
     CommandResult,
     EngineError,
+    EngineObservation,
     EngineTimeout,
     PodmanRunner,
 )
@@ -94,6 +96,39 @@ def app_unit_files(unit_dir: Path, app_id: str) -> list[Path]:
     return found
 
 
+def is_network_unit_file(name: str) -> bool:
+    """``archy-net.network`` or a registry's ``archy-<hex>-net.network``."""
+    return name.endswith(NETWORK_UNIT_SUFFIX) and is_app_network(
+        name.removesuffix(NETWORK_UNIT_SUFFIX)
+    )
+
+
+def network_unit_networks(unit_dir: Path) -> frozenset[str]:
+    """The app networks whose unit (the renderer's network header) is in ``unit_dir``."""
+    if not unit_dir.is_dir():
+        return frozenset()
+    found = set()
+    for path in unit_dir.iterdir():
+        if not is_network_unit_file(path.name) or path.is_symlink() or not path.is_file():
+            continue
+        with path.open("rb") as stream:
+            if stream.readline().rstrip(b"\n") == NETWORK_HEADER.encode():
+                found.add(path.name.removesuffix(NETWORK_UNIT_SUFFIX))
+    return frozenset(found)
+
+
+def remove_network_unit(unit_dir: Path, network: str) -> bool:
+    """Remove a registry network's unit (never ``archy-net.network``, never a file the
+    registry did not write); True when one was removed."""
+    if network == NETWORK_NAME or not is_app_network(network):
+        raise EngineError(f"{network!r} is not a registry's network; the node never removes it")
+    path = unit_dir / network_unit_file(network)
+    if unit_file_owner(path) != "":
+        return False
+    path.unlink()
+    return True
+
+
 def unit_file_owner(path: Path) -> str | None:
     """Who a unit file in the unit dir belongs to: an app id, "" for the shared network
     unit, None when it is missing.  Raises EngineError for a symlink or a file the
@@ -130,10 +165,10 @@ def write_app_units(
     unit_dir.mkdir(parents=True, exist_ok=True)
     for name in sorted(units):
         owner = unit_file_owner(unit_dir / name)
-        if owner not in (None, "", app_id) or (owner == "" and name != NETWORK_UNIT_FILE):
+        if owner not in (None, "", app_id) or (owner == "" and not is_network_unit_file(name)):
             raise EngineError(f"unit {name} belongs to app {owner!r}; {app_id} may not replace it")
     for name in dropins:
-        if name not in units or name == NETWORK_UNIT_FILE:
+        if name not in units or is_network_unit_file(name):
             raise EngineError(f"a hooks drop-in for {name!r}, which is not one of the app's units")
     changed = False
     for name, text in sorted(units.items()):
@@ -144,7 +179,7 @@ def write_app_units(
             path.unlink()
             changed = True
     for name in sorted(units):
-        if name == NETWORK_UNIT_FILE:
+        if is_network_unit_file(name):
             continue
         if name in dropins:
             folder = unit_dir / f"{name}.d"
@@ -181,10 +216,10 @@ def _remove_hooks_dropin(unit_dir: Path, unit_name: str) -> bool:
 
 def remove_app_units(unit_dir: Path, app_id: str) -> bool:
     """Remove the app's unit files and the node's hooks drop-ins (never the owner's
-    drop-ins, never the shared network unit)."""
+    drop-ins, never a network unit: a registry's goes with its last app, ``remove_network``)."""
     removed = False
     for path in app_unit_files(unit_dir, app_id):
-        if path.name != NETWORK_UNIT_FILE:
+        if not is_network_unit_file(path.name):
             _remove_hooks_dropin(unit_dir, path.name)
             path.unlink()
             removed = True
@@ -218,8 +253,24 @@ class QuadletEngine(PodmanEngine):
         if remove_app_units(self.unit_dir, app_id):
             self._systemctl("daemon-reload")
 
-    def create_network(self) -> None:
-        """``archy-net.network`` is one of every app's units; systemd creates the network."""
+    def observe(self) -> EngineObservation:
+        """Podman's view, with the networks whose unit is written but not yet started."""
+        observation = super().observe()
+        networks = observation.networks | network_unit_networks(self.unit_dir)
+        return EngineObservation(observation.containers, observation.podman_secrets, networks)
+
+    def create_network(self, name: str) -> None:
+        """``<name>.network`` is one of every app's units; systemd creates the network.  A
+        registry's is refused while an ``archy-net`` made without isolation exists."""
+        if name != NETWORK_NAME:
+            self._require_isolated(NETWORK_NAME)
+
+    def remove_network(self, name: str) -> None:
+        """The registry network's unit goes, then the network (podman refuses while a
+        container uses it)."""
+        if remove_network_unit(self.unit_dir, name):
+            self._systemctl("daemon-reload")
+        super().remove_network(name)
 
     def start_member(self, spec: MemberSpec, *, create: bool) -> None:
         service = self._service(spec.app_id, spec.name)

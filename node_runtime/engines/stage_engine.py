@@ -26,7 +26,12 @@ from node_runtime.engines.container_engine import (
     EngineError,
     EngineObservation,
 )
-from node_runtime.engines.quadlet_engine import remove_app_units, write_app_units
+from node_runtime.engines.quadlet_engine import (
+    network_unit_networks,
+    remove_app_units,
+    remove_network_unit,
+    write_app_units,
+)
 
 STAGE_ENGINE_NAME = "stage"
 STAGED_REASON = "not started (the stage engine starts nothing)"
@@ -50,7 +55,7 @@ class StageEngine:
 
     # observing: no engine, so no containers and no podman secrets
     def observe(self) -> EngineObservation:
-        return EngineObservation({}, frozenset(), False)
+        return EngineObservation({}, frozenset(), network_unit_networks(self.unit_dir))
 
     def container_status(self, container: str) -> ContainerStatus | None:
         return None
@@ -65,8 +70,12 @@ class StageEngine:
         return ""
 
     # node-wide resources
-    def create_network(self) -> None:
-        """``archy-net.network`` is one of every app's units."""
+    def create_network(self, name: str) -> None:
+        """``<name>.network`` is one of every app's units."""
+
+    def remove_network(self, name: str) -> None:
+        """A registry network's unit goes with the registry's last app."""
+        remove_network_unit(self.unit_dir, name)
 
     def image_present(self, image: str) -> bool:
         return False

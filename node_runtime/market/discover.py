@@ -208,6 +208,66 @@ def discover(
     return DiscoveryReport(scored, rejected, revoked_listings, bad_signatures, first.unreachable)
 
 
+@dataclass(frozen=True)
+class RelayClaims:
+    """What relays say about apps, checked like ``discover`` checks it: each event's id and
+    signature (``fetch_events``), the newest endorsement or report per key, its content and
+    ``d`` tag; the owner's follow lists to depth 2; the Nostr keys bound to each did:key by
+    an announcement whose binding signature holds."""
+
+    endorsements: dict[tuple[str, str], set[str]]
+    reports: dict[tuple[str, str], set[str]]
+    follows: dict[str, frozenset[str]]
+    developer_keys: dict[str, str]
+    bad_signatures: int
+    unreachable: dict[str, str]
+
+
+def _bound_developer_keys(events: list[NostrEvent]) -> dict[str, str]:
+    """did -> the Nostr key of its newest announcement whose form and binding hold."""
+    keys: dict[str, tuple[int, str, str]] = {}
+    for event in newest_per_address(e for e in events if is_announcement(e)):
+        try:
+            announcement = announcement_of(event)
+        except AnnouncementRefused:
+            continue
+        current = keys.get(announcement.did)
+        if current is None or event.created_at > current[0]:
+            keys[announcement.did] = (event.created_at, event.id, event.pubkey)
+    return {did: pubkey for did, (_, _, pubkey) in keys.items()}
+
+
+def relay_claims(
+    relays: list[str], owner_pubkey: str | None, timeout: timedelta = DEFAULT_TIMEOUT
+) -> RelayClaims:
+    """Endorsements, reports and follow lists from ``relays`` (for ``archy-node info``)."""
+    queries = [
+        EventQuery((APP_DATA_KIND,), hashtag=tag)
+        for tag in (ANNOUNCEMENT_HASHTAG, ENDORSEMENT_HASHTAG, REPORT_HASHTAG)
+    ]
+    if owner_pubkey is not None:
+        queries.append(EventQuery((FOLLOW_LIST_KIND,), authors=(owner_pubkey,)))
+    first = fetch_events(relays, queries, timeout)
+    follows = _newest_follow_lists(first.events)
+    bad_signatures = first.bad_signatures
+    if owner_pubkey is not None and follows.get(owner_pubkey):
+        second = fetch_events(
+            relays,
+            [EventQuery((FOLLOW_LIST_KIND,), authors=tuple(sorted(follows[owner_pubkey])))],
+            timeout,
+        )
+        bad_signatures += second.bad_signatures
+        follows = {**_newest_follow_lists(second.events), **follows}
+    return RelayClaims(
+        _claims(first.events, ENDORSEMENT_HASHTAG),
+        _claims(first.events, REPORT_HASHTAG),
+        follows,
+        _bound_developer_keys(first.events),
+        bad_signatures,
+        first.unreachable,
+    )
+
+
 def refresh_revocations(
     relays: list[str], state_root: Path | None, timeout: timedelta = DEFAULT_TIMEOUT
 ) -> dict[str, RevokedKey]:

@@ -23,9 +23,24 @@ AppChange = Literal["install", "update", "repair", "unchanged", "remove", "stop"
 
 @dataclass(frozen=True)
 class CreateNetwork:
+    """Create an app network: ``archy-net``, or a third-party registry's."""
+
+    name: str = NETWORK_NAME
+
     @property
     def step(self) -> str:
-        return f"create-network:{NETWORK_NAME}"
+        return f"create-network:{self.name}"
+
+
+@dataclass(frozen=True)
+class RemoveNetwork:
+    """Remove a third-party registry's network once none of its apps remains here."""
+
+    name: str
+
+    @property
+    def step(self) -> str:
+        return f"remove-network:{self.name}"
 
 
 @dataclass(frozen=True)
@@ -207,6 +222,7 @@ class ForgetApplied:
 
 Action = (
     CreateNetwork
+    | RemoveNetwork
     | CreateDataDir
     | GenerateSecret
     | CreatePodmanSecret
@@ -243,11 +259,17 @@ class AppPlan:
 class Plan:
     network: tuple[CreateNetwork, ...]
     apps: tuple[AppPlan, ...]
+    network_removals: tuple[RemoveNetwork, ...] = ()
+    """After every app: a registry network no app here uses any more."""
 
     @property
     def actions(self) -> list[Action]:
         """Every action in the order it runs."""
-        return [*self.network, *(action for app in self.apps for action in app.actions)]
+        return [
+            *self.network,
+            *(action for app in self.apps for action in app.actions),
+            *self.network_removals,
+        ]
 
     @property
     def steps(self) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from catalog.app_network import app_network
 from catalog.catalog_model import CatalogApp
 from catalog.manifest import Manifest
 from catalog.member_spec import MemberSpec
@@ -54,23 +55,20 @@ class UnitsRefused(RuntimeSpecError):
 
 def desired_app(app: CatalogApp, data_root: str) -> DesiredApp:
     """Raises RuntimeSpecError when no engine can run the manifest, UnitsRefused (one)
-    when the catalog's units are not what the renderer writes for it (catalog.unit_check)."""
+    when the catalog's units are not what the renderer writes for it (catalog.unit_check)
+    on its registry's network (``catalog.app_network``)."""
+    network = app_network(app)
+    images = [image.pinned_reference for image in app.images]
     problems = check_app_units(
-        app.manifest,
-        app.units,
-        data_root=data_root,
-        images=[image.pinned_reference for image in app.images],
+        app.manifest, app.units, data_root=data_root, images=images, network=network
     )
     if problems:
         raise UnitsRefused(app.manifest.id, problems)
     manifest = app.pinned_manifest()
-    specs = start_order(app_runtime_specs(manifest, data_root))
-    units = units_for_data_root(app.manifest, app.units, data_root)
+    specs = start_order(app_runtime_specs(manifest, data_root, network))
+    units = units_for_data_root(app.manifest, app.units, data_root, network)
     moved_problems = check_app_units(
-        app.manifest,
-        units,
-        data_root=data_root,
-        images=[image.pinned_reference for image in app.images],
+        app.manifest, units, data_root=data_root, images=images, network=network
     )
     if moved_problems:  # never expected: the rewrite is derived from the same specs
         raise UnitsRefused(app.manifest.id, moved_problems)
@@ -84,7 +82,7 @@ def derived_names(desired: DesiredApp) -> set[tuple[str, str]]:
     app_id = desired.app_id
     names = {("unit", container_unit_file(app_id, spec.name)) for spec in desired.specs}
     names |= {("container", spec.name) for spec in desired.specs}
-    # A capability alias answers like a container name on archy-net (P025 across the catalog).
+    # A capability alias answers like a container name on the network (P025 across the catalog).
     names |= {("container", alias) for spec in desired.specs for alias in spec.network_aliases}
     # A capability's exported secret is shared by design (one per node, P026 keeps one
     # provider installed); only the app's own secrets are names it alone may hold.

@@ -36,7 +36,8 @@ class ObservedState:
     podman_secrets: frozenset[str] = frozenset()
     secret_files: frozenset[str] = frozenset()
     existing_dirs: frozenset[str] = frozenset()
-    network_exists: bool = False
+    networks: frozenset[str] = frozenset()
+    """The app networks that exist (``archy-net``, registries' ``archy-<hex>-net``)."""
     secret_owners: Mapping[str, str] = field(default_factory=dict)
     changed_settings: frozenset[str] = frozenset()
     """Podman names of owner settings changed since their secret was made."""

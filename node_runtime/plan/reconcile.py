@@ -35,11 +35,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Collection, Mapping, Sequence
 
+from catalog.app_network import app_network
 from catalog.catalog_model import AppCatalog, CatalogApp
 from catalog.runtime_names import NETWORK_NAME
 from catalog.secret_homes import secret_homes
 from catalog.spec_problems import RuntimeSpecError
-from node_runtime.plan.actions import AppPlan, CreateNetwork, Plan, StartMember
+from node_runtime.plan.actions import AppPlan, CreateNetwork, Plan, RemoveNetwork, StartMember
 from node_runtime.plan.app_plan import plan_app, plan_removal
 from node_runtime.plan.desired import DesiredApp, app_data_dirs, desired_app
 from node_runtime.plan.observed import ObservedState
@@ -116,16 +117,24 @@ def plan_reconcile(
     for app_id in sorted(known - set(installed)):
         plans[app_id] = plan_removal(app_id, observed, applied.get(app_id))
 
-    network: tuple[CreateNetwork, ...] = ()
-    needs_network = any(
-        isinstance(action, StartMember) and action.spec.network == NETWORK_NAME
+    needed = {
+        action.spec.network
         for plan in plans.values()
         for action in plan.actions
+        if isinstance(action, StartMember) and action.spec.network != "host"
+    }
+    network = tuple(CreateNetwork(name) for name in sorted(needed - observed.networks))
+    # every network an installed app (runnable or refused) or a kept applied version names
+    in_use = {spec.network for desired in runnable.values() for spec in desired.specs}
+    in_use |= {app_network(catalog.apps[app_id]) for app_id in installed if app_id in catalog.apps}
+    in_use |= {app_network(applied[app_id].app) for app_id in installed if app_id in applied}
+    removals = tuple(
+        RemoveNetwork(name)
+        for name in sorted(observed.networks - in_use)
+        if name != NETWORK_NAME  # archy-net stays
     )
-    if needs_network and not observed.network_exists:
-        network = (CreateNetwork(),)
     selected = [plan for plan in plans.values() if only is None or plan.app_id in only]
-    return Plan(network, tuple(selected))
+    return Plan(network, tuple(selected), removals)
 
 
 def paths_to_observe(

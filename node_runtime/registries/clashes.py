@@ -7,12 +7,15 @@ Each refusal is one line with a policy-style code:
   a third-party registry owns on this node, data kept included);
 * P031 a host port (and protocol) an installed app of another registry publishes;
 * P032 a name on the node another registry's app derives (unit file, container, or a
-  network alias on the shared ``archy-net``: the name other containers reach);
+  network alias: container names are one namespace per node, whatever the network);
 * P033 a Podman secret name another registry's app holds;
-* P034 a capability (``requires`` / ``provides``) linking apps of two registries, which
-  the owner has not allowed for the third-party registry (``--allow-capabilities``);
+* P034 a capability (``requires`` / ``provides``) linking apps of two registries: each
+  registry's apps are on a network of their own, so the dependent could not reach the
+  provider; refused even where the owner allowed the capability (``--allow-capabilities``);
 * P035 ``migration.adopt`` in a third-party app naming a container that is not one of its
-  own members (it would take over a container it did not create).
+  own members (it would take over a container it did not create);
+* P037 a third-party app whose units join any network but its registry's
+  (``catalog.app_network``): ``archy-net``, another registry's, or any other.
 
 The node-side unit check (``catalog.unit_check`` through ``plan.desired``) runs first,
 for every registry: an app whose units are not what the renderer writes is refused.
@@ -23,7 +26,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from catalog.app_network import app_network, networks_named_by_units
 from catalog.catalog_model import CatalogApp
+from catalog.runtime_names import NETWORK_NAME
 from catalog.spec_problems import RuntimeSpecError
 from node_runtime.plan.desired import derived_names, desired_app
 
@@ -77,21 +82,35 @@ def _requirement_links(
     return links
 
 
-def _capability_problem(
-    name: str, needer: PlacedApp, provider: PlacedApp, allowed: Mapping[str, Collection[str]]
-) -> str | None:
-    refusing = [
-        side.registry
-        for side in (needer, provider)
-        if side.registry is not None and name not in allowed.get(side.registry, ())
-    ]
-    if not refusing:
+def placed_network(placed: PlacedApp) -> str | None:
+    """The network the app's registry puts it on; None for a third-party entry that names
+    no developer (no network is its: pull refuses such a catalog whole)."""
+    if placed.registry is None:
+        return NETWORK_NAME
+    return None if placed.app.developer is None else app_network(placed.app)
+
+
+def network_problem(candidate: PlacedApp) -> str | None:
+    """P037: a third-party app whose units join a network that is not its registry's."""
+    if candidate.registry is None:
         return None
-    registry = refusing[0]
+    expected = placed_network(candidate)
+    foreign = [name for name in networks_named_by_units(candidate.app.units) if name != expected]
+    if not foreign:
+        return None
     return (
-        f"{needer.label} requires {name!r} from {provider.label}; apps of two registries share "
-        f"a capability only when the owner allows it (`archy-node registry set {registry} "
-        f"--allow-capabilities {name}`) (P034)"
+        f"{candidate.label}: its units join network {', '.join(foreign)}, not its registry's "
+        f"{expected or '(none: the entry names no developer)'}; apps of two registries never "
+        "share a network (P037)"
+    )
+
+
+def _capability_problem(name: str, needer: PlacedApp, provider: PlacedApp) -> str:
+    return (
+        f"{needer.label} requires {name!r} from {provider.label}; apps of two registries are "
+        f"on separate networks ({placed_network(needer)}, {placed_network(provider)}), so a "
+        "capability never crosses registries, even when allowed; install a provider from "
+        f"{'the official registry' if needer.registry is None else needer.registry} (P034)"
     )
 
 
@@ -108,9 +127,13 @@ def cross_registry_problems(
     ``official``: every app of the official catalog (installed or not: a third-party app
     may not take the names they would use either); ``owners``: app id -> registry for
     the ids third-party registries own here; ``allowed``: registry -> the capabilities the
-    owner lets it share.  Raises RuntimeSpecError (the unit check) for a candidate the
-    node could not run.
+    owner lets it share (kept, but no capability crosses separate networks: P034).  A
+    candidate on a network not its registry's is refused with that alone (P037).  Raises
+    RuntimeSpecError (the unit check) for another candidate the node could not run.
     """
+    network = network_problem(candidate)
+    if network is not None:
+        return [network]
     app_id = candidate.app_id
     official_ids = {each.app_id for each in official}
     problems: list[str] = []
@@ -151,12 +174,12 @@ def cross_registry_problems(
             continue  # an installed app the node cannot run holds no names yet
         for kind, name in sorted(shared):
             code = "P033" if kind == "podman secret" else "P032"
-            where = " (a name on archy-net)" if kind == "container" else ""
+            where = " (a container name on this node)" if kind == "container" else ""
             problems.append(
                 f"{candidate.label}: {kind} {name!r}{where} is {other.label}'s ({code})"
             )
-    for name, needer, provider in _requirement_links(candidate, others):
-        problem = _capability_problem(name, needer, provider, allowed)
-        if problem is not None:
-            problems.append(problem)
+    problems += [
+        _capability_problem(name, needer, provider)
+        for name, needer, provider in _requirement_links(candidate, others)
+    ]
     return problems

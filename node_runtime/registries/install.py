@@ -6,7 +6,9 @@ Before anything is written: the registry's verified catalog must have the app, i
 must carry a valid developer signature (by the pinned did:key when there is one), its
 trust score must reach the registry's threshold unless the owner passed
 ``--i-trust-this-developer``, and :func:`node_runtime.registries.clashes.cross_registry_problems`
-must find nothing (ids, ports, names, secrets, capabilities, adoption).  Then the id is
+must find nothing (ids, ports, names, secrets, capabilities, adoption), and every
+requirement of a third-party app must be met by an installed app of its own registry
+(:mod:`node_runtime.registries.requirements`).  Then the id is
 recorded as the registry's (``state/app-registries.json``) and the usual install runs
 (:func:`node_runtime.apply.desired_state.install_app`: requirements, providers, owner
 settings); if that refuses, the record is undone.  An official install runs the same
@@ -26,6 +28,7 @@ from node_runtime.market.revocation import remembered_revocations, revoked_apps
 from node_runtime.market.score import TrustScore
 from node_runtime.registries.clashes import PlacedApp, cross_registry_problems
 from node_runtime.registries.manage import require_registry
+from node_runtime.registries.requirements import registry_requirement_problem
 from node_runtime.registries.score import below_threshold, registry_app_score
 from node_runtime.store.blob_store import BlobStore
 from node_runtime.store.catalog_pointer import load_current_catalog_at
@@ -136,6 +139,23 @@ def _check_cross_registry(
         raise InstallRefused("; ".join(problems))
 
 
+def _check_requirements(paths: NodePaths, store: BlobStore, registry: str, app: CatalogApp) -> None:
+    """Every requirement met by an installed app of the same registry (P027/P034)."""
+    catalog = registry_catalog(paths, registry, store)
+    registry_apps = {} if catalog is None else {k: v.manifest for k, v in catalog.apps.items()}
+    owners = read_app_registries(paths).apps
+    installed = {
+        app_id: registry_apps[app_id]
+        for app_id in NodeState(paths).installed().apps
+        if owners.get(app_id) == registry and app_id in registry_apps
+    }
+    problem = registry_requirement_problem(
+        registry, app.manifest.id, app.manifest, installed, registry_apps
+    )
+    if problem is not None:
+        raise InstallRefused(problem)
+
+
 def install_reference(
     paths: NodePaths,
     store: BlobStore,
@@ -168,6 +188,7 @@ def install_reference(
             "pass --i-trust-this-developer to install anyway (P036)",
             score,
         )
+    _check_requirements(paths, store, record.name, app)
     _check_cross_registry(paths, store, PlacedApp(record.name, app), data_root)
     newly_owned = owners.get(reference.app_id) is None
     if newly_owned:

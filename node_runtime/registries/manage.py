@@ -4,7 +4,9 @@ A registry is added whole or not at all: its state root is built in a hidden
 ``registries/.adding-<name>-<pid>`` directory (config, trusted root, record) and renamed
 into place in one step; any refusal (a bad name, a root that is not self-signed to its
 threshold, an unreadable origin, a name already taken) leaves nothing behind.
-Removing a registry is refused while any of its apps is installed.
+Removing a registry is refused while any of its apps is installed.  A registry whose
+pinned did:key names the network another registry claims is refused (P037,
+:mod:`node_runtime.registries.networks`).
 
 Refusals are :class:`RegistryRefused` (one line, exit 1).
 """
@@ -20,6 +22,8 @@ from pathlib import Path
 from catalog.address import blake3_hex
 from catalog.manifest_fields import APP_ID_PATTERN
 from catalog.refusal import Refused
+from node_runtime.registries.networks import network_clash
+from node_runtime.store.blob_store import BlobStore
 from node_runtime.store.node_config import NodeConfigError, initialise_node, load_config
 from node_runtime.store.node_state import NodeState
 from node_runtime.store.paths import NodePaths, StateError, utc_now_text
@@ -101,8 +105,11 @@ def add_registry(
     capabilities = _check_capabilities(allow_capabilities)
     try:
         node = load_config(paths)
-    except NodeConfigError as error:
+        clash = None if did is None else network_clash(paths, BlobStore(paths.blobs_dir), name, did)
+    except (NodeConfigError, StateError) as error:
         raise RegistryRefused(str(error)) from None
+    if clash is not None:
+        raise RegistryRefused(clash)
     final = registry_root(paths, name)
     if final.exists() or final.is_symlink():
         raise RegistryRefused(

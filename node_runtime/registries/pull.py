@@ -7,7 +7,9 @@ a catalog past targets the registry's threshold did not sign.  Before the catalo
 becomes current, every entry must carry a valid developer signature (by the did:key the
 owner pinned, when one was), :func:`signing.developer.third_party_catalog_problems`;
 otherwise the whole catalog is refused, its blob removed, and the registry keeps the
-catalog it had.  So is a catalog with an entry signed by a revoked did:key (the
+catalog it had.  So is a catalog signed by a did:key whose network another registry
+here claims (P037, :mod:`node_runtime.registries.networks`), or with an entry signed by
+a revoked did:key (the
 revocations the node verified, :mod:`node_runtime.market.revocation`, refreshed from the
 registry's relays first): no update signed by a revoked key is offered.  So is a
 catalog that would turn an app installed here into one the rules between registries
@@ -31,6 +33,7 @@ from node_runtime.market.discover import refresh_revocations
 from node_runtime.market.revocation import RevokedKey, remembered_revocations, revoked_apps
 from node_runtime.registries.clashes import PlacedApp
 from node_runtime.registries.install import cross_registry_problems_now
+from node_runtime.registries.networks import catalog_did, network_clash
 from node_runtime.store.blob_store import BlobStore
 from node_runtime.store.node_config import load_config
 from node_runtime.store.node_state import NodeState
@@ -92,6 +95,11 @@ def catalog_check(
         problems = third_party_catalog_problems(catalog, record.did)
         if problems:
             return _shown(problems)
+        did = catalog_did(catalog)
+        clash = None if did is None else network_clash(paths, BlobStore(paths.blobs_dir),
+                                                        record.name, did)  # fmt: skip
+        if clash is not None:
+            return clash
         refused = revoked_apps(catalog, revoked or {})
         if refused:
             return _shown([refused[app_id] for app_id in sorted(refused)])

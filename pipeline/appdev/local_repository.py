@@ -39,7 +39,7 @@ from catalog.catalog_model import (
 from catalog.loader import ManifestSource
 from catalog.manifest_fields import parse_image_reference
 from catalog.problems import ManifestError
-from catalog.runtime_names import DEFAULT_DATA_ROOT
+from catalog.runtime_names import DEFAULT_DATA_ROOT, NETWORK_NAME
 from pipeline.appset import AppFolder
 from pipeline.crossapp_requirements import providers
 from pipeline.publish.file_origin import FileOrigin
@@ -126,11 +126,15 @@ def _images(source: ManifestSource) -> tuple[list[AppImage], dict[str, ImagePin]
 
 
 def _catalog_app(
-    app: AppFolder, data_root: str, artifacts: dict[str, bytes], pins: dict[str, ImagePin]
+    app: AppFolder,
+    data_root: str,
+    artifacts: dict[str, bytes],
+    pins: dict[str, ImagePin],
+    network: str = NETWORK_NAME,
 ) -> CatalogApp:
     source, manifest = app.source, app.source.manifest
     try:
-        units = render_app(source, data_root)
+        units = render_app(source, data_root, network)
     except ManifestError as error:
         raise LocalRunRefused([str(p) for p in error.problems], problems=True) from None
     icon = None
@@ -156,13 +160,17 @@ def _catalog_app(
 
 
 def one_app_catalog(
-    checked: CheckedApp, now: datetime, data_root: str = DEFAULT_DATA_ROOT
+    checked: CheckedApp,
+    now: datetime,
+    data_root: str = DEFAULT_DATA_ROOT,
+    network: str = NETWORK_NAME,
 ) -> tuple[AppCatalog, dict[str, bytes]]:
-    """A catalog of the app and the providers its requirements need (so a node accepts it)."""
+    """A catalog of the app and the providers its requirements need (so a node accepts it),
+    its units on ``network`` (a developer's registry passes its own)."""
     artifacts: dict[str, bytes] = {}
     pins: dict[str, ImagePin] = {}
     apps = {
-        each.app_id: _catalog_app(each, data_root, artifacts, pins)
+        each.app_id: _catalog_app(each, data_root, artifacts, pins, network)
         for each in [checked.app, *checked.providers]
     }
     catalog = AppCatalog(

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from catalog.app_network import network_for_developer
 from catalog.catalog_model import (
     CATALOG_NAME,
     AppCatalog,
@@ -208,7 +209,9 @@ def check_catalog_apps(catalog: AppCatalog) -> None:
         for source, (app_id, app) in zip(sources, sorted(catalog.apps.items()), strict=True)
     }
     try:
-        rendered = render_all(apps, default_renderer(), SilentProgress())
+        signers = {app.developer.did for app in catalog.apps.values() if app.developer}
+        network = network_for_developer(min(signers) if signers else None)  # one (checked above)
+        rendered = render_all(apps, default_renderer(network), SilentProgress(), network=network)
     except BuildRefused as error:
         raise EventCheckError(f"{CATALOG_NAME}: {_one_line(error.problems)}") from None
     mismatches = [

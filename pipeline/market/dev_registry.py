@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from catalog.app_network import registry_network
 from catalog.catalog_model import CATALOG_NAME
 from pipeline.appdev.local_repository import checked_app, one_app_catalog
 from pipeline.publish.file_origin import FileOrigin
@@ -76,7 +77,8 @@ def publish_developer_registry(
     (same origin; same keys, or with ``rotate`` new keys under the next root version).
     Only public metadata is written."""
     now = now.replace(microsecond=0)
-    catalog, artifacts = one_app_catalog(checked_app(app_folder), now)
+    network = registry_network(signer.did)
+    catalog, artifacts = one_app_catalog(checked_app(app_folder), now, network=network)
     catalog = sign_catalog_apps(catalog, signer)
     catalog_bytes = catalog.to_canonical()
     artifacts[CATALOG_NAME] = catalog_bytes

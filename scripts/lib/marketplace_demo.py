@@ -156,6 +156,11 @@ def demo(work: Path) -> None:
     step("6. ... and installs the app (stage engine: units written, nothing started)")
     run("archy-node", "install", "devreg/demo-notes", *node)
     run("archy-node", "list", *node)
+    unit = work / "node" / "staged-units" / "archy-demo-notes_demo-notes.container"
+    [joined] = [line[len("Network="):] for line in unit.read_text().splitlines()
+                if line.startswith("Network=")]  # fmt: skip
+    print(f"    devreg/demo-notes joins {joined.removesuffix('.network')}: its registry's own "
+          "network (named from its did:key); official apps join archy-net")  # fmt: skip
 
     step("7. An attacker announces the same registry under another root: refused")
     new_identity(work / "attacker" / "identity")

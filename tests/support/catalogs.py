@@ -11,11 +11,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from catalog.app_network import network_for_developer
 from catalog.catalog_model import (
     CATALOG_SCHEMA_VERSION,
     AppCatalog,
     AppImage,
     CatalogApp,
+    DeveloperSignature,
     SourceInfo,
     manifest_blake3,
 )
@@ -27,18 +29,29 @@ from pipeline.render import render_app
 COMMIT = "0" * 40
 
 
-def catalog_app(manifest: Manifest, data_root: str = DEFAULT_DATA_ROOT) -> CatalogApp:
+# A did:key of the form the catalog model accepts; the tests that use it check the rules
+# between registries, which read the did (its network), never the signature.
+EXAMPLE_DID = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+
+
+def catalog_app(
+    manifest: Manifest, data_root: str = DEFAULT_DATA_ROOT, did: str | None = None
+) -> CatalogApp:
+    """The app's entry; with ``did``, a third-party entry rendered on that registry's
+    network, its ``developer`` field of the right form but not a real signature."""
+    developer = None if did is None else DeveloperSignature(did=did, signature="0" * 128)
     return CatalogApp(
         version=manifest.version,
         revision=manifest.revision,
         manifest=manifest,
         manifest_blake3=manifest_blake3(manifest),
-        units=render_app(manifest, data_root),
+        units=render_app(manifest, data_root, network_for_developer(did)),
         images=[
             AppImage(member=member.name, reference=member.image, digest=None)
             for member in manifest.containers
         ],
         icon=None,
+        developer=developer,
     )
 
 

@@ -1,5 +1,5 @@
 """An app of one registry never replaces, shadows or reads an app of another: clashes of
-id, host port, names on archy-net and capabilities (secrets) are refused with a policy
+id, host port, container names and capabilities (secrets) are refused with a policy
 code, before anything is written; the trust threshold never lets a refused app through."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from catalog.app_network import registry_network
 from pipeline.market.dev_registry import publish_developer_registry
 from pipeline.market.identity import DeveloperIdentity
 from tests.integration.registries.conftest import (
@@ -111,25 +112,25 @@ def test_an_id_a_registry_owns_cannot_be_taken_by_the_official_app_of_that_id(
 
 
 @pytest.mark.integration
-def test_a_third_party_container_named_like_an_official_one_on_archy_net_is_refused(
+def test_a_third_party_container_named_like_an_official_one_is_refused(
     tmp_path: Path, developer: DeveloperIdentity
 ) -> None:
-    # "web" is the official app web's container: on the shared network, other containers
-    # reaching "web" would reach the third-party app (the official app need not be installed)
+    # "web" is the official app web's container: container names are one namespace per
+    # node, whatever the network (the official app need not be installed)
     folder = developer_app(tmp_path / "dev", "demo-notes", member="web")
     node = node_with(tmp_path, developer, folder)
     before = _state(node)
     code, _, err = node.run("install", "dev/demo-notes")
     assert code == 1
     assert err == (
-        "error: dev/demo-notes: container 'web' (a name on archy-net) is official app web's "
-        "(P032)\n"
+        "error: dev/demo-notes: container 'web' (a container name on this node) is official "
+        "app web's (P032)\n"
     )
     assert _state(node) == before
 
 
 @pytest.mark.integration
-def test_a_capability_and_its_secret_cross_registries_only_when_the_owner_allows_it(
+def test_a_capability_never_crosses_registries_a_provider_of_the_same_registry_serves_it(
     tmp_path: Path, developer: DeveloperIdentity
 ) -> None:
     # the wallet reads the provider's exported RPC password ({secret: rpc-password, from:
@@ -144,22 +145,41 @@ def test_a_capability_and_its_secret_cross_registries_only_when_the_owner_allows
     )
     node = node_with(tmp_path, developer, folder, "btc")
     before = _state(node)
-    code, _, err = node.run("install", "dev/wallet")
-    assert code == 1
-    assert err == (
-        "error: dev/wallet requires 'bitcoin' from official app btc; apps of two registries "
-        "share a capability only when the owner allows it (`archy-node registry set dev "
-        "--allow-capabilities bitcoin`) (P034)\n"
+    # the official provider is installed, but a capability never crosses registries: the
+    # refusal names the registry's own provider, even once the owner allowed the capability
+    refusal = (
+        "error: dev/wallet requires 'bitcoin', which no installed app of registry dev "
+        "provides; install one of dev/dev-btc first (archy-node install dev/dev-btc) (P027)\n"
     )
+    code, _, err = node.run("install", "dev/wallet")
+    assert (code, err) == (1, refusal)
     assert _state(node) == before
-
     code, _out, err = node.run("registry", "set", "dev", "--allow-capabilities", "bitcoin")
     assert (code, err) == (0, "")
     code, _, err = node.run("install", "dev/wallet")
-    assert (code, err) == (0, "")
-    assert _state(node)["owners"] == {"wallet": "dev"}
+    assert (code, err) == (1, refusal)
+    assert _state(node) == before
+
+    # with the registry's own provider instead, the wallet installs, both on its network
+    code, out, err = node.run("uninstall", "btc")
+    assert (code, err) == (0, ""), out
+    for app in ("dev/dev-btc", "dev/wallet"):
+        code, out, err = node.run("install", app)
+        assert (code, err) == (0, ""), out
+    # and the official provider may not serve the registry's wallet later either
+    code, out, err = node.run("install", "btc")
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: dev/wallet requires 'bitcoin' from official app btc; apps of two registries "
+        f"are on separate networks ({registry_network(developer.public.did)}, archy-net), so "
+        "a capability never crosses registries, even when allowed; install a provider from "
+        "dev (P034)\n"
+    )
+    assert _state(node)["owners"] == {"dev-btc": "dev", "wallet": "dev"}
     [unit] = (node.state_root / "staged-units").glob("archy-wallet_*.container")
-    assert 'Secret="archy-cap_bitcoin_rpc-password,type=env,' in unit.read_text()  # btc's
+    text = unit.read_text()
+    assert 'Secret="archy-cap_bitcoin_rpc-password,type=env,' in text
+    assert f"\nNetwork={registry_network(developer.public.did)}.network\n" in text
 
 
 @pytest.mark.integration

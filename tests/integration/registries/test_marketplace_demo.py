@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from catalog.app_network import registry_network
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -36,6 +38,9 @@ def test_the_marketplace_demo_runs_every_step_and_refuses_both_forgeries(tmp_pat
     assert f"  developer: {did}\n" in out
     assert "registry devreg: new catalog, targets v1, downloaded 1 file(s)" in out
     assert "* devreg/demo-notes        1.0.0-r1" in out
+    network = registry_network(did)
+    assert (f"    devreg/demo-notes joins {network}: its registry's own network (named from its "
+            "did:key); official apps join archy-net\n") in out  # fmt: skip
     assert (tmp_path / "demo" / "node" / "staged-units" /
             "archy-demo-notes_demo-notes.container").is_file()  # fmt: skip
     # the forgeries

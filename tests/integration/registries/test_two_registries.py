@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from catalog.address import blake3_hex
+from catalog.app_network import registry_network
 from catalog.catalog_model import CATALOG_NAME, parse_catalog
 from pipeline.ceremony.event_publish import publish_signing_event
 from pipeline.ceremony.keystore import KdfCost
@@ -85,12 +86,19 @@ def test_a_node_pulls_and_installs_from_the_official_registry_in_seaweedfs_and_a
     assert out.startswith("demo-notes: installed (desired state)\napplied: staged")
     code, out, err = node.run("install", "web")
     assert (code, err) == (0, ""), out
-    staged = sorted(path.name for path in (node.state_root / "staged-units").iterdir())
-    assert staged == [
+    staged_units = node.state_root / "staged-units"
+    staged = sorted(path.name for path in staged_units.iterdir())
+    dev_network = registry_network(developer.public.did)
+    assert staged == sorted([
         "archy-demo-notes_demo-notes.container",
+        f"{dev_network}.network",
         "archy-net.network",
         "archy-web_web.container",
-    ]
+    ])  # fmt: skip
+    # each registry's apps on a network of their own
+    notes_unit = (staged_units / "archy-demo-notes_demo-notes.container").read_text()
+    assert f"\nNetwork={dev_network}.network\n" in notes_unit
+    assert "\nNetwork=archy-net.network\n" in (staged_units / "archy-web_web.container").read_text()
     code, out, _ = node.run("list")
     assert "* dev/demo-notes " in out and "* web " in out and "  notes " in out
     code, out, _ = node.run("status")
@@ -112,6 +120,8 @@ def test_a_node_pulls_and_installs_from_the_official_registry_in_seaweedfs_and_a
 
     code, out, err = node.run("uninstall", "dev/demo-notes")
     assert (code, err) == (0, ""), out
+    # the registry's network went with its last app; the official one stays
+    assert sorted(path.name for path in staged_units.glob("*.network")) == ["archy-net.network"]
     code, out, err = node.run("registry", "remove", "dev")
     assert (code, err) == (0, "")
     assert not (node.state_root / "registries" / "dev").exists()

@@ -63,7 +63,7 @@ def running_state(catalog, app_ids: Iterable[str], *, running: bool = True) -> O
         podman_secrets=frozenset(secrets),
         secret_files=frozenset(secrets),
         existing_dirs=frozenset(dirs),
-        network_exists=True,
+        networks=frozenset({"archy-net"}),
     )
 
 
@@ -101,10 +101,10 @@ def test_a_secret_is_never_regenerated_once_podman_or_the_node_holds_it() -> Non
     state = running_state(catalog, ["alpha"])
     name = podman_secret_name("alpha", "token")
     only_podman = ObservedState(
-        state.containers, frozenset({name}), frozenset(), state.existing_dirs, True
+        state.containers, frozenset({name}), frozenset(), state.existing_dirs, state.networks
     )
     only_file = ObservedState(
-        state.containers, frozenset(), frozenset({name}), state.existing_dirs, True
+        state.containers, frozenset(), frozenset({name}), state.existing_dirs, state.networks
     )
     applied = applied_of(catalog, ["alpha"])
     assert plan(catalog, {"alpha"}, only_podman, applied).actions == []
@@ -149,7 +149,9 @@ def test_only_the_changed_member_of_a_stack_is_replaced_and_the_update_can_roll_
 
 def test_members_start_in_health_order() -> None:
     stack = manifest_from_folder(REPO_ROOT / "tests/apps/test-stack")
-    result = plan(catalog_of([stack]), {"test-stack"}, ObservedState(network_exists=True))
+    result = plan(
+        catalog_of([stack]), {"test-stack"}, ObservedState(networks=frozenset({"archy-net"}))
+    )
     order = [
         (type(a).__name__, a.spec.name)
         for a in result.actions
@@ -222,7 +224,8 @@ def test_a_foreign_container_with_a_members_name_refuses_the_app_unless_adopted(
     manifest = simple_manifest("alpha")
     catalog = catalog_of([manifest])
     legacy = ObservedState(
-        containers={"alpha": ObservedContainer("alpha", "legacy-id", True)}, network_exists=True
+        containers={"alpha": ObservedContainer("alpha", "legacy-id", True)},
+        networks=frozenset({"archy-net"}),
     )
     assert plan(catalog, {"alpha"}, legacy).app("alpha").reason == (
         "a container named 'alpha' exists that the node did not create; "
@@ -241,7 +244,8 @@ def test_a_foreign_container_with_a_members_name_refuses_the_app_unless_adopted(
     [units] = [a for a in app.actions if isinstance(a, WriteUnits)]
     assert units.adopted_members == ("alpha",)
     stopped = ObservedState(
-        containers={"alpha": ObservedContainer("alpha", "legacy-id", False)}, network_exists=True
+        containers={"alpha": ObservedContainer("alpha", "legacy-id", False)},
+        networks=frozenset({"archy-net"}),
     )
     app = plan(catalog_of([adopting]), {"alpha"}, stopped).app("alpha")
     assert app.change == "install" and app.reason is None

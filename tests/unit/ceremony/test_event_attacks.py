@@ -15,7 +15,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from catalog.address import blake3_hex
+from catalog.app_network import registry_network
 from catalog.catalog_model import CATALOG_NAME, AppCatalog, Companion, TargetFile, parse_catalog
+from catalog.loader import ManifestSource
+from pipeline.catalog_build import with_pinned_images
 from pipeline.ceremony.catalog_diff import diff_catalogs
 from pipeline.ceremony.event import (
     CeremonyError,
@@ -28,7 +31,7 @@ from pipeline.ceremony.state import CeremonyState
 from pipeline.ceremony.steps import open_catalog_event, open_root_rotation, sign_event
 from pipeline.cli import main
 from pipeline.publish.artifacts import read_build_outputs
-from pipeline.render import container_file_name
+from pipeline.render import container_file_name, render_app
 from signing.developer import sign_catalog_apps
 from signing.did_key import DidKeySigner
 from signing.keys import SigningKey
@@ -710,14 +713,24 @@ def test_an_event_changed_between_review_and_signature_is_not_signed(
 # --- a developer's registry: CI cannot drop, swap or forge the developer's signatures -----
 
 
-def developer_signed_build(dist: Path, *signers: DidKeySigner) -> None:
-    """A two-app build in ``dist`` whose entries are signed by ``signers`` (one per app)."""
+def developer_signed_build(
+    dist: Path, *signers: DidKeySigner, on_registry_network: bool = True
+) -> None:
+    """A two-app build in ``dist`` whose entries are signed by ``signers`` (one per app),
+    their units rendered on the signer's registry network (as ``archy build
+    --developer-dir`` renders them), or left on archy-net."""
     write_build(dist, [SmallApp("demo-web"), SmallApp("demo-two", host_port=18081)])
     path = dist / CATALOG_NAME
     catalog = parse_catalog(path.read_bytes())
     apps = dict(catalog.apps)
     for app_id, signer in zip(sorted(apps), signers, strict=True):
-        one = sign_catalog_apps(catalog.model_copy(update={"apps": {app_id: apps[app_id]}}), signer)
+        app = apps[app_id]
+        if on_registry_network:
+            source = ManifestSource(app.manifest, f"apps/{app_id}/manifest.yml", {})
+            pinned = with_pinned_images(source, list(app.images))
+            units = render_app(pinned, network=registry_network(signer.did))
+            app = app.model_copy(update={"units": dict(sorted(units.items()))})
+        one = sign_catalog_apps(catalog.model_copy(update={"apps": {app_id: app}}), signer)
         apps[app_id] = one.apps[app_id]
     path.write_bytes(catalog.model_copy(update={"apps": apps}).to_canonical())
 
@@ -736,6 +749,20 @@ def test_a_developer_registry_signed_by_one_did_key_opens(
     developer_signed_build(tmp_path / "dist", developer, developer)
     event, _review = open_catalog_event(ceremony.state, tmp_path / "dist", NOW)
     assert event.event_id in ceremony.state.event_ids()
+
+
+def test_a_developer_registry_whose_units_ci_left_on_archy_net_is_refused_at_open(
+    ceremony: ThrowawayCeremony, tmp_path: Path
+) -> None:
+    developer = DidKeySigner.from_seed(b"d" * 32)
+    developer_signed_build(tmp_path / "dist", developer, developer, on_registry_network=False)
+    with pytest.raises(CeremonyError) as refused:
+        open_catalog_event(ceremony.state, tmp_path / "dist", NOW)
+    network = registry_network(developer.did)
+    assert f"apps/demo-two: unit {network}.network is missing from the catalog" in str(
+        refused.value
+    )
+    assert ceremony.state.event_ids() == []
 
 
 def test_an_entry_whose_developer_signature_ci_dropped_is_refused_at_open(

@@ -6,16 +6,26 @@ from __future__ import annotations
 
 import pytest
 
+from catalog.app_network import registry_network
 from catalog.catalog_model import CatalogApp
 from node_runtime.registries.clashes import PlacedApp, cross_registry_problems
 from node_runtime.store.registry_state import registry_name_problem
-from tests.support.catalogs import catalog_app, simple_manifest, with_member_changes
+from pipeline.render import render_app
+from tests.support.catalogs import EXAMPLE_DID, catalog_app, simple_manifest, with_member_changes
+
+OTHER_DID = "did:key:z6MkjchhfUsD6mmvni8mCdXHw216Xrm9bQe2mBH1P5RDjVJG"
 
 DATA_ROOT = "/var/lib/archipelago"
 
 
 def app(app_id: str, **options: object) -> CatalogApp:
+    """An official entry (on archy-net)."""
     return catalog_app(simple_manifest(app_id, **options))  # type: ignore[arg-type]
+
+
+def dev_app(app_id: str, **options: object) -> CatalogApp:
+    """A third-party entry of the registry EXAMPLE_DID signs (on its network)."""
+    return catalog_app(simple_manifest(app_id, **options), did=EXAMPLE_DID)  # type: ignore[arg-type]
 
 
 def problems(
@@ -32,17 +42,17 @@ def problems(
 
 def test_an_app_that_clashes_with_nothing_passes() -> None:
     web = PlacedApp(None, app("web", port=18081))
-    assert problems(PlacedApp("dev", app("notes", port=18500)), [web], [web]) == []
+    assert problems(PlacedApp("dev", dev_app("notes", port=18500)), [web], [web]) == []
 
 
 def test_the_same_port_in_the_same_registry_is_not_a_cross_registry_matter() -> None:
-    assert problems(PlacedApp("dev", app("aa", port=18500)),
-                    [PlacedApp("dev", app("bb", port=18500))]) == []  # fmt: skip
+    assert problems(PlacedApp("dev", dev_app("aa", port=18500)),
+                    [PlacedApp("dev", dev_app("bb", port=18500))]) == []  # fmt: skip
 
 
 def test_a_port_of_another_registry_is_refused_in_either_direction() -> None:
     official = PlacedApp(None, app("web", port=18000))
-    third = PlacedApp("dev", app("notes", port=18000))
+    third = PlacedApp("dev", dev_app("notes", port=18000))
     assert problems(third, [official]) == [
         "dev/notes: host port 18000/tcp is published by official app web (P031)"
     ]
@@ -53,7 +63,7 @@ def test_a_port_of_another_registry_is_refused_in_either_direction() -> None:
 
 def test_an_official_id_is_refused_unless_the_registry_already_owns_it() -> None:
     official = PlacedApp(None, app("web", port=18000))
-    third = PlacedApp("dev", app("web", port=18500))
+    third = PlacedApp("dev", dev_app("web", port=18500))
     assert problems(third, official=[official]) == [
         "dev/web: the id 'web' is an app of the official registry; an app of one registry "
         "never replaces or shadows another's (P030)"
@@ -68,30 +78,68 @@ def test_an_official_id_is_refused_unless_the_registry_already_owns_it() -> None
 def test_a_container_name_of_an_uninstalled_official_app_is_refused() -> None:
     official = PlacedApp(None, app("web", port=18000))
     renamed = with_member_changes(simple_manifest("notes", port=18500), "notes", name="web")
-    third = PlacedApp("dev", catalog_app(renamed))
+    third = PlacedApp("dev", catalog_app(renamed, did=EXAMPLE_DID))
     found = problems(third, official=[official])
-    assert "dev/notes: container 'web' (a name on archy-net) is official app web's (P032)" in found
+    assert (
+        "dev/notes: container 'web' (a container name on this node) is official app web's "
+        "(P032)" in found
+    )
 
 
-def test_a_capability_link_needs_the_third_party_registrys_permission() -> None:
+def test_a_capability_never_crosses_registries_even_when_allowed() -> None:
     provider = PlacedApp(None, app("btc", port=18000, provides=["bitcoin"]))
-    wallet = PlacedApp("dev", app("wallet", port=18500, requires=[{"app": "bitcoin"}]))
+    wallet = PlacedApp("dev", dev_app("wallet", port=18500, requires=[{"app": "bitcoin"}]))
+    network = registry_network(EXAMPLE_DID)
     expected = (
-        "dev/wallet requires 'bitcoin' from official app btc; apps of two registries share a "
-        "capability only when the owner allows it (`archy-node registry set dev "
-        "--allow-capabilities bitcoin`) (P034)"
+        "dev/wallet requires 'bitcoin' from official app btc; apps of two registries are on "
+        f"separate networks ({network}, archy-net), so a capability never crosses "
+        "registries, even when allowed; install a provider from dev (P034)"
     )
     assert problems(wallet, [provider]) == [expected]
     assert problems(provider, [wallet]) == [expected]  # the provider joining later, too
-    assert problems(wallet, [provider], allowed={"dev": ["bitcoin"]}) == []
-    assert problems(wallet, [provider], allowed={"dev": ["lightning"]}) == [expected]
+    assert problems(wallet, [provider], allowed={"dev": ["bitcoin"]}) == [expected]
+
+
+def test_a_third_party_app_on_the_official_network_is_refused() -> None:
+    manifest = simple_manifest("notes", port=18500)
+    on_archy_net = catalog_app(manifest, did=EXAMPLE_DID).model_copy(
+        update={"units": render_app(manifest)}
+    )
+    assert problems(PlacedApp("dev", on_archy_net)) == [
+        f"dev/notes: its units join network archy-net, not its registry's "
+        f"{registry_network(EXAMPLE_DID)}; apps of two registries never share a network (P037)"
+    ]
+
+
+def test_a_third_party_app_on_another_registrys_network_is_refused() -> None:
+    manifest = simple_manifest("notes", port=18500)
+    elsewhere = catalog_app(manifest, did=EXAMPLE_DID).model_copy(
+        update={"units": render_app(manifest, network=registry_network(OTHER_DID))}
+    )
+    assert problems(PlacedApp("dev", elsewhere)) == [
+        f"dev/notes: its units join network {registry_network(OTHER_DID)}, not its registry's "
+        f"{registry_network(EXAMPLE_DID)}; apps of two registries never share a network (P037)"
+    ]
+
+
+def test_a_network_line_hidden_among_other_units_still_counts() -> None:
+    entry = dev_app("notes", port=18500)
+    [unit] = [name for name in entry.units if name.endswith(".container")]
+    text = entry.units[unit].replace(
+        f"Network={registry_network(EXAMPLE_DID)}.network", "Network=archy-net.network"
+    )
+    bent = entry.model_copy(update={"units": {**entry.units, unit: text}})
+    [problem] = problems(PlacedApp("dev", bent))
+    assert problem.startswith("dev/notes: its units join network archy-net, not its registry's")
 
 
 def test_adopting_a_container_that_is_not_its_own_is_refused() -> None:
     manifest = simple_manifest("notes", port=18500)
     document = manifest.to_document()
     document["migration"] = {"adopt": ["bitcoind"]}
-    adopting = PlacedApp("dev", catalog_app(type(manifest).model_validate(document)))
+    adopting = PlacedApp(
+        "dev", catalog_app(type(manifest).model_validate(document), did=EXAMPLE_DID)
+    )
     assert problems(adopting) == [
         "dev/notes: migration.adopt names bitcoind, not its own members; a third-party app "
         "adopts only containers of its own names (P035)"
