@@ -68,7 +68,7 @@ class NameMigration:
 
     held: dict[str, str] = field(default_factory=dict)
     secrets: list[LegacySecret] = field(default_factory=list)
-    steps: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)
 
 
 def unit_dir_of(engine: ContainerEngine) -> Path | None:
@@ -167,7 +167,7 @@ def migrate_before_apply(
             if unit_dir is not None and rename_unit_file(
                 unit_dir, app_id, unit.file_name, unit.new_file_name
             ):
-                migration.steps.append(f"rename:{unit.file_name}->{unit.new_file_name}")
+                migration.moved.append(f"unit {unit.file_name} -> {unit.new_file_name}")
     if moving and isinstance(engine, QuadletEngine):
         engine.reload_units()
     # every app with old units is moved on, installed or not (an uninstalled one's units
@@ -203,7 +203,7 @@ def finish_after_apply(
             record_secret_owners(paths, secret.owner, [secret.current_name])
             engine.remove_podman_secret_named(secret.legacy_name)
             forget_secret_owners(paths, secret.owner, [secret.legacy_name])
-            report.steps.append(f"secret:{secret.legacy_name}->{secret.current_name}")
+            report.migrated.append(f"podman secret {secret.legacy_name} -> {secret.current_name}")
     unit_dir = unit_dir_of(engine)
     if unit_dir is not None and find_legacy_units(unit_dir):
         left = True

@@ -113,7 +113,7 @@ def apply(
             stopped=stopped, only=only, hook_sources=hook_sources,
         )  # fmt: skip
         if migration is not None:
-            staged.steps[:0] = migration.steps
+            staged.migrated[:0] = migration.moved
             finish_after_apply(migration, staged, paths=paths, engine=engine)
         return staged
     report = ApplyReport(engine.name)
@@ -180,7 +180,8 @@ def apply(
             continue
         result = _apply_app(app_plan, context, changed_failures, observed)
         report.results[app_plan.app_id] = result
-    report.steps = [*([] if migration is None else migration.steps), *context.steps]
+    report.steps = context.steps
+    report.migrated = [] if migration is None else list(migration.moved)
     if migration is not None:
         with contextlib.suppress(EngineError, StateError):
             finish_after_apply(migration, report, paths=paths, engine=engine)
