@@ -46,7 +46,7 @@ DATA = os.urandom(65536)
 
 def manifest(port: int) -> Manifest:
     command = (
-        'printf %s "$DB_PASSWORD" > /data/seen; trap "exit 0" TERM; httpd -f -p 8080 -h /www & wait'  # noqa: E501
+        'printf %s "$DB_PASSWORD" > /data/seen; trap "exit 0" TERM; httpd -f -p 8080 -h /www & wait'
     )
     document: dict[str, Any] = {
         "schema": 1, "id": APP, "name": "Old Names", "version": "1.0.0", "revision": 1,
