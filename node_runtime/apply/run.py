@@ -34,6 +34,7 @@ from node_runtime.engines.container_engine import (
     EngineError,
     EngineObservation,
     EngineTimeout,
+    PodmanRunner,
 )
 from node_runtime.engines.stage_engine import StageEngine
 from node_runtime.plan.actions import AppPlan, Plan, StartMember
@@ -115,6 +116,7 @@ def apply(
         if migration is not None:
             staged.migrated[:0] = migration.moved
             finish_after_apply(migration, staged, paths=paths, engine=engine)
+        sync_onion_services_of(catalog, installed, data_root, engine, staged)
         return staged
     report = ApplyReport(engine.name)
     failures = read_failures(paths)
@@ -203,9 +205,12 @@ def sync_onion_services_of(
     engine: ContainerEngine,
     report: ApplyReport,
 ) -> None:
-    """Tor's onion services follow the installed apps (a warning on tor's result if not)."""
-    runner = getattr(engine, "runner", None)
-    if TOR_APP not in installed or runner is None:
+    """Tor's onion services follow the installed apps (a warning on tor's result if not).
+
+    Under every engine: podman and Quadlet give the members' addresses and reload tor;
+    the stage engine (no runner) writes the file with every app left out for now."""
+    runner: PodmanRunner | None = getattr(engine, "runner", None)
+    if TOR_APP not in installed:
         return
     manifests = [catalog.apps[a].manifest for a in sorted(installed) if a in catalog.apps]
     try:
