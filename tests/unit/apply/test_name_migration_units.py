@@ -237,3 +237,24 @@ def test_a_member_dropped_by_an_update_is_stopped_before_its_unit_file_goes(
     ]  # fmt: skip
     assert "archy-foo_foo-db.container" in systemctl.calls[0][1]
     assert not (unit_dir / "archy-foo_foo-db.container").exists()
+
+
+def test_a_node_that_never_ran_an_old_binary_asks_podman_nothing_and_records_it_once(
+    tmp_path: Path,
+) -> None:
+    unit_dir, state = tmp_path / "systemd", tmp_path / "state"
+    (state / "state").mkdir(parents=True)
+    catalog = catalog_of([stack("foo", 18001)])
+    write_app_units(unit_dir, "foo", catalog.apps["foo"].units)
+    # a file the registry did not write, even under an old-looking name, is not the node's
+    (unit_dir / "archy-foo-mine.container").write_text("[Container]\nImage=mine\n")
+    podman = NoContainersPodman(secrets=["archy-foo-token"])
+    engine = QuadletEngine(podman, SnapshottingSystemctl(unit_dir), unit_dir)
+    paths = NodePaths(state)
+    assert migrate_before_apply(catalog, {}, paths=paths, engine=engine, plan_now=None) is None
+    assert podman.calls == []  # nothing in the state says an old binary ran
+    assert list(read_done_migrations(paths)) == ["derived-names"]
+    assert (unit_dir / "archy-foo-mine.container").read_text() == "[Container]\nImage=mine\n"
+    written = paths.migrations_file.read_bytes()
+    assert migrate_before_apply(catalog, {}, paths=paths, engine=engine, plan_now=None) is None
+    assert paths.migrations_file.read_bytes() == written
