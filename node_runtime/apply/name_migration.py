@@ -33,6 +33,7 @@ from pathlib import Path
 
 from catalog.catalog_model import AppCatalog, CatalogApp
 from catalog.secret_homes import secret_homes
+from catalog.spec_problems import RuntimeSpecError
 from node_runtime.apply.outcome import ApplyReport
 from node_runtime.apply.secrets import read_secret_file
 from node_runtime.engines.container_engine import ContainerEngine, EngineError
@@ -44,6 +45,7 @@ from node_runtime.engines.quadlet_engine import (
 )
 from node_runtime.engines.stage_engine import StageEngine
 from node_runtime.plan.actions import Plan
+from node_runtime.plan.desired import desired_app
 from node_runtime.plan.name_migration import (
     DERIVED_NAMES_MIGRATION,
     LegacySecret,
@@ -51,8 +53,9 @@ from node_runtime.plan.name_migration import (
     legacy_part,
     legacy_secrets,
     legacy_unit,
+    units_renamed,
 )
-from node_runtime.store.applied import AppliedApp
+from node_runtime.store.applied import AppliedApp, record_applied
 from node_runtime.store.migrations import migration_done, record_migration_done
 from node_runtime.store.paths import NodePaths, secret_file, secret_file_exists
 from node_runtime.store.secret_owners import (
@@ -68,6 +71,7 @@ class NameMigration:
 
     held: dict[str, str] = field(default_factory=dict)
     secrets: list[LegacySecret] = field(default_factory=list)
+    renamed_records: list[str] = field(default_factory=list)
     moved: list[str] = field(default_factory=list)
 
 
@@ -116,18 +120,43 @@ def find_legacy_secrets(
     return legacy_secrets(engine.observe().podman_secrets, owners, _declared_secrets(apps))
 
 
+def rename_applied_units(
+    paths: NodePaths, applied: Mapping[str, AppliedApp], data_root: str
+) -> list[str]:
+    """Rewrite applied records whose units have old names (the rollback target, and what a
+    refused app falls back to), when the renamed units pass the node's unit check; returns
+    the apps whose records were rewritten.  A record that does not pass is kept as it is."""
+    renamed: list[str] = []
+    for app_id, record in sorted(applied.items()):
+        units = units_renamed(app_id, record.units)
+        if units is None:
+            continue
+        app = record.app.model_copy(update={"units": units})
+        try:
+            desired_app(app, record.data_root or data_root)
+        except RuntimeSpecError:
+            continue
+        record_applied(paths, app_id, record.model_copy(update={"units": units,
+                                                               "catalog_app": app}))  # fmt: skip
+        renamed.append(app_id)
+    return renamed
+
+
 def migrate_before_apply(
     catalog: AppCatalog,
     applied: Mapping[str, AppliedApp],
     *,
     paths: NodePaths,
     engine: ContainerEngine,
+    data_root: str,
     plan_now: Callable[[], Plan] | None,
 ) -> NameMigration | None:
     """Retire the old units of the apps this apply moves on; None when nothing is old.
 
     ``plan_now`` gives the plan the apply would run (asked only when something old was
-    found); None for the stage engine, which has no plan and moves every app on.
+    found); None for the stage engine, which has no plan and moves every app on.  The
+    applied records are renamed first (:func:`rename_applied_units`): the caller reads
+    them again when ``renamed_records`` is not empty.
     """
     if migration_done(paths, DERIVED_NAMES_MIGRATION):
         return None
@@ -147,6 +176,9 @@ def migrate_before_apply(
             record_migration_done(paths, DERIVED_NAMES_MIGRATION)
         return None
     migration = NameMigration(secrets=secrets)
+    migration.renamed_records = rename_applied_units(paths, applied, data_root)
+    migration.moved += [f"applied record of {app_id}: its units" for app_id in
+                        migration.renamed_records]  # fmt: skip
     for secret in secrets:
         value_file = secret_file(paths.root, secret.owner, secret.name)
         if not secret_file_exists(value_file, paths.root):

@@ -108,7 +108,7 @@ def apply(
     applied = read_applied(paths)
     if isinstance(engine, StageEngine):
         migration = migrate_before_apply(catalog, applied, paths=paths, engine=engine,
-                                         plan_now=None)  # fmt: skip
+                                         data_root=data_root, plan_now=None)  # fmt: skip
         staged = stage_apps(
             catalog, installed, state_root=state_root, data_root=data_root, engine=engine,
             stopped=stopped, only=only, hook_sources=hook_sources,
@@ -141,9 +141,18 @@ def apply(
 
     try:
         migration = migrate_before_apply(
-            catalog, applied, paths=paths, engine=engine,
+            catalog, applied, paths=paths, engine=engine, data_root=data_root,
             plan_now=lambda: observe_and_plan()[2],
         )  # fmt: skip
+    except EngineError as error:
+        report.engine_slow = (
+            f"{error}; the move to the new names stopped there, the next apply goes on from "
+            "where it is"
+        )
+        return report
+    if migration is not None and migration.renamed_records:
+        applied = read_applied(paths)
+    try:
         observation, observed, plan = observe_and_plan()
     except EngineTimeout as error:
         report.engine_slow = f"{error}; nothing was changed, the next reconcile tries again"
@@ -185,8 +194,10 @@ def apply(
     report.steps = context.steps
     report.migrated = [] if migration is None else list(migration.moved)
     if migration is not None:
-        with contextlib.suppress(EngineError, StateError):
+        try:
             finish_after_apply(migration, report, paths=paths, engine=engine)
+        except (EngineError, StateError) as error:
+            report.migrated.append(f"old Podman secrets left for the next apply: {error}")
     sync_onion_services_of(catalog, installed, data_root, engine, report)
     if changed_failures != failures:
         save_failures(paths, changed_failures)

@@ -69,6 +69,20 @@ def legacy_unit(app_id: str, file_name: str) -> LegacyUnit | None:
     return LegacyUnit(app_id, file_name, f"{derived_name(app_id, part)}.{suffix}")
 
 
+def units_renamed(app_id: str, units: Mapping[str, str]) -> dict[str, str] | None:
+    """``units`` (an applied record's) with every ``archy-<app>-`` written ``archy-<app>_``,
+    in file names and text; None when none of its file names is old.
+
+    The result is only a candidate: the caller keeps it only if the node's unit check
+    (what the renderer writes for the manifest) accepts it, so a ``ContainerName=`` that
+    happened to start with ``archy-<app>-`` can never slip through changed.
+    """
+    if not any(legacy_unit(app_id, name) for name in units):
+        return None
+    old, new = legacy_derived_name(app_id, ""), derived_name(app_id, "")
+    return {name.replace(old, new, 1): text.replace(old, new) for name, text in units.items()}
+
+
 @dataclass(frozen=True)
 class LegacySecret:
     """A Podman secret the node made for ``owner``'s secret ``name`` under the old name."""

@@ -127,9 +127,14 @@ def test_one_apply_moves_an_old_node_to_the_new_names_keeping_data_and_secret(
 
     rc, document = agent.apply()
     [result] = document["apps"]
-    assert rc == 0 and result["status"] == "ok" and result["change"] == "update", document
+    # the applied version itself, its units renamed: the same version brought back
+    assert rc == 0 and result["status"] == "ok" and result["change"] == "repair", document
     assert "Traceback" not in document.get("stderr", "")
-    assert document["migrated"] == [f"podman secret {LEGACY_SECRET} -> {NEW_SECRET}"]
+    assert document["migrated"] == [
+        f"applied record of {APP}: its units",
+        f"podman secret {LEGACY_SECRET} -> {NEW_SECRET}",
+    ]
+    assert NodeState(agent.paths).applied().apps[APP].units == app.units  # the rollback target
 
     [spec] = app_runtime_specs(app.manifest, str(agent.data_root))
     assert podman.inspect_field(MEMBER, "{{.Id}}") != old_id  # recreated: its secret's name

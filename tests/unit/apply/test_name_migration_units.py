@@ -14,14 +14,25 @@ from pathlib import Path
 from typing import Any
 
 from catalog.manifest import Manifest
-from node_runtime.apply.name_migration import find_legacy_units, migrate_before_apply
+from node_runtime.apply.name_migration import (
+    find_legacy_units,
+    migrate_before_apply,
+    rename_applied_units,
+)
 from node_runtime.apply.run import apply
 from node_runtime.engines.container_engine import CommandResult
 from node_runtime.engines.quadlet_engine import HOOKS_DROPIN, QuadletEngine, write_app_units
 from node_runtime.engines.stage_engine import StageEngine
 from node_runtime.plan.actions import AppPlan, Plan
-from node_runtime.plan.name_migration import LegacySecret, legacy_secrets, legacy_unit
+from node_runtime.plan.name_migration import (
+    LegacySecret,
+    legacy_secrets,
+    legacy_unit,
+    units_renamed,
+)
+from node_runtime.store.applied import AppliedApp, read_applied
 from node_runtime.store.migrations import read_done_migrations
+from node_runtime.store.node_state import NodeState
 from node_runtime.store.paths import NodePaths
 from tests.realparts.quadlet import (
     parse_dryrun,
@@ -31,7 +42,7 @@ from tests.realparts.quadlet import (
     unit_values,
 )
 from tests.support.catalogs import catalog_of, simple_manifest
-from tests.support.legacy_names import legacy_units
+from tests.support.legacy_names import legacy_catalog_app, legacy_units
 
 OWNER_DROPIN = "[Container]\nEnvironment=OWNER_SETTING=1\n"
 
@@ -136,7 +147,7 @@ def test_old_units_are_stopped_before_their_files_go_and_the_owners_drop_ins_fol
     catalog = catalog_of([stack("foo", 18001), simple_manifest("foo-bar", port=18002)])
     paths = NodePaths(state)
     migration = migrate_before_apply(catalog, {}, paths=paths, engine=engine,
-                                     plan_now=lambda: Plan((), ()))  # fmt: skip
+                                     data_root="/srv", plan_now=lambda: Plan((), ()))  # fmt: skip
     assert migration is not None and migration.held == {}
     stops = [(args, files) for args, files in systemctl.calls if args[0] == "stop"]
     assert sorted(args[1] for args, _ in stops) == [
@@ -185,7 +196,7 @@ def test_an_app_that_stays_on_its_old_units_keeps_them_running_and_the_migration
     catalog = catalog_of([stack("foo", 18001), simple_manifest("foo-bar", port=18002)])
     refused = Plan((), (AppPlan("foo", "refused", (), reason="port 18001 is taken"),))
     migration = migrate_before_apply(catalog, {}, paths=NodePaths(state), engine=engine,
-                                     plan_now=lambda: refused)  # fmt: skip
+                                     data_root="/srv", plan_now=lambda: refused)  # fmt: skip
     assert migration is not None
     assert [args for args, _ in systemctl.calls if args[0] == "stop"] == [
         ("stop", "archy-foo-bar-foo-bar.service")
@@ -251,10 +262,43 @@ def test_a_node_that_never_ran_an_old_binary_asks_podman_nothing_and_records_it_
     podman = NoContainersPodman(secrets=["archy-foo-token"])
     engine = QuadletEngine(podman, SnapshottingSystemctl(unit_dir), unit_dir)
     paths = NodePaths(state)
-    assert migrate_before_apply(catalog, {}, paths=paths, engine=engine, plan_now=None) is None
+    assert (
+        migrate_before_apply(
+            catalog, {}, paths=paths, engine=engine, data_root="/srv", plan_now=None
+        )
+        is None
+    )
     assert podman.calls == []  # nothing in the state says an old binary ran
     assert list(read_done_migrations(paths)) == ["derived-names"]
     assert (unit_dir / "archy-foo-mine.container").read_text() == "[Container]\nImage=mine\n"
     written = paths.migrations_file.read_bytes()
-    assert migrate_before_apply(catalog, {}, paths=paths, engine=engine, plan_now=None) is None
+    assert (
+        migrate_before_apply(
+            catalog, {}, paths=paths, engine=engine, data_root="/srv", plan_now=None
+        )
+        is None
+    )
     assert paths.migrations_file.read_bytes() == written
+
+
+def test_an_applied_record_under_old_names_is_renamed_only_when_the_unit_check_accepts_it(
+    tmp_path: Path,
+) -> None:
+    paths = NodePaths(tmp_path / "state")
+    paths.state_dir.mkdir(parents=True)
+    foo = catalog_of([stack("foo", 18001)]).apps["foo"]
+    # a container named like an old derived name: renaming would change ContainerName=
+    odd_document = simple_manifest("odd", port=18003).to_document()
+    odd_document["containers"][0]["name"] = "archy-odd-web"
+    odd = catalog_of([Manifest.model_validate(odd_document)]).apps["odd"]
+    data_root = "/var/lib/archipelago"
+    for app in (foo, odd):
+        record = AppliedApp.of(legacy_catalog_app(app), data_root, catalog_blake3="0" * 64)
+        NodeState(paths).record_applied(app.manifest.id, record)
+    before = read_applied(paths)
+    assert before["foo"].units != foo.units
+    assert rename_applied_units(paths, before, data_root) == ["foo"]
+    after = read_applied(paths)
+    assert after["foo"].units == foo.units and after["foo"].app.units == foo.units
+    assert after["odd"] == before["odd"]  # refused by the unit check: kept as it was
+    assert units_renamed("foo", foo.units) is None  # nothing old: nothing to do
