@@ -176,9 +176,6 @@ def migrate_before_apply(
             record_migration_done(paths, DERIVED_NAMES_MIGRATION)
         return None
     migration = NameMigration(secrets=secrets)
-    migration.renamed_records = rename_applied_units(paths, applied, data_root)
-    migration.moved += [f"applied record of {app_id}: its units" for app_id in
-                        migration.renamed_records]  # fmt: skip
     for secret in secrets:
         value_file = secret_file(paths.root, secret.owner, secret.name)
         if not secret_file_exists(value_file, paths.root):
@@ -187,6 +184,11 @@ def migrate_before_apply(
                 f"{value_file}; the node does not make a new value for "
                 f"{secret.current_name}: put the value back in that file (0600), then apply"
             )
+    # a held app stays as the old binary left it, its applied record included
+    movable = {app_id: record for app_id, record in applied.items() if app_id not in migration.held}
+    migration.renamed_records = rename_applied_units(paths, movable, data_root)
+    migration.moved += [f"applied record of {app_id}: its units" for app_id in
+                        migration.renamed_records]  # fmt: skip
     refused: set[str] = set()
     if plan_now is not None:
         refused = {plan.app_id for plan in plan_now().apps if plan.change == "refused"}

@@ -41,7 +41,7 @@ from node_runtime.plan.actions import AppPlan, Plan, StartMember
 from node_runtime.plan.observed import ObservedState
 from node_runtime.plan.onion_services import TOR_APP
 from node_runtime.plan.reconcile import plan_reconcile
-from node_runtime.store.applied import read_applied
+from node_runtime.store.applied import AppliedApp, read_applied
 from node_runtime.store.failures import FailedUpdate, read_failures, save_failures
 from node_runtime.store.paths import NodePaths, StateError
 from node_runtime.store.stopped import read_stopped
@@ -122,7 +122,9 @@ def apply(
     failures = read_failures(paths)
     stopped_apps = read_stopped(paths) if stopped is None else set(stopped)
 
-    def observe_and_plan() -> tuple[EngineObservation, ObservedState, Plan]:
+    def observe_and_plan(
+        applied: dict[str, AppliedApp],
+    ) -> tuple[EngineObservation, ObservedState, Plan]:
         observation, observed = observe_for(
             engine, catalog, installed, applied, state_root, data_root
         )
@@ -142,7 +144,7 @@ def apply(
     try:
         migration = migrate_before_apply(
             catalog, applied, paths=paths, engine=engine, data_root=data_root,
-            plan_now=lambda: observe_and_plan()[2],
+            plan_now=lambda: observe_and_plan(read_applied(paths))[2],
         )  # fmt: skip
     except EngineError as error:
         report.engine_slow = (
@@ -153,7 +155,7 @@ def apply(
     if migration is not None and migration.renamed_records:
         applied = read_applied(paths)
     try:
-        observation, observed, plan = observe_and_plan()
+        observation, observed, plan = observe_and_plan(applied)
     except EngineTimeout as error:
         report.engine_slow = f"{error}; nothing was changed, the next reconcile tries again"
         return report
