@@ -163,15 +163,16 @@ def migrate_before_apply(
     unit_dir = unit_dir_of(engine)
     units = {} if unit_dir is None else find_legacy_units(unit_dir)
     owners = read_secret_owners(paths)
-    ran_old_binary = (
-        bool(units)
-        or any(
-            legacy_unit(app_id, name) for app_id, record in applied.items() for name in record.units
-        )
-        or any(legacy_part(owner, name) for name, owner in owners.items())
+    old_records = [
+        app_id
+        for app_id, record in applied.items()
+        if any(legacy_unit(app_id, name) for name in record.units)
+    ]
+    ran_old_binary = bool(units or old_records) or any(
+        legacy_part(owner, name) for name, owner in owners.items()
     )
     secrets = find_legacy_secrets(engine, owners, catalog, applied) if ran_old_binary else []
-    if not units and not secrets:
+    if not units and not secrets and not old_records:
         if paths.state_dir.is_dir():  # a node with no state yet has nothing to migrate
             record_migration_done(paths, DERIVED_NAMES_MIGRATION)
         return None

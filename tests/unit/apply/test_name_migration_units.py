@@ -16,11 +16,14 @@ from typing import Any
 from catalog.manifest import Manifest
 from node_runtime.apply.name_migration import (
     find_legacy_units,
+    finish_after_apply,
     migrate_before_apply,
     rename_applied_units,
 )
+from node_runtime.apply.outcome import ApplyReport
 from node_runtime.apply.run import apply
 from node_runtime.engines.container_engine import CommandResult
+from node_runtime.engines.podman_engine import PodmanEngine
 from node_runtime.engines.quadlet_engine import HOOKS_DROPIN, QuadletEngine, write_app_units
 from node_runtime.engines.stage_engine import StageEngine
 from node_runtime.plan.actions import AppPlan, Plan
@@ -302,3 +305,20 @@ def test_an_applied_record_under_old_names_is_renamed_only_when_the_unit_check_a
     assert after["foo"].units == foo.units and after["foo"].app.units == foo.units
     assert after["odd"] == before["odd"]  # refused by the unit check: kept as it was
     assert units_renamed("foo", foo.units) is None  # nothing old: nothing to do
+
+
+def test_an_old_applied_record_alone_is_enough_to_run_the_migration_once(tmp_path: Path) -> None:
+    # a podman-engine node whose app has no secrets: only its applied record shows old names
+    paths = NodePaths(tmp_path / "state")
+    paths.state_dir.mkdir(parents=True)
+    app = catalog_of([simple_manifest("plain", port=18004)]).apps["plain"]
+    record = AppliedApp.of(legacy_catalog_app(app), "/srv", catalog_blake3="0" * 64)
+    NodeState(paths).record_applied("plain", record)
+    engine = PodmanEngine(NoContainersPodman())
+    catalog = catalog_of([app.manifest])
+    migration = migrate_before_apply(catalog, read_applied(paths), paths=paths, engine=engine,
+                                     data_root="/srv", plan_now=lambda: Plan((), ()))  # fmt: skip
+    assert migration is not None and migration.renamed_records == ["plain"]
+    assert read_applied(paths)["plain"].units == app.units
+    finish_after_apply(migration, ApplyReport("podman"), paths=paths, engine=engine)
+    assert list(read_done_migrations(paths)) == ["derived-names"]
