@@ -3,7 +3,8 @@ which engine, which data root, and the few operations that apply its current cat
 
 ``require_initialised`` refuses with the same line for every command.  ``LocalNode``
 is a set-up node: its paths and state, its data root (the option, else the config's),
-its engine (the option, else the one ``init --engine`` remembered, else auto);
+its engine (the option, else the one ``init --engine`` remembered, else auto), its hook
+source dirs (the ``--hook-source-dir`` values, remembered in the config; else the config's);
 ``apply`` hands the current catalog and the installed apps to
 :func:`node_runtime.apply.run.apply` (the caller holds the state lock), ``plan`` lists the
 steps an apply would run, ``apply_and_purge``, ``set_stopped`` and ``restart`` act
@@ -33,7 +34,12 @@ from node_runtime.engines.stage_engine import StageEngine
 from node_runtime.plan.onion_services import TOR_APP, onion_requests
 from node_runtime.store.blob_store import BlobStore
 from node_runtime.store.catalog_pointer import LoadedCatalog
-from node_runtime.store.node_config import DEFAULT_STATE_ROOT, NodeConfigError, load_config
+from node_runtime.store.node_config import (
+    DEFAULT_STATE_ROOT,
+    NodeConfigError,
+    hook_sources_for,
+    load_config,
+)
 from node_runtime.store.node_state import NodeState, load_current_catalog
 from node_runtime.store.paths import NodePaths, StateError
 from node_runtime.store.stopped import read_stopped, save_stopped
@@ -95,7 +101,10 @@ class LocalNode:
         self.data_root = _data_root(self.paths, data_root)
         require_initialised(self.paths)
         self.engine: ContainerEngine = node_engine(self.paths, engine_name)
-        self.hook_sources = tuple(str(path) for path in hook_sources)
+        try:
+            self.hook_sources = hook_sources_for(self.paths, hook_sources)
+        except NodeConfigError as error:
+            raise Refused(str(error)) from None
 
     @property
     def engine_name(self) -> str:
@@ -218,7 +227,7 @@ def apply_app_alone(
             report = apply(
                 loaded.catalog, installed, state_root=paths.root, data_root=data_root,
                 engine=engine, catalog_blake3=loaded.pointer.blake3, only={app_id, *also},
-                hook_sources=tuple(str(path) for path in hook_sources),
+                hook_sources=hook_sources_for(paths, hook_sources),
             )  # fmt: skip
             purged = None
             if purge and report.ok:

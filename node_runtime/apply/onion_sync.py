@@ -60,9 +60,12 @@ def keys_dir(app_id: str, data_root: str) -> Path:
     return Path(app_data_dir(TOR_APP, data_root), TOR_DATA_VOLUME, ONION_DIR_PREFIX + app_id)
 
 
-def member_addresses(runner: PodmanRunner, members: Iterable[str]) -> dict[str, str]:
-    """Each running member's first IP address on its networks (absent ones left out)."""
-    addresses = {}
+def member_addresses(runner: PodmanRunner | None, members: Iterable[str]) -> dict[str, str]:
+    """Each running member's first IP address on its networks (absent ones left out;
+    none without an engine)."""
+    addresses: dict[str, str] = {}
+    if runner is None:
+        return addresses
     for member in dict.fromkeys(members):
         result = runner(["inspect", "--type", "container", "--format", ADDRESS_FORMAT, member],
                         timeout=PODMAN_TIMEOUT)  # fmt: skip
@@ -83,11 +86,13 @@ def _no_symlink_below(root: str, path: Path) -> bool:
 
 
 def sync_onion_services(
-    manifests: Iterable[Manifest], data_root: str, runner: PodmanRunner
+    manifests: Iterable[Manifest], data_root: str, runner: PodmanRunner | None
 ) -> OnionSync:
     """Bring tor's ``services.torrc`` to the installed apps; reload tor when it changed.
 
     Does nothing until the tor app's services dir exists (tor not installed yet).
+    ``runner`` None (the stage engine): nothing runs, so no member has an address and
+    tor is not reloaded; the file names every app that asks, each left out for now.
     """
     path = services_file(data_root)
     if not path.parent.is_dir() or not _no_symlink_below(data_root, path.parent):
@@ -103,6 +108,8 @@ def sync_onion_services(
     try:
         write_file_atomically(path, text.encode(), mode=0o644)
     except PermissionError:
+        if runner is None:
+            return OnionSync(warning=f"{path} was not written: permission denied")
         # the services dir belongs to tor's user: move the file in from its user namespace
         staged = path.parent.parent / f".{SERVICES_FILE}.new"
         write_file_atomically(staged, text.encode(), mode=0o644)
@@ -110,6 +117,8 @@ def sync_onion_services(
                        timeout=PODMAN_TIMEOUT)  # fmt: skip
         if not moved.ok:
             return OnionSync(warning=f"{path} was not written: {moved.error_line()}")
+    if runner is None:
+        return OnionSync(changed=True)  # nothing runs: tor reads it when it starts
     result = runner(["kill", "--signal", "HUP", TOR_APP], timeout=PODMAN_TIMEOUT)
     if result.ok:
         return OnionSync(changed=True, reloaded=True)

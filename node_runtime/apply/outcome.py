@@ -47,6 +47,8 @@ class ApplyReport:
     results: dict[str, AppResult] = field(default_factory=dict)
     engine_slow: str | None = None
     steps: list[str] = field(default_factory=list)
+    migrated: list[str] = field(default_factory=list)
+    """One-time migrations of the node's names done by this apply (``old -> new``)."""
 
     @property
     def ok(self) -> bool:
@@ -61,4 +63,5 @@ class ApplyReport:
             "engine_slow": self.engine_slow,
             "apps": [result.to_document() for result in self.results.values()],
             "steps": self.steps,
+            "migrated": self.migrated,
         }

@@ -23,18 +23,25 @@ from pathlib import Path
 from catalog.address import blake3_hex
 from catalog.catalog_model import AppCatalog
 from node_runtime.apply.executor import ExecutionContext, run_actions
+from node_runtime.apply.name_migration import finish_after_apply, migrate_before_apply
 from node_runtime.apply.observe import node_architecture, observe_for, remember_observation
 from node_runtime.apply.onion_sync import sync_onion_services
 from node_runtime.apply.outcome import ActionFailed, ApplyReport, AppResult, Status
 from node_runtime.apply.rollback import after_failure
 from node_runtime.apply.stage import stage_apps
-from node_runtime.engines.container_engine import ContainerEngine, EngineError, EngineTimeout
+from node_runtime.engines.container_engine import (
+    ContainerEngine,
+    EngineError,
+    EngineObservation,
+    EngineTimeout,
+    PodmanRunner,
+)
 from node_runtime.engines.stage_engine import StageEngine
 from node_runtime.plan.actions import AppPlan, Plan, StartMember
 from node_runtime.plan.observed import ObservedState
 from node_runtime.plan.onion_services import TOR_APP
 from node_runtime.plan.reconcile import plan_reconcile
-from node_runtime.store.applied import read_applied
+from node_runtime.store.applied import AppliedApp, read_applied
 from node_runtime.store.failures import FailedUpdate, read_failures, save_failures
 from node_runtime.store.paths import NodePaths, StateError
 from node_runtime.store.stopped import read_stopped
@@ -97,38 +104,69 @@ def apply(
     catalog changes; an explicit apply retries it.  ``hook_sources`` are the
     host dirs ``copy_from_host`` may read (besides nothing else).
     """
+    paths = NodePaths(state_root)
+    applied = read_applied(paths)
     if isinstance(engine, StageEngine):
-        return stage_apps(
+        migration = migrate_before_apply(catalog, applied, paths=paths, engine=engine,
+                                         data_root=data_root, plan_now=None)  # fmt: skip
+        staged = stage_apps(
             catalog, installed, state_root=state_root, data_root=data_root, engine=engine,
             stopped=stopped, only=only, hook_sources=hook_sources,
         )  # fmt: skip
-    paths = NodePaths(state_root)
+        if migration is not None:
+            staged.migrated[:0] = migration.moved
+            finish_after_apply(migration, staged, paths=paths, engine=engine)
+        sync_onion_services_of(catalog, installed, data_root, engine, staged)
+        return staged
     report = ApplyReport(engine.name)
-    applied = read_applied(paths)
     failures = read_failures(paths)
     stopped_apps = read_stopped(paths) if stopped is None else set(stopped)
-    try:
+
+    def observe_and_plan(
+        applied: dict[str, AppliedApp],
+    ) -> tuple[EngineObservation, ObservedState, Plan]:
         observation, observed = observe_for(
             engine, catalog, installed, applied, state_root, data_root
         )
+        plan = plan_reconcile(
+            catalog,
+            installed,
+            observed,
+            applied,
+            data_root=data_root,
+            architecture=architecture or node_architecture(),
+            stopped=stopped_apps,
+            failed_updates={} if retry_failed else failures,
+            only=only,
+        )
+        return observation, observed, plan
+
+    try:
+        migration = migrate_before_apply(
+            catalog, applied, paths=paths, engine=engine, data_root=data_root,
+            plan_now=lambda: observe_and_plan(read_applied(paths))[2],
+        )  # fmt: skip
+    except EngineError as error:
+        report.engine_slow = (
+            f"{error}; the move to the new names stopped there, the next apply goes on from "
+            "where it is"
+        )
+        return report
+    if migration is not None and migration.renamed_records:
+        applied = read_applied(paths)
+    try:
+        observation, observed, plan = observe_and_plan(applied)
     except EngineTimeout as error:
         report.engine_slow = f"{error}; nothing was changed, the next reconcile tries again"
         return report
     except EngineError as error:
         report.engine_slow = f"{error}; nothing was changed"
         return report
-
-    plan = plan_reconcile(
-        catalog,
-        installed,
-        observed,
-        applied,
-        data_root=data_root,
-        architecture=architecture or node_architecture(),
-        stopped=stopped_apps,
-        failed_updates={} if retry_failed else failures,
-        only=only,
-    )
+    held = {} if migration is None else migration.held
+    if held:
+        plan = Plan(plan.network, tuple(p for p in plan.apps if p.app_id not in held))
+        for app_id, reason in sorted(held.items()):
+            report.results[app_id] = AppResult(app_id, "failed", reason, change="refused")
     cached_blake3: list[str] = [] if catalog_blake3 is None else [catalog_blake3]
 
     def blake3_of_catalog() -> str:
@@ -161,6 +199,12 @@ def apply(
         with contextlib.suppress(ActionFailed):
             run_actions([removal], context)
     report.steps = context.steps
+    report.migrated = [] if migration is None else list(migration.moved)
+    if migration is not None:
+        try:
+            finish_after_apply(migration, report, paths=paths, engine=engine)
+        except (EngineError, StateError) as error:
+            report.migrated.append(f"old Podman secrets left for the next apply: {error}")
     sync_onion_services_of(catalog, installed, data_root, engine, report)
     if changed_failures != failures:
         save_failures(paths, changed_failures)
@@ -179,9 +223,12 @@ def sync_onion_services_of(
     engine: ContainerEngine,
     report: ApplyReport,
 ) -> None:
-    """Tor's onion services follow the installed apps (a warning on tor's result if not)."""
-    runner = getattr(engine, "runner", None)
-    if TOR_APP not in installed or runner is None:
+    """Tor's onion services follow the installed apps (a warning on tor's result if not).
+
+    Under every engine: podman and Quadlet give the members' addresses and reload tor;
+    the stage engine (no runner) writes the file with every app left out for now."""
+    runner: PodmanRunner | None = getattr(engine, "runner", None)
+    if TOR_APP not in installed:
         return
     manifests = [catalog.apps[a].manifest for a in sorted(installed) if a in catalog.apps]
     try:

@@ -40,6 +40,8 @@ def _print_results(results: Sequence[AppResult], as_json: bool, extra: dict[str,
         click.echo(f"engine slow: {extra['engine_slow']}")
     if extra.get("unit_dir"):
         click.echo(f"engine {extra['engine']}: units in {extra['unit_dir']}")
+    for moved in extra.get("migrated") or []:
+        click.echo(f"renamed {moved}")
     if not results:
         click.echo("nothing to do")
     for result in results:
@@ -100,6 +102,7 @@ def apply_command(
         "engine": report.engine,
         "engine_slow": report.engine_slow,
         "unit_dir": None if units is None else str(units),
+        "migrated": report.migrated,
     }
     if purge:
         extra["purged"] = purged

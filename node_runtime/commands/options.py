@@ -62,7 +62,8 @@ hook_source_option: Callable[[Command], Command] = click.option(
     multiple=True,
     type=click.Path(path_type=Path, file_okay=False),
     envvar="ARCHY_NODE_HOOK_SOURCES",
-    help="A host dir post_install copy_from_host may read (repeatable).",
+    help="A host dir copy_from_host hooks may read (repeatable); remembered in the node "
+    "config, so later commands (and the daemon) use it without the option.",
 )
 no_apply_option: Callable[[Command], Command] = click.option(
     "--no-apply", is_flag=True, help="Only change the desired state; apply later."

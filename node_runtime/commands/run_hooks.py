@@ -12,9 +12,11 @@ from pathlib import Path
 
 import click
 
+from catalog.refusal import Refused
 from node_runtime.apply.hooks import run_applied_member_hooks
 from node_runtime.commands.options import hook_source_option, state_root_option
 from node_runtime.engines.podman_engine import LocalPodmanRunner, PodmanEngine
+from node_runtime.store.node_config import NodeConfigError, hook_sources_for
 from node_runtime.store.paths import NodePaths
 
 
@@ -26,13 +28,18 @@ from node_runtime.store.paths import NodePaths
 def run_hooks_command(
     app_id: str, member: str, hook_sources: tuple[Path, ...], state_root: Path
 ) -> None:
-    """Run MEMBER's hooks for its current start (a Quadlet unit runs this)."""
+    """Run MEMBER's hooks for its current start (a Quadlet unit runs this).
+
+    Without --hook-source-dir, the dirs the node config remembers (never written here)."""
+    paths = NodePaths(state_root)
+    sources = tuple(str(path) for path in hook_sources)
+    if not sources and paths.config_file.exists():
+        try:
+            sources = hook_sources_for(paths, (), remember=False)
+        except NodeConfigError as error:
+            raise Refused(str(error)) from None
     warnings = run_applied_member_hooks(
-        NodePaths(state_root),
-        app_id,
-        member,
-        PodmanEngine(LocalPodmanRunner()),
-        tuple(str(path) for path in hook_sources),
+        paths, app_id, member, PodmanEngine(LocalPodmanRunner()), sources
     )
     for warning in warnings:
         click.echo(f"warning: {app_id}: {warning}", err=True)

@@ -261,7 +261,9 @@ class PodmanEngine:
             )
 
     def remove_podman_secret(self, app_id: str, secret_name: str) -> None:
-        name = podman_secret_name(app_id, secret_name)
+        self.remove_podman_secret_named(podman_secret_name(app_id, secret_name))
+
+    def remove_podman_secret_named(self, name: str) -> None:
         result = self._run(["secret", "rm", name])
         if not result.ok and "no such secret" not in result.error_line():
             raise EngineError(f"removing podman secret {name} failed: {result.error_line()}")

@@ -28,7 +28,7 @@ import os
 import shutil
 import stat
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -48,6 +48,7 @@ from node_runtime.store.atomic_file import write_file_atomically
 
 HOOKS_DROPIN = "archy-hooks.conf"
 SYSTEMCTL_TIMEOUT = 600.0  # a unit's start waits for health (Notify=healthy)
+UNIT_NOT_LOADED = 5  # systemctl's exit status for "Unit X.service not loaded."
 
 
 def default_quadlet_dir() -> Path:
@@ -214,6 +215,43 @@ def _remove_hooks_dropin(unit_dir: Path, unit_name: str) -> bool:
     return True
 
 
+def removed_services(unit_dir: Path, app_id: str, keep: Collection[str] = ()) -> list[str]:
+    """The services of the app's ``.container`` unit files that are not in ``keep``: what
+    systemd runs from the files a write (or a removal) of the app's units takes away."""
+    return [
+        f"{path.stem}.service"
+        for path in app_unit_files(unit_dir, app_id)
+        if path.suffix == ".container" and path.name not in keep
+    ]
+
+
+def rename_unit_file(unit_dir: Path, app_id: str, old_name: str, new_name: str) -> bool:
+    """Retire the app's unit file ``old_name`` in favour of ``new_name``; True if it was there.
+
+    The owner's drop-ins (``old_name.d/*.conf``) move to ``new_name.d/`` (a file of
+    the same name already there is kept, the old one left in place), the node's
+    hooks drop-in and the old file are removed.  The new unit itself is written by
+    the apply, from the catalog.  Stop the old unit's service first.
+    """
+    old = unit_dir / old_name
+    if unit_file_owner(old) != app_id:
+        return False
+    old_folder, new_folder = unit_dir / f"{old_name}.d", unit_dir / f"{new_name}.d"
+    _remove_hooks_dropin(unit_dir, old_name)
+    if old_folder.is_dir() and not old_folder.is_symlink():
+        if new_folder.is_symlink():
+            raise EngineError(f"{new_folder} is a symlink; the node never writes through it")
+        new_folder.mkdir(exist_ok=True)
+        for dropin in sorted(old_folder.iterdir()):
+            target = new_folder / dropin.name
+            if dropin.is_file() and not dropin.is_symlink() and not target.exists():
+                dropin.rename(target)
+        with contextlib.suppress(OSError):
+            old_folder.rmdir()  # only when empty
+    old.unlink()
+    return True
+
+
 def remove_app_units(unit_dir: Path, app_id: str) -> bool:
     """Remove the app's unit files and the node's hooks drop-ins (never the owner's
     drop-ins, never a network unit: a registry's goes with its last app, ``remove_network``)."""
@@ -239,6 +277,26 @@ class QuadletEngine(PodmanEngine):
         if not result.ok:
             raise EngineError(f"systemctl --user {' '.join(args)} failed: {result.error_line()}")
 
+    def _stop(self, *services: str) -> None:
+        """Stop services; one systemd no longer knows (its file gone, reloaded) is stopped."""
+        if not services:
+            return
+        result = self.systemctl(("stop", *services), timeout=SYSTEMCTL_TIMEOUT)
+        if not result.ok and not (
+            result.returncode == UNIT_NOT_LOADED and "not loaded" in result.error_line()
+        ):
+            raise EngineError(
+                f"systemctl --user stop {' '.join(services)} failed: {result.error_line()}"
+            )
+
+    def stop_retired_service(self, service: str, container: str) -> None:
+        """Stop a service whose unit file is being retired (while the file is still there),
+        and remove the container it ran if Quadlet's own clean-up left it (so a new unit
+        never finds it and takes it for a container started outside systemd)."""
+        self._stop(service)
+        if self._unit_label(container) == service:
+            self._must(["rm", "--force", "--time=0", container], f"removing {container}")
+
     @staticmethod
     def _service(app_id: str, container: str) -> str:
         return f"{member_unit_name(app_id, container)}.service"
@@ -246,10 +304,17 @@ class QuadletEngine(PodmanEngine):
     def write_units(
         self, app_id: str, units: Mapping[str, str], dropins: Mapping[str, str] = {}
     ) -> None:
+        # a unit file that goes away takes its service's definition with it: stop the
+        # service first, while systemd still knows how (it would otherwise run on, orphaned)
+        self._stop(*removed_services(self.unit_dir, app_id, keep=units))
         if write_app_units(self.unit_dir, app_id, units, dropins):
             self._systemctl("daemon-reload")
 
+    def reload_units(self) -> None:
+        self._systemctl("daemon-reload")
+
     def remove_units(self, app_id: str) -> None:
+        self._stop(*removed_services(self.unit_dir, app_id))
         if remove_app_units(self.unit_dir, app_id):
             self._systemctl("daemon-reload")
 
@@ -287,14 +352,20 @@ class QuadletEngine(PodmanEngine):
         self.systemctl(("stop", service), timeout=SYSTEMCTL_TIMEOUT)
         raise EngineError(f"systemctl --user start {service} failed ({why})")
 
-    def _started_outside(self, container: str, service: str) -> bool:
-        """True when ``container`` exists and is not the one its unit runs (adopted)."""
+    def _unit_label(self, container: str) -> str | None:
+        """The service that runs ``container`` (its ``PODMAN_SYSTEMD_UNIT`` label; "" for
+        none), None when there is no such container."""
         result = self._run(
             ["inspect", "--type", "container", "--format",
              '{{index .Config.Labels "PODMAN_SYSTEMD_UNIT"}}', container],
             timeout=INSPECT_TIMEOUT,
         )  # fmt: skip
-        return result.ok and result.stdout.decode().strip() != service
+        return result.stdout.decode().strip() if result.ok else None
+
+    def _started_outside(self, container: str, service: str) -> bool:
+        """True when ``container`` exists and is not the one its unit runs (adopted)."""
+        label = self._unit_label(container)
+        return label is not None and label != service
 
     def _failure_of(self, service: str) -> str:
         """Why a unit's start failed, from systemd's record (not its "see status" hint)."""
@@ -313,13 +384,13 @@ class QuadletEngine(PodmanEngine):
         service = self._service(app_id, container)
         if self._started_outside(container, service):
             super().stop_member(app_id, container)  # adopted: systemd does not run it
-        self._systemctl("stop", service)
+        self._stop(service)
 
     def remove_member(self, app_id: str, container: str) -> None:
         owner = self.container_owner(container)
         if owner and owner != app_id:  # never stop another app's service by a shared name
             raise EngineError(f"container {container} belongs to app {owner!r}; not removed")
-        self._systemctl("stop", self._service(app_id, container))
+        self._stop(self._service(app_id, container))
         super().remove_member(app_id, container)  # an adopted container outside systemd
 
     def restart_member(self, spec: MemberSpec) -> None:

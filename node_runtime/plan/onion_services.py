@@ -34,6 +34,10 @@ HEADER = (
 )
 
 
+# The line an app that asks but has no member address yet gets (not running, or staged).
+WAITING = "left out until one of its members runs (tor needs its address); keys kept"
+
+
 @dataclass(frozen=True)
 class OnionPort:
     virtual_port: int
@@ -77,7 +81,7 @@ def render_services_torrc(requests: Iterable[OnionRequest], addresses: Mapping[s
     """The tor app's ``services.torrc``: ``addresses`` maps member names to IP addresses.
 
     A port whose member has no (valid) address is left out; an app with none left is
-    left out whole (tor refuses a service without ports).
+    left out whole (tor refuses a service without ports), with a comment that says so.
     """
     lines = [HEADER]
     for request in requests:
@@ -93,6 +97,8 @@ def render_services_torrc(requests: Iterable[OnionRequest], addresses: Mapping[s
         if port_lines:
             lines.append(f"HiddenServiceDir {service_dir(request.app_id)}\n")
             lines += port_lines
+        else:
+            lines.append(f"# {request.app_id}: {WAITING}\n")
     return "".join(lines)
 
 

@@ -68,6 +68,11 @@ class NodeConfig(BaseModel):
         default=None,
         description="where Quadlet/stage units go (default: stage under the state root)",
     )
+    hook_sources: list[str] = Field(
+        default_factory=list,
+        description="host dirs copy_from_host hooks may read: the last --hook-source-dir "
+        "a command was given (absolute)",
+    )
 
 
 def load_config(paths: NodePaths) -> NodeConfig:
@@ -86,6 +91,35 @@ def load_config(paths: NodePaths) -> NodeConfig:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "(top level)"
         raise NodeConfigError(f"{paths.config_file}: {where}: {first['msg']}") from None
+
+
+def _write_config(paths: NodePaths, config: NodeConfig) -> None:
+    document = config.model_dump(mode="json", by_alias=True)
+    write_file_atomically(
+        paths.config_file, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
+    )
+
+
+def hook_sources_for(
+    paths: NodePaths, given: Sequence[str | os.PathLike[str]], *, remember: bool = True
+) -> tuple[str, ...]:
+    """The host dirs ``copy_from_host`` may read for this command.
+
+    ``given`` (``--hook-source-dir``, made absolute) when there are any, and with
+    ``remember`` they replace the ones the config holds (written only when they
+    differ), so a later apply, the daemon and the units' hooks use them without the
+    option; else the config's.
+    """
+    config = load_config(paths)
+    if not given:
+        return tuple(config.hook_sources)
+    chosen = [os.path.abspath(source) for source in given]
+    if remember and chosen != config.hook_sources:
+        try:
+            _write_config(paths, config.model_copy(update={"hook_sources": chosen}))
+        except OSError as error:
+            raise NodeConfigError(f"{paths.config_file}: cannot write ({error.strerror})") from None
+    return tuple(chosen)
 
 
 def _check_origin(origin: str, s3_endpoint: str | None) -> None:
@@ -179,10 +213,7 @@ def initialise_node(
             for cached in paths.trust_dir.glob("*.json"):
                 if cached != paths.trusted_root_file:
                     cached.unlink()
-        document = config.model_dump(mode="json", by_alias=True)
-        write_file_atomically(
-            paths.config_file, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
-        )
+        _write_config(paths, config)
     except OSError as error:
         raise NodeConfigError(f"{paths.root}: cannot write ({error.strerror})") from None
     return config

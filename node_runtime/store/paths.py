@@ -19,6 +19,8 @@ Layout (DESIGN §7)::
                                              secret was made (store.changed_settings)
     <state root>/state/hook-runs/<container> which start of a member its hooks last ran
                                              for (store.hook_runs)
+    <state root>/state/migrations.json       one-time migrations of the node's state that
+                                             are done (store.migrations)
     <state root>/state/.lock                 held while a command changes state
     <state root>/state/app-registries.json   which third-party registry owns each app id
                                              (store.registry_state)
@@ -107,6 +109,10 @@ class NodePaths:
     @property
     def secret_owners_file(self) -> Path:
         return self.state_dir / "secret-owners.json"
+
+    @property
+    def migrations_file(self) -> Path:
+        return self.state_dir / "migrations.json"
 
     @property
     def lock_file(self) -> Path:
