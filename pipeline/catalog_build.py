@@ -71,6 +71,7 @@ from pipeline.build_types import (
 from pipeline.catalog_parts import catalog_bytes as assembled_catalog_bytes
 from pipeline.catalog_parts import read_previous
 from pipeline.changes import AppState, detect_changes
+from pipeline.collector_pause import collector_paused
 from pipeline.companion_step import build_companions, without_companion_apps
 from pipeline.companions import (
     CompanionError,
@@ -238,7 +239,11 @@ def round_trip_problem(manifest: Manifest, canon: CanonicalBytes | None = None) 
 
 def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) -> BuildResult:
     """Build ``out_dir/app-catalog.json`` from the commit; raise BuildRefused on any problem."""
-    progress = progress or SilentProgress()
+    with collector_paused():
+        return _build_catalog(options, progress or SilentProgress())
+
+
+def _build_catalog(options: BuildOptions, progress: BuildProgress) -> BuildResult:
     seed_problems = [p for p in map(seed_url_problem, options.seeds) if p is not None]
     if seed_problems:
         raise BuildRefused(seed_problems)
