@@ -44,6 +44,7 @@ from catalog.loader import MAX_MANIFEST_BYTES, ManifestSource
 from catalog.manifest import Manifest
 from catalog.manifest_fields import parse_image_reference
 from catalog.problems import ManifestError
+from pipeline.app_records import AppRecord, record_key, remember_records, usable_record
 from pipeline.build_cache import (
     BuildCache,
     CanonicalBytes,
@@ -74,6 +75,7 @@ from pipeline.changes import AppState, detect_changes
 from pipeline.collector_pause import collector_paused
 from pipeline.companion_step import build_companions, without_companion_apps
 from pipeline.companions import (
+    CompanionContext,
     CompanionError,
     companion_contexts,
 )
@@ -274,22 +276,41 @@ def _build_catalog(options: BuildOptions, progress: BuildProgress) -> BuildResul
     progress.advance("validated")
 
     with staging_dir(options.out_dir) as staging:
-        apps, contexts, states = {}, {}, {}
+        apps: dict[str, tuple[ManifestSource, list[AppImage], TargetFile | None]] = {}
+        contexts: dict[str, list[CompanionContext]] = {}
+        states: dict[str, AppState] = {}
+        use_records = cache is not None and options.renderer is None and options.developer is None
+        published = options.out_dir / "targets"
+        hits: dict[str, AppRecord] = {}
+        fresh: dict[str, tuple[str | None, list[str]]] = {}  # record key, image warnings
         for source in sources:
             manifest = source.manifest
-            images, image_errors, image_warnings = pin_images(source, lock, options.require_digests)
-            problems.extend(image_errors)
-            warnings.extend(image_warnings)
-            icon, icon_problem = stage_icon(
-                snapshot, manifest, staging, options.out_dir / "targets", cache
-            )
-            if icon_problem is not None:
-                (warnings if options.dev else problems).append(icon_problem)
-            try:
-                contexts[manifest.id] = companion_contexts(snapshot, manifest)
-            except CompanionError as error:
-                problems.append(str(error))
-                contexts[manifest.id] = []
+            key, icon = None, None
+            if use_records:
+                key = record_key(
+                    source, canon, snapshot, lock,
+                    require_digests=options.require_digests, dev=options.dev,
+                )  # fmt: skip
+            record = None if cache is None else usable_record(cache, key, published)
+            if record is not None:
+                hits[manifest.id] = record
+                images, icon, contexts[manifest.id] = record.images, record.icon, []
+                warnings.extend(record.warnings)
+            else:
+                images, image_errors, image_warnings = pin_images(
+                    source, lock, options.require_digests
+                )
+                problems.extend(image_errors)
+                warnings.extend(image_warnings)
+                fresh[manifest.id] = (key, image_warnings)
+                icon, icon_problem = stage_icon(snapshot, manifest, staging, published, cache)
+                if icon_problem is not None:
+                    (warnings if options.dev else problems).append(icon_problem)
+                try:
+                    contexts[manifest.id] = companion_contexts(snapshot, manifest)
+                except CompanionError as error:
+                    problems.append(str(error))
+                    contexts[manifest.id] = []
             guard = round_trip_problem(manifest, canon)
             if guard is not None:
                 problems.append(guard)
@@ -310,9 +331,11 @@ def _build_catalog(options: BuildOptions, progress: BuildProgress) -> BuildResul
             raise BuildRefused(problems, warnings)
 
         renderer = options.renderer or default_renderer()
+        known_units = {app_id: record.units for app_id, record in hits.items()}
         units = render_all(
-            apps, renderer, progress, cache if options.renderer is None else None, canon
-        )
+            apps, renderer, progress, cache if options.renderer is None else None, canon,
+            known_units,
+        )  # fmt: skip
         companions, built, reused = build_companions(
             contexts, previous, options, snapshot, staging, progress
         )
@@ -326,9 +349,13 @@ def _build_catalog(options: BuildOptions, progress: BuildProgress) -> BuildResul
             signature_problems = third_party_catalog_problems(catalog, options.developer.did)
             if signature_problems:
                 raise BuildRefused(signature_problems, warnings)
-        catalog_bytes = assembled_catalog_bytes(catalog, cache, canon)
+        made: dict[str, str] = {}
+        known = {app_id: (record.part, record.summary) for app_id, record in hits.items()}
+        catalog_bytes = assembled_catalog_bytes(catalog, cache, canon, known, made)
         if catalog_bytes is None:
             raise BuildRefused(["the catalog does not parse back to the same bytes"], warnings)
+        if cache is not None:
+            remember_records(cache, catalog, fresh, made)
 
         outputs = outputs_manifest(catalog, catalog_bytes)
         write_file(staging / outputs[CATALOG_NAME].target, catalog_bytes)
@@ -370,13 +397,21 @@ def render_all(
     progress: BuildProgress,
     cache: BuildCache | None = None,
     canon: CanonicalBytes | None = None,
+    known: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, dict[str, str]]:
-    """Every app's units, rendered with the pinned image references (cached when given one)."""
+    """Every app's units, rendered with the pinned image references (cached when given one).
+
+    ``known`` holds the units of apps whose record (``pipeline.app_records``) had them.
+    """
     canon = canon or CanonicalBytes()
     progress.start("Rendering Quadlet units", len(apps))
     units: dict[str, dict[str, str]] = {}
     problems: list[str] = []
     for app_id, (source, images, _icon) in sorted(apps.items()):
+        if known is not None and app_id in known:
+            units[app_id] = known[app_id]
+            progress.advance(app_id)
+            continue
         key = None if cache is None else units_key(canon, source, images)
         cached = None if cache is None or key is None else cache.get("units", key, decode_units)
         if cached is not None:
