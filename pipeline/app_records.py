@@ -32,7 +32,14 @@ from typing import Any
 
 from catalog.catalog_model import AppCatalog, AppImage, TargetFile
 from catalog.loader import ManifestSource
-from pipeline.build_cache import BuildCache, CanonicalBytes, cache_key
+from catalog.problems import Problem
+from pipeline.build_cache import (
+    BuildCache,
+    CanonicalBytes,
+    PolicyVerdicts,
+    cache_key,
+    decode_warnings,
+)
 from pipeline.catalog_parts import app_summary
 from pipeline.gitsource import Snapshot
 from pipeline.imagelock import ImageLock, lockable_reference
@@ -50,6 +57,7 @@ class AppRecord:
     units: dict[str, str]
     part: str  # the catalog entry's canonical JSON (catalog_parts.entry_part)
     summary: dict[str, Any]  # what the next build reads of the entry (catalog_parts)
+    policy: list[Problem]  # the per-app rules' warnings (pipeline.policy.check_app)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -59,6 +67,7 @@ class AppRecord:
             "units": self.units,
             "part": self.part,
             "summary": self.summary,
+            "policy": [problem.as_json() for problem in self.policy],
         }
 
 
@@ -84,6 +93,7 @@ def decode_record(value: Any) -> AppRecord:
         units=_text_map(value["units"]),
         part=value["part"],
         summary=value["summary"],
+        policy=decode_warnings(value["policy"]),
     )
 
 
@@ -129,17 +139,53 @@ def usable_record(cache: BuildCache, key: str | None, published: Path) -> AppRec
     return record
 
 
+def look_up_records(
+    sources: list[ManifestSource],
+    cache: BuildCache,
+    verdicts: PolicyVerdicts,
+    snapshot: Snapshot,
+    lock: ImageLock,
+    published: Path,
+    *,
+    require_digests: bool,
+    dev: bool,
+) -> dict[str, tuple[str | None, AppRecord | None]]:
+    """Each app's record key and usable record (None for either when there is none).
+
+    Runs before the checks: a record also holds its app's per-app policy verdict,
+    handed to ``verdicts`` so that the checks need not look it up.
+    """
+    found: dict[str, tuple[str | None, AppRecord | None]] = {}
+    for source in sources:
+        key = record_key(
+            source, verdicts.canon, snapshot, lock, require_digests=require_digests, dev=dev
+        )
+        record = usable_record(cache, key, published)
+        read_as = verdicts.canon.read_key(source)
+        if record is not None and read_as is not None:
+            verdicts.given[read_as] = record.policy
+        found[source.manifest.id] = (key, record)
+    return found
+
+
 def remember_records(
     cache: BuildCache,
     catalog: AppCatalog,
     fresh: Mapping[str, tuple[str | None, list[str]]],
     made: Mapping[str, str],
+    verdicts: PolicyVerdicts,
+    sources: list[ManifestSource],
 ) -> None:
     """Write the record of each app this build derived anew (``fresh``: its key and image
     warnings; ``made``: its entry's canonical JSON), once the whole catalog checked."""
+    read_keys = {source.manifest.id: verdicts.canon.read_key(source) for source in sources}
     for app_id, (key, image_warnings) in fresh.items():
         app = catalog.apps.get(app_id)
-        if key is None or app is None or app.icon is None or app.companions or app_id not in made:
+        read_as = read_keys.get(app_id)
+        policy = None if read_as is None else verdicts.reached.get(read_as)
+        if key is None or app is None or app.icon is None or app.companions or policy is None:
+            continue
+        if app_id not in made:
             continue
         record = AppRecord(
             images=list(app.images),
@@ -148,5 +194,6 @@ def remember_records(
             units=app.units,
             part=made[app_id],
             summary=app_summary(app),
+            policy=policy,
         )
         cache.put(RECORDS_KIND, key, record.as_json())

@@ -260,7 +260,7 @@ def manifest_from_cache(
     return source
 
 
-def _warnings(value: Any) -> list[Problem]:
+def decode_warnings(value: Any) -> list[Problem]:
     problems = [Problem(**item) for item in value]
     if any(problem.severity == "error" for problem in problems):
         raise ValueError("errors are never cached")
@@ -275,6 +275,11 @@ class PolicyVerdicts:
 
     cache: BuildCache
     canon: CanonicalBytes
+    # the per-app rules' warnings (no digests required) by the manifest's cache key: given
+    # by app records (``pipeline.app_records``) before the checks, and every verdict this
+    # build reached, for the records it writes
+    given: dict[str, list[Problem]] = field(default_factory=dict)
+    reached: dict[str, list[Problem]] = field(default_factory=dict)
 
     def _key(self, app: ManifestSource, require_digests: bool) -> str:
         read_as = self.canon.read_key(app)
@@ -290,11 +295,21 @@ class PolicyVerdicts:
         )
 
     def known(self, app: ManifestSource, require_digests: bool) -> list[Problem] | None:
-        return self.cache.get("policy", self._key(app, require_digests), _warnings)
+        read_as = self.canon.read_key(app)
+        if read_as is not None and not require_digests and read_as in self.given:
+            found: list[Problem] | None = self.given[read_as]
+        else:
+            found = self.cache.get("policy", self._key(app, require_digests), decode_warnings)
+        if found is not None and read_as is not None and not require_digests:
+            self.reached[read_as] = found
+        return found
 
     def record(self, app: ManifestSource, require_digests: bool, found: list[Problem]) -> None:
         value = [problem.as_json() for problem in found]
         self.cache.put("policy", self._key(app, require_digests), value)
+        read_as = self.canon.read_key(app)
+        if read_as is not None and not require_digests:
+            self.reached[read_as] = found
 
 
 def decode_units(value: Any) -> dict[str, str]:

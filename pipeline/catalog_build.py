@@ -44,7 +44,7 @@ from catalog.loader import MAX_MANIFEST_BYTES, ManifestSource
 from catalog.manifest import Manifest
 from catalog.manifest_fields import parse_image_reference
 from catalog.problems import ManifestError
-from pipeline.app_records import AppRecord, record_key, remember_records, usable_record
+from pipeline.app_records import AppRecord, look_up_records, remember_records
 from pipeline.build_cache import (
     BuildCache,
     CanonicalBytes,
@@ -270,6 +270,13 @@ def _build_catalog(options: BuildOptions, progress: BuildProgress) -> BuildResul
         sources, left_out, skip_warnings = without_companion_apps(sources)
         warnings.extend(skip_warnings)
     verdicts = None if cache is None else PolicyVerdicts(cache, canon)
+    published = options.out_dir / "targets"
+    records: dict[str, tuple[str | None, AppRecord | None]] = {}
+    if verdicts is not None and options.renderer is None and options.developer is None:
+        records = look_up_records(
+            sources, verdicts.cache, verdicts, snapshot, lock, published,
+            require_digests=options.require_digests, dev=options.dev,
+        )  # fmt: skip
     check_errors, check_warnings = manifest_check_problems(sources, verdicts)
     problems.extend(check_errors)
     warnings.extend(check_warnings)
@@ -279,19 +286,12 @@ def _build_catalog(options: BuildOptions, progress: BuildProgress) -> BuildResul
         apps: dict[str, tuple[ManifestSource, list[AppImage], TargetFile | None]] = {}
         contexts: dict[str, list[CompanionContext]] = {}
         states: dict[str, AppState] = {}
-        use_records = cache is not None and options.renderer is None and options.developer is None
-        published = options.out_dir / "targets"
         hits: dict[str, AppRecord] = {}
         fresh: dict[str, tuple[str | None, list[str]]] = {}  # record key, image warnings
         for source in sources:
             manifest = source.manifest
-            key, icon = None, None
-            if use_records:
-                key = record_key(
-                    source, canon, snapshot, lock,
-                    require_digests=options.require_digests, dev=options.dev,
-                )  # fmt: skip
-            record = None if cache is None else usable_record(cache, key, published)
+            icon: TargetFile | None
+            key, record = records.get(manifest.id, (None, None))
             if record is not None:
                 hits[manifest.id] = record
                 images, icon, contexts[manifest.id] = record.images, record.icon, []
@@ -354,8 +354,8 @@ def _build_catalog(options: BuildOptions, progress: BuildProgress) -> BuildResul
         catalog_bytes = assembled_catalog_bytes(catalog, cache, canon, known, made)
         if catalog_bytes is None:
             raise BuildRefused(["the catalog does not parse back to the same bytes"], warnings)
-        if cache is not None:
-            remember_records(cache, catalog, fresh, made)
+        if verdicts is not None:
+            remember_records(verdicts.cache, catalog, fresh, made, verdicts, sources)
 
         outputs = outputs_manifest(catalog, catalog_bytes)
         write_file(staging / outputs[CATALOG_NAME].target, catalog_bytes)

@@ -15,7 +15,7 @@ from pipeline.app_records import RECORDS_KIND
 from pipeline.build_cache import entry_mac
 from pipeline.build_types import BuildOptions, BuildRefused, BuildResult
 from pipeline.catalog_build import build_catalog
-from tests.support.apprepo import AppRepo
+from tests.support.apprepo import AppRepo, manifest_text
 
 DIGEST = "sha256:" + "b" * 64
 ICON = '<svg xmlns="http://www.w3.org/2000/svg"><g id="s{step}"/></svg>\n'
@@ -74,9 +74,9 @@ def test_an_unchanged_app_is_read_from_its_record_and_nothing_else(tmp_path: Pat
 
     again = incremental(source, out, cache)
 
-    # the previous catalog's summary, then per app its manifest, its policy result and its
-    # record; nothing else is looked up
-    assert (again.cache_hits, again.cache_misses) == (13, 0)
+    # the previous catalog's summary, then per app its manifest and its record (which holds
+    # its policy result too); nothing else is looked up
+    assert (again.cache_hits, again.cache_misses) == (9, 0)
     assert_same_as_cold(source, again, out, tmp_path / "cold")
 
 
@@ -89,9 +89,9 @@ def test_a_changed_app_misses_its_record_and_the_others_hit(tmp_path: Path) -> N
 
     changed = incremental(source, out, cache)
 
-    # the previous summary + 3 unchanged apps x 3 entries; app-two: manifest, policy,
-    # record, units and entry part miss, its icon (same bytes) hits
-    assert (changed.cache_hits, changed.cache_misses) == (11, 5)
+    # the previous summary + 3 unchanged apps x 2 entries; app-two: manifest, record,
+    # policy, units and entry part miss, its icon (same bytes) hits
+    assert (changed.cache_hits, changed.cache_misses) == (8, 5)
     assert changed.changes.lines() == ["~ app-two 1.0.0-r1 -> 1.0.0-r2 (manifest)"]
     assert_same_as_cold(source, changed, out, tmp_path / "cold")
 
@@ -300,3 +300,22 @@ def test_any_sequence_of_edits_builds_what_a_cold_build_builds(
         assert isinstance(built, BuildResult)
         assert built.catalog_bytes == expected.catalog_bytes
         assert built.warnings == expected.warnings
+
+
+def test_a_policy_warning_kept_in_a_record_is_reported_again(tmp_path: Path) -> None:
+    source = four_app_repo(tmp_path / "repo")
+    source.write(
+        "apps/app-one/manifest.yml",
+        manifest_text("app-one") + "generated_secrets:\n  - {name: unused, length: 16}\n",
+    )
+    source.commit("app-one declares a secret it never uses")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    first = incremental(source, out, cache)
+    unused = [warning for warning in first.warnings if "P008" in warning]
+    assert len(unused) == 1 and unused[0].startswith("apps/app-one/manifest.yml:")
+
+    again = incremental(source, out, cache)
+
+    assert (again.cache_hits, again.cache_misses) == (9, 0)  # no policy entry looked up
+    assert again.warnings == first.warnings
+    assert_same_as_cold(source, again, out, tmp_path / "cold")
