@@ -232,7 +232,7 @@ def manifest_from_cache(
 
     def decode(value: Any) -> ManifestSource:
         canonical = value["manifest"].encode()
-        manifest = Manifest.model_validate(json.loads(canonical))
+        manifest = Manifest.model_validate_json(canonical)  # written only if it gives `again`
         lines = dict(zip(map(tuple, value["at"]), value["line"], strict=True))
         canon.remember(manifest, canonical, round_tripped=True)  # checked when it was written
         return ManifestSource(manifest, filename, lines)
@@ -244,7 +244,12 @@ def manifest_from_cache(
     source = parse_manifest_source(read() if data is None else data, filename, app_id)
     canonical = canon.of(source.manifest)
     with suppress(ValueError):
-        if manifest_canonical(Manifest.model_validate(json.loads(canonical))) == canonical:
+        again = Manifest.model_validate(json.loads(canonical))
+        # pydantic's JSON parser (what a hit uses: no Python objects in between) must give
+        # the very model the Python one gives, field for field
+        if manifest_canonical(again) == canonical and (
+            Manifest.model_validate_json(canonical) == again
+        ):
             # the build's round-trip guard asks exactly this: not asked twice
             canon.remember(source.manifest, canonical, round_tripped=True)
             canon.remember_read(source, key)
