@@ -133,13 +133,15 @@ class BuildCache:
             self._secret = load_secret(self.secret_file or default_secret_file())
         return self._secret
 
-    def _path(self, kind: str, key: str) -> Path:
-        return self.directory / kind / f"{key}.json"
+    def _path(self, kind: str, key: str) -> str:
+        # a text path, not pathlib: thousands of lookups per build, and each join is not free
+        return os.path.join(self.directory, kind, key + ".json")
 
     def get(self, kind: str, key: str, decode: Callable[[Any], T]) -> T | None:
         """The entry's value as ``decode`` returns it; None (a miss) if anything is off."""
         try:
-            header, value_json = self._path(kind, key).read_bytes().split(b"\n", 1)
+            with open(self._path(kind, key), "rb") as stream:
+                header, value_json = stream.read().split(b"\n", 1)
             named, mac = header.decode().split(" ")
             if named != key:
                 raise ValueError("the entry names another key")
@@ -159,7 +161,7 @@ class BuildCache:
             entry = f"{key} {mac}\n".encode() + value_json
             # not fsynced: an entry cut short by a power loss does not parse or name its key,
             # so it is a miss like any other
-            write_file_atomically(self._path(kind, key), entry, mode=0o644, durable=False)
+            write_file_atomically(Path(self._path(kind, key)), entry, mode=0o644, durable=False)
 
 
 @dataclass
@@ -168,6 +170,23 @@ class CanonicalBytes:
 
     _bytes: dict[int, tuple[Manifest, bytes, str]] = field(default_factory=dict)
     _round_tripped: set[int] = field(default_factory=set)
+    _read_as: dict[int, tuple[Manifest, str, str]] = field(default_factory=dict)
+
+    def remember_read(self, source: ManifestSource, key: str) -> None:
+        """``source`` was parsed from the bytes its manifest cache ``key`` names."""
+        self._read_as[id(source.manifest)] = (source.manifest, source.filename, key)
+
+    def read_key(self, source: ManifestSource) -> str | None:
+        """The manifest cache key ``source`` was read under; None if not read that way.
+
+        The key names the file, the app id and the file's bytes, so everything
+        parsed from them (the model, its canonical bytes, the line map) is
+        known by it.
+        """
+        known = self._read_as.get(id(source.manifest))
+        if known is None or known[1] != source.filename:
+            return None
+        return known[2]
 
     def remember(self, manifest: Manifest, canonical: bytes, *, round_tripped: bool) -> None:
         self._bytes[id(manifest)] = (manifest, canonical, blake3_hex(canonical))
@@ -213,20 +232,27 @@ def manifest_from_cache(
 
     def decode(value: Any) -> ManifestSource:
         canonical = value["manifest"].encode()
-        manifest = Manifest.model_validate(json.loads(canonical))
+        manifest = Manifest.model_validate_json(canonical)  # written only if it gives `again`
         lines = dict(zip(map(tuple, value["at"]), value["line"], strict=True))
         canon.remember(manifest, canonical, round_tripped=True)  # checked when it was written
         return ManifestSource(manifest, filename, lines)
 
     cached = cache.get("manifests", key, decode)
     if cached is not None:
+        canon.remember_read(cached, key)
         return cached
     source = parse_manifest_source(read() if data is None else data, filename, app_id)
     canonical = canon.of(source.manifest)
     with suppress(ValueError):
-        if manifest_canonical(Manifest.model_validate(json.loads(canonical))) == canonical:
+        again = Manifest.model_validate(json.loads(canonical))
+        # pydantic's JSON parser (what a hit uses: no Python objects in between) must give
+        # the very model the Python one gives, field for field
+        if manifest_canonical(again) == canonical and (
+            Manifest.model_validate_json(canonical) == again
+        ):
             # the build's round-trip guard asks exactly this: not asked twice
             canon.remember(source.manifest, canonical, round_tripped=True)
+            canon.remember_read(source, key)
             cache.put(
                 "manifests",
                 key,
@@ -239,7 +265,7 @@ def manifest_from_cache(
     return source
 
 
-def _warnings(value: Any) -> list[Problem]:
+def decode_warnings(value: Any) -> list[Problem]:
     problems = [Problem(**item) for item in value]
     if any(problem.severity == "error" for problem in problems):
         raise ValueError("errors are never cached")
@@ -254,8 +280,16 @@ class PolicyVerdicts:
 
     cache: BuildCache
     canon: CanonicalBytes
+    # the per-app rules' warnings (no digests required) by the manifest's cache key: given
+    # by app records (``pipeline.app_records``) before the checks, and every verdict this
+    # build reached, for the records it writes
+    given: dict[str, list[Problem]] = field(default_factory=dict)
+    reached: dict[str, list[Problem]] = field(default_factory=dict)
 
     def _key(self, app: ManifestSource, require_digests: bool) -> str:
+        read_as = self.canon.read_key(app)
+        if read_as is not None:  # names the bytes the model and its lines were parsed from
+            return cache_key("policy-of-read", read_as.encode(), str(require_digests).encode())
         lines = repr(tuple(app.lines.items()))  # tuples of str, int: a stable, C-fast text
         return cache_key(
             "policy",
@@ -266,11 +300,21 @@ class PolicyVerdicts:
         )
 
     def known(self, app: ManifestSource, require_digests: bool) -> list[Problem] | None:
-        return self.cache.get("policy", self._key(app, require_digests), _warnings)
+        read_as = self.canon.read_key(app)
+        if read_as is not None and not require_digests and read_as in self.given:
+            found: list[Problem] | None = self.given[read_as]
+        else:
+            found = self.cache.get("policy", self._key(app, require_digests), decode_warnings)
+        if found is not None and read_as is not None and not require_digests:
+            self.reached[read_as] = found
+        return found
 
     def record(self, app: ManifestSource, require_digests: bool, found: list[Problem]) -> None:
         value = [problem.as_json() for problem in found]
         self.cache.put("policy", self._key(app, require_digests), value)
+        read_as = self.canon.read_key(app)
+        if read_as is not None and not require_digests:
+            self.reached[read_as] = found
 
 
 def decode_units(value: Any) -> dict[str, str]:

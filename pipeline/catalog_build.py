@@ -47,6 +47,7 @@ from catalog.manifest import Manifest
 from catalog.manifest_fields import parse_image_reference
 from catalog.problems import ManifestError
 from catalog.runtime_names import NETWORK_NAME
+from pipeline.app_records import AppRecord, look_up_records, remember_records
 from pipeline.build_cache import (
     BuildCache,
     CanonicalBytes,
@@ -74,8 +75,10 @@ from pipeline.build_types import (
 from pipeline.catalog_parts import catalog_bytes as assembled_catalog_bytes
 from pipeline.catalog_parts import read_previous
 from pipeline.changes import AppState, detect_changes
+from pipeline.collector_pause import collector_paused
 from pipeline.companion_step import build_companions, without_companion_apps
 from pipeline.companions import (
+    CompanionContext,
     CompanionError,
     companion_contexts,
 )
@@ -244,7 +247,11 @@ def round_trip_problem(manifest: Manifest, canon: CanonicalBytes | None = None) 
 
 def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) -> BuildResult:
     """Build ``out_dir/app-catalog.json`` from the commit; raise BuildRefused on any problem."""
-    progress = progress or SilentProgress()
+    with collector_paused():
+        return _build_catalog(options, progress or SilentProgress())
+
+
+def _build_catalog(options: BuildOptions, progress: BuildProgress) -> BuildResult:
     seed_problems = [p for p in map(seed_url_problem, options.seeds) if p is not None]
     if seed_problems:
         raise BuildRefused(seed_problems)
@@ -269,28 +276,47 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
         sources, left_out, skip_warnings = without_companion_apps(sources)
         warnings.extend(skip_warnings)
     verdicts = None if cache is None else PolicyVerdicts(cache, canon)
+    published = options.out_dir / "targets"
+    records: dict[str, tuple[str | None, AppRecord | None]] = {}
+    if verdicts is not None and options.renderer is None and options.developer is None:
+        records = look_up_records(
+            sources, verdicts.cache, verdicts, snapshot, lock, published,
+            require_digests=options.require_digests, dev=options.dev,
+        )  # fmt: skip
     check_errors, check_warnings = manifest_check_problems(sources, verdicts)
     problems.extend(check_errors)
     warnings.extend(check_warnings)
     progress.advance("validated")
 
     with staging_dir(options.out_dir) as staging:
-        apps, contexts, states = {}, {}, {}
+        apps: dict[str, tuple[ManifestSource, list[AppImage], TargetFile | None]] = {}
+        contexts: dict[str, list[CompanionContext]] = {}
+        states: dict[str, AppState] = {}
+        hits: dict[str, AppRecord] = {}
+        fresh: dict[str, tuple[str | None, list[str]]] = {}  # record key, image warnings
         for source in sources:
             manifest = source.manifest
-            images, image_errors, image_warnings = pin_images(source, lock, options.require_digests)
-            problems.extend(image_errors)
-            warnings.extend(image_warnings)
-            icon, icon_problem = stage_icon(
-                snapshot, manifest, staging, options.out_dir / "targets", cache
-            )
-            if icon_problem is not None:
-                (warnings if options.dev else problems).append(icon_problem)
-            try:
-                contexts[manifest.id] = companion_contexts(snapshot, manifest)
-            except CompanionError as error:
-                problems.append(str(error))
-                contexts[manifest.id] = []
+            icon: TargetFile | None
+            key, record = records.get(manifest.id, (None, None))
+            if record is not None:
+                hits[manifest.id] = record
+                images, icon, contexts[manifest.id] = record.images, record.icon, []
+                warnings.extend(record.warnings)
+            else:
+                images, image_errors, image_warnings = pin_images(
+                    source, lock, options.require_digests
+                )
+                problems.extend(image_errors)
+                warnings.extend(image_warnings)
+                fresh[manifest.id] = (key, image_warnings)
+                icon, icon_problem = stage_icon(snapshot, manifest, staging, published, cache)
+                if icon_problem is not None:
+                    (warnings if options.dev else problems).append(icon_problem)
+                try:
+                    contexts[manifest.id] = companion_contexts(snapshot, manifest)
+                except CompanionError as error:
+                    problems.append(str(error))
+                    contexts[manifest.id] = []
             guard = round_trip_problem(manifest, canon)
             if guard is not None:
                 problems.append(guard)
@@ -314,9 +340,12 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
             None if options.developer is None else options.developer.did
         )
         renderer = options.renderer or default_renderer(network)
+        # records are looked up only for the official registry's build (archy-net)
+        known_units = {app_id: record.units for app_id, record in hits.items()}
         units = render_all(
-            apps, renderer, progress, cache if options.renderer is None else None, canon, network
-        )
+            apps, renderer, progress, cache if options.renderer is None else None, canon,
+            network, known_units,
+        )  # fmt: skip
         companions, built, reused = build_companions(
             contexts, previous, options, snapshot, staging, progress
         )
@@ -330,9 +359,13 @@ def build_catalog(options: BuildOptions, progress: BuildProgress | None = None) 
             signature_problems = third_party_catalog_problems(catalog, options.developer.did)
             if signature_problems:
                 raise BuildRefused(signature_problems, warnings)
-        catalog_bytes = assembled_catalog_bytes(catalog, cache, canon)
+        made: dict[str, str] = {}
+        known = {app_id: (record.part, record.summary) for app_id, record in hits.items()}
+        catalog_bytes = assembled_catalog_bytes(catalog, cache, canon, known, made)
         if catalog_bytes is None:
             raise BuildRefused(["the catalog does not parse back to the same bytes"], warnings)
+        if verdicts is not None:
+            remember_records(verdicts.cache, catalog, fresh, made, verdicts, sources)
 
         outputs = outputs_manifest(catalog, catalog_bytes)
         write_file(staging / outputs[CATALOG_NAME].target, catalog_bytes)
@@ -375,14 +408,22 @@ def render_all(
     cache: BuildCache | None = None,
     canon: CanonicalBytes | None = None,
     network: str = NETWORK_NAME,
+    known: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, dict[str, str]]:
     """Every app's units, rendered with the pinned image references (cached when given one;
-    ``network`` is the one ``renderer`` puts the apps on, part of the cache key)."""
+    ``network`` is the one ``renderer`` puts the apps on, part of the cache key).
+
+    ``known`` holds the units of apps whose record (``pipeline.app_records``) had them.
+    """
     canon = canon or CanonicalBytes()
     progress.start("Rendering Quadlet units", len(apps))
     units: dict[str, dict[str, str]] = {}
     problems: list[str] = []
     for app_id, (source, images, _icon) in sorted(apps.items()):
+        if known is not None and app_id in known:
+            units[app_id] = known[app_id]
+            progress.advance(app_id)
+            continue
         key = None if cache is None else units_key(canon, source, images, network)
         cached = None if cache is None or key is None else cache.get("units", key, decode_units)
         if cached is not None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,31 +53,44 @@ def _checked_key(data: bytes) -> str:
     return cache_key("checked-catalog", blake3_hex(data).encode())
 
 
-def summary_value(catalog: AppCatalog) -> dict[str, Any]:
-    """What the next build reads of ``catalog``, in the catalog's own JSON shapes."""
+def app_summary(app: CatalogApp) -> dict[str, Any]:
+    """What the next build reads of one entry, in the catalog's own JSON shapes."""
+    return {
+        "version": app.version,
+        "revision": app.revision,
+        "manifest_blake3": app.manifest_blake3,
+        "images": [image.model_dump(mode="json") for image in app.images],
+        "icon": None if app.icon is None else app.icon.model_dump(mode="json"),
+        "companions": [c.model_dump(mode="json", by_alias=True) for c in app.companions],
+    }
+
+
+def summary_value(
+    catalog: AppCatalog, known: Mapping[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """What the next build reads of ``catalog``; ``known`` holds entries' summaries made before."""
+    known = known or {}
     return {
         "schema": catalog.schema_version,
         "source": catalog.source.model_dump(mode="json"),
         "dev_build": catalog.dev_build,
         "apps": {
-            app_id: {
-                "version": app.version,
-                "revision": app.revision,
-                "manifest_blake3": app.manifest_blake3,
-                "images": [image.model_dump(mode="json") for image in app.images],
-                "icon": None if app.icon is None else app.icon.model_dump(mode="json"),
-                "companions": [c.model_dump(mode="json", by_alias=True) for c in app.companions],
-            }
+            app_id: known[app_id] if app_id in known else app_summary(app)
             for app_id, app in catalog.apps.items()
         },
     }
 
 
-def remember_checked(cache: BuildCache | None, data: bytes, catalog: AppCatalog) -> None:
+def remember_checked(
+    cache: BuildCache | None,
+    data: bytes,
+    catalog: AppCatalog,
+    known: Mapping[str, dict[str, Any]] | None = None,
+) -> None:
     """Record that ``data`` (``catalog``'s bytes) parses and encodes back to itself, with
     the summary the next build reads instead of parsing it again."""
     if cache is not None:
-        cache.put(CHECKED_KIND, _checked_key(data), summary_value(catalog))
+        cache.put(CHECKED_KIND, _checked_key(data), summary_value(catalog, known))
 
 
 def _summary(document: dict[str, Any]) -> AppCatalog:
@@ -169,9 +183,18 @@ def entry_part(
 
 
 def catalog_bytes(
-    catalog: AppCatalog, cache: BuildCache | None, canon: CanonicalBytes
+    catalog: AppCatalog,
+    cache: BuildCache | None,
+    canon: CanonicalBytes,
+    known: Mapping[str, tuple[str, dict[str, Any]]] | None = None,
+    made: dict[str, str] | None = None,
 ) -> bytes | None:
-    """``catalog.to_canonical()`` from per-app parts; None when it would not parse back."""
+    """``catalog.to_canonical()`` from per-app parts; None when it would not parse back.
+
+    ``known`` holds (part, summary) of entries whose inputs are unchanged since a build
+    made them (``pipeline.app_records``); ``made`` receives every other entry's part.
+    """
+    known = known or {}
     placeholder = f"apps-{secrets.token_hex(16)}"
     skeleton = catalog.model_copy(update={"apps": {}})
     top = skeleton.to_document()
@@ -188,12 +211,17 @@ def catalog_bytes(
         return None
     parts: list[str] = []
     for app_id in sorted(catalog.apps, key=_utf16_order):
-        part = entry_part(app_id, catalog.apps[app_id], cache, canon)
+        if app_id in known:
+            part: str | None = known[app_id][0]
+        else:
+            part = entry_part(app_id, catalog.apps[app_id], cache, canon)
+            if made is not None and part is not None:
+                made[app_id] = part
         if part is None:
             return None
         parts.append(encode_canonical_json(app_id).decode() + ":" + part)
     data = outline.replace(quoted, "{" + ",".join(parts) + "}").encode()
-    remember_checked(cache, data, catalog)
+    remember_checked(cache, data, catalog, {app_id: each[1] for app_id, each in known.items()})
     return data
 
 

@@ -235,13 +235,15 @@ def check_nested_host_paths(apps: Sequence[ManifestSource]) -> Iterator[Problem]
         by_host.setdefault(volume.host, []).append(index)
     related: dict[int, set[int]] = {}
     for index, (app, volume) in enumerate(volumes):
-        ancestor = posixpath.dirname(volume.host)
-        while ancestor and ancestor != posixpath.dirname(ancestor):
+        # every ancestor but "/", nearest first; host sides are normalised absolute paths
+        # (no "//", no trailing "/"), so cutting at the last "/" is posixpath.dirname
+        ancestor = volume.host
+        while (cut := ancestor.rfind("/")) > 0:
+            ancestor = ancestor[:cut]
             for outer in by_host.get(ancestor, ()):
                 if volumes[outer][0].manifest.id != app.manifest.id:
                     related.setdefault(index, set()).add(outer)
                     related.setdefault(outer, set()).add(index)
-            ancestor = posixpath.dirname(ancestor)
     for index, (app, volume) in enumerate(volumes):
         for other_index in sorted(related.get(index, ())):
             other_app, other = volumes[other_index]

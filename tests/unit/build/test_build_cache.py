@@ -42,11 +42,13 @@ def test_cold_warm_and_no_cache_builds_write_identical_bytes(tmp_path: Path) -> 
     assert cold.catalog_bytes == uncached.catalog_bytes == warm.catalog_bytes
     # 3 manifests + 3 unit sets + 3 entry parts (checked to parse back)
     # + 3 per-app policy results (no error: their warnings, if any)
-    # + 3 icon targets known by their git blob id
-    assert (cold.cache_hits, cold.cache_misses) == (0, 15)
-    assert (warm.cache_hits, warm.cache_misses) == (15, 0)
+    # + 3 icon targets known by their git blob id + 3 app records
+    assert (cold.cache_hits, cold.cache_misses) == (0, 18)
+    # the records are found, but their icons are not published in this new output
+    # folder, so each step looks up its own entry as well
+    assert (warm.cache_hits, warm.cache_misses) == (18, 0)
     # + one "this catalog was checked" verdict, keyed by the catalog's BLAKE3
-    assert len(cache_files(cache)) == 16
+    assert len(cache_files(cache)) == 19
     assert len(list((cache / "checked-catalogs").glob("*.json"))) == 1
     for name in ("none", "cold", "warm"):
         assert (tmp_path / name / "outputs.json").read_bytes() == (
@@ -63,7 +65,9 @@ def test_a_changed_manifest_misses_only_its_own_entries(tmp_path: Path) -> None:
 
     cached = build(source, tmp_path / "cached", cache)
 
-    assert (cached.cache_hits, cached.cache_misses) == (11, 4)
+    # demo-two: its icon hits; its manifest, policy result, record, units and entry part miss.
+    # The other two: all six entries hit (their records too, unusable in a new output folder).
+    assert (cached.cache_hits, cached.cache_misses) == (13, 5)
     assert cached.catalog_bytes == build(source, tmp_path / "uncached", None).catalog_bytes
     assert cached.catalog.apps["demo-two"].version == "2.6"
 
@@ -93,7 +97,7 @@ def test_corrupt_entries_are_ignored_and_rebuilt(tmp_path: Path, damage: object)
 
     assert again.catalog_bytes == first.catalog_bytes == healed.catalog_bytes
     assert again.cache_hits == 0
-    assert (healed.cache_hits, healed.cache_misses) == (15, 0)
+    assert (healed.cache_hits, healed.cache_misses) == (18, 0)
 
 
 def test_keys_cover_the_bytes_and_their_framing() -> None:
