@@ -15,7 +15,7 @@ to check the archive.
 
 Public API: ``DEFERRED``, ``DEFERRED_TYPECODE``, ``ArchiveEntry``,
 ``read_archive_table(executable)``, ``missing_entries(executable, unpack_directory)``,
-``install(executable, unpack_directory)``.
+``DeferredLibraryFinder``, ``install(executable, unpack_directory)``.
 """
 
 from __future__ import annotations
@@ -116,7 +116,12 @@ def _unpack(executable: Path, entry_name: str, entry: ArchiveEntry, destination:
         stream.seek(entry.offset)
         data = stream.read(entry.stored_length)
     if entry.compressed:
-        data = zlib.decompress(data)
+        try:
+            data = zlib.decompress(data)
+        except zlib.error as error:
+            raise DeferredLibraryError(
+                f"{entry_name}: the binary's archive entry is damaged ({error})"
+            ) from None
     if len(data) != entry.length:
         raise DeferredLibraryError(f"{entry_name}: the binary's archive entry is damaged")
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -127,14 +132,19 @@ def _unpack(executable: Path, entry_name: str, entry: ArchiveEntry, destination:
     os.replace(temporary, destination)
 
 
-class _DeferredLibraryFinder(importlib.abc.MetaPathFinder):
+class DeferredLibraryFinder(importlib.abc.MetaPathFinder):
     """Unpacks a deferred library on its package's first import, then finds nothing
     itself: the ordinary finders import the package from the unpacked files."""
 
-    def __init__(self, executable: Path, unpack_directory: Path) -> None:
+    def __init__(
+        self,
+        executable: Path,
+        unpack_directory: Path,
+        deferred: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self.executable = executable
         self.unpack_directory = unpack_directory
-        self.pending = dict(DEFERRED)
+        self.pending = dict(DEFERRED if deferred is None else deferred)
         self.lock = threading.Lock()
 
     def find_spec(
@@ -149,26 +159,22 @@ class _DeferredLibraryFinder(importlib.abc.MetaPathFinder):
         if not wanted:
             return None
         with self.lock:
-            entries = [entry for name in wanted for entry in self.pending.pop(name, ())]
-            if entries:
-                table: dict[str, ArchiveEntry] | None = None
-                for entry_name in entries:
-                    if (self.unpack_directory / entry_name).exists():
+            table: dict[str, ArchiveEntry] | None = None
+            for name in wanted:
+                for entry_name in self.pending.get(name, ()):
+                    destination = self.unpack_directory / entry_name
+                    if destination.exists():
                         continue  # a one-dir bundle, or unpacked already
                     table = table or read_archive_table(self.executable)
                     if entry_name not in table:
                         raise DeferredLibraryError(f"the binary does not carry {entry_name}")
-                    _unpack(
-                        self.executable,
-                        entry_name,
-                        table[entry_name],
-                        self.unpack_directory / entry_name,
-                    )
-                importlib.invalidate_caches()
+                    _unpack(self.executable, entry_name, table[entry_name], destination)
+                self.pending.pop(name, None)  # only once it is all on disk
+            importlib.invalidate_caches()
         return None
 
 
 def install(executable: Path, unpack_directory: Path) -> None:
     """Put the unpacking finder first on ``sys.meta_path`` (once)."""
-    if not any(isinstance(finder, _DeferredLibraryFinder) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _DeferredLibraryFinder(executable, unpack_directory))
+    if not any(isinstance(finder, DeferredLibraryFinder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, DeferredLibraryFinder(executable, unpack_directory))

@@ -89,16 +89,17 @@ def _print_version(context: click.Context, _param: click.Parameter, value: bool)
 
 def _write_imported_modules(_context: click.Context, _param: click.Parameter, path: str) -> None:
     """``--write-imported-modules PATH`` (hidden): when the command ends, write the name
-    of every module it imported, one a line, to PATH — how the frozen tests check that a
-    command imports no more than it needs (``-X importtime`` does not reach a frozen
-    binary)."""
+    of every module it imported (not those marked absent), one a line, to PATH — how the
+    frozen tests check that a command imports no more than it needs (``-X importtime``
+    does not reach a frozen binary)."""
     if not path:
         return
     import atexit
 
     def write() -> None:
         with open(path, "w", encoding="utf-8") as listing:
-            listing.write("".join(f"{name}\n" for name in sorted(sys.modules)))
+            imported = sorted(name for name, module in sys.modules.items() if module is not None)
+            listing.write("".join(f"{name}\n" for name in imported))
 
     atexit.register(write)
 
