@@ -131,3 +131,14 @@ def test_an_iroh_seed_unpacks_iroh_and_binds_its_endpoint(
 
     assert any(line.startswith("iroh seed: iroh://") for line in first_lines), errors
     assert "Traceback" not in errors
+
+
+def test_the_archive_leaves_out_what_the_node_never_imports(archy_node_binary: Path) -> None:
+    archive = CArchiveReader(str(archy_node_binary))
+    modules = set(archive.open_embedded_archive("PYZ.pyz").toc)
+    files = {name.rsplit("/", 1)[-1].split(".")[0] for name in archive.toc}
+
+    never_imported = {"pydantic.v1", "_pydecimal", "rich", "pygments", "markdown_it"}
+    assert modules & never_imported == set()
+    assert {"pydantic", "pydantic_core", "decimal"} <= modules  # what they would replace
+    assert files & {"_codecs_cn", "_codecs_jp", "_codecs_kr", "_multibytecodec"} == set()
