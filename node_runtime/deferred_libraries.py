@@ -4,10 +4,12 @@ A one-file PyInstaller binary unpacks every bundled library into a fresh tempora
 directory (``sys._MEIPASS``) at every start, before any Python runs: about 60 MB, of
 which three libraries are 36 MB that the common commands never load — iroh (swarm
 seeds over iroh), nostr-sdk (``discover`` and relay registries) and cryptography's
-Rust extension (ECDSA and RSA keys only; Ed25519 needs PyNaCl).  The spec stores
-these three in the archive under a type the bootloader does not unpack ("a"), and
-:func:`install` adds an import finder that unpacks one of them into ``sys._MEIPASS``
-the first time its package is imported, then lets the ordinary import go on.
+Rust extension (ECDSA and RSA keys only; Ed25519 needs PyNaCl) — and pydantic-core
+(5 MB) is not needed by ``archy-node tuf``, the conformance client that is started
+once per step.  The spec stores these four in the archive under a type the
+bootloader does not unpack ("a"), and :func:`install` adds an import finder that
+unpacks one of them into ``sys._MEIPASS`` the first time its package is imported,
+then lets the ordinary import go on.
 
 ``DEFERRED`` is the one list: the spec reads it to build the archive, the finder to
 unpack, ``archy-node version`` to check the entries are there, and the frozen tests
@@ -28,6 +30,7 @@ import threading
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 from types import ModuleType
 
@@ -36,6 +39,8 @@ DEFERRED: dict[str, tuple[str, ...]] = {
     "iroh": ("iroh/libiroh_ffi.so",),
     "nostr_sdk": ("nostr_sdk/libnostr_sdk_ffi.so",),
     "cryptography.hazmat.bindings._rust": ("cryptography/hazmat/bindings/_rust.abi3.so",),
+    # the models: every command that reads a catalog, but not `archy-node tuf`
+    "pydantic_core._pydantic_core": (f"pydantic_core/_pydantic_core{EXTENSION_SUFFIXES[0]}",),
 }
 DEFERRED_TYPECODE = "a"  # PyInstaller's "PKG" entry type: listed, never unpacked at start
 
