@@ -105,6 +105,7 @@ def test_a_repository_signed_with_ecdsa_keys_unpacks_cryptography_when_first_che
         server.close()
 
     assert "cryptography" in refreshed  # loaded from the library unpacked on demand
+    assert {"pydantic_core", "httpx", "iroh"} & refreshed == set()  # still packed
     assert (tmp_path / "metadata" / "timestamp.json").exists()  # every ECDSA signature held
 
 
