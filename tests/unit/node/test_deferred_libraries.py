@@ -7,6 +7,7 @@ The frozen binary itself is checked in tests/integration/frozen/test_frozen_star
 from __future__ import annotations
 
 import random
+import sys
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,48 @@ def test_missing_entries_names_what_is_neither_on_disk_nor_deferred(tmp_path: Pa
     (tmp_path / "meipass" / names[0]).parent.mkdir(parents=True)
     (tmp_path / "meipass" / names[0]).write_bytes(b"on disk")
     assert missing_entries(archive, tmp_path / "meipass") == []
+
+
+def version_of_a_frozen_binary(
+    monkeypatch: pytest.MonkeyPatch, executable: Path, unpack_directory: Path
+) -> tuple[int, str, str]:
+    """`archy-node version` as the frozen binary ``executable`` would run it."""
+    from click.testing import CliRunner
+
+    from node_runtime.commands import main
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(executable))
+    monkeypatch.setattr(sys, "_MEIPASS", str(unpack_directory), raising=False)
+    result = CliRunner().invoke(main, ["version"])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_the_start_probe_refuses_a_binary_without_a_deferred_library(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    names = [name for names in DEFERRED.values() for name in names]
+    archive = write_archive(
+        tmp_path / "archy-node",
+        tmp_path,
+        {name: (b"library", DEFERRED_TYPECODE) for name in names if "iroh" not in name},
+    )
+
+    code, out, err = version_of_a_frozen_binary(monkeypatch, archive, tmp_path / "meipass")
+
+    assert (code, out) == (1, "")
+    assert err == "error: the binary does not carry iroh/libiroh_ffi.so\n"
+
+
+def test_the_start_probe_passes_a_binary_that_carries_them_all(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    names = [name for names in DEFERRED.values() for name in names]
+    archive = write_archive(
+        tmp_path / "archy-node", tmp_path, {name: (b"library", DEFERRED_TYPECODE) for name in names}
+    )
+
+    code, out, err = version_of_a_frozen_binary(monkeypatch, archive, tmp_path / "meipass")
+
+    assert (code, err) == (0, "")
+    assert out.startswith("archy-node ")
