@@ -79,6 +79,9 @@ def test_version_and_tuf_help_import_none_of_the_libraries_they_do_not_need(
         assert imported & NOT_AT_START == set(), arguments
     # the conformance client, started once per step, needs no models
     assert "pydantic_core" not in imported_by(archy_node_binary, tmp_path, "tuf", "--help")
+    # the local commands fetch nothing: no HTTP client (a seed or a pull imports it)
+    local = imported_by(archy_node_binary, tmp_path, "status", "--help")
+    assert local & {"httpx", "httpcore", "anyio", "iroh", "nostr_sdk", "cryptography"} == set()
     assert {"blake3", "nacl", "pydantic_core"} <= imported_by(
         archy_node_binary, tmp_path, "version"
     )
