@@ -6,7 +6,8 @@ which three libraries are 36 MB that the common commands never load — iroh (sw
 seeds over iroh), nostr-sdk (``discover`` and relay registries) and cryptography's
 Rust extension (ECDSA and RSA keys only; Ed25519 needs PyNaCl) — and pydantic-core
 (5 MB) is not needed by ``archy-node tuf``, the conformance client that is started
-once per step.  The spec stores these four in the archive under a type the
+once per step, nor OpenSSL (6 MB) by ``archy-node version``, the self-update probe.
+The spec stores these in the archive under a type the
 bootloader does not unpack ("a"), and :func:`install` adds an import finder that
 unpacks one of them into ``sys._MEIPASS`` the first time its package is imported,
 then lets the ordinary import go on.
@@ -34,6 +35,7 @@ from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 from types import ModuleType
 
+_DYNLOAD = f"python{sys.version_info.major}.{sys.version_info.minor}/lib-dynload"
 # import name -> the archive entries (paths under sys._MEIPASS) it needs on disk
 DEFERRED: dict[str, tuple[str, ...]] = {
     "iroh": ("iroh/libiroh_ffi.so",),
@@ -41,6 +43,9 @@ DEFERRED: dict[str, tuple[str, ...]] = {
     "cryptography.hazmat.bindings._rust": ("cryptography/hazmat/bindings/_rust.abi3.so",),
     # the models: every command that reads a catalog, but not `archy-node tuf`
     "pydantic_core._pydantic_core": (f"pydantic_core/_pydantic_core{EXTENSION_SUFFIXES[0]}",),
+    # OpenSSL, for hashlib's sha256/sha512 and for TLS: not for `archy-node version`
+    "_hashlib": (f"{_DYNLOAD}/_hashlib{EXTENSION_SUFFIXES[0]}", "libcrypto.so.3"),
+    "_ssl": (f"{_DYNLOAD}/_ssl{EXTENSION_SUFFIXES[0]}", "libssl.so.3", "libcrypto.so.3"),
 }
 DEFERRED_TYPECODE = "a"  # PyInstaller's "PKG" entry type: listed, never unpacked at start
 
@@ -102,12 +107,8 @@ def read_archive_table(executable: Path) -> dict[str, ArchiveEntry]:
 def missing_entries(executable: Path, unpack_directory: Path) -> list[str]:
     """The deferred libraries that are neither unpacked in ``unpack_directory`` (a one-dir
     bundle has them on disk) nor carried as deferred entries in ``executable``'s archive."""
-    absent = [
-        name
-        for names in DEFERRED.values()
-        for name in names
-        if not (unpack_directory / name).is_file()
-    ]
+    every = dict.fromkeys(name for names in DEFERRED.values() for name in names)  # in order
+    absent = [name for name in every if not (unpack_directory / name).is_file()]
     if not absent:
         return []
     table = read_archive_table(executable)
