@@ -4,16 +4,21 @@ Builds the binaries with scripts/build-node-binary into a temporary directory
 (timing each build), then measures:
 
 1. size: the one-file binary, the one-dir bundle, and the Python sources it
-   replaces are not comparable, so sizes are printed as they are;
-2. start time of ``archy-node version`` (loads the compiled extensions) and
-   ``archy-node tuf --help``: the first run after the build, and the median
-   of RUNS runs, for the one-file binary, the one-dir bundle and
-   ``python -m node_runtime`` — printed as ratios to ``python -m``.
+   replaces are not comparable, so sizes are printed as they are, with the bytes
+   the one-file bootloader unpacks at every start;
+2. start time of ``archy-node version`` (the self-update probe: loads the compiled
+   extensions) and ``archy-node tuf --help``: the first run after the build, and the
+   medians of RUNS runs of wall time and of CPU time (user + system, which waiting
+   for a core does not inflate), for the one-file binary, the one-dir bundle and
+   ``python -m node_runtime`` — printed as ratios to ``python -m``.  The candidates
+   take turns round by round, so the machine's load hits them alike.
 
 Also measured, as references in the same run: python-tuf's client start (a
 Python process importing ``tuf.ngclient``, what its conformance client does
-before any work) and, with ``--compare OTHER``, another one-file binary (say
-the one built from main) for size and start.
+before any work), in an environment of its own (boto3 and botocore made
+unimportable: securesystemslib imports them whenever they are installed, and the
+publisher needs them here; see bench/tuf_start.py), and, with ``--compare OTHER``,
+another one-file binary (say the one built from main) for size and start.
 
 Run: .venv/bin/python bench/node_binary.py [--binary dist/archy-node] [--compare OTHER]
 (skips the one-file build and the one-dir comparison when given a binary).
@@ -22,6 +27,8 @@ Run: .venv/bin/python bench/node_binary.py [--binary dist/archy-node] [--compare
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -32,6 +39,8 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parents[1]
 RUNS = 15
 COMMANDS = (("version",), ("tuf", "--help"))
+# python-tuf in an environment of its own (see bench/tuf_start.py)
+WITHOUT_BOTO3 = "import sys; sys.modules['boto3'] = sys.modules['botocore'] = None; "
 
 
 def build(destination: Path, *options: str) -> float:
@@ -45,14 +54,38 @@ def build(destination: Path, *options: str) -> float:
     return time.perf_counter() - started
 
 
-def start_times(command: list[str]) -> tuple[float, float]:
-    """(first run, median of RUNS runs) in seconds."""
-    samples = []
+def run_once(command: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the process and its children) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=REPOSITORY)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def start_times(commands: dict[str, list[str]]) -> dict[str, tuple[float, float, float]]:
+    """name -> (first run's wall, median wall, median CPU) over RUNS rounds, taking turns."""
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     for _ in range(RUNS + 1):
-        started = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=REPOSITORY)
-        samples.append(time.perf_counter() - started)
-    return samples[0], statistics.median(samples[1:])
+        for name, command in commands.items():
+            samples[name].append(run_once(command))
+    return {
+        name: (
+            runs[0][0],
+            statistics.median(wall for wall, _ in runs[1:]),
+            statistics.median(cpu for _, cpu in runs[1:]),
+        )
+        for name, runs in samples.items()
+    }
+
+
+def unpacked_at_start(binary: Path) -> int:
+    """Bytes the one-file bootloader writes to its temporary directory at every start."""
+    from PyInstaller.archive.readers import CArchiveReader
+
+    return sum(entry[2] for entry in CArchiveReader(str(binary)).toc.values() if entry[4] in "bxZn")
 
 
 def directory_size(path: Path) -> int:
@@ -86,19 +119,28 @@ def main() -> None:
             candidates["compared binary"] = [str(arguments.compare)]
         baseline_name = "python -m node_runtime"
         candidates[baseline_name] = [sys.executable, "-m", "node_runtime"]
-        python_tuf_start = [sys.executable, "-c", "import sys, tuf.ngclient; sys.argv"]
+        for name in ("one-file binary", "compared binary"):
+            if name in candidates:
+                unpacked = unpacked_at_start(Path(candidates[name][0])) / 1e6
+                print(f"unpacked at every start, {name}: {unpacked:5.1f} MB")
+        python_tuf_start = [sys.executable, "-c", f"{WITHOUT_BOTO3}import tuf.ngclient"]
+        print(f"load average at start: {os.getloadavg()[0]:.1f}")
         for command in COMMANDS:
-            print(f"\nstart of `archy-node {' '.join(command)}` (first run, median of {RUNS})")
-            measured = {
-                name: start_times([*prefix, *command]) for name, prefix in candidates.items()
-            }
-            measured["python-tuf client start"] = start_times(python_tuf_start)
-            baseline = measured[baseline_name][1]
-            for name, (first, median) in measured.items():
+            print(
+                f"\nstart of `archy-node {' '.join(command)}` "
+                f"(first run; medians of {RUNS}, candidates taking turns)"
+            )
+            runs = {name: [*prefix, *command] for name, prefix in candidates.items()}
+            runs["python-tuf client start"] = python_tuf_start
+            measured = start_times(runs)
+            _, baseline_wall, baseline_cpu = measured[baseline_name]
+            for name, (first, wall, cpu) in measured.items():
                 print(
-                    f"  {name:24} first {first:5.2f} s  median {median:5.2f} s  "
-                    f"x{median / baseline:4.2f} of python -m"
+                    f"  {name:24} first {first:5.2f} s  wall {wall:5.2f} s "
+                    f"(x{wall / baseline_wall:4.2f})  CPU {cpu:5.2f} s (x{cpu / baseline_cpu:4.2f})"
+                    " of python -m"
                 )
+        print(f"load average at end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

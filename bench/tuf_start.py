@@ -22,7 +22,8 @@ a python-tuf client in an environment of its own does not pay for that, so the
 second row is the fair reference and the one the goal (ratio ≤ 1.0) is
 against.  Printed: the median and best of each, and the ratios of medians.
 
-Run: .venv/bin/python bench/tuf_start.py [--runs 9]
+Run: .venv/bin/python bench/tuf_start.py [--runs 9] [--binary dist/archy-node]
+(--binary also times the frozen binary's `tuf refresh` and `tuf --help`)
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ PYTHON_TUF_REFRESH = (
     "Updater(sys.argv[1], metadata_base_url=sys.argv[2], bootstrap=None).refresh()"
 )
 PYTHON_TUF_IMPORT = "import tuf.ngclient"
+FROZEN = "archy-node tuf (frozen binary)"
 
 
 def timed(command: list[str], metadata_dir: Path | None, root: bytes) -> tuple[float, float]:
@@ -77,6 +79,9 @@ def timed(command: list[str], metadata_dir: Path | None, root: bytes) -> tuple[f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=9, help="alternating rounds (default 9)")
+    parser.add_argument(
+        "--binary", type=Path, help="also time this frozen archy-node (e.g. dist/archy-node)"
+    )
     options = parser.parse_args()
 
     repository = SimulatedRepository()
@@ -113,6 +118,13 @@ def main() -> None:
                     "python-tuf, as installed here": ([python, "-c", PYTHON_TUF_IMPORT], None),
                 },
             }
+            if options.binary is not None:
+                frozen = [str(options.binary.resolve()), "tuf"]
+                steps["refresh"][FROZEN] = (
+                    [*frozen, "--metadata-dir", str(metadata), "--metadata-url", url, "refresh"],
+                    metadata,
+                )
+                steps["--help / import"][FROZEN] = ([*frozen, "--help"], None)
             print(
                 f"one process per step, {options.runs} alternating rounds; "
                 f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
@@ -132,13 +144,16 @@ def main() -> None:
                         f"best {min(walls[name]):5.2f} s;  CPU median "
                         f"{statistics.median(cpus[name]):5.2f} s"
                     )
-                ours, fair = "archy-node tuf (python -m)", "python-tuf, own environment"
-                wall_ratio = statistics.median(walls[ours]) / statistics.median(walls[fair])
-                cpu_ratio = statistics.median(cpus[ours]) / statistics.median(cpus[fair])
-                print(
-                    "  ratio ours / python-tuf (own environment), medians: "
-                    f"wall {wall_ratio:.2f}, CPU {cpu_ratio:.2f}"
-                )
+                fair = "python-tuf, own environment"
+                for ours in ("archy-node tuf (python -m)", FROZEN):
+                    if ours not in candidates:
+                        continue
+                    wall_ratio = statistics.median(walls[ours]) / statistics.median(walls[fair])
+                    cpu_ratio = statistics.median(cpus[ours]) / statistics.median(cpus[fair])
+                    print(
+                        f"  ratio {ours} / python-tuf (own environment), medians: "
+                        f"wall {wall_ratio:.2f}, CPU {cpu_ratio:.2f}"
+                    )
     finally:
         server.close()
 

@@ -87,6 +87,23 @@ def _print_version(context: click.Context, _param: click.Parameter, value: bool)
     context.exit()
 
 
+def _write_imported_modules(_context: click.Context, _param: click.Parameter, path: str) -> None:
+    """``--write-imported-modules PATH`` (hidden): when the command ends, write the name
+    of every module it imported (not those marked absent), one a line, to PATH — how the
+    frozen tests check that a command imports no more than it needs (``-X importtime``
+    does not reach a frozen binary)."""
+    if not path:
+        return
+    import atexit
+
+    def write() -> None:
+        with open(path, "w", encoding="utf-8") as listing:
+            imported = sorted(name for name, module in sys.modules.items() if module is not None)
+            listing.write("".join(f"{name}\n" for name in imported))
+
+    atexit.register(write)
+
+
 @click.group(
     cls=LazyGroup,
     lazy=COMMANDS,
@@ -99,6 +116,14 @@ def _print_version(context: click.Context, _param: click.Parameter, value: bool)
     is_eager=True,
     callback=_print_version,
     help="Print the version and exit.",
+)
+@click.option(
+    "--write-imported-modules",
+    metavar="PATH",
+    hidden=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_write_imported_modules,
 )
 def main() -> None:
     """Archipelago node agent: pull the signed catalog, verify it, apply it."""

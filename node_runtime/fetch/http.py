@@ -43,7 +43,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -75,6 +74,8 @@ TIMESTAMP_NAME = "timestamp.json"
 USER_AGENT = "archy-node"
 
 if TYPE_CHECKING:
+    import ssl  # only for https, through httpx: `archy-node tuf --help` loads no TLS
+
     import httpx
 
 

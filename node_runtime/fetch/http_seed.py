@@ -13,7 +13,7 @@ Public API: ``HttpSeedTransport(seed_url, stall_seconds=…, client=None)``.
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
 
 from node_runtime.fetch.seed_transport import (
     DEFAULT_STALL_SECONDS,
@@ -25,6 +25,9 @@ from node_runtime.fetch.seed_transport import (
     seed_root_url,
 )
 
+if TYPE_CHECKING:  # imported when a seed is used: `archy-node status` and `list` load no httpx
+    import httpx
+
 
 class HttpSeedTransport(BlobTransport):
     """``GET <seed>/blobs/<blake3>`` with a ``Range`` header (see :mod:`seed_server`)."""
@@ -35,6 +38,8 @@ class HttpSeedTransport(BlobTransport):
         stall_seconds: float = DEFAULT_STALL_SECONDS,
         client: httpx.Client | None = None,
     ) -> None:
+        import httpx
+
         self.root = seed_root_url(seed_url)
         self.name = self.root
         self._owns_client = client is None
@@ -47,6 +52,8 @@ class HttpSeedTransport(BlobTransport):
     def read_range(
         self, blake3: str, total_length: int, offset: int, count: int, sink: Sink
     ) -> None:
+        import httpx
+
         url = f"{self.root}/blobs/{blake3}"
         headers = {"Range": f"bytes={offset}-{offset + count - 1}"}
         try:
