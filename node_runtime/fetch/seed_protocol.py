@@ -14,8 +14,8 @@ Public API: ``ALPN``, ``MAX_REQUEST_BYTES``, ``MAX_HEADER_BYTES``,
 ``BlobRequest``, ``BlobAnswer``, ``Refusal`` (codes ``REFUSAL_CODES``),
 ``encode_request``, ``decode_request``, ``encode_answer``, ``encode_refusal``,
 ``decode_response_header``, ``split_header``, ``resolve_range``,
-``parse_http_range``, ``ProtocolError``, ``RangeNotSatisfiableError``,
-``MalformedRangeError``.
+``parse_http_range``, ``metadata_etag``, ``matches_if_none_match``,
+``ProtocolError``, ``RangeNotSatisfiableError``, ``MalformedRangeError``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from catalog.address import is_blake3_hex
+from catalog.address import blake3_hex, is_blake3_hex
 
 ALPN = b"archy/blobs/1"
 MAX_REQUEST_BYTES = 256
@@ -199,3 +199,27 @@ def parse_http_range(header: str | None, total_length: int) -> tuple[int, int] |
     if last and int(last) < start:
         raise MalformedRangeError(f"Range {header[:40]!r} ends before it starts")
     return start, end - start + 1
+
+
+# --- conditional GET of a seed's metadata copy ---
+
+MAX_IF_NONE_MATCH_CHARS = 1024
+
+
+def metadata_etag(data: bytes) -> str:
+    """The strong ETag of a metadata copy: its BLAKE3, quoted (it changes with any byte)."""
+    return f'"{blake3_hex(data)}"'
+
+
+def matches_if_none_match(header: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` value names ``etag`` (RFC 9110 §13.1.2, weak comparison).
+
+    ``*`` matches any current copy.  A missing, empty or oversized value never
+    matches: the answer is then the whole copy, never a wrong 304.
+    """
+    if not header or len(header) > MAX_IF_NONE_MATCH_CHARS:
+        return False
+    if header.strip() == "*":
+        return True
+    wanted = etag.removeprefix("W/")
+    return any(candidate.strip().removeprefix("W/") == wanted for candidate in header.split(","))

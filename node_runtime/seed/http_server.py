@@ -12,7 +12,8 @@ without a thread, a fixed pool answers; timeouts, a connection cap with
   ``targets/`` for clients that only know paths;
 - ``GET /metadata/<name>`` — the metadata copy ``archy-node seed sync`` keeps
   (a node uses it only when its origin is unreachable, through the full TUF
-  checks);
+  checks), with a strong ``ETag`` (the copy's BLAKE3): a request whose
+  ``If-None-Match`` names it is answered ``304`` with no body;
 - ``404`` for anything else.
 
 Uploads (only when the server was given an upload token, see
@@ -37,7 +38,12 @@ import threading
 from typing import BinaryIO
 
 from node_runtime.fetch import seed_protocol
-from node_runtime.fetch.seed_protocol import MalformedRangeError, RangeNotSatisfiableError
+from node_runtime.fetch.seed_protocol import (
+    MalformedRangeError,
+    RangeNotSatisfiableError,
+    matches_if_none_match,
+    metadata_etag,
+)
 from node_runtime.seed.bounded_http import BoundedHttpServer, HttpLimits, OneRequestHandler
 from node_runtime.seed.store import (
     SEND_CHUNK_BYTES,
@@ -188,9 +194,19 @@ class _SeedRequestHandler(OneRequestHandler):
         except BlobNotServedError as error:
             self._plain(404, str(error), send_body)
             return
+        etag = metadata_etag(data)
+        if matches_if_none_match(self.headers.get("If-None-Match"), etag):
+            # Unchanged since the node's last answer: no body (RFC 9110 §15.4.5).
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.send_header("Cache-Control", "no-cache")
+            self.end_headers()
+            self.server.stats.record(0)
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        self.send_header("ETag", etag)
         self.send_header("Cache-Control", "no-cache")
         self.end_headers()
         if send_body:
