@@ -123,3 +123,37 @@ def test_a_result_is_reused_until_the_module_or_a_test_that_covered_it_changes(
     (checkout / "tests/conftest.py").write_text("import os\n")
     assert script.cached_codes("signing/x.py") is None
     assert script.cached_codes("signing/other.py") is None  # never measured
+
+
+def test_a_recheck_runs_only_the_mutants_not_killed_and_keeps_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = load_script()
+    checkout, scratch = tmp_path / "checkout", tmp_path / "scratch"
+    fake_checkout(checkout)
+    fake_checkout(scratch)
+    monkeypatch.setattr(script, "ROOT", checkout)
+    monkeypatch.setattr(script, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(script, "AREA_TESTS", {"signing/": ["tests/unit"]})
+    old = {"k": 1, "s1": 0, "s2": 0, "n": 33, "eq": 0}
+    script.store_codes("signing/x.py", scratch, old, ["tests/unit/test_x.py"], 5.0)
+    (checkout / "tests/unit/test_x.py").write_text("def test_f(): assert 1\n")  # a new test
+    asked: list[list[str] | None] = []
+
+    def measure(module: str, workers: int, only: list[str] | None = None) -> tuple[Path, bool]:
+        asked.append(only)
+        meta = scratch / "mutants/signing/x.py.meta"
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        codes = {"k": None, "s1": 1, "s2": 0, "n": 1, "eq": None}  # mutmut ran only ``only``
+        meta.write_text(json.dumps({"exit_code_by_key": codes}))
+        return scratch, True
+
+    monkeypatch.setattr(script, "measure", measure)
+    result = script.run_module("signing/x.py", 1, {"eq": "same"}, recheck=True)
+    assert asked == [["n", "s1", "s2"]]
+    assert (result.killed, result.survived, result.equivalent) == (3, 1, 1)
+    assert result.survivors == ["s2"]
+    # the source changed: a recheck is a whole run
+    (checkout / "signing/x.py").write_text("def f():\n    return 2\n")
+    script.run_module("signing/x.py", 1, {}, recheck=True)
+    assert asked[-1] == []
