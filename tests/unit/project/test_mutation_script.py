@@ -82,7 +82,8 @@ def fake_checkout(root: Path) -> None:
     (root / "signing/x.py").write_text("def f():\n    return 1\n")
     (root / "tests/unit").mkdir(parents=True)
     (root / "tests/unit/test_x.py").write_text("def test_f(): ...\n")
-    (root / "tests/unit/test_other.py").write_text("def test_g(): ...\n")
+    (root / "tests/other").mkdir()
+    (root / "tests/other/test_other.py").write_text("def test_g(): ...\n")
     (root / "tests/conftest.py").write_text("")
 
 
@@ -100,7 +101,7 @@ def test_a_result_is_reused_until_the_module_or_a_test_that_covered_it_changes(
     stats.parent.mkdir()
     by_function = {
         "signing.x.f": ["tests/unit/test_x.py::test_f", "tests/unit/test_x.py::test_f2"],
-        "signing.xy.g": ["tests/unit/test_other.py::test_g"],  # another module's
+        "signing.xy.g": ["tests/other/test_other.py::test_g"],  # another module's
     }
     stats.write_text(json.dumps({"tests_by_mangled_function_name": by_function}))
     tests = script.covering_tests(scratch, "signing/x.py")
@@ -111,8 +112,12 @@ def test_a_result_is_reused_until_the_module_or_a_test_that_covered_it_changes(
     result = script.run_module("signing/x.py", 1, {})  # from the cache: mutmut never runs
     assert (result.killed, result.survived, result.cached, result.seconds) == (1, 1, True, 12.3)
 
-    (checkout / "tests/unit/test_other.py").write_text("def test_g(): assert 1\n")
+    (checkout / "tests/other/test_other.py").write_text("def test_g(): assert 1\n")
     assert script.cached_codes("signing/x.py") == (codes, 12.3)  # did not cover the module
+    (checkout / "tests/unit/cases.txt").write_text("a case the covering test reads\n")
+    assert script.cached_codes("signing/x.py") is None
+    (checkout / "tests/unit/cases.txt").unlink()
+    assert script.cached_codes("signing/x.py") == (codes, 12.3)
     (checkout / "tests/unit/test_x.py").write_text("def test_f(): assert 1\n")
     assert script.cached_codes("signing/x.py") is None
     (checkout / "tests/unit/test_x.py").write_text("def test_f(): ...\n")
