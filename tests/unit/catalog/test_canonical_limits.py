@@ -59,3 +59,9 @@ def test_keys_sort_by_code_point_for_signing_and_by_utf16_units_in_files() -> No
     value = [{"\ue000": 1, "\U0001f600": 2, "a\n": 3}]
     assert encode_canonical_json(value) == '[{"a\\n":3,"\U0001f600":2,"\ue000":1}]'.encode()
     assert encode_canonical(value) == '[{"a\n":3,"\ue000":1,"\U0001f600":2}]'.encode()
+
+
+def test_a_key_holding_a_lone_surrogate_is_refused_as_text_utf8_cannot_hold() -> None:
+    # an astral key sends the object to the general encoder, which sorts by UTF-16 units
+    with pytest.raises(UnicodeEncodeError):
+        encode_canonical_json({"\U0001f600": 1, "\ud800": 2})
