@@ -18,7 +18,11 @@ from node_runtime.plan.actions import (
     StartMember,
     WriteUnits,
 )
-from node_runtime.plan.app_plan import plan_removal
+from catalog.address import blake3_hex
+from catalog.catalog_model import Companion, TargetFile
+from catalog.manifest import Manifest
+from node_runtime.plan.app_plan import plan_app, plan_removal
+from node_runtime.plan.desired import desired_app
 from node_runtime.plan.observed import ObservedContainer, ObservedState
 from node_runtime.store.applied import AppliedApp
 from tests.realparts import REPO_ROOT
@@ -345,3 +349,90 @@ def test_the_data_root_of_the_plan_is_the_one_asked_for() -> None:
     assert dirs[0] == f"{DATA}/nextcloud"
     starts = [a for a in app.actions if isinstance(a, StartMember)]
     assert all(a.create for a in starts)
+
+
+def test_an_unchanged_app_keeps_its_version_and_target_in_the_plan() -> None:
+    catalog = catalog_of([NEXTCLOUD])
+    app = plan(
+        catalog, {"nextcloud"}, nextcloud_running(catalog), applied_of(catalog, ["nextcloud"])
+    ).app("nextcloud")
+    assert app == AppPlan(
+        "nextcloud", "unchanged", (), version="31.0.7-r1", target=catalog.apps["nextcloud"]
+    )
+
+
+def test_planning_one_app_directly_installs_it_unless_asked_to_stop_it() -> None:
+    # the rollback plans an app with plan_app itself, without naming ``stopped``
+    catalog = catalog_of([NEXTCLOUD])
+    desired = desired_app(catalog.apps["nextcloud"], DATA)
+    app = plan_app(desired, ObservedState(), None, data_root=DATA)
+    assert (app.change, lines(app)[-1]) == ("install", "record-applied:nextcloud")
+
+
+def test_an_applied_record_without_a_usable_data_root_is_removed_in_name_order() -> None:
+    # a record written before the data root was kept: its start order cannot be derived
+    catalog = catalog_of([NEXTCLOUD])
+    old = AppliedApp.of(catalog.apps["nextcloud"], "")
+    app = plan_removal("nextcloud", nextcloud_running(catalog), old)
+    assert lines(app) == [
+        "remove-container:nextcloud:nextcloud-redis (the app was uninstalled)",
+        "remove-container:nextcloud:nextcloud-db (the app was uninstalled)",
+        "remove-container:nextcloud:nextcloud (the app was uninstalled)",
+        "remove-units:nextcloud",
+        "forget-applied:nextcloud",
+    ]
+
+
+def test_a_companion_image_is_loaded_from_its_archive_and_the_others_are_pulled() -> None:
+    stack = catalog_of([STACK]).apps["test-stack"]
+    data = b"an OCI archive"
+    digest = blake3_hex(data)
+    archive = TargetFile(
+        target=f"companions/{digest}.test-stack-store.oci.tar", blake3=digest, length=len(data)
+    )
+    companions = [
+        Companion(member="test-stack-store", image="localhost/archy-test-stack:1",
+                  context_blake3=blake3_hex(b"context"), image_id="1" * 64,
+                  archive=archive),
+        Companion(member="test-stack-web", image="localhost/archy-test-stack:1",
+                  context_blake3=blake3_hex(b"context"), image_id=None, archive=None,
+                  local_override=True),
+    ]  # fmt: skip
+    built = stack.model_copy(update={"companions": companions})
+    desired = desired_app(built, DATA)
+    app = plan_app(desired, ObservedState(), None, data_root=DATA)
+    [image] = [a for a in app.actions if isinstance(a, EnsureImage)]
+    assert line(image) == (
+        f"ensure-image:test-stack:test-stack-store localhost/archy-test-stack:1 archive={digest}"
+    )
+
+
+def test_two_changed_settings_used_by_two_members_are_named_in_the_note() -> None:
+    document = STACK.to_document()
+    document["owner_settings"] = [
+        {"name": "mode", "help": "the mode", "default": "a"},
+        {"name": "level", "help": "the level", "default": "1"},
+    ]
+    for member in document["containers"]:
+        if member["name"] == "test-stack-web":
+            member["env"] = {"MODE": {"setting": "mode"}}
+        if member["name"] == "test-stack-api":
+            member["env"] = {"LEVEL": {"setting": "level"}, "MODE": {"setting": "mode"}}
+    stack = Manifest.model_validate(document)
+    catalog = catalog_of([stack])
+    running = running_state(catalog, ["test-stack"])
+    names = frozenset({"archy-test-stack_mode", "archy-test-stack_level"})
+    state = ObservedState(
+        **{
+            **running.__dict__,
+            "podman_secrets": running.podman_secrets | names,
+            "changed_settings": names,
+        }
+    )
+    app = plan(catalog, {"test-stack"}, state, applied_of(catalog, ["test-stack"])).app(
+        "test-stack"
+    )
+    assert app.reason == (
+        "owner setting mode, level changed: its Podman secret made again, "
+        "test-stack-api, test-stack-web recreated with it (data kept)"
+    )
