@@ -7,6 +7,9 @@ that gains, loses or reorders a step."""
 
 from __future__ import annotations
 
+from catalog.address import blake3_hex
+from catalog.catalog_model import Companion, TargetFile
+from catalog.manifest import Manifest
 from node_runtime.plan.actions import (
     Action,
     AppPlan,
@@ -18,9 +21,6 @@ from node_runtime.plan.actions import (
     StartMember,
     WriteUnits,
 )
-from catalog.address import blake3_hex
-from catalog.catalog_model import Companion, TargetFile
-from catalog.manifest import Manifest
 from node_runtime.plan.app_plan import plan_app, plan_removal
 from node_runtime.plan.desired import desired_app
 from node_runtime.plan.observed import ObservedContainer, ObservedState
