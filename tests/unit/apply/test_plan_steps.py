@@ -24,6 +24,7 @@ from node_runtime.plan.actions import (
 from node_runtime.plan.app_plan import plan_app, plan_removal
 from node_runtime.plan.desired import desired_app
 from node_runtime.plan.observed import ObservedContainer, ObservedState
+from node_runtime.plan.reconcile import paths_to_observe
 from node_runtime.store.applied import AppliedApp
 from tests.realparts import REPO_ROOT
 from tests.support.catalogs import catalog_app, catalog_of, changed, manifest_from_folder
@@ -436,3 +437,66 @@ def test_two_changed_settings_used_by_two_members_are_named_in_the_note() -> Non
         "owner setting mode, level changed: its Podman secret made again, "
         "test-stack-api, test-stack-web recreated with it (data kept)"
     )
+
+
+def test_an_app_known_only_by_its_record_or_only_by_its_containers_is_removed() -> None:
+    catalog = catalog_of([NEXTCLOUD, STACK])
+    stray = ObservedContainer("test-stack-web", "w", True, "test-stack", "test-stack-web", "h")
+    state = ObservedState(containers={"test-stack-web": stray}, network_exists=True)
+    result = plan(catalog, set(), state, applied_of(catalog, ["nextcloud"]))
+    assert [(a.app_id, a.change, lines(a)) for a in result.apps] == [
+        ("nextcloud", "remove", ["remove-units:nextcloud", "forget-applied:nextcloud"]),
+        ("test-stack", "remove", [
+            "remove-container:test-stack:test-stack-web (the app was uninstalled)",
+            "remove-units:test-stack",
+        ]),
+    ]  # fmt: skip
+
+
+def test_only_limits_the_plan_to_the_apps_named() -> None:
+    catalog = catalog_of([NEXTCLOUD, STACK])
+    result = plan(catalog, {"nextcloud", "test-stack"}, ObservedState(), only={"test-stack"})
+    assert [a.app_id for a in result.apps] == ["test-stack"]
+
+
+def test_a_refused_update_keeps_reconciling_the_applied_version_and_says_so() -> None:
+    old = catalog_of([NEXTCLOUD])
+    new = catalog_of([changed(NEXTCLOUD, architectures=["arm64"], revision=2)])
+    state = nextcloud_running(old, containers={})
+    app = plan(new, {"nextcloud"}, state, applied_of(old, ["nextcloud"])).app("nextcloud")
+    assert (app.change, app.reason) == ("refused", "does not run on amd64 (only arm64)")
+    assert (app.version, app.target) == ("31.0.7-r1", old.apps["nextcloud"])
+    assert lines(app)[-2:] == [
+        "create-member:nextcloud:nextcloud",
+        "wait-healthy:nextcloud:nextcloud",
+    ]
+
+
+def test_a_refused_app_whose_applied_version_no_longer_passes_gets_no_actions() -> None:
+    old = catalog_of([NEXTCLOUD]).apps["nextcloud"]
+    db = "archy-nextcloud_nextcloud-db.container"
+    hostile = old.model_copy(
+        update={"units": {**old.units, db: old.units[db] + "AddCapability=SYS_ADMIN\n"}}
+    )
+    new = catalog_of([changed(NEXTCLOUD, architectures=["arm64"], revision=2)])
+    app = plan(
+        new, {"nextcloud"}, ObservedState(), {"nextcloud": AppliedApp.of(hostile, DATA)}
+    ).app("nextcloud")
+    assert app == AppPlan("nextcloud", "refused", (), reason="does not run on amd64 (only arm64)")
+
+
+def test_the_node_observes_the_dirs_and_secrets_of_installed_and_applied_apps() -> None:
+    catalog = catalog_of([NEXTCLOUD, STACK])
+    lnd = catalog_of([manifest_from_folder(REPO_ROOT / "apps/lnd")])
+    good = catalog.apps["test-stack"]
+    db = "archy-nextcloud_nextcloud-db.container"
+    bad = catalog.apps["nextcloud"]
+    bad = bad.model_copy(update={"units": {**bad.units, db: bad.units[db] + "Exec=sh\n"}})
+    with_bad = catalog.model_copy(update={"apps": {"nextcloud": bad, "test-stack": good}})
+    applied = applied_of(lnd, ["lnd"])
+    dirs, secrets = paths_to_observe(with_bad, ["nextcloud", "gone", "test-stack"], applied, DATA)
+    assert sorted(dirs) == [
+        f"{DATA}/lnd", f"{DATA}/lnd/data",
+        f"{DATA}/test-stack", f"{DATA}/test-stack/store",
+    ]  # fmt: skip
+    assert sorted(secrets) == ["archy-lnd_lnd-wallet-password", "archy-test-stack_store-password"]
