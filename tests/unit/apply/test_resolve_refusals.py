@@ -81,8 +81,9 @@ def test_names_an_applied_app_holds_refuse_the_newcomer_even_when_it_sorts_first
         ["beta"], {"alpha": "its container name shared-a is also app 'beta''s"}
     )  # fmt: skip
     # an applied app that is no longer installed keeps its names too
+    held_by_beta = "its container name shared-a is also app 'beta''s"
     accepted, refused = resolve(catalog, ["alpha"], applied=applied)
-    assert (list(accepted), refused) == ([], {"alpha": "its container name shared-a is also app 'beta''s"})  # fmt: skip
+    assert (list(accepted), refused) == ([], {"alpha": held_by_beta})
     # a record whose data root no engine accepts holds nothing
     old = {"beta": AppliedApp.of(catalog.apps["beta"], "")}
     assert resolve(catalog, ["alpha"], applied=old) == (resolve(catalog, ["alpha"])[0], {})
