@@ -146,3 +146,56 @@ def test_providers_come_before_the_apps_that_need_them_whatever_their_ids() -> N
     ])  # fmt: skip
     accepted, _ = resolve(catalog, ["aaa", "mmm", "zzz"])
     assert dependency_order(accepted) == ["mmm", "zzz", "aaa"]
+
+
+def test_every_later_newcomer_is_checked_after_one_is_refused() -> None:
+    # names: alpha keeps shared-a and shared-b; beta and gamma each lose one
+    catalog = catalog_of([
+        members("alpha", ["shared-a", "shared-b"], 18080),
+        members("beta", ["shared-a", "beta-x"], 18081),
+        members("gamma", ["shared-b", "gamma-x"], 18082),
+    ])  # fmt: skip
+    accepted, refused = resolve(catalog, ["alpha", "beta", "gamma"])
+    assert (list(accepted), refused) == (["alpha"], {
+        "beta": "its container name shared-a is also app 'alpha''s",
+        "gamma": "its container name shared-b is also app 'alpha''s",
+    })  # fmt: skip
+    # applied apps holding the names: the refusal names the holder of the first name
+    applied = {k: AppliedApp.of(catalog.apps[k], DATA) for k in ("beta", "gamma")}
+    _, refused = resolve(catalog, ["alpha", "beta", "gamma"], applied=applied)
+    assert refused == {"alpha": "its container name shared-a is also app 'beta''s"}
+    # host ports: three apps on one port
+    ports = catalog_of([simple_manifest(a, port=18080) for a in ("alpha", "beta", "gamma")])
+    _, refused = resolve(ports, ["alpha", "beta", "gamma"])
+    assert refused == {
+        "beta": "host port 18080/tcp is already used by app 'alpha'",
+        "gamma": "host port 18080/tcp is already used by app 'alpha'",
+    }
+    # capabilities: three providers of one
+    coins = catalog_of(
+        [simple_manifest(a, port=p, provides=["coin"]) for a, p in (("alpha", 18080),
+         ("beta", 18081), ("gamma", 18082))]
+    )  # fmt: skip
+    accepted, refused = resolve(coins, ["alpha", "beta", "gamma"])
+    assert (list(accepted), sorted(refused)) == (["alpha"], ["beta", "gamma"])
+    # an app refused for its port is skipped by the names check, the next one is not
+    mixed = catalog_of([
+        members("alpha", ["shared-a"], 18080),
+        members("beta", ["beta-x"], 18080),
+        members("gamma", ["shared-a"], 18082),
+    ])  # fmt: skip
+    _, refused = resolve(mixed, ["alpha", "beta", "gamma"])
+    assert refused == {
+        "beta": "host port 18080/tcp is already used by app 'alpha'",
+        "gamma": "its container name shared-a is also app 'alpha''s",
+    }
+
+
+def test_an_app_is_planned_right_after_what_it_requires_then_the_others_by_id() -> None:
+    catalog = catalog_of([
+        simple_manifest("aaa", port=18080, requires=[{"app": "bbb"}]),
+        simple_manifest("bbb", port=18081),
+        simple_manifest("zzz", port=18082),
+    ])  # fmt: skip
+    accepted, _ = resolve(catalog, ["aaa", "bbb", "zzz"])
+    assert dependency_order(accepted) == ["bbb", "aaa", "zzz"]
