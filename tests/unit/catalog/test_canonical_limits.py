@@ -79,3 +79,14 @@ def test_a_key_holding_a_lone_surrogate_is_refused_as_text_utf8_cannot_hold() ->
     # an astral key sends the object to the general encoder, which sorts by UTF-16 units
     with pytest.raises(UnicodeEncodeError):
         encode_canonical_json({"\U0001f600": 1, "\ud800": 2})
+
+
+@pytest.mark.usefixtures("deep_stack")
+def test_the_general_encoder_also_writes_two_hundred_levels() -> None:
+    # an astral key keeps the value off the standard library's fast path
+    value: Any = {"\U0001f600": 0}
+    for _ in range(199):
+        value = [value]
+    assert encode_canonical_json(value) == ("[" * 199 + '{"\U0001f600":0}' + "]" * 199).encode()
+    with pytest.raises(CanonicalEncodingError):
+        encode_canonical_json([value])
