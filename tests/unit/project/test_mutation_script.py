@@ -158,6 +158,13 @@ def test_a_recheck_runs_only_the_mutants_not_killed_and_keeps_the_others(
     assert asked == [["n", "s1", "s2"]]
     assert (result.killed, result.survived, result.equivalent) == (3, 1, 1)
     assert result.survivors == ["s2"]
+    # nothing left to kill: no run, and the result is kept under the checkout's key
+    killed_all = {"k": 1, "eq": 0}
+    script.store_codes("signing/x.py", scratch, killed_all, ["tests/unit/test_x.py"], 7.0)
+    (checkout / "tests/unit/test_x.py").write_text("def test_f(): assert 2\n")
+    result = script.run_module("signing/x.py", 1, {"eq": "same"}, recheck=True)
+    assert (len(asked), result.killed, result.cached) == (1, 1, True)
+    assert script.cached_codes("signing/x.py") == (killed_all, 7.0)
     # the source changed: a recheck is a whole run
     (checkout / "signing/x.py").write_text("def f():\n    return 2\n")
     script.run_module("signing/x.py", 1, {}, recheck=True)
