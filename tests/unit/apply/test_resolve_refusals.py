@@ -199,3 +199,13 @@ def test_an_app_is_planned_right_after_what_it_requires_then_the_others_by_id() 
     ])  # fmt: skip
     accepted, _ = resolve(catalog, ["aaa", "bbb", "zzz"])
     assert dependency_order(accepted) == ["bbb", "aaa", "zzz"]
+
+
+def test_two_providers_short_of_a_requirement_are_both_named() -> None:
+    catalog = catalog_of([
+        simple_manifest("bitcoin", port=18080, version="27.0"),
+        simple_manifest("knots", port=18081, provides=["bitcoin"], version="28.1"),
+        simple_manifest("indexer", port=18082, requires=[{"app": "bitcoin", "version": ">=29"}]),
+    ])  # fmt: skip
+    _, refused = resolve(catalog, ["bitcoin", "knots", "indexer"])
+    assert refused == {"indexer": "needs 'bitcoin' >=29; installed: bitcoin 27.0, knots 28.1"}
