@@ -97,3 +97,46 @@ def test_a_delta_inflating_past_its_limit_or_cut_short_is_refused() -> None:
     whole = patch()
     assert refusal(whole[:-4]) == "the delta is truncated or has trailing bytes"
     assert refusal(whole + b"extra") == "the delta is truncated or has trailing bytes"
+
+
+@pytest.mark.parametrize(
+    ("ops", "message"),
+    [
+        ([5], "an op is not [path] or [path, value]"),
+        ([[["schema", "x"], 1]], "op path ['schema', 'x'] does not lead to an object in the base"),
+        ([[["schema"], 1.5]], "the patched catalog cannot be encoded: float cannot be encoded "
+                              "canonically (floats are not allowed)"),
+    ],
+)  # fmt: skip
+def test_an_op_the_base_cannot_take_is_refused(ops: list[Any], message: str) -> None:
+    assert refusal(patch(ops=ops)) == message
+
+
+def test_a_result_longer_than_the_signed_length_allows_is_refused() -> None:
+    delta = make_delta(BASE, RESULT)
+    assert refusal(delta, limit=len(RESULT) - 1) == (
+        f"the patched catalog is longer than {len(RESULT) - 1} bytes"
+    )
+
+
+def test_a_raw_control_character_in_a_delta_string_is_read_and_written_escaped() -> None:
+    document = patch(ops=[[["apps", "a", "v"], "PLACEHOLDER"]])
+    text = zlib.decompress(document).replace(b"PLACEHOLDER", b"tab\there")
+    assert apply_delta(BASE, zlib.compress(text), 1 << 20) == (
+        b'{"apps":{"a":{"v":"tab\\there"}},"schema":1}'
+    )
+
+
+def test_only_what_changed_is_in_the_delta() -> None:
+    base = {"apps": {"a": {"v": [1, {"k": 2}]}, "b": {"x": {"y": [1, 2]}}}, "schema": 1}
+    result = {"apps": {"a": {"v": [1, {"k": 3}]}, "b": {"x": {"y": [1, 2]}}}, "schema": 1}
+    delta = make_delta(encode_canonical_json(base), encode_canonical_json(result))
+    assert json.loads(zlib.decompress(delta))["ops"] == [[["apps", "a", "v"], [1, {"k": 3}]]]
+
+
+def test_a_new_catalog_that_is_not_canonical_has_no_delta() -> None:
+    with pytest.raises(DeltaError) as refused:
+        make_delta(BASE, b'{"schema": 1}')
+    assert str(refused.value) == (
+        "the new catalog is not canonical JSON; no delta can reproduce it"
+    )
