@@ -90,8 +90,8 @@ def test_the_base_itself_is_read_as_the_base_catalog() -> None:
 
 def test_a_delta_inflating_past_its_limit_or_cut_short_is_refused() -> None:
     limit = (1 << 16) * 2  # twice the least result limit
-    within = zlib.compress(b" " * (limit // 2))
-    assert refusal(within, limit=1).startswith("the delta is not JSON: ")  # inflated, then read
+    exactly = zlib.compress(b" " * limit)
+    assert refusal(exactly, limit=1).startswith("the delta is not JSON: ")  # inflated, then read
     over = zlib.compress(b" " * (limit + 1))
     assert refusal(over, limit=1) == f"the delta inflates to more than {limit} bytes"
     whole = patch()
