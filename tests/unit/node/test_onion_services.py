@@ -64,3 +64,25 @@ def test_only_a_v3_onion_name_is_read_back() -> None:
     assert valid_onion_hostname(ONION + "\n") == ONION
     for junk in ("", "example.org", "a" * 56 + ".onion.evil", "A" * 56 + ".onion", "secret"):
         assert valid_onion_hostname(junk) is None
+
+
+def test_a_v3_name_may_use_every_base32_character() -> None:
+    every = "abcdefghijklmnopqrstuvwxyz234567" + "a" * 24 + ".onion"
+    assert valid_onion_hostname(every) == every
+
+
+def test_a_port_whose_member_has_no_address_is_left_out_and_the_next_port_kept() -> None:
+    document = simple_manifest("alpha").to_document()
+    first = {**document["containers"][0], "name": "alpha-a"}
+    second = {**document["containers"][0], "name": "alpha-b"}
+    first["ports"] = [{"container": 8080, "host": 18080, "expose": "tor"}]
+    second["ports"] = [{"container": 9090, "host": 19090, "expose": "tor"}]
+    document["containers"] = [first, second]
+    if document.get("ui"):
+        document["ui"] = {**document["ui"], "container": "alpha-b"}
+    requests = onion_requests([Manifest.model_validate(document)])
+    text = render_services_torrc(requests, {"alpha-b": "10.89.0.9"})
+    assert text.splitlines()[2:] == [
+        "HiddenServiceDir /var/lib/tor/onion-alpha",
+        "HiddenServicePort 19090 10.89.0.9:9090",
+    ]
