@@ -66,6 +66,8 @@ def turn_into_what_an_old_binary_left(node: ContainerNode) -> None:
     owners = {f"archy-{APP}-{name}": APP for name in ("key", "token")}
     node.put_file(f"{STATE_ROOT}/state/secret-owners.json",
                   json.dumps({"schema": 1, "secrets": owners}).encode())  # fmt: skip
+    # an old binary knew no migrations: the record today's install wrote goes
+    box.run_as_node(["rm", f"{STATE_ROOT}/state/migrations.json"])
     # Podman secrets under the old names, made from the same value files
     for name in ("key", "token"):
         box.run_as_node(["podman", "secret", "rm", f"archy-{APP}_{name}"])
