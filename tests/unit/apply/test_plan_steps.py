@@ -442,7 +442,7 @@ def test_two_changed_settings_used_by_two_members_are_named_in_the_note() -> Non
 def test_an_app_known_only_by_its_record_or_only_by_its_containers_is_removed() -> None:
     catalog = catalog_of([NEXTCLOUD, STACK])
     stray = ObservedContainer("test-stack-web", "w", True, "test-stack", "test-stack-web", "h")
-    state = ObservedState(containers={"test-stack-web": stray}, network_exists=True)
+    state = ObservedState(containers={"test-stack-web": stray}, networks=frozenset({"archy-net"}))
     result = plan(catalog, set(), state, applied_of(catalog, ["nextcloud"]))
     assert [(a.app_id, a.change, lines(a)) for a in result.apps] == [
         ("nextcloud", "remove", ["remove-units:nextcloud", "forget-applied:nextcloud"]),
