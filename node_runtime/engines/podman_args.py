@@ -102,6 +102,11 @@ def network_isolation_arguments(name: str) -> list[str]:
     return ["network", "inspect", "--format", '{{index .Options "isolate"}}', name]
 
 
+def network_users_arguments(name: str) -> list[str]:
+    """``podman ps --all``: the id of every container (running or not) attached to NAME."""
+    return ["ps", "--all", "--quiet", "--filter", f"network={name}"]
+
+
 def network_list_arguments() -> list[str]:
     """``podman network ls``: one network name a line."""
     return ["network", "ls", "--format", "{{.Name}}"]

@@ -43,6 +43,7 @@ from node_runtime.engines.podman_args import (
     network_isolation_arguments,
     network_list_arguments,
     network_remove_arguments,
+    network_users_arguments,
     remove_arguments,
     run_arguments,
     secret_create_arguments,
@@ -207,9 +208,10 @@ class PodmanEngine:
     # -- node-wide resources -------------------------------------------------------------------
 
     def create_network(self, name: str) -> None:
-        """Create app network ``name``, isolated.  A registry's network is refused while an
-        ``archy-net`` made before networks were isolated exists: podman drops traffic only
-        between two isolated networks, so the official apps would stay reachable."""
+        """Create app network ``name``, isolated.  An app network made before networks were
+        isolated is made again, isolated, when no container is attached to it; while one is,
+        a registry's network is refused: podman drops traffic only between two isolated
+        networks, so the official apps would stay reachable."""
         if name != NETWORK_NAME:
             self._require_isolated(NETWORK_NAME)
         if self._run(network_exists_arguments(name), timeout=INSPECT_TIMEOUT).ok:
@@ -222,12 +224,27 @@ class PodmanEngine:
 
     def _require_isolated(self, name: str) -> None:
         result = self._run(network_isolation_arguments(name), timeout=INSPECT_TIMEOUT)
-        if result.ok and result.stdout.decode(errors="replace").strip() != "true":
+        if not result.ok or result.stdout.decode(errors="replace").strip() == "true":
+            return
+        if not self._make_isolated_if_unused(name):
             raise EngineError(
                 f"network {name} exists but is not isolated (made before registries had "
                 f"networks of their own); stop the apps on it and `podman network rm {name}`, "
                 "then apply again"
             )
+
+    def _make_isolated_if_unused(self, name: str) -> bool:
+        """Make network ``name`` again, isolated, when no container (running or not) is
+        attached to it: nothing is cut off.  False while one is, or when podman refuses."""
+        users = self._run(network_users_arguments(name), timeout=INSPECT_TIMEOUT)
+        if not users.ok or users.stdout.strip():
+            return False
+        if not self._run(network_remove_arguments(name), timeout=INSPECT_TIMEOUT).ok:
+            return False
+        created = self._run(network_create_arguments(name, ignore_existing=False))
+        if not created.ok:
+            raise EngineError(f"creating network {name} failed: {created.error_line()}")
+        return True
 
     def remove_network(self, name: str) -> None:
         """Remove a registry's network; refused (EngineError) while a container uses it."""

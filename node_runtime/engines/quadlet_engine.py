@@ -330,6 +330,11 @@ class QuadletEngine(PodmanEngine):
         if name != NETWORK_NAME:
             self._require_isolated(NETWORK_NAME)
 
+    def _make_isolated_if_unused(self, name: str) -> bool:
+        """Never here: the network's unit service made it, and systemd would not make it
+        again (the service stays active); the owner removes it, as the refusal says."""
+        return False
+
     def remove_network(self, name: str) -> None:
         """The registry network's unit goes, then the network (podman refuses while a
         container uses it)."""

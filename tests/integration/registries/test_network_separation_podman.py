@@ -172,15 +172,20 @@ def test_a_third_party_app_cannot_reach_an_official_app_that_official_apps_reach
     assert code == 0 and "200 OK" in output, output
 
 
-def test_a_registry_network_is_refused_beside_an_archy_net_made_without_isolation(
-    rootless_podman: RootlessPodman,
+def test_an_archy_net_made_without_isolation_is_made_again_once_nothing_uses_it(
+    rootless_podman: RootlessPodman, busybox_image: str
 ) -> None:
     """A node whose archy-net predates isolation: podman would not drop traffic from a
-    registry's network to it, so the engine refuses to create one and says what to do."""
+    registry's network to it.  While a container is attached to it the engine refuses to
+    create a registry's network and says what to do; once none is, it makes archy-net
+    again, isolated, and goes on."""
     engine = PodmanEngine(PodmanAsTestUser(rootless_podman))
     removed = rootless_podman.run("network", "rm", "archy-net", check=False)
     assert removed.returncode == 0 or "network not found" in str(removed.stderr), removed.stderr
     rootless_podman.run("network", "create", "archy-net")
+    attached = f"netsep-old-{free_port()}"
+    rootless_podman.run("create", "--name", attached, "--network", "archy-net", busybox_image,
+                        "true")  # fmt: skip
     try:
         with pytest.raises(EngineError) as refused:
             engine.create_network(DEV_NET)
@@ -190,17 +195,26 @@ def test_a_registry_network_is_refused_beside_an_archy_net_made_without_isolatio
             "then apply again"
         )
         assert not _network_exists(rootless_podman, DEV_NET)
-        rootless_podman.run("network", "rm", "archy-net")
-        engine.create_network("archy-net")
+        assert _isolation(rootless_podman, "archy-net") != "true"
+
+        rootless_podman.run("rm", attached)
         engine.create_network(DEV_NET)
+        assert _isolation(rootless_podman, "archy-net") == "true"
+        assert _isolation(rootless_podman, DEV_NET) == "true"
         assert engine.observe().networks == frozenset({"archy-net", DEV_NET})
         engine.remove_network(DEV_NET)
         assert not _network_exists(rootless_podman, DEV_NET)
         with pytest.raises(EngineError, match="not a registry's network"):
             engine.remove_network("archy-net")
     finally:
+        rootless_podman.run("rm", "--force", attached, check=False)
         rootless_podman.run("network", "rm", DEV_NET, check=False)
         rootless_podman.run("network", "rm", "archy-net", check=False)
+
+
+def _isolation(podman: RootlessPodman, network: str) -> str:
+    inspect = ["network", "inspect", "--format", '{{index .Options "isolate"}}', network]
+    return str(podman.run(*inspect).stdout).strip()
 
 
 def _network_exists(podman: RootlessPodman, network: str) -> bool:
