@@ -28,6 +28,8 @@ from signing.metadata_fields import (
     unknown_fields,
 )
 
+_LOWER_HEX = frozenset("0123456789abcdef")
+
 
 def path_matches_pattern(target_path: str, pattern: str) -> bool:
     """TUF path patterns: shell wildcards per ``/``-separated segment, same depth."""
@@ -141,10 +143,11 @@ class SuccinctRoles:
         suffix = role_name[len(prefix) :]
         if not role_name.startswith(prefix) or len(suffix) != self._suffix_length():
             return False
-        try:
-            return int(suffix, 16) < 2**self.bit_length and suffix == suffix.lower()
-        except ValueError:
+        # lowercase hex digits only: int() alone would take "-1", "+1" or " 1"
+        if not suffix or any(char not in _LOWER_HEX for char in suffix):
             return False
+        bins: int = 2**self.bit_length
+        return int(suffix, 16) < bins
 
 
 @dataclass(frozen=True)
