@@ -178,3 +178,51 @@ def test_the_search_order_and_the_keys_asked_of_each_role() -> None:
     assert bins.keys_and_threshold("apps") is None
     assert Delegations(keys={}).keys_and_threshold("apps") is None
     assert list(Delegations(keys={}).roles_for_target("apps/demo/icon.png")) == []
+
+
+def succinct(**fields: Any) -> dict[str, Any]:
+    bins = {"keyids": [], "threshold": 1, "bit_length": 1, "name_prefix": "bin", **fields}
+    return {"keys": {}, "succinct_roles": bins}
+
+
+def one_role(**fields: Any) -> dict[str, Any]:
+    return {"keys": {}, "roles": [{**role("a"), **fields}]}
+
+
+def test_each_malformed_field_is_refused_with_its_path() -> None:
+    cases = [
+        (succinct(bit_length=0), "D.succinct.bit_length: must be an integer ≥ 1"),
+        (succinct(threshold=0), "D.succinct.threshold: must be an integer ≥ 1"),
+        (succinct(keyids="k"), "D.succinct.keyids: must be a list of strings"),
+        (succinct(keyids=["k", "k"]), "D.succinct.keyids: must not repeat an entry"),
+        (succinct(name_prefix=3), "D.succinct.name_prefix: must be a string"),
+        (one_role(keyids=["k", "k"]), "D.roles[0].keyids: must not repeat an entry"),
+        (one_role(threshold=0), "D.roles[0].threshold: must be an integer ≥ 1"),
+        (one_role(terminating="no"), "D.roles[0].terminating: must be true or false"),
+        (one_role(paths="x"), "D.roles[0].paths: must be a list of strings"),
+        (
+            one_role(path_hash_prefixes=[1]),
+            "D.roles[0].path_hash_prefixes: must be a list of strings",
+        ),
+        (one_role(name=5), "D.roles[0].name: must be a string"),
+    ]
+    for data, message in cases:
+        with pytest.raises(MetadataFormatError) as refused:
+            Delegations.from_dict(data, "D")
+        assert str(refused.value) == message
+    # the smallest accepted values, and a path listed twice (not refused, like python-tuf)
+    assert Delegations.from_dict(succinct(), "D").succinct_roles == SuccinctRoles((), 1, 1, "bin")
+    twice = Delegations.from_dict(one_role(paths=["x", "x"]), "D")
+    assert twice.roles is not None and twice.roles["a"].paths == ("x", "x")
+
+
+def test_only_unknown_fields_are_kept_as_extra() -> None:
+    parsed = Delegations.from_dict(
+        {"keys": {}, "x-top": 1, "roles": [role("a", paths=["x"], x_role=2)]}, "D"
+    )
+    assert parsed.extra == {"x-top": 1}
+    assert parsed.roles is not None and parsed.roles["a"].extra == {"x_role": 2}
+    bins = Delegations.from_dict(succinct(**{"x-bins": 3}), "D").succinct_roles
+    assert bins is not None and bins.extra == {"x-bins": 3}
+    prefixed = Delegations.from_dict(one_role(path_hash_prefixes=["0"]), "D")
+    assert prefixed.roles is not None and prefixed.roles["a"].extra == {}
