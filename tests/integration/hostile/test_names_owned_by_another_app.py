@@ -12,7 +12,6 @@ functions whether they still collide and checks the node's behaviour either way.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from click.testing import CliRunner, Result
 from catalog.runtime_names import podman_secret_name
 from catalog.unit_check import container_unit_file
 from node_runtime.commands import main
-from node_runtime.engines.container_engine import CommandResult, EngineError
+from node_runtime.engines.container_engine import EngineError
 from node_runtime.engines.podman_engine import PodmanEngine
 from node_runtime.engines.quadlet_engine import remove_app_units, write_app_units
 from node_runtime.plan.observed import ObservedState
@@ -29,6 +28,7 @@ from node_runtime.plan.reconcile import plan_reconcile
 from node_runtime.store.applied import AppliedApp
 from node_runtime.store.node_config import STATE_ROOT_ENV
 from pipeline.render import render_app
+from tests.realparts.engine_runner import PodmanAsTestUser
 from tests.realparts.podman_user import RootlessPodman
 from tests.support.catalogs import catalog_of, simple_manifest, with_member_changes
 from tests.support.repos import make_repository, manifest_yaml
@@ -186,19 +186,6 @@ def test_a_member_named_like_another_apps_container_refuses_the_newcomer() -> No
     evil = plan.app("evil")
     assert (evil.change, evil.actions) == ("refused", ())
     assert evil.reason == "its container name gate-vault is also app 'gate-vault''s"
-
-
-class PodmanAsTestUser:
-    """The podman runner of the engine, as the rootless test user (real podman)."""
-
-    def __init__(self, podman: RootlessPodman) -> None:
-        self.podman = podman
-
-    def __call__(
-        self, args: Sequence[str], *, input: bytes | None = None, timeout: float
-    ) -> CommandResult:
-        done = self.podman.run(*args, check=False, input=input, text=False, timeout=timeout)
-        return CommandResult(done.returncode, done.stdout, done.stderr)
 
 
 @pytest.mark.integration

@@ -16,7 +16,7 @@ tested with the stage engine in ``test_two_registries.py`` and ``test_clashes.py
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,12 +24,13 @@ import pytest
 from catalog.app_network import registry_network
 from catalog.catalog_model import AppCatalog
 from catalog.manifest import Manifest
-from node_runtime.engines.container_engine import CommandResult, EngineError
+from node_runtime.engines.container_engine import EngineError
 from node_runtime.engines.podman_engine import PodmanEngine
 from pipeline.render import render_app
 from signing.developer import sign_manifest
 from signing.did_key import DidKeySigner
 from tests.integration.lifecycle.node_agent import NodeAgent
+from tests.realparts.engine_runner import PodmanAsTestUser
 from tests.realparts.net import free_port
 from tests.realparts.podman_user import RootlessPodman
 from tests.support.catalogs import catalog_app, catalog_of, simple_manifest
@@ -57,19 +58,6 @@ def _dependent() -> Manifest:
     document: dict[str, Any] = simple_manifest("sep-client", port=free_port()).to_document()
     document["requires"] = [{"app": "sepweb"}]
     return Manifest.model_validate(document)
-
-
-class PodmanAsTestUser:
-    """The engine's podman runner, as the rootless test user (real podman)."""
-
-    def __init__(self, podman: RootlessPodman) -> None:
-        self.podman = podman
-
-    def __call__(
-        self, args: Sequence[str], *, input: bytes | None = None, timeout: float
-    ) -> CommandResult:
-        done = self.podman.run(*args, check=False, input=input, text=False, timeout=timeout)
-        return CommandResult(done.returncode, done.stdout, done.stderr)
 
 
 def merged_catalog() -> AppCatalog:
