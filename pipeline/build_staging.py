@@ -3,9 +3,11 @@
 Targets (icons, node binaries, the catalog) are written to a temporary staging folder
 inside the output folder under content-addressed names, then moved into ``targets/``;
 a name already published is never replaced.  ``write_file`` writes atomically
-(temporary file in the same folder, then rename); node binaries are copied into the
-staging folder, which nothing reads until it is moved.  ``outputs_manifest`` lists the
-targets the publisher uploads.
+(temporary file in the same folder, then rename) and durably; what is staged is written
+without an fsync each (``stage_file``; node binaries are copied) into the staging folder,
+which nothing reads until it is moved, and ``publish_staged`` makes it durable at once
+before moving it: one journal commit for a thousand icons instead of two per icon.
+``outputs_manifest`` lists the targets the publisher uploads.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from catalog.catalog_model import (
     TargetFile,
 )
 from catalog.manifest import Manifest
-from pipeline.atomic_file import write_file_atomically
+from pipeline.atomic_file import fsync_directory, make_durable, write_file_atomically
 from pipeline.build_cache import BuildCache, cache_key
 from pipeline.gitsource import (
     Snapshot,
@@ -83,7 +85,7 @@ def stage_icon(
     digest = blake3_hex(data)
     target = TargetFile(target=f"icons/{digest}.{manifest.id}.svg", blake3=digest, length=len(data))
     if published is None or not (published / target.target).is_file():
-        write_file(staging / target.target, data)
+        stage_file(staging / target.target, data)
     if cache is not None and key is not None:
         cache.put("icons", key, target.model_dump(mode="json"))
     return target, None
@@ -124,6 +126,11 @@ def write_file(path: Path, data: bytes) -> None:
     write_file_atomically(path, data, mode=PUBLIC_FILE_MODE)
 
 
+def stage_file(path: Path, data: bytes) -> None:
+    """Write a build output into the staging folder: not fsynced until :func:`publish_staged`."""
+    write_file_atomically(path, data, mode=PUBLIC_FILE_MODE, durable=False)
+
+
 @contextmanager
 def staging_dir(out_dir: Path) -> Iterator[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -135,14 +142,33 @@ def staging_dir(out_dir: Path) -> Iterator[Path]:
 
 
 def publish_staged(staging: Path, targets_dir: Path) -> None:
-    """Move staged targets into place; content-addressed names never need replacing."""
+    """Move staged targets into place; content-addressed names never need replacing.
+
+    The staged files are made durable first (all at once), then moved; every folder that
+    received one is fsynced, so a published target survives a power cut with its name.
+    """
+    moves: list[tuple[Path, Path]] = []
     for root, _dirs, files in os.walk(staging):
         for name in sorted(files):
             source = Path(root) / name
             destination = targets_dir / source.relative_to(staging)
-            destination.parent.mkdir(parents=True, exist_ok=True)
             if not destination.exists():
-                source.replace(destination)
+                moves.append((source, destination))
+    if not moves:
+        return
+    make_durable([source for source, _ in moves])
+    touched: set[Path] = set()
+    for source, destination in moves:
+        folder = destination.parent
+        if folder not in touched and not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            touched.update(folder.parents)
+        touched.add(folder)
+        source.replace(destination)
+    for folder in sorted(touched):
+        if folder == targets_dir or targets_dir in folder.parents:
+            fsync_directory(folder)
+    fsync_directory(targets_dir.parent)
 
 
 def outputs_manifest(catalog: AppCatalog, catalog_bytes: bytes) -> dict[str, TargetFile]:

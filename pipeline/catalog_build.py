@@ -59,6 +59,7 @@ from pipeline.build_cache import (
 from pipeline.build_staging import (
     outputs_manifest,
     publish_staged,
+    stage_file,
     stage_icon,
     stage_node_binaries,
     staging_dir,
@@ -368,7 +369,7 @@ def _build_catalog(options: BuildOptions, progress: BuildProgress) -> BuildResul
             remember_records(verdicts.cache, catalog, fresh, made, verdicts, sources)
 
         outputs = outputs_manifest(catalog, catalog_bytes)
-        write_file(staging / outputs[CATALOG_NAME].target, catalog_bytes)
+        stage_file(staging / outputs[CATALOG_NAME].target, catalog_bytes)
         publish_staged(staging, options.out_dir / "targets")
     outputs_document = {name: target.model_dump() for name, target in outputs.items()}
     write_file(options.out_dir / OUTPUTS_NAME, json.dumps(outputs_document, indent=2).encode())
