@@ -27,7 +27,7 @@ from node_runtime.apply.health import wait_healthy
 from node_runtime.apply.hook_dropins import app_hooks_dropins, node_program
 from node_runtime.apply.hooks import run_member_hooks
 from node_runtime.apply.outcome import ActionFailed
-from node_runtime.apply.secrets import generate_secret_value, read_secret_file, write_secret_once
+from node_runtime.apply.secrets import first_secret_value, read_secret_file, write_secret_once
 from node_runtime.engines.container_engine import ContainerEngine, EngineError
 from node_runtime.plan.actions import (
     Action,
@@ -114,10 +114,11 @@ def execute_action(action: Action, context: ExecutionContext) -> None:
             engine.remove_network(name)
         case CreateDataDir(path=path, container_uid=uid):
             create_data_dir(engine, path, uid, context.data_root)
-        case GenerateSecret(app_id=app_id, secret=secret):
+        case GenerateSecret(app_id=app_id, secret=secret, kept_before=kept_before):
+            before = None if kept_before is None else secret_file(state_root, *kept_before)
             write_secret_once(
                 secret_file(state_root, app_id, secret.name),
-                generate_secret_value(secret),
+                first_secret_value(secret, before, state_root),
                 state_root,
             )
         case CreatePodmanSecret(app_id=app_id, secret_name=name):

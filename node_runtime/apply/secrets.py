@@ -29,6 +29,19 @@ def generate_secret_value(secret: GeneratedSecret) -> bytes:
     return "".join(secrets.choice(alphabet) for _ in range(secret.length)).encode()
 
 
+def first_secret_value(
+    secret: GeneratedSecret, kept_before: Path | None, state_root: Path
+) -> bytes:
+    """The value a new secret file starts with: the one kept at ``kept_before`` (where the
+    app filed the secret before it exported it with a capability) when there is one, else a
+    new random value."""
+    if kept_before is not None:
+        kept = read_secret_file(kept_before, state_root)
+        if kept:
+            return kept
+    return generate_secret_value(secret)
+
+
 def write_secret_once(path: Path, value: bytes, state_root: Path) -> bool:
     """Create ``path`` (0600, in a 0700 dir) with ``value`` unless it exists; False when it
     already did.  No symlink below ``state_root`` is followed (ActionFailed if one is there)."""

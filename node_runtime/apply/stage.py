@@ -19,11 +19,11 @@ from catalog.spec_problems import RuntimeSpecError
 from node_runtime.apply.data_dirs import create_data_dir, data_dir_exists
 from node_runtime.apply.hook_dropins import app_hooks_dropins, node_program
 from node_runtime.apply.outcome import ActionFailed, ApplyReport, AppResult
-from node_runtime.apply.secrets import generate_secret_value, write_secret_once
+from node_runtime.apply.secrets import first_secret_value, write_secret_once
 from node_runtime.engines.container_engine import EngineError
 from node_runtime.engines.quadlet_engine import app_unit_files, network_unit_networks
 from node_runtime.engines.stage_engine import StageEngine, staged_reason
-from node_runtime.plan.app_plan import hooked_members
+from node_runtime.plan.app_plan import exported_secrets_before, hooked_members
 from node_runtime.plan.desired import UnitsRefused, app_data_dirs, desired_app
 from node_runtime.store.paths import NodePaths, secret_file, secret_file_exists
 from node_runtime.store.stopped import read_stopped
@@ -139,10 +139,14 @@ def _stage_app(
                     f"{path} is owned by the node user, not container uid {container_uid} "
                     "(the stage engine maps no uids)"
                 )
+        before = exported_secrets_before(app.manifest)
         for home in secret_homes(app.manifest):
             value_file = secret_file(state_root, home.owner, home.name)
             if home.secret is not None and not secret_file_exists(value_file, state_root):
-                write_secret_once(value_file, generate_secret_value(home.secret), state_root)
+                kept = before.get(home.name)
+                kept_file = None if kept is None else secret_file(state_root, *kept)
+                value = first_secret_value(home.secret, kept_file, state_root)
+                write_secret_once(value_file, value, state_root)
         dropins = app_hooks_dropins(app_id, hooked_members(desired.manifest), node_program(),
                                     state_root, hook_sources)  # fmt: skip
         engine.write_units(app_id, dict(desired.units), dropins)

@@ -58,10 +58,17 @@ class CreateDataDir:
 
 @dataclass(frozen=True)
 class GenerateSecret:
-    """Generate a secret value and keep it in the node's 0600 file (first install only)."""
+    """Generate a secret value and keep it in the node's 0600 file (first install only).
+
+    ``kept_before`` is set for a secret the app exports with a capability: the
+    ``(app, name)`` it was filed under before capabilities existed.  A value found there
+    is taken over instead of a new one, so an app that started exporting its secret keeps
+    the value its data was made with (docs/naming-migration.md).
+    """
 
     app_id: str
     secret: GeneratedSecret
+    kept_before: tuple[str, str] | None = None
 
     @property
     def step(self) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from catalog.manifest import HookStep, Manifest
 from catalog.runtime_names import podman_secret_name
 from catalog.runtime_spec import app_runtime_specs, start_order
-from catalog.secret_homes import secret_homes
+from catalog.secret_homes import secret_home, secret_homes
 from catalog.spec_problems import RuntimeSpecError
 from node_runtime.plan.actions import (
     Action,
@@ -40,6 +40,15 @@ from node_runtime.plan.actions import (
 from node_runtime.plan.desired import DesiredApp, app_data_dirs
 from node_runtime.plan.observed import ObservedState
 from node_runtime.store.applied import AppliedApp
+
+
+def exported_secrets_before(manifest: Manifest) -> dict[str, tuple[str, str]]:
+    """{name a capability's secret is filed under: (app, name) it had before capabilities}."""
+    return {
+        secret_home(manifest, secret.name)[1]: (manifest.id, secret.name)
+        for secret in manifest.generated_secrets
+        if manifest.exported_secret(secret.name) is not None
+    }
 
 
 def _images(desired: DesiredApp, members: Iterable[str]) -> list[EnsureImage]:
@@ -118,11 +127,12 @@ def plan_app(
     for path, container_uid in app_data_dirs(desired, data_root):
         if path not in observed.existing_dirs:
             actions.append(CreateDataDir(app_id, path, container_uid))
+    before = exported_secrets_before(desired.manifest)
     for home in secret_homes(desired.manifest):
         has_file = home.podman_name in observed.secret_files
         in_podman = home.podman_name in observed.podman_secrets
         if not has_file and not in_podman and home.secret is not None:
-            actions.append(GenerateSecret(home.owner, home.secret))
+            actions.append(GenerateSecret(home.owner, home.secret, before.get(home.name)))
         if not in_podman:
             actions.append(CreatePodmanSecret(home.owner, home.name))
         elif home.secret is None and home.podman_name in observed.changed_settings:

@@ -72,3 +72,23 @@ def test_the_dependent_reads_the_providers_one_secret_at_runtime(agent: NodeAgen
     assert not [name for name in secrets if name.startswith("archy-gate-wallet_")]
     aliases = agent.podman.inspect_field("gate-coin", "{{json .NetworkSettings.Networks}}")
     assert '"gatecoind"' in aliases
+
+
+def test_a_provider_keeps_the_value_it_had_before_it_exported_the_secret(
+    agent: NodeAgent,
+) -> None:
+    # a node from before capabilities: gate-coin filed its token under its own name
+    folder = agent.state_root / "secrets/gate-coin"
+    folder.mkdir(parents=True, mode=0o700)
+    (folder / "token").write_bytes(b"made-before-capabilities")
+    (folder / "token").chmod(0o600)
+    agent.publish(catalog_of([_provider(), _dependent()]))
+    agent.install("gate-coin", "--no-apply")
+    agent.install("gate-wallet", "--no-apply")
+    rc, document = agent.apply()
+    assert rc == 0, document
+    kept = agent.state_root / "secrets/cap/gatecoin_token"
+    assert kept.read_bytes() == b"made-before-capabilities"
+    assert _env(agent, "gate-coin", "TOKEN") == "made-before-capabilities"
+    assert _env(agent, "gate-wallet", "COIN_TOKEN") == "made-before-capabilities"
+    assert (folder / "token").read_bytes() == b"made-before-capabilities"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from catalog.manifest import Manifest
 from catalog.runtime_names import podman_secret_name
 from node_runtime.plan.actions import (
     CreateDataDir,
@@ -86,6 +87,19 @@ def test_a_fresh_install_creates_dirs_secrets_network_then_starts_and_records() 
     assert kinds.index(GenerateSecret) < kinds.index(CreatePodmanSecret) < kinds.index(StartMember)
     assert kinds[-3:] == [StartMember, WaitHealthy, RecordApplied]
     assert result.app("alpha").change == "install"
+
+
+def test_a_secret_exported_with_a_capability_names_where_the_app_kept_it_before() -> None:
+    document = simple_manifest("coin", secrets=["token", "admin"]).to_document()
+    document["provides"] = [
+        {"capability": "coin", "alias": "coind", "container": "coin", "secrets": ["token"]}
+    ]
+    catalog = catalog_of([Manifest.model_validate(document)])
+    steps = plan(catalog, {"coin"}, ObservedState()).apps[0].actions
+    generated = {
+        (a.app_id, a.secret.name): a.kept_before for a in steps if isinstance(a, GenerateSecret)
+    }
+    assert generated == {("cap", "coin_token"): ("coin", "token"), ("coin", "admin"): None}
 
 
 def test_nothing_changed_means_no_actions_at_all() -> None:

@@ -178,3 +178,57 @@ def test_a_dependent_without_an_installed_provider_is_refused_naming_the_candida
     ) in refused.output
     assert NodeState(NodePaths(tmp_path / "state")).installed().apps == {}
     assert not (tmp_path / "units").exists() or not list((tmp_path / "units").iterdir())
+
+
+def _plant(tmp_path: Path, app: str, value: bytes) -> Path:
+    """A secret value as a node from before capabilities kept it: under the app's own name."""
+    folder = tmp_path / "state/secrets" / app
+    folder.mkdir(parents=True, mode=0o700)
+    path = folder / "rpc-password"
+    path.write_bytes(value)
+    path.chmod(0o600)
+    return path
+
+
+def test_a_provider_that_kept_its_secret_under_its_own_name_keeps_the_value(
+    tmp_path: Path, repository: RepositoryHandle
+) -> None:
+    # bitcoin-core's RPC password was filed under the app before it was exported with
+    # the capability; its data (and its dependents' configs) were made with that value.
+    _node(tmp_path, repository)
+    before = _plant(tmp_path, "bitcoin-core", b"kept-before-capabilities")
+    _install(tmp_path, "bitcoin-core", "lnd")
+    value = tmp_path / "state/secrets/cap/bitcoin_rpc-password"
+    assert value.read_bytes() == b"kept-before-capabilities"
+    assert stat.S_IMODE(value.stat().st_mode) == 0o600
+    assert before.read_bytes() == b"kept-before-capabilities"  # never removed
+
+
+def test_a_capability_secret_already_kept_wins_over_a_second_providers_old_value(
+    tmp_path: Path, repository: RepositoryHandle
+) -> None:
+    _node(tmp_path, repository)
+    _install(tmp_path, "bitcoin-core")
+    value = (tmp_path / "state/secrets/cap/bitcoin_rpc-password").read_bytes()
+    assert value != b"knots-own-value" and len(value) == 32
+    assert run(tmp_path, "uninstall", "bitcoin-core").exit_code == 0
+    _plant(tmp_path, "bitcoin-knots", b"knots-own-value")
+    _install(tmp_path, "bitcoin-knots")
+    assert (tmp_path / "state/secrets/cap/bitcoin_rpc-password").read_bytes() == value
+
+
+def test_an_old_secret_that_is_a_symlink_is_refused_and_nothing_is_generated(
+    tmp_path: Path, repository: RepositoryHandle
+) -> None:
+    _node(tmp_path, repository)
+    outside = tmp_path / "outside"
+    outside.write_bytes(b"not the node's")
+    folder = tmp_path / "state/secrets/bitcoin-core"
+    folder.mkdir(parents=True, mode=0o700)
+    (folder / "rpc-password").symlink_to(outside)
+    result = run(tmp_path, "install", "bitcoin-core", "--json")
+    assert "Traceback" not in result.output
+    app = json.loads(result.stdout)["apps"][0]
+    assert app["status"] == "failed"
+    assert "rpc-password cannot be read as a secret file" in app["reason"]
+    assert not (tmp_path / "state/secrets/cap/bitcoin_rpc-password").exists()
