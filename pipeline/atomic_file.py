@@ -28,13 +28,17 @@ import tempfile
 from pathlib import Path
 
 
-def fsync_directory(directory: Path) -> None:
-    """Make the directory's entries (a rename, a new link) durable."""
-    handle = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+def _fsync(path: Path, flags: int) -> None:
+    handle = os.open(path, os.O_RDONLY | os.O_CLOEXEC | flags)
     try:
         os.fsync(handle)
     finally:
         os.close(handle)
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make the directory's entries (a rename, a new link) durable."""
+    _fsync(directory, os.O_DIRECTORY)
 
 
 # above this many files, one filesystem sync is cheaper than a journal commit per file
@@ -42,11 +46,7 @@ FSYNC_EACH_UP_TO = 16
 
 
 def fsync_file(path: Path) -> None:
-    handle = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
+    _fsync(path, 0)
 
 
 def sync_filesystem(path: Path) -> None:
