@@ -322,3 +322,20 @@ def test_an_old_applied_record_alone_is_enough_to_run_the_migration_once(tmp_pat
     assert read_applied(paths)["plain"].units == app.units
     finish_after_apply(migration, ApplyReport("podman"), paths=paths, engine=engine)
     assert list(read_done_migrations(paths)) == ["derived-names"]
+
+
+def test_a_file_without_a_suffix_is_no_unit_and_is_never_renamed() -> None:
+    assert legacy_unit("foo", "archy-foo-web") is None
+    assert units_renamed("foo", {"archy-foo-web": "[Unit]\n"}) is None
+
+
+def test_only_the_leading_old_prefix_of_a_file_name_changes_and_every_one_in_its_text() -> None:
+    # a member named like an old derived name ("archy-foo-db") keeps its own name
+    old = {
+        "archy-foo-archy-foo-db.container": "ContainerName=archy-foo-db\nNetwork=archy-foo-net\n",
+        "archy-foo-archy-foo-db.container.d/archy-foo-x.conf": "[Service]\n",
+    }
+    assert units_renamed("foo", old) == {
+        "archy-foo_archy-foo-db.container": "ContainerName=archy-foo_db\nNetwork=archy-foo_net\n",
+        "archy-foo_archy-foo-db.container.d/archy-foo-x.conf": "[Service]\n",
+    }

@@ -11,6 +11,7 @@ import pytest
 
 from catalog.app_network import registry_network
 from catalog.catalog_model import AppCatalog
+from catalog.manifest import Manifest
 from node_runtime.engines.container_engine import CommandResult, EngineError
 from node_runtime.engines.quadlet_engine import (
     QuadletEngine,
@@ -92,6 +93,28 @@ def test_an_installed_app_the_node_refuses_still_holds_its_network() -> None:
                           architecture="amd64")  # fmt: skip
     assert plan.app("notes").change == "refused"
     assert plan.network_removals == ()
+
+
+def test_a_third_party_app_at_another_data_root_keeps_its_registrys_network() -> None:
+    # the units are moved to the node's root for the app's own network: its config hash
+    # still matches what the renderer writes there, so the app is installed, not refused
+    plan = plan_reconcile(node_catalog(), {"notes"}, ObservedState(), {},
+                          data_root="/srv/other", architecture="amd64")  # fmt: skip
+    assert (plan.app("notes").change, plan.app("notes").reason) == ("install", None)
+    assert plan.network == (CreateNetwork(DEV_NET),)
+    assert [a.spec.network for a in plan.actions if isinstance(a, StartMember)] == [DEV_NET]
+
+
+def test_a_host_network_member_asks_for_no_network() -> None:
+    document = simple_manifest("hostly", port=18600).to_document()
+    document["containers"][0]["host_network"] = True
+    document["permissions"]["host_network"] = True
+    catalog = catalog_of([Manifest.model_validate(document)])
+    plan = plan_reconcile(catalog, {"hostly"}, ObservedState(), {}, data_root=DATA,
+                          architecture="amd64")  # fmt: skip
+    assert plan.app("hostly").change == "install"
+    assert [a.spec.network for a in plan.actions if isinstance(a, StartMember)] == ["host"]
+    assert plan.network == ()  # no CreateNetwork("host"): podman has that one built in
 
 
 class RecordingPodman:
