@@ -1,4 +1,4 @@
-"""The manifest's own rules (members, secrets, settings, provides), and what it tells its readers."""
+"""The manifest's own rules (members, secrets, settings, provides), and what it tells readers."""
 
 from __future__ import annotations
 
