@@ -49,8 +49,14 @@ def test_a_plain_declaration_has_its_defaults() -> None:
             {"type": "string", "choices": ["a"]},
             "setting 'domain': choices go with type enum, and only with it",
         ),
-        ({"type": "integer", "pattern": "[0-9]+"}, "setting 'domain': pattern only for string and secret"),
-        ({"type": "boolean", "pattern": "x"}, "setting 'domain': pattern only for string and secret"),
+        (
+            {"type": "integer", "pattern": "[0-9]+"},
+            "setting 'domain': pattern only for string and secret",
+        ),
+        (
+            {"type": "boolean", "pattern": "x"},
+            "setting 'domain': pattern only for string and secret",
+        ),
         (
             {"type": "enum", "choices": ["a"], "pattern": "a"},
             "setting 'domain': pattern only for string and secret",
@@ -60,7 +66,10 @@ def test_a_plain_declaration_has_its_defaults() -> None:
             "setting 'domain': pattern is not a regex (missing ), unterminated subpattern at "
             "position 0)",
         ),
-        ({"type": "secret", "default": "hunter2"}, "setting 'domain': a secret setting has no default"),
+        (
+            {"type": "secret", "default": "hunter2"},
+            "setting 'domain': a secret setting has no default",
+        ),
         ({"type": "integer", "default": "ten"}, "setting 'domain': default must be a whole number"),
         ({"type": "boolean", "default": 1}, "setting 'domain': default must be true or false"),
         (

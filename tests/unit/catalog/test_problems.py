@@ -1,4 +1,4 @@
-"""What a user reads of a refused manifest: ``file:line: field: message (rule)``, sorted, all of it."""
+"""What a user reads of a refused manifest: ``file:line: field: message (rule)``, sorted."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ FILE = "apps/demo-web/manifest.yml"
         (("a", 2, 3), "a[2][3]"),
     ],
 )
-def test_a_field_path_reads_as_the_user_wrote_it(location: tuple[str | int, ...], text: str) -> None:
+def test_a_field_path_reads_as_the_user_wrote_it(
+    location: tuple[str | int, ...], text: str
+) -> None:
     assert format_field_path(location) == text
 
 
