@@ -278,14 +278,24 @@ def _written_location(location: Location, document: Any) -> Location:
     written: list[str | int] = []
     node = document
     for index, part in enumerate(location):
-        if (isinstance(node, dict) and part in node) or (
-            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        ):
-            node = node[part]
-        elif index < len(location) - 1:
+        child = _child(node, part)
+        if child is _ABSENT and index < len(location) - 1:
             continue
+        node = child
         written.append(part)
     return tuple(written)
+
+
+_ABSENT = object()
+
+
+def _child(node: Any, part: str | int) -> Any:
+    """``node[part]`` where the document holds it, else ``_ABSENT``."""
+    if isinstance(node, dict):
+        return node.get(part, _ABSENT)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return _ABSENT
 
 
 def _unwrap_model(annotation: Any) -> type[BaseModel] | None:
