@@ -168,7 +168,7 @@ def _error_line(error: Exception) -> int | None:
 
 def _duplicate_key_name(text: str) -> str:
     for part in text.split("\n"):
-        if "found duplicate key" in part:
+        if part.startswith("found duplicate key"):  # not a quoted line of the document
             return part.split("found duplicate key", 1)[1].split(" with value")[0].strip()
     return ""
 

@@ -294,3 +294,56 @@ def test_a_source_names_the_line_of_a_field_or_of_its_nearest_parent() -> None:
         FILE, 15, "containers[0].image", "bad", "P004"
     )
     assert source.problem(("ui", "port"), "bad") == Problem(FILE, 28, "ui.port", "bad", None)
+
+
+def test_a_whole_file_problem_has_an_empty_field_not_none() -> None:
+    for data in (b"a: 1\na: 2\n", b"ok: 1\n\xff", b"a: &x 1\n", b"- 1\n", b"x" * (1 << 21)):
+        with pytest.raises(ManifestError) as caught:
+            parse_manifest(data, FILE, "demo-web")
+        assert [problem.as_json()["field"] for problem in caught.value.problems] == [""]
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [
+        ("a b", '"a b"'),
+        ("found duplicate key x", '"found duplicate key x"'),
+        ("with value", '"with value"'),
+    ],
+)
+def test_a_duplicate_key_is_named_as_written(key: str, shown: str) -> None:
+    assert refused(f"{key}: 1\n{key}: 2\n") == [f"{FILE}:2: YAML syntax: duplicate key {shown}"]
+
+
+def test_a_control_character_is_refused_as_yaml_syntax() -> None:
+    assert refused(b"a: 1\nb: \x07\n") == [
+        f"{FILE}: YAML syntax: unacceptable character #x0007: special characters are not "
+        'allowed in "<file>", position 8'
+    ]
+
+
+def test_nesting_too_deep_for_the_parser_is_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a fake: the screen refuses nesting past 32 levels first, so the parser's own recursion
+    # limit can only be reached with the screen switched off
+    round_trip_only(monkeypatch)
+    monkeypatch.setattr(loader, "_screen_events", lambda text: None)
+    assert refused(b"a: " + b"[" * 600 + b"]" * 600 + b"\n") == [f"{FILE}: nesting is too deep"]
+
+
+def test_a_parser_boolean_becomes_a_plain_boolean() -> None:
+    from ruamel.yaml.scalarbool import ScalarBoolean
+
+    for value in (False, True):
+        plain = plain_scalar(ScalarBoolean(value))
+        assert type(plain) is bool and plain is value
+
+
+def test_the_round_trip_path_counts_depth_down_when_a_node_closes() -> None:
+    deep = "a: yes\nb:\n  c:\n    d: []\n    e: " + "[" * 30 + "]" * 30 + "\n"
+    assert refused(deep) == [f"{FILE}:5: nesting deeper than 32 levels"]
+
+
+def test_the_round_trip_screen_takes_as_many_nodes_as_a_manifest_may_hold() -> None:
+    loader._screen_events("a: [" + ",".join(["1"] * 49_997) + "]\n")
