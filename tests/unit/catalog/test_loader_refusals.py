@@ -12,6 +12,7 @@ from catalog.loader import (
     parse_yaml_document,
     plain_scalar,
 )
+from catalog.manifest import Capability, Health, Port
 from catalog.problems import ManifestError, Problem
 from tests.support.sample_manifest import VALID_MANIFEST
 
@@ -329,7 +330,11 @@ def test_nesting_too_deep_for_the_parser_is_one_line_not_a_traceback(
     # limit can only be reached with the screen switched off
     round_trip_only(monkeypatch)
     monkeypatch.setattr(loader, "_screen_events", lambda text: None)
-    assert refused(b"a: " + b"[" * 600 + b"]" * 600 + b"\n") == [f"{FILE}: nesting is too deep"]
+    data = b"a: " + b"[" * 600 + b"]" * 600 + b"\n"
+    assert refused(data) == [f"{FILE}: nesting is too deep"]
+    with pytest.raises(ManifestError) as caught:
+        parse_manifest(data, FILE, "demo-web")
+    assert caught.value.problems[0].as_json()["field"] == ""
 
 
 def test_a_parser_boolean_becomes_a_plain_boolean() -> None:
@@ -347,3 +352,25 @@ def test_the_round_trip_path_counts_depth_down_when_a_node_closes() -> None:
 
 def test_the_round_trip_screen_takes_as_many_nodes_as_a_manifest_may_hold() -> None:
     loader._screen_events("a: [" + ",".join(["1"] * 49_997) + "]\n")
+
+
+def test_a_list_inside_a_union_list_is_refused_not_a_crash() -> None:
+    assert refused(VALID_MANIFEST + "provides: [[web]]\n") == [
+        f'{FILE}:31: provides[0]: expected text; quote numbers and versions (e.g. "80") or '
+        "expected a mapping (key: value)"
+    ]
+
+
+def test_the_model_under_a_location_is_found_through_lists_dicts_and_unions() -> None:
+    # what an unknown field's "allowed:" list is read from, for the shapes a schema may take
+    assert loader._element_type(list[Port] | None, 0) is Port
+    assert loader._element_type(dict[str, Port] | None, "k") is Port
+    assert loader._element_type(int | list[Port], 0) is Port
+    assert loader._element_type(list[Port], "k") is None
+    assert loader._element_type(dict[str, Port], 0) is None
+    assert loader._element_type(Port | None, 0) is None
+    assert loader._model_at(("containers", 0, "health")) is Health
+    assert loader._model_at(("provides", 0, "Capability")) is Capability
+    assert loader._model_at(("provides", 0, "Capability", "alias")) is None
+    assert loader._model_at(("nothing",)) is None
+    assert loader._model_at(("containers", "x")) is None
