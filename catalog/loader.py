@@ -168,7 +168,7 @@ def _error_line(error: Exception) -> int | None:
 
 def _duplicate_key_name(text: str) -> str:
     for part in text.split("\n"):
-        if "found duplicate key" in part:
+        if part.startswith("found duplicate key"):  # not a quoted line of the document
             return part.split("found duplicate key", 1)[1].split(" with value")[0].strip()
     return ""
 
@@ -237,9 +237,14 @@ def _known_location(location: Location, lines: Mapping[Location, int]) -> Locati
 
 
 def _model_at(location: Location) -> type[BaseModel] | None:
-    """The pydantic model whose fields live at ``location`` in a manifest."""
+    """The pydantic model whose fields live at ``location`` in a manifest (a union member
+    named in the location, as pydantic names the one it tried, picks that member)."""
     current: Any = Manifest
     for part in location:
+        member = _union_member(current, part)
+        if member is not None:
+            current = member
+            continue
         model = _unwrap_model(current)
         if model is not None and isinstance(part, str):
             field = next(
@@ -253,6 +258,44 @@ def _model_at(location: Location) -> type[BaseModel] | None:
         if current is None:
             return None
     return _unwrap_model(current)
+
+
+def _union_member(annotation: Any, part: str | int) -> type[BaseModel] | None:
+    """The model of a union that pydantic names ``part`` (``SecretRef``), or None."""
+    if get_origin(annotation) not in (Union, types.UnionType):
+        return None
+    for arg in get_args(annotation):
+        model = _unwrap_model(arg)
+        if model is not None and model.__name__ == part:
+            return model
+    return None
+
+
+def _written_location(location: Location, document: Any) -> Location:
+    """``location`` without the union members pydantic names in it (``SecretRef``,
+    ``constrained-str``): every part but the last must be in the document, as the user
+    wrote it; the last is the field the problem is about (a missing one too)."""
+    written: list[str | int] = []
+    node = document
+    for index, part in enumerate(location):
+        child = _child(node, part)
+        if child is _ABSENT and index < len(location) - 1:
+            continue
+        node = child
+        written.append(part)
+    return tuple(written)
+
+
+_ABSENT = object()
+
+
+def _child(node: Any, part: str | int) -> Any:
+    """``node[part]`` where the document holds it, else ``_ABSENT``."""
+    if isinstance(node, dict):
+        return node.get(part, _ABSENT)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return _ABSENT
 
 
 def _unwrap_model(annotation: Any) -> type[BaseModel] | None:
@@ -297,7 +340,8 @@ def _problems_from_validation(
 ) -> list[Problem]:
     grouped: dict[Location, list[str]] = {}
     for item in error.errors(include_url=False):
-        location: Location = tuple(item["loc"])
+        tried: Location = tuple(item["loc"])
+        location = _written_location(tried, document)
         known = _known_location(location, lines)
         kind = item["type"]
         if kind == "missing":
@@ -307,7 +351,7 @@ def _problems_from_validation(
             message = "required field is missing; add it"
         elif kind == "extra_forbidden":
             field_location = known
-            parent = _model_at(known[:-1])
+            parent = _model_at(tried[:-1])
             allowed = sorted(f.alias or n for n, f in parent.model_fields.items()) if parent else []
             close = difflib.get_close_matches(str(known[-1]), allowed, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}"
