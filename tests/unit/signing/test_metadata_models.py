@@ -236,3 +236,40 @@ def test_expiry_is_written_in_utc_whatever_the_machines_time_zone(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_control_character_in_a_signed_string_survives_writing_the_file() -> None:
+    targets = oracle.Targets(expires=EXPIRES)
+    target = oracle.TargetFile(1, {"sha256": "00"}, "notes")
+    target.unrecognized_fields["custom"] = {"note": "line one\nline two\ttab"}
+    targets.targets["notes"] = target
+    data = _signed(targets)
+    ours = Metadata.from_bytes(data, Targets)
+    assert b"line one\nline two\ttab" in ours.signed_bytes  # canonical JSON keeps them raw
+    assert json.loads(ours.to_bytes()) == json.loads(data)
+    assert ours.to_dict()["signed"]["targets"]["notes"]["custom"] == {
+        "note": "line one\nline two\ttab"
+    }
+
+
+def test_snapshot_keeps_its_spec_version_and_unknown_fields() -> None:
+    snapshot = oracle.Snapshot(expires=EXPIRES, spec_version="1.0.0")
+    snapshot.unrecognized_fields["x-snapshot"] = {"kept": True}
+    data = _signed(snapshot)
+    _same_as_python_tuf(data, Snapshot)
+    parsed = Metadata.from_bytes(data, Snapshot).signed
+    assert parsed.spec_version == "1.0.0"
+    assert parsed.extra == {"x-snapshot": {"kept": True}}
+    assert parsed.to_dict()["spec_version"] == "1.0.0"
+
+
+@pytest.mark.parametrize("model", [Root, Timestamp, Snapshot, Targets])
+def test_a_signed_part_read_alone_is_named_signed(
+    model: type[Root | Timestamp | Snapshot | Targets],
+) -> None:
+    with pytest.raises(MetadataFormatError) as refused:
+        model.from_dict([])
+    assert str(refused.value) == "signed: must be an object"
+    with pytest.raises(MetadataFormatError) as refused:
+        model.from_dict({"_type": "mirrors"})
+    assert str(refused.value) == f"signed._type: expected {model.type!r}, got 'mirrors'"
