@@ -114,7 +114,7 @@ def binding_statement(did: str, nostr_pubkey: str) -> bytes:
 
 
 def sign_binding(signer: DidKeySigner, nostr_pubkey: str) -> str:
-    if not _NOSTR_PUBKEY.match(nostr_pubkey):
+    if not _NOSTR_PUBKEY.fullmatch(nostr_pubkey):
         raise ValueError("a Nostr public key is 64 lowercase hex digits (x-only secp256k1)")
     return signer.sign(binding_statement(signer.did, nostr_pubkey)).hex()
 
@@ -125,9 +125,9 @@ def binding_problem(did: str, nostr_pubkey: str, signature_hex: str) -> str | No
         parse_did_key(did)
     except DidKeyError as error:
         return f"did: {error}"
-    if not _NOSTR_PUBKEY.match(nostr_pubkey):
+    if not _NOSTR_PUBKEY.fullmatch(nostr_pubkey):
         return "the Nostr public key is not 64 lowercase hex digits"
-    if not _SIGNATURE_HEX.match(signature_hex):
+    if not _SIGNATURE_HEX.fullmatch(signature_hex):
         return "the binding signature is not 128 lowercase hex digits"
     message = binding_statement(did, nostr_pubkey)
     if not verify_did_signature(did, bytes.fromhex(signature_hex), message):
@@ -151,7 +151,7 @@ def revocation_problem(did: str, reason: str, signature_hex: str) -> str | None:
         parse_did_key(did)
     except DidKeyError as error:
         return f"did: {error}"
-    if not _SIGNATURE_HEX.match(signature_hex):
+    if not _SIGNATURE_HEX.fullmatch(signature_hex):
         return "the revocation signature is not 128 lowercase hex digits"
     message = revocation_statement(did, reason)
     if not verify_did_signature(did, bytes.fromhex(signature_hex), message):
