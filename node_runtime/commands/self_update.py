@@ -3,7 +3,8 @@
 Reads the node config and the current catalog (``archy-node pull`` first), and calls
 :func:`node_runtime.self_update.update_from_catalog` (trust refreshed from the origin
 under the state lock) for the link ``<prefix>/archy-node`` (``--binary``, else the link
-that runs this binary; not resolved: the link is what changes).  After an update it re-executes the new binary as
+that runs this binary; not resolved: the link is what changes).  After an update it
+re-executes the new binary as
 ``archy-node version`` unless ``--no-reexec``.  Exit 0: up to date or updated;
 1: refused, or rolled back.
 """
