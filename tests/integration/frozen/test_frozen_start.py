@@ -19,6 +19,11 @@ import pytest
 from PyInstaller.archive.readers import CArchiveReader
 
 from node_runtime.deferred_libraries import DEFERRED, missing_entries
+from tests.integration.self_update.node_binary_repository import (
+    NodeBinaryRepository,
+    stand_in_binary,
+    stand_in_bundle,
+)
 from tests.realparts.required import require_tool
 from tests.support.tuf_fixtures import RepositoryServer
 from tests.support.tuf_oracle import PythonTufRepository
@@ -169,3 +174,28 @@ def test_the_bundle_leaves_out_what_the_node_never_imports(archy_node_binary: Pa
     assert modules & never_imported == set()
     assert {"pydantic", "pydantic_core", "decimal"} <= modules  # what they would replace
     assert files & {"_codecs_cn", "_codecs_jp", "_codecs_kr", "_multibytecodec"} == set()
+
+
+def test_status_and_list_import_no_engine_the_node_does_not_use(
+    archy_node_binary: Path,
+    tmp_path: Path,
+    node_repository: NodeBinaryRepository,
+    repository_server: RepositoryServer,
+) -> None:
+    """``--help`` loads no engine; on a podman node with nothing installed, ``status`` and
+    ``list`` load none either (each command imports the engine it drives, on first use)."""
+    node_repository.offer(stand_in_bundle(stand_in_binary("archy-node 0.0.2")))
+    (tmp_path / "root.json").write_bytes(node_repository.root_bytes)
+    state = ("--state-root", tmp_path / "state")
+    origin = ("--origin", repository_server.url, "--engine", "podman")
+    modules_imported_by(archy_node_binary, tmp_path, "init", *state, "--root",
+                        tmp_path / "root.json", *origin)  # fmt: skip
+    modules_imported_by(archy_node_binary, tmp_path, "pull", *state)
+    engines = {f"node_runtime.engines.{name}" for name in
+               ("podman_engine", "podman_args", "quadlet_engine", "stage_engine")}  # fmt: skip
+
+    for arguments in (("status", "--help"), ("list", "--help"), ("status", *state),
+                      ("list", *state)):  # fmt: skip
+        imported = modules_imported_by(archy_node_binary, tmp_path, *arguments)
+        assert "node_runtime.engines" in imported  # the listing is real
+        assert imported & engines == set(), arguments
