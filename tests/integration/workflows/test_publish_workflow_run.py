@@ -225,6 +225,9 @@ def push_redirect(remote: Path) -> dict[str, str]:
     }
 
 
+# With a cold cache the bundle is built inside this test (PyInstaller and xz: up to 6 min at
+# a load of 12-16 on 2 cores), and the two workflows pack it again (about 40 s of CPU each)
+@pytest.mark.timeout(1500)
 def test_the_publish_workflow_ships_a_catalog_whose_node_target_was_built_in_the_run(
     seaweedfs: SeaweedFS, bucket: str, tmp_path: Path
 ) -> None:
