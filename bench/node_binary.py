@@ -1,15 +1,16 @@
-"""Benchmark: the frozen archy-node against ``python -m node_runtime``, same run.
+"""Benchmark: the frozen archy-node, one dir against one file, against ``python -m``.
 
-Builds the binaries with scripts/build-node-binary into a temporary directory
-(timing each build), then measures:
+Builds with scripts/build-node-binary into a temporary directory (timing each build):
+the one-dir bundle nodes run, with its archive (the catalog's node target, tar.xz), and
+the one-file binary nodes ran before (same sources, ``--onefile``).  Then measures:
 
-1. size: the one-file binary, the one-dir bundle, and the Python sources it
-   replaces are not comparable, so sizes are printed as they are, with the bytes
-   the one-file bootloader unpacks at every start;
+1. size: the bundle on disk, its archive (what a node downloads), the one-file binary
+   and the bytes it unpacks at every start; and the time to check and unpack the archive
+   (what self-update does before its probe);
 2. start time of ``archy-node version`` (the self-update probe: loads the compiled
    extensions) and ``archy-node tuf --help``: the first run after the build, and the
    medians of RUNS runs of wall time and of CPU time (user + system, which waiting
-   for a core does not inflate), for the one-file binary, the one-dir bundle and
+   for a core does not inflate), for the one-dir bundle, the one-file binary and
    ``python -m node_runtime`` — printed as ratios to ``python -m``.  The candidates
    take turns round by round, so the machine's load hits them alike.
 
@@ -18,10 +19,9 @@ Python process importing ``tuf.ngclient``, what its conformance client does
 before any work), in an environment of its own (boto3 and botocore made
 unimportable: securesystemslib imports them whenever they are installed, and the
 publisher needs them here; see bench/tuf_start.py), and, with ``--compare OTHER``,
-another one-file binary (say the one built from main) for size and start.
+another one-file binary (say one built from an older commit) for size and start.
 
-Run: .venv/bin/python bench/node_binary.py [--binary dist/archy-node] [--compare OTHER]
-(skips the one-file build and the one-dir comparison when given a binary).
+Run: .venv/bin/python bench/node_binary.py [--compare OTHER]
 """
 
 from __future__ import annotations
@@ -92,30 +92,39 @@ def directory_size(path: Path) -> int:
     return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
 
 
+def unpack_seconds(archive: Path, scratch: Path) -> float:
+    """Check and unpack the archive, as self-update does (catalog/node_bundle.py)."""
+    from catalog.node_bundle import unpack_bundle
+
+    started = time.perf_counter()
+    unpack_bundle(archive, scratch / "unpacked")
+    return time.perf_counter() - started
+
+
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    options.add_argument("--binary", type=Path, help="measure this one-file binary, build nothing")
     options.add_argument("--compare", type=Path, help="another one-file binary to measure too")
     arguments = options.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-node-binary-") as scratch:
-        candidates: dict[str, list[str]] = {}
-        if arguments.binary is None:
-            onefile_seconds = build(Path(scratch))
-            onedir_seconds = build(Path(scratch), "--onedir")
-            onefile = Path(scratch) / "archy-node"
-            onedir = Path(scratch) / "archy-node-onedir"
-            print(f"build, one file: {onefile_seconds:6.1f} s   one dir: {onedir_seconds:6.1f} s")
-            print(
-                f"size,  one file: {onefile.stat().st_size / 1e6:6.1f} MB  "
-                f"one dir: {directory_size(onedir) / 1e6:6.1f} MB"
-            )
-            candidates["one-file binary"] = [str(onefile)]
-            candidates["one-dir bundle"] = [str(onedir / "archy-node")]
-        else:
-            print(f"size,  one file: {arguments.binary.stat().st_size / 1e6:6.1f} MB")
-            candidates["one-file binary"] = [str(arguments.binary)]
+        onedir_seconds = build(Path(scratch))
+        onefile_seconds = build(Path(scratch), "--onefile")
+        bundle = Path(scratch) / "archy-node-linux-amd64"
+        archive = Path(scratch) / "archy-node-linux-amd64.tar.xz"
+        onefile = Path(scratch) / "archy-node"
+        print(f"build, one dir (and its archive): {onedir_seconds:6.1f} s   "
+              f"one file: {onefile_seconds:6.1f} s")  # fmt: skip
+        print(
+            f"size, one dir on disk: {directory_size(bundle) / 1e6:6.1f} MB  "
+            f"its archive: {archive.stat().st_size / 1e6:6.1f} MB  "
+            f"one file: {onefile.stat().st_size / 1e6:6.1f} MB"
+        )
+        print(f"check and unpack the archive: {unpack_seconds(archive, Path(scratch)):5.2f} s")
+        candidates: dict[str, list[str]] = {
+            "one-dir bundle": [str(bundle / "archy-node")],
+            "one-file binary": [str(onefile)],
+        }
         if arguments.compare is not None:
-            print(f"size,  compared: {arguments.compare.stat().st_size / 1e6:6.1f} MB")
+            print(f"size, compared: {arguments.compare.stat().st_size / 1e6:6.1f} MB")
             candidates["compared binary"] = [str(arguments.compare)]
         baseline_name = "python -m node_runtime"
         candidates[baseline_name] = [sys.executable, "-m", "node_runtime"]

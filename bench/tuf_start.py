@@ -22,8 +22,9 @@ a python-tuf client in an environment of its own does not pay for that, so the
 second row is the fair reference and the one the goal (ratio ≤ 1.0) is
 against.  Printed: the median and best of each, and the ratios of medians.
 
-Run: .venv/bin/python bench/tuf_start.py [--runs 9] [--binary dist/archy-node]
-(--binary also times the frozen binary's `tuf refresh` and `tuf --help`)
+Run: .venv/bin/python bench/tuf_start.py [--runs 9] [--binary BINARY]
+(BINARY: e.g. dist/archy-node-linux-amd64/archy-node, the bundle scripts/build-node-binary makes;
+--binary also times the frozen binary's `tuf refresh` and `tuf --help`)
 """
 
 from __future__ import annotations
@@ -80,7 +81,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=9, help="alternating rounds (default 9)")
     parser.add_argument(
-        "--binary", type=Path, help="also time this frozen archy-node (e.g. dist/archy-node)"
+        "--binary",
+        type=Path,
+        help="also time this frozen archy-node (e.g. dist/archy-node-linux-amd64/archy-node)",
     )
     options = parser.parse_args()
 

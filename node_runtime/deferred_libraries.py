@@ -1,5 +1,10 @@
 """Libraries the one-file binary carries but unpacks only when they are first imported.
 
+Nodes run the one-dir bundle (docs/self-update.md), whose libraries all lie on disk in
+``_internal/``: there the finder finds each one present and steps aside (a check of one
+path per deferred package, no archive read), and ``archy-node version`` finds nothing
+missing.  What follows matters for the one-file build (``--onefile``, kept for benches).
+
 A one-file PyInstaller binary unpacks every bundled library into a fresh temporary
 directory (``sys._MEIPASS``) at every start, before any Python runs: about 60 MB, of
 which three libraries are 36 MB that the common commands never load — iroh (swarm

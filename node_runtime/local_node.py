@@ -27,10 +27,8 @@ from node_runtime.apply.outcome import ApplyReport, AppResult
 from node_runtime.apply.purge import PurgeRefused, purge_app
 from node_runtime.apply.restart import restart_app
 from node_runtime.apply.run import apply, plan_apply
-from node_runtime.apply.stage import plan_stage
-from node_runtime.engines import choose_engine
+from node_runtime.engines import choose_engine, is_stage_engine
 from node_runtime.engines.container_engine import ContainerEngine, EngineError
-from node_runtime.engines.stage_engine import StageEngine
 from node_runtime.plan.onion_services import TOR_APP, onion_requests
 from node_runtime.store.blob_store import BlobStore
 from node_runtime.store.catalog_pointer import LoadedCatalog
@@ -138,7 +136,9 @@ class LocalNode:
     def plan(self) -> list[str]:
         """The steps an apply would run now (changes nothing)."""
         loaded = self.current_catalog()
-        if isinstance(self.engine, StageEngine):
+        if is_stage_engine(self.engine):
+            from node_runtime.apply.stage import plan_stage  # the stage engine's module is loaded
+
             return plan_stage(loaded.catalog, self.installed(), engine=self.engine)
         return plan_apply(
             loaded.catalog, self.installed(), state_root=self.paths.root,

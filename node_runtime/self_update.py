@@ -1,42 +1,44 @@
-"""Self-update of the frozen ``archy-node`` binary from the catalog's node target.
+"""Self-update of the frozen ``archy-node`` from the catalog's node target.
 
-The catalog names one binary per platform (``node/archy-node-linux-amd64``,
-a TUF target signed by the targets role).  When it is not the binary that is
-installed:
+The agent is a one-dir bundle, published per platform as the TUF target
+``node/archy-node-linux-amd64.tar.xz`` (``catalog/node_bundle.py``) and installed as
+``<prefix>/archy-node -> archy-node-<16 hex>/archy-node``
+(``node_runtime/install_layout.py``).  When the catalog names another bundle:
 
 1. download it through the verified TUF :class:`~node_runtime.fetch.tuf_client.Updater`
-   (length and every hash checked before the file is kept) — a tampered or
-   unsigned download is refused here, before anything is swapped;
-2. copy it beside the installed binary (hashing the copy again, mode 0755,
-   fsync);
-3. keep the installed binary as ``<binary>.previous`` (a hard link, so the
-   previous file stays whole) and swap the new one in with one ``rename``;
-4. probe the new binary where it now lives: ``<binary> version`` must answer
-   ``archy-node …`` with exit 0 within a deadline;
-5. if the probe fails, put the previous binary back (another ``rename``),
-   remember the refused hash in ``<binary>.rejected`` so the same binary is
-   not tried again, and say why; otherwise the caller may :func:`reexec`.
+   (length and every hash checked before the file is kept) — a tampered or unsigned
+   download is refused here, before anything is unpacked;
+2. hash it again and unpack it, as hostile input, into a hidden directory beside the
+   installed bundle (fsynced), then rename that to ``archy-node-<16 hex>``;
+3. probe the new executable where it lies: ``archy-node version`` must answer
+   ``archy-node …`` with exit 0 within a deadline; if not, remove the new bundle,
+   remember its hash in ``archy-node.rejected`` (it is not tried again) and say why;
+4. swap: a new symlink renamed over ``archy-node`` (one rename), then probe again
+   through the link, the path systemd runs; if that fails, rename the link back onto
+   the installed bundle;
+5. point ``archy-node.previous`` at the bundle that was installed (kept for rollback)
+   and remove older ones; the caller may :func:`reexec`.
 
-Every change to the binary's directory is a rename of a complete file, so a
-crash leaves either the old or the new binary in place, never half of one.
+Every change is a rename of a complete directory or link, so a crash leaves the link
+on the old or the new bundle, never half of one; the next update first removes what a
+killed one left.
 
 Public API:
 
 - ``node_platform()``, ``node_target_name(platform)``, ``running_binary()``;
-- ``previous_binary_path(binary)``, ``rejected_marker_path(binary)``,
-  ``file_blake3(path)``;
-- ``UpdateCheck`` and ``check_for_update(updater, binary, target_name,
+- ``previous_binary_path(link)``, ``rejected_marker_path(link)``, ``file_blake3(path)``;
+- ``UpdateCheck`` and ``check_for_update(updater, link, target_name,
   expected_blake3=None)``;
-- ``UpdateOutcome`` and ``install_update(updater, check, binary,
+- ``UpdateOutcome`` and ``install_update(updater, check, link,
   probe_timeout=DEFAULT_PROBE_TIMEOUT)``;
 - ``self_update(...)`` — the two together;
-- ``CatalogUpdate`` and ``update_from_catalog(paths, binary, check_only=…,
-  probe_timeout=…)`` — what ``archy-node self-update`` runs: the binary the node's
+- ``CatalogUpdate`` and ``update_from_catalog(paths, link, check_only=…,
+  probe_timeout=…)`` — what ``archy-node self-update`` runs: the bundle the node's
   current catalog names, through the node's origin, under the state lock;
 - ``probe_binary(binary, timeout) -> str`` (raises ``ProbeFailedError``);
 - ``reexec(binary, arguments)`` — replace this process with the new binary;
-- errors: ``SelfUpdateError`` (refused; the installed binary is unchanged)
-  and its subclass ``ProbeFailedError``.
+- errors: ``SelfUpdateError`` (refused; the link names the bundle it named) and its
+  subclass ``ProbeFailedError``.
 """
 
 from __future__ import annotations
@@ -44,11 +46,9 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NoReturn
@@ -57,9 +57,15 @@ import blake3
 
 from catalog.catalog_model import CatalogError, parse_catalog
 from catalog.catalog_model import TargetFile as CatalogTarget
+from catalog.node_bundle import BundleError, bundle_file_name, unpack_bundle
 from node_runtime.fetch.http import OriginFetcher, repository_urls
 from node_runtime.fetch.tuf_client import Updater
-from node_runtime.store.atomic_file import fsync_directory
+from node_runtime.install_layout import (
+    InstallLayout,
+    LayoutError,
+    bundle_directory_name,
+    installed_link,
+)
 from node_runtime.store.blob_store import BlobError, BlobStore
 from node_runtime.store.node_config import load_config
 from node_runtime.store.node_state import NodeState
@@ -75,7 +81,7 @@ _MACHINE_PLATFORMS = {"x86_64": "linux-amd64", "amd64": "linux-amd64", "aarch64"
 
 
 class SelfUpdateError(Exception):
-    """The update was refused or failed; the installed binary is the one that was there."""
+    """The update was refused or failed; the link names the bundle it named before."""
 
 
 class ProbeFailedError(SelfUpdateError):
@@ -94,23 +100,25 @@ def node_platform() -> str:
 
 
 def node_target_name(node_platform_name: str) -> str:
-    """The TUF target name of the binary for a platform: ``node/archy-node-linux-amd64``."""
-    return f"{NODE_TARGET_DIRECTORY}/archy-node-{node_platform_name}"
+    """The TUF target of a platform's bundle: ``node/archy-node-linux-amd64.tar.xz``."""
+    return f"{NODE_TARGET_DIRECTORY}/{bundle_file_name(node_platform_name)}"
 
 
 def running_binary() -> Path | None:
-    """The frozen binary this process runs from, or None under a Python interpreter."""
+    """The link that runs this frozen binary (``<prefix>/archy-node``), or its executable
+    when no such link names it (self-update then refuses), or None under Python."""
     if not getattr(sys, "frozen", False):
         return None
-    return Path(sys.executable).resolve()
+    executable = Path(sys.executable).resolve()
+    return installed_link(executable) or executable
 
 
 def previous_binary_path(binary: Path) -> Path:
-    return binary.with_name(f"{binary.name}.previous")
+    return InstallLayout(binary).previous_link
 
 
 def rejected_marker_path(binary: Path) -> Path:
-    return binary.with_name(f"{binary.name}.rejected")
+    return InstallLayout(binary).rejected_marker
 
 
 def file_blake3(path: Path) -> str:
@@ -168,7 +176,7 @@ class UpdateCheck:
 
     target_name: str
     target: TargetFile
-    installed_blake3: str
+    installed_bundle: str  # the directory the link names: archy-node-<16 hex>
     rejected_before: bool
 
     @property
@@ -176,8 +184,12 @@ class UpdateCheck:
         return self.target.hashes["blake3"]
 
     @property
+    def offered_bundle(self) -> str:
+        return bundle_directory_name(self.offered_blake3)
+
+    @property
     def needed(self) -> bool:
-        return self.offered_blake3 != self.installed_blake3 and not self.rejected_before
+        return self.offered_bundle != self.installed_bundle and not self.rejected_before
 
 
 def check_for_update(
@@ -186,7 +198,7 @@ def check_for_update(
     target_name: str,
     expected_blake3: str | None = None,
 ) -> UpdateCheck:
-    """Compare the signed target ``target_name`` with ``binary``.
+    """Compare the signed target ``target_name`` with the bundle the link ``binary`` names.
 
     ``expected_blake3`` is what the catalog names; the signed target must agree.
     """
@@ -204,11 +216,12 @@ def check_for_update(
             f"the catalog names {target_name} with blake3 {expected_blake3}, the signed "
             f"targets with {offered}; pull again and retry"
         )
+    layout = InstallLayout(binary)
     try:
-        installed = file_blake3(binary)
-    except OSError as error:
-        raise SelfUpdateError(f"{binary}: cannot read the installed binary ({error})") from None
-    marker = rejected_marker_path(binary)
+        installed = layout.current_bundle()
+    except LayoutError as error:
+        raise SelfUpdateError(str(error)) from None
+    marker = layout.rejected_marker
     rejected = marker.read_text().strip() if marker.exists() else ""
     return UpdateCheck(target_name, target, installed, rejected_before=rejected == offered)
 
@@ -220,48 +233,10 @@ def check_for_update(
 class UpdateOutcome:
     status: Literal["up-to-date", "updated", "rolled-back", "rejected-before"]
     binary: Path
-    installed_blake3: str
+    installed_bundle: str
     offered_blake3: str
     previous: Path | None = None
     detail: str = ""
-
-
-def _stage_beside(source: Path, binary: Path, expected_blake3: str) -> Path:
-    """Copy ``source`` to a temporary file in ``binary``'s directory, checking its hash."""
-    handle, temporary = tempfile.mkstemp(dir=binary.parent, prefix=f".{binary.name}.incoming-")
-    try:
-        hasher = blake3.blake3()
-        with source.open("rb") as reader, os.fdopen(handle, "wb") as writer:
-            while chunk := reader.read(1 << 20):
-                hasher.update(chunk)
-                writer.write(chunk)
-            writer.flush()
-            os.fchmod(writer.fileno(), 0o755)
-            os.fsync(writer.fileno())
-        if hasher.hexdigest() != expected_blake3:
-            raise SelfUpdateError(f"{source} changed after it was verified; nothing was swapped")
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    return Path(temporary)
-
-
-def _replace_with_copy_of(source: Path, destination: Path) -> None:
-    """Make ``destination`` the same bytes as ``source`` in one rename (hard link if possible)."""
-    temporary = destination.with_name(f".{destination.name}.{os.getpid()}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(temporary)
-    try:
-        try:
-            os.link(source, temporary)
-        except OSError:
-            shutil.copy2(source, temporary)
-        os.replace(temporary, destination)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
 
 
 def _write_marker(path: Path, text: str) -> None:
@@ -270,25 +245,62 @@ def _write_marker(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
+def _unpack_beside(layout: InstallLayout, downloaded: Path, check: UpdateCheck) -> Path:
+    """The verified download unpacked, by one rename, as ``archy-node-<16 hex>``."""
+    if file_blake3(downloaded) != check.offered_blake3:
+        raise SelfUpdateError(f"{downloaded} changed after it was verified; nothing was swapped")
+    incoming = layout.incoming(check.offered_bundle)
+    if incoming.exists():
+        layout.remove_bundle(incoming.name)
+    try:
+        unpack_bundle(downloaded, incoming)
+    except BundleError as error:
+        raise SelfUpdateError(
+            f"refused the bundle {check.target_name}: {error}; nothing was swapped"
+        ) from None
+    try:
+        return layout.move_into_place(incoming, check.offered_bundle)
+    except BaseException:
+        layout.remove_bundle(incoming.name)
+        raise
+
+
+def _rejected(
+    layout: InstallLayout, check: UpdateCheck, failure: ProbeFailedError, restored: str
+) -> UpdateOutcome:
+    _write_marker(layout.rejected_marker, check.offered_blake3 + "\n")
+    layout.remove_bundle(check.offered_bundle)
+    return UpdateOutcome(
+        "rolled-back",
+        layout.link,
+        check.installed_bundle,
+        check.offered_blake3,
+        previous=layout.bundle(check.installed_bundle),
+        detail=f"{failure}; {restored}",
+    )
+
+
 def install_update(
     updater: Updater,
     check: UpdateCheck,
     binary: Path,
     probe_timeout: float = DEFAULT_PROBE_TIMEOUT,
 ) -> UpdateOutcome:
-    """Download, verify, swap and probe; roll back if the new binary does not start."""
+    """Download, verify, unpack, probe, swap the link and probe again; on a failed
+    probe the link names the installed bundle (put back if it had been swapped)."""
     offered = check.offered_blake3
+    layout = InstallLayout(binary)
     if not check.needed:
         status: Literal["up-to-date", "rejected-before"] = (
             "rejected-before" if check.rejected_before else "up-to-date"
         )
         detail = (
-            f"{rejected_marker_path(binary)} names this binary: it failed "
+            f"{layout.rejected_marker} names this bundle: it failed "
             "to start before; delete that file to try it again"
             if check.rejected_before
             else ""
         )
-        return UpdateOutcome(status, binary, check.installed_blake3, offered, detail=detail)
+        return UpdateOutcome(status, binary, check.installed_bundle, offered, detail=detail)
     try:
         downloaded = updater.find_cached_target(check.target) or updater.download_target(
             check.target
@@ -302,44 +314,42 @@ def install_update(
         raise SelfUpdateError(
             f"cannot store the download of {check.target_name}: {error}"
         ) from None
-    directory = binary.parent
-    previous = previous_binary_path(binary)
+    installed = check.installed_bundle
     try:
-        staged = _stage_beside(downloaded, binary, offered)
-        try:
-            _replace_with_copy_of(binary, previous)
-            os.replace(staged, binary)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(staged)
-            raise
-        fsync_directory(directory)
+        layout.remove_leftovers()
+        bundle = _unpack_beside(layout, downloaded, check)
+    except (OSError, LayoutError) as error:
+        raise SelfUpdateError(f"cannot swap {binary}: {error}; nothing was swapped") from None
+    try:
+        probe_binary(bundle / "archy-node", probe_timeout)
+    except ProbeFailedError as failure:
+        return _rejected(layout, check, failure, f"{binary} still names {installed}")
+    try:
+        layout.point(binary, check.offered_bundle)
     except OSError as error:
+        layout.remove_bundle(check.offered_bundle)
         raise SelfUpdateError(f"cannot swap {binary}: {error}; nothing was swapped") from None
     try:
         answer = probe_binary(binary, probe_timeout)
     except ProbeFailedError as failure:
         try:
-            _replace_with_copy_of(previous, binary)
-            _write_marker(rejected_marker_path(binary), offered + "\n")
-            fsync_directory(directory)
+            layout.point(binary, installed)
         except OSError as error:
             raise SelfUpdateError(
-                f"{failure}; and restoring {previous} failed: {error} — copy it over {binary} "
-                "by hand"
+                f"{failure}; and restoring {binary} -> {installed}/archy-node failed: {error} "
+                f"— point it back by hand (ln -sfn {installed}/archy-node {binary})"
             ) from None
-        return UpdateOutcome(
-            "rolled-back",
-            binary,
-            check.installed_blake3,
-            offered,
-            previous=previous,
-            detail=f"{failure}; the previous binary is back in place",
-        )
-    rejected_marker_path(binary).unlink(missing_ok=True)
+        return _rejected(layout, check, failure, f"{binary} names {installed} again")
+    previous = layout.previous_link
+    with contextlib.suppress(OSError):  # the update stands; only the rollback link is late
+        layout.point(previous, installed)
+        layout.remove_leftovers()  # bundles older than the previous one
+    layout.rejected_marker.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
-        downloaded.unlink()  # the binary itself is the copy worth keeping
-    return UpdateOutcome("updated", binary, offered, offered, previous=previous, detail=answer)
+        downloaded.unlink()  # the unpacked bundle is the copy worth keeping
+    return UpdateOutcome(
+        "updated", binary, check.offered_bundle, offered, previous=previous, detail=answer
+    )
 
 
 def self_update(

@@ -28,6 +28,7 @@ from catalog.catalog_model import (
     TargetFile,
 )
 from catalog.manifest import Manifest
+from catalog.node_bundle import BUNDLE_SUFFIX, BundleError, bundle_platform, check_bundle
 from pipeline.atomic_file import fsync_directory, make_durable, write_file_atomically
 from pipeline.build_cache import BuildCache, cache_key
 from pipeline.gitsource import (
@@ -36,8 +37,6 @@ from pipeline.gitsource import (
 from pipeline.icons import MAX_ICON_BYTES, icon_problem
 
 PUBLIC_FILE_MODE = 0o644
-
-NODE_BINARY_PREFIX = "archy-node-"
 
 
 def _icon_target(value: Any) -> TargetFile:
@@ -99,15 +98,20 @@ def stage_node_binaries(
     targets: dict[Platform, TargetFile] = {}
     problems: list[str] = []
     for path in paths:
-        platform = path.name.removeprefix(NODE_BINARY_PREFIX)
-        if not path.name.startswith(NODE_BINARY_PREFIX) or platform not in (
-            "linux-amd64",
-            "linux-arm64",
-        ):
-            problems.append(f"{path}: node binaries are named archy-node-linux-amd64 or -arm64")
+        platform = bundle_platform(path.name)
+        if platform is None:
+            problems.append(
+                f"{path}: node bundles are named archy-node-linux-amd64{BUNDLE_SUFFIX} or "
+                f"archy-node-linux-arm64{BUNDLE_SUFFIX} (scripts/build-node-binary writes them)"
+            )
             continue
         if not path.is_file():
             problems.append(f"{path}: not a file")
+            continue
+        try:
+            check_bundle(path)  # what every node checks before it unpacks
+        except BundleError as error:
+            problems.append(f"{path}: a node would refuse this bundle: {error}")
             continue
         with open(path, "rb") as stream:
             digest = blake3_stream(stream)

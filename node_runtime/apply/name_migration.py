@@ -36,14 +36,8 @@ from catalog.secret_homes import secret_homes
 from catalog.spec_problems import RuntimeSpecError
 from node_runtime.apply.outcome import ApplyReport
 from node_runtime.apply.secrets import read_secret_file
+from node_runtime.engines import is_podman_engine, is_quadlet_engine, is_stage_engine
 from node_runtime.engines.container_engine import ContainerEngine, EngineError
-from node_runtime.engines.podman_engine import PodmanEngine
-from node_runtime.engines.quadlet_engine import (
-    QuadletEngine,
-    rename_unit_file,
-    unit_file_owner,
-)
-from node_runtime.engines.stage_engine import StageEngine
 from node_runtime.plan.actions import Plan
 from node_runtime.plan.desired import desired_app
 from node_runtime.plan.name_migration import (
@@ -77,7 +71,9 @@ class NameMigration:
 
 def unit_dir_of(engine: ContainerEngine) -> Path | None:
     """The dir an engine keeps units in (Quadlet, stage), None for the podman engine."""
-    return engine.unit_dir if isinstance(engine, QuadletEngine | StageEngine) else None
+    if is_quadlet_engine(engine) or is_stage_engine(engine):
+        return engine.unit_dir
+    return None
 
 
 def find_legacy_units(unit_dir: Path) -> dict[str, list[LegacyUnit]]:
@@ -85,6 +81,8 @@ def find_legacy_units(unit_dir: Path) -> dict[str, list[LegacyUnit]]:
     found: dict[str, list[LegacyUnit]] = {}
     if not unit_dir.is_dir():
         return found
+    from node_runtime.engines.quadlet_engine import unit_file_owner  # a unit dir: loaded
+
     for path in sorted(unit_dir.iterdir()):
         if path.is_symlink() or not path.is_file() or path.name.startswith("."):
             continue
@@ -114,7 +112,7 @@ def find_legacy_secrets(
     applied: Mapping[str, AppliedApp],
 ) -> list[LegacySecret]:
     """The Podman secrets under old names (one ``podman secret ls``; none without podman)."""
-    if not isinstance(engine, PodmanEngine):
+    if not is_podman_engine(engine):
         return []  # the stage engine holds no Podman secrets
     apps = [*catalog.apps.values(), *(record.app for record in applied.values())]
     return legacy_secrets(engine.observe().podman_secrets, owners, _declared_secrets(apps))
@@ -162,6 +160,9 @@ def migrate_before_apply(
         return None
     unit_dir = unit_dir_of(engine)
     units = {} if unit_dir is None else find_legacy_units(unit_dir)
+    if unit_dir is not None:
+        from node_runtime.engines.quadlet_engine import rename_unit_file  # loaded already
+
     owners = read_secret_owners(paths)
     old_records = [
         app_id
@@ -197,13 +198,13 @@ def migrate_before_apply(
     assert unit_dir is not None or not moving
     for app_id in moving:
         for unit in units[app_id]:
-            if isinstance(engine, QuadletEngine) and unit.service and unit.container:
+            if is_quadlet_engine(engine) and unit.service and unit.container:
                 engine.stop_retired_service(unit.service, unit.container)
             if unit_dir is not None and rename_unit_file(
                 unit_dir, app_id, unit.file_name, unit.new_file_name
             ):
                 migration.moved.append(f"unit {unit.file_name} -> {unit.new_file_name}")
-    if moving and isinstance(engine, QuadletEngine):
+    if moving and is_quadlet_engine(engine):
         engine.reload_units()
     # every app with old units is moved on, installed or not (an uninstalled one's units
     # are then removed by the apply, under their new names)
@@ -223,7 +224,7 @@ def finish_after_apply(
         app_id for app_id, result in report.results.items() if result.status == "failed"
     }
     left = False
-    if isinstance(engine, PodmanEngine):
+    if is_podman_engine(engine):
         current = engine.observe().podman_secrets if migration.secrets else frozenset()
         for secret in migration.secrets:
             value = None

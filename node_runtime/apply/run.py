@@ -28,7 +28,7 @@ from node_runtime.apply.observe import node_architecture, observe_for, remember_
 from node_runtime.apply.onion_sync import sync_onion_services
 from node_runtime.apply.outcome import ActionFailed, ApplyReport, AppResult, Status
 from node_runtime.apply.rollback import after_failure
-from node_runtime.apply.stage import stage_apps
+from node_runtime.engines import is_stage_engine
 from node_runtime.engines.container_engine import (
     ContainerEngine,
     EngineError,
@@ -36,7 +36,6 @@ from node_runtime.engines.container_engine import (
     EngineTimeout,
     PodmanRunner,
 )
-from node_runtime.engines.stage_engine import StageEngine
 from node_runtime.plan.actions import AppPlan, Plan, StartMember
 from node_runtime.plan.observed import ObservedState
 from node_runtime.plan.onion_services import TOR_APP
@@ -106,7 +105,9 @@ def apply(
     """
     paths = NodePaths(state_root)
     applied = read_applied(paths)
-    if isinstance(engine, StageEngine):
+    if is_stage_engine(engine):
+        from node_runtime.apply.stage import stage_apps  # the stage engine's module is loaded
+
         migration = migrate_before_apply(catalog, applied, paths=paths, engine=engine,
                                          data_root=data_root, plan_now=None)  # fmt: skip
         staged = stage_apps(

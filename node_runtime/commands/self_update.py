@@ -2,7 +2,9 @@
 
 Reads the node config and the current catalog (``archy-node pull`` first), and calls
 :func:`node_runtime.self_update.update_from_catalog` (trust refreshed from the origin
-under the state lock).  After an update it re-executes the new binary as
+under the state lock) for the link ``<prefix>/archy-node`` (``--binary``, else the link
+that runs this binary; not resolved: the link is what changes).  After an update it
+re-executes the new binary as
 ``archy-node version`` unless ``--no-reexec``.  Exit 0: up to date or updated;
 1: refused, or rolled back.
 """
@@ -10,6 +12,7 @@ under the state lock).  After an update it re-executes the new binary as
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -31,13 +34,13 @@ from signing.errors import TufError
 
 def _describe(outcome: UpdateOutcome) -> str:
     if outcome.status == "up-to-date":
-        return f"{outcome.binary} is up to date (blake3 {outcome.installed_blake3})"
+        return f"{outcome.binary} is up to date ({outcome.installed_bundle})"
     if outcome.status == "updated":
         return (
             f"{outcome.binary} updated to blake3 {outcome.offered_blake3} ({outcome.detail}); "
-            f"the previous binary is kept as {outcome.previous}"
+            f"the previous bundle is kept, named by {outcome.previous}"
         )
-    return f"{outcome.binary} kept at blake3 {outcome.installed_blake3}: {outcome.detail}"
+    return f"{outcome.binary} kept at {outcome.installed_bundle}: {outcome.detail}"
 
 
 def _refused(message: str, as_json: bool) -> Refused:
@@ -52,7 +55,8 @@ def _refused(message: str, as_json: bool) -> Refused:
 @click.option(
     "--binary",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help="The installed binary to update (default: the running frozen binary).",
+    help="The installed link to update, <prefix>/archy-node -> archy-node-<blake3>/archy-node "
+    "(default: the link that runs this frozen binary).",
 )
 @click.option(
     "--probe-timeout",
@@ -71,8 +75,8 @@ def self_update_command(
     no_reexec: bool,
     as_json: bool,
 ) -> None:
-    """Install the node binary the current catalog names, keeping the previous one."""
-    installed = binary.resolve() if binary is not None else running_binary()
+    """Install the node bundle the current catalog names, keeping the previous one."""
+    installed = Path(os.path.abspath(binary)) if binary is not None else running_binary()
     if installed is None:
         raise _refused(
             "this is not a frozen archy-node binary (a source checkout updates with git); "
@@ -97,7 +101,7 @@ def self_update_command(
     if outcome is None:
         document = {
             "binary": str(installed),
-            "installed_blake3": offer.installed_blake3,
+            "installed_bundle": offer.installed_bundle,
             "offered_blake3": offer.offered_blake3,
             "update_offered": offer.needed,
             "rejected_before": offer.rejected_before,
@@ -105,15 +109,15 @@ def self_update_command(
         if as_json:
             click.echo(json.dumps(document, indent=2, sort_keys=True))
         elif offer.needed:
-            click.echo(f"update offered: {offer.installed_blake3} -> {offer.offered_blake3}")
+            click.echo(f"update offered: {offer.installed_bundle} -> {offer.offered_bundle}")
         else:
-            click.echo(f"{installed} is up to date (blake3 {offer.installed_blake3})")
+            click.echo(f"{installed} is up to date ({offer.installed_bundle})")
         return
     if as_json:
         document = {
             "status": outcome.status,
             "binary": str(outcome.binary),
-            "installed_blake3": outcome.installed_blake3,
+            "installed_bundle": outcome.installed_bundle,
             "offered_blake3": outcome.offered_blake3,
             "previous": None if outcome.previous is None else str(outcome.previous),
             "detail": outcome.detail,

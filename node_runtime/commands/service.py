@@ -21,6 +21,7 @@ import click
 
 from catalog.refusal import Refused
 from node_runtime.commands.options import json_option, state_root_option
+from node_runtime.install_layout import InstallLayout, LayoutError, installed_link
 from node_runtime.service import (
     SERVICE_NAME,
     SYSTEM_UNIT_DIR,
@@ -34,8 +35,11 @@ from node_runtime.store.paths import NodePaths
 
 
 def _default_binary() -> str | None:
+    """The link that runs this frozen binary (``<prefix>/archy-node``, so the unit keeps
+    running whatever bundle self-update links), else this executable, else the PATH's."""
     if getattr(sys, "frozen", False):
-        return sys.executable
+        executable = Path(sys.executable).resolve()
+        return str(installed_link(executable) or executable)
     return shutil.which("archy-node")
 
 
@@ -45,7 +49,8 @@ def _default_binary() -> str | None:
     "--binary",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="The archy-node binary the service runs (default: this one).",
+    help="The archy-node the service runs (default: the link <prefix>/archy-node that runs "
+    "this one).",
 )
 @click.option(
     "--unit-dir",
@@ -58,8 +63,9 @@ def _default_binary() -> str | None:
 @click.option(
     "--self-update",
     is_flag=True,
-    help="The daemon installs the node binary the catalog names and is restarted onto it "
-    "(the binary and its directory must belong to --user).",
+    help="The daemon installs the node bundle the catalog names and is restarted onto it "
+    "(--binary must be the link <prefix>/archy-node -> archy-node-<blake3>/archy-node, and "
+    "it and its directory must belong to --user).",
 )
 @click.option("--no-start", is_flag=True, help="Enable the service but do not start it now.")
 @click.option("--print", "print_only", is_flag=True, help="Print the unit; change nothing.")
@@ -88,6 +94,10 @@ def install_service_command(
     if not os.access(chosen, os.X_OK):
         raise Refused(f"--binary: {chosen} is not an executable file")
     if self_update:
+        try:
+            InstallLayout(Path(chosen)).current_bundle()
+        except LayoutError as error:
+            raise Refused(f"--self-update: {error}") from None
         for path in (chosen, os.path.dirname(chosen)):
             if os.stat(path).st_uid != account.pw_uid:
                 raise Refused(

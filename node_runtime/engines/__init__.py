@@ -12,6 +12,12 @@
   nothing (a node user without a usable container engine; ``--engine stage``);
 * :func:`choose_engine` — Quadlet when a systemd user session exists, else podman.
 
+Importing this package imports no engine: :func:`choose_engine` imports the one it
+makes (``stage`` builds on ``quadlet``, which builds on ``podman``), so ``status`` or
+``list`` on a podman node never loads the Quadlet code, and ``--help`` loads none.
+``is_podman_engine``/``is_quadlet_engine``/``is_stage_engine`` are ``isinstance`` checks
+that import nothing (an engine whose module is not loaded cannot exist).
+
 May import ``catalog``, ``node_runtime.store`` (atomic writes) and the planner's
 observed-state types (``node_runtime.plan.observed``); never ``node_runtime.apply``,
 the fetch stage, a command or ``pipeline``.
@@ -20,19 +26,20 @@ the fetch stage, a command or ``pipeline``.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeGuard
 
-from node_runtime.engines.container_engine import ContainerEngine, PodmanRunner
-from node_runtime.engines.podman_engine import LocalPodmanRunner, PodmanEngine
-from node_runtime.engines.quadlet_engine import (
-    LocalSystemctl,
-    QuadletEngine,
-    default_quadlet_dir,
-    systemd_user_session_available,
-)
-from node_runtime.engines.stage_engine import STAGE_ENGINE_NAME, StageEngine
+from node_runtime.engines.engine_names import ENGINE_NAMES, STAGE_ENGINE_NAME
 
-ENGINE_NAMES = ("auto", "podman", "quadlet", STAGE_ENGINE_NAME)
+if TYPE_CHECKING:
+    from node_runtime.engines.container_engine import ContainerEngine, PodmanRunner
+    from node_runtime.engines.podman_engine import PodmanEngine
+    from node_runtime.engines.quadlet_engine import QuadletEngine
+    from node_runtime.engines.stage_engine import StageEngine
+
+__all__ = ["ENGINE_NAMES", "STAGE_ENGINE_NAME", "choose_engine"]
+
 QUADLET_DIR_ENV = "ARCHY_NODE_QUADLET_DIR"
 STAGED_UNITS_DIR = "staged-units"
 
@@ -51,16 +58,53 @@ def choose_engine(
     systemd would pick the units up unless told to), else where the user's Quadlet
     generator reads (``~/.config/containers/systemd``).
     """
+    if name not in ENGINE_NAMES:
+        raise ValueError(f"unknown engine {name!r}; use one of {', '.join(ENGINE_NAMES)}")
     if quadlet_dir is None and os.environ.get(QUADLET_DIR_ENV):
         quadlet_dir = Path(os.environ[QUADLET_DIR_ENV])
+    from node_runtime.engines.podman_engine import LocalPodmanRunner, PodmanEngine
+
     if name == STAGE_ENGINE_NAME:
+        from node_runtime.engines.quadlet_engine import default_quadlet_dir
+        from node_runtime.engines.stage_engine import StageEngine
+
         if quadlet_dir is None and state_root is not None:
             quadlet_dir = state_root / STAGED_UNITS_DIR
         return StageEngine(Path(os.path.abspath(quadlet_dir or default_quadlet_dir())))
-    unit_dir = quadlet_dir or default_quadlet_dir()
     podman = runner if runner is not None else LocalPodmanRunner()
-    if name == "quadlet" or (name == "auto" and systemd_user_session_available()):
-        return QuadletEngine(podman, LocalSystemctl(), unit_dir)
-    if name in ("auto", "podman"):
+    if name == "podman" or (name == "auto" and not _systemd_user_session_available()):
         return PodmanEngine(podman)
-    raise ValueError(f"unknown engine {name!r}; use one of {', '.join(ENGINE_NAMES)}")
+    from node_runtime.engines.quadlet_engine import (
+        LocalSystemctl,
+        QuadletEngine,
+        default_quadlet_dir,
+    )
+
+    return QuadletEngine(podman, LocalSystemctl(), quadlet_dir or default_quadlet_dir())
+
+
+def _systemd_user_session_available() -> bool:
+    from node_runtime.engines.quadlet_engine import systemd_user_session_available
+
+    return systemd_user_session_available()
+
+
+def _loaded_class(module: str, name: str) -> type | None:
+    loaded = sys.modules.get(f"node_runtime.engines.{module}")
+    found = getattr(loaded, name, None)
+    return found if isinstance(found, type) else None
+
+
+def is_podman_engine(engine: object) -> TypeGuard[PodmanEngine]:
+    kind = _loaded_class("podman_engine", "PodmanEngine")
+    return kind is not None and isinstance(engine, kind)
+
+
+def is_quadlet_engine(engine: object) -> TypeGuard[QuadletEngine]:
+    kind = _loaded_class("quadlet_engine", "QuadletEngine")
+    return kind is not None and isinstance(engine, kind)
+
+
+def is_stage_engine(engine: object) -> TypeGuard[StageEngine]:
+    kind = _loaded_class("stage_engine", "StageEngine")
+    return kind is not None and isinstance(engine, kind)

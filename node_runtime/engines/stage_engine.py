@@ -26,6 +26,7 @@ from node_runtime.engines.container_engine import (
     EngineError,
     EngineObservation,
 )
+from node_runtime.engines.engine_names import STAGE_ENGINE_NAME
 from node_runtime.engines.quadlet_engine import (
     network_unit_networks,
     remove_app_units,
@@ -33,7 +34,6 @@ from node_runtime.engines.quadlet_engine import (
     write_app_units,
 )
 
-STAGE_ENGINE_NAME = "stage"
 STAGED_REASON = "not started (the stage engine starts nothing)"
 
 

@@ -9,9 +9,10 @@ unchanged one is reused.
 
 The ``systemd_node`` fixture boots one such container per test session
 (rootful podman on the host, a unique name, removed at the end), copies the
-node agent in as the frozen binary ``/usr/local/bin/archy-node`` (built from
-this checkout by ``scripts/build-node-binary``, cached under
-``.cache/frozen-node/<hash of the sources>/`` by ``tests.support.frozen_build``)
+node agent in as the frozen one-dir bundle ``/usr/local/lib/archy-node-bundle/`` with
+``/usr/local/bin/archy-node`` linked to its executable (built from this checkout by
+``scripts/build-node-binary``, cached under ``.cache/frozen-node/<hash of the sources>/``
+by ``tests.support.frozen_build``)
 and imports the busybox test image into the node user's podman storage.  Tests then use:
 
 * ``run_as_node(argv)`` — a command as ``node`` in its systemd user session
@@ -48,6 +49,7 @@ from .wait import poll_until
 NODE_USER = "node"
 NODE_UID = 1000
 NODE_BINARY = "/usr/local/bin/archy-node"
+NODE_BUNDLE = "/usr/local/lib/archy-node-bundle"
 BOOT_TIMEOUT = 120.0
 _BOOT_COMMAND = (
     "umount -R /sys/fs/cgroup && mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup"
@@ -82,7 +84,8 @@ def build_systemd_image() -> str:
 
 
 def build_node_binary() -> Path:
-    """``archy-node`` frozen from this checkout: the one cached build every test uses."""
+    """``archy-node`` frozen from this checkout (the executable of its one-dir bundle): the
+    one cached build every test uses."""
     return frozen_binary()
 
 
@@ -230,10 +233,14 @@ class SystemContainer:
 
     # -- what the tests need inside -----------------------------------------------------------
     def install_node_agent(self, binary: Path) -> None:
-        proc = self._podman("cp", str(binary), f"{self.name}:{NODE_BINARY}")
+        """The one-dir bundle whose executable is ``binary``, linked as NODE_BINARY."""
+        self.exec_root(["rm", "-rf", NODE_BUNDLE, NODE_BINARY])
+        proc = self._podman("cp", str(binary.parent), f"{self.name}:{NODE_BUNDLE}")
         if proc.returncode != 0:
-            raise _fail("copying the node binary in", proc)
-        self.exec_root(["chmod", "0755", NODE_BINARY])
+            raise _fail("copying the node bundle in", proc)
+        self.exec_root(["chown", "-R", "root:root", NODE_BUNDLE])
+        self.exec_root(["chmod", "0755", NODE_BUNDLE])
+        self.exec_root(["ln", "-s", f"{NODE_BUNDLE}/archy-node", NODE_BINARY])
         for path in ("/var/lib/archy-node", "/var/lib/archipelago"):
             self.exec_root(["install", "-d", "-o", NODE_USER, "-g", NODE_USER, "-m", "0755", path])
 

@@ -2,8 +2,9 @@
 
 The key covers the sources of node_runtime, catalog and signing, the spec,
 the build script and the dependency lock; a rerun with the same sources
-reuses ``.cache/frozen-node/<key>/archy-node`` instead of running
-PyInstaller again (about 40 s on 2 cores).  The frozen tests, the systemd
+reuses ``.cache/frozen-node/<key>/`` (the one-dir bundle ``archy-node-linux-amd64/``
+and its archive ``archy-node-linux-amd64.tar.xz``, the catalog's node target) instead
+of running PyInstaller and xz again (about 1.5 min on 2 cores).  The frozen tests, the systemd
 tests and the workflow test all take the binary from here, so a test run builds
 it once; a lock file makes a second process (``scripts/test`` runs the systemd
 tests beside the rest) wait for the first one's build instead of racing it in
@@ -43,16 +44,29 @@ def sources_key(root: Path = REPOSITORY) -> str:
     return hasher.hexdigest()[:32]
 
 
+BUNDLE = "archy-node-linux-amd64"
+
+
 def frozen_binary() -> Path:
-    """The built binary for the current sources (building it if it is not cached)."""
+    """The built bundle's executable for the current sources (building it if not cached)."""
+    return frozen_build() / BUNDLE / "archy-node"
+
+
+def frozen_bundle_archive() -> Path:
+    """The built bundle packed as the catalog's node target (``….tar.xz``)."""
+    return frozen_build() / f"{BUNDLE}.tar.xz"
+
+
+def frozen_build() -> Path:
+    """The cache directory holding the build for the current sources (built if missing)."""
     key = sources_key()
-    cached = CACHE / key / "archy-node"
-    if cached.is_file():
+    cached = CACHE / key
+    if (cached / f"{BUNDLE}.tar.xz").is_file():
         return cached
     CACHE.mkdir(parents=True, exist_ok=True)
     with open(CACHE / ".lock", "wb") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if not cached.is_file():  # another process may have built it while we waited
+        if not (cached / f"{BUNDLE}.tar.xz").is_file():  # built by another process meanwhile?
             _build_into(CACHE / key)
     for stale in CACHE.iterdir():
         if stale.name != key and not stale.name.startswith("."):

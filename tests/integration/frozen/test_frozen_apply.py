@@ -99,9 +99,10 @@ def frozen_agent(
     rootless_podman: RootlessPodman, busybox_image: str, archy_node_binary: Path
 ) -> Iterator[FrozenNodeAgent]:
     root = rootless_podman.make_tmpdir("frozen")
-    binary = root / "archy-node"
-    shutil.copy2(archy_node_binary, binary)  # where the test user may run it
-    binary.chmod(0o755)
+    bundle = root / "archy-node-bundle"  # the one-dir bundle, where the test user may run it
+    shutil.copytree(archy_node_binary.parent, bundle, symlinks=True)
+    bundle.chmod(0o755)
+    binary = bundle / "archy-node"
     agent = FrozenNodeAgent(rootless_podman, root, binary=binary)
     agent.setup()
     yield agent

@@ -1,12 +1,12 @@
 """The frozen archy-node: what is inside it, and the node's commands run through it.
 
-The binary is built once per session by scripts/build-node-binary (cached by
+The one-dir bundle is built once per session by scripts/build-node-binary (cached by
 source hash, see tests/support/frozen_build.py) and talks only to servers on 127.0.0.1.
 """
 
 from __future__ import annotations
 
-import shutil
+import os
 import subprocess
 from pathlib import Path
 
@@ -14,11 +14,15 @@ import pytest
 from PyInstaller.archive.readers import CArchiveReader
 
 from catalog.address import blake3_hex
+from node_runtime.install_layout import bundle_directory_name
 from node_runtime.self_update import previous_binary_path
 from tests.integration.self_update.node_binary_repository import (
     NodeBinaryRepository,
+    install_bundle,
     stand_in_binary,
+    stand_in_bundle,
 )
+from tests.support.frozen_build import frozen_bundle_archive
 from tests.support.repos import LiveRepository
 from tests.support.tuf_fixtures import RepositoryServer
 
@@ -46,10 +50,15 @@ def run(binary: Path, *arguments: str | Path) -> subprocess.CompletedProcess[str
 
 
 def archive_contents(binary: Path) -> tuple[set[str], set[str]]:
-    """(files in the executable's archive, Python modules in its PYZ)."""
-    archive = CArchiveReader(str(binary))
-    modules = set(archive.open_embedded_archive("PYZ.pyz").toc)
-    return set(archive.toc), modules
+    """(files of the bundle, under ``_internal/``; Python modules in the executable's PYZ)."""
+    modules = set(CArchiveReader(str(binary)).open_embedded_archive("PYZ.pyz").toc)
+    internal = binary.parent / "_internal"
+    files = {
+        os.path.relpath(os.path.join(root, name), internal)
+        for root, _dirs, names in os.walk(internal)
+        for name in names
+    }
+    return files, modules
 
 
 def test_the_binary_holds_the_compiled_extensions_and_none_of_the_publisher(
@@ -125,7 +134,7 @@ def test_init_pull_and_apply_run_through_the_binary(
     node_repository: NodeBinaryRepository,
     repository_server: RepositoryServer,
 ) -> None:
-    node_repository.offer(stand_in_binary("archy-node 0.0.2-new"))
+    node_repository.offer(stand_in_bundle(stand_in_binary("archy-node 0.0.2-new")))
     (tmp_path / "root.json").write_bytes(node_repository.root_bytes)
     state = ("--state-root", tmp_path / "state")
 
@@ -152,10 +161,10 @@ def test_the_binary_updates_itself_and_becomes_the_new_binary(
     node_repository: NodeBinaryRepository,
     repository_server: RepositoryServer,
 ) -> None:
-    installed = tmp_path / "bin" / "archy-node"
-    installed.parent.mkdir()
-    shutil.copy2(archy_node_binary, installed)
-    new = stand_in_binary("archy-node 0.0.2-new")
+    frozen_archive = frozen_bundle_archive().read_bytes()
+    installed = install_bundle(tmp_path / "bin", frozen_archive)  # the link, as a node has it
+    new_script = stand_in_binary("archy-node 0.0.2-new")
+    new = stand_in_bundle(new_script)
     node_repository.offer(new)
     (tmp_path / "root.json").write_bytes(node_repository.root_bytes)
     state = ("--state-root", tmp_path / "state")
@@ -170,7 +179,11 @@ def test_the_binary_updates_itself_and_becomes_the_new_binary(
     assert updated.returncode == 0, updated.stderr
     assert f"updated to blake3 {blake3_hex(new)}" in updated.stdout
     assert updated.stdout.strip().splitlines()[-1] == "archy-node 0.0.2-new"  # re-executed
-    assert installed.read_bytes() == new
+    assert installed.read_bytes() == new_script
+    assert installed.readlink() == Path(bundle_directory_name(blake3_hex(new)), "archy-node")
     assert blake3_hex(previous_binary_path(installed).read_bytes()) == blake3_hex(
         archy_node_binary.read_bytes()
+    )
+    assert previous_binary_path(installed).readlink() == Path(
+        bundle_directory_name(blake3_hex(frozen_archive)), "archy-node"
     )

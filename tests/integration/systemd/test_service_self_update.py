@@ -1,29 +1,38 @@
 """Self-update under systemd: ``archy-node.service`` (``install-service --self-update``)
-installs the node binary a signed catalog names, exits 75 and is restarted by systemd onto
-it; a binary that fails its start probe is rolled back while the service keeps running.
+installs the node bundle a signed catalog names, exits 75 and is restarted by systemd onto
+it; a bundle that fails its start probe is refused while the service keeps running.
 
-The repository (tests/integration/self_update/node_binary_repository.py, signed by our own
-repository side) is built on the host and copied into the system container, where the
-node's origin is a ``file://`` URL (the container has no network).  The "new build" is the
-frozen agent with bytes appended (another BLAKE3, the same program); the bad one is a
-script whose ``version`` exits 1.  A drop-in gives the test's daemon a 2 s pull interval.
+The agent is installed as a node keeps it: ``/var/lib/archy-node-bin/archy-node`` linked
+to ``archy-node-<16 hex>/archy-node`` (node_runtime/install_layout.py), and the unit runs
+the link.  The repository (tests/integration/self_update/node_binary_repository.py, signed
+by our own repository side) is built on the host and copied into the system container,
+where the node's origin is a ``file://`` URL (the container has no network).  The "new
+build" is the frozen bundle with one more file (another BLAKE3, the same program); the bad
+one is a bundle whose ``version`` exits 1.  A drop-in gives the test's daemon a 2 s pull
+interval.
 """
 
 from __future__ import annotations
 
+import io
+import shutil
 from pathlib import Path
 
 import pytest
 
 from catalog.address import blake3_hex
+from catalog.node_bundle import write_bundle
+from node_runtime.install_layout import bundle_directory_name
 from tests.integration.self_update.node_binary_repository import (
     NodeBinaryRepository,
     stand_in_binary,
+    stand_in_bundle,
 )
 from tests.integration.systemd.container_node import STATE_ROOT, ContainerNode
 from tests.integration.systemd.test_node_service import SERVICE, events, node, prop
-from tests.realparts.systemd_container import NODE_BINARY, SystemContainer
+from tests.realparts.systemd_container import NODE_BUNDLE, SystemContainer
 from tests.realparts.wait import poll_until
+from tests.support.frozen_build import frozen_binary, frozen_bundle_archive
 
 pytestmark = [pytest.mark.systemd, pytest.mark.integration]
 __all__ = ["node"]  # the fixture, shared with test_node_service
@@ -43,6 +52,10 @@ def self_update_events(box: SystemContainer, invocation: str) -> list[dict[str, 
     return [e for e in events(box, invocation) if e.get("event") == "self-update"]
 
 
+def link_target(box: SystemContainer, path: str) -> str:
+    return box.exec_root(["readlink", path]).stdout.decode().strip()
+
+
 def running_exe(box: SystemContainer) -> str:
     """What the service's main process runs (`… (deleted)` if its file was replaced)."""
     pid = prop(box, "MainPID")
@@ -53,8 +66,15 @@ def test_the_service_updates_itself_and_rolls_back_a_bad_binary(
     node: ContainerNode, tmp_path: Path
 ) -> None:
     box = node.box
-    frozen = box.read_file(NODE_BINARY)
-    new_build = frozen + b"\n# the next build (test)\n"
+    installed_archive = frozen_bundle_archive().read_bytes()
+    installed = bundle_directory_name(blake3_hex(installed_archive))
+    next_bundle = tmp_path / "next-build"
+    shutil.copytree(frozen_binary().parent, next_bundle, symlinks=True)
+    (next_bundle / "_internal" / "next-build.txt").write_text("the next build (test)\n")
+    packed = io.BytesIO()
+    write_bundle(next_bundle, packed)
+    new_build = packed.getvalue()
+    updated_to = bundle_directory_name(blake3_hex(new_build))
     repository = NodeBinaryRepository(tmp_path / "repository")
     repository.offer(new_build)
     put_repository(box, repository)
@@ -66,7 +86,10 @@ def test_the_service_updates_itself_and_rolls_back_a_bad_binary(
     )  # fmt: skip
     assert code == 0, (document, stderr)
     box.exec_root(["install", "-d", "-o", "node", "-g", "node", BIN_DIR])
-    box.exec_root(["install", "-o", "node", "-g", "node", "-m", "0755", NODE_BINARY, BINARY])
+    box.exec_root(["cp", "-a", NODE_BUNDLE, f"{BIN_DIR}/{installed}"])
+    box.exec_root(["chown", "-R", "node:node", f"{BIN_DIR}/{installed}"])
+    box.exec_root(["ln", "-s", f"{installed}/archy-node", BINARY])
+    box.exec_root(["chown", "-h", "node:node", BINARY])
 
     box.exec_root([BINARY, "install-service", "--user", "node", "--binary", BINARY,
                    "--self-update", "--no-start"])  # fmt: skip
@@ -98,14 +121,14 @@ def test_the_service_updates_itself_and_rolls_back_a_bad_binary(
     assert updated["status"] == "updated" and updated["offered"] == blake3_hex(new_build)
     assert events(box, first)[-1] == {"event": "stopped",
                                       "restart": "a new node binary is in place"}  # fmt: skip
-    assert box.read_file(BINARY) == new_build
-    assert box.read_file(f"{BINARY}.previous") == frozen
-    assert running_exe(box) == BINARY  # not "(deleted)": the new file runs
+    assert link_target(box, BINARY) == f"{updated_to}/archy-node"
+    assert link_target(box, f"{BINARY}.previous") == f"{installed}/archy-node"
+    assert running_exe(box) == f"{BIN_DIR}/{updated_to}/archy-node"  # the new bundle runs
     second = prop(box, "InvocationID")
     pid = prop(box, "MainPID")
 
     # 2. a binary that fails its start probe: rolled back, the service keeps running
-    bad = stand_in_binary("archy-node 9.9.9", exit_code=1)
+    bad = stand_in_bundle(stand_in_binary("archy-node 9.9.9", exit_code=1))
     repository.offer(bad)
     put_repository(box, repository)
     poll_until(lambda: self_update_events(box, second) != [], timeout=300,
@@ -115,8 +138,11 @@ def test_the_service_updates_itself_and_rolls_back_a_bad_binary(
     assert rolled_back["offered"] == blake3_hex(bad)
     assert (prop(box, "InvocationID"), prop(box, "MainPID")) == (second, pid)
     assert prop(box, "ActiveState") == "active"
-    assert box.read_file(BINARY) == new_build
+    assert link_target(box, BINARY) == f"{updated_to}/archy-node"
     assert box.read_file(f"{BINARY}.rejected").decode().strip() == blake3_hex(bad)
+    assert sorted(box.exec_root(["ls", "-A", BIN_DIR]).stdout.decode().split()) == sorted(
+        ["archy-node", "archy-node.previous", "archy-node.rejected", installed, updated_to]
+    )
 
     box.exec_root(["systemctl", "stop", SERVICE])
     assert prop(box, "Result") == "success"

@@ -10,16 +10,17 @@ Before it, the signing-event workflow's steps open the event the same way (its l
 which pushes a branch and opens a pull request on GitHub, is done by hand: the event is
 signed by two of three maintainers with ``archy ceremony sign`` and merged into ``main``).
 Then a node pulls from the S3 origin, and the catalog it verified names, as its ``node``
-target, the binary the workflow's build step produced.
+target, the bundle the workflow's build step produced.
 
 Stand-ins, and why:
 - ``actions/checkout``: a ``git clone`` of the local remote (the ref and path it names).
 - ``scripts/bootstrap`` in the test's repository: no package index is reachable, so ``.venv``
   links to this test's environment (the same locked packages).  Its ``pyinstaller`` serves
-  the binary of these very sources from the frozen-test cache (``frozen_build.py``, built
-  at most once per session, about a minute on 2 cores); the test checks that the signed
-  commit's sources key is the cached binary's key, so the bytes are what PyInstaller
-  builds from that commit.  The real ``scripts/build-node-binary`` runs around it.
+  the one-dir bundle of these very sources from the frozen-test cache (``frozen_build.py``,
+  built at most once per session, a minute or two on 2 cores); the test checks that the
+  signed commit's sources key is the cached bundle's key, so the bytes are what PyInstaller
+  builds from that commit.  The real ``scripts/build-node-binary`` runs around it and packs
+  the bundle, byte for byte as the cache's build packed it.
 - The push to GitHub: ``git push`` goes to the local bare remote, redirected by git's
   ``url.<path>.insteadOf`` (from the environment), so the step runs unchanged.
 """
@@ -46,7 +47,12 @@ from node_runtime.store.blob_store import BlobStore
 from tests.integration.s3.seaweedfs import ACCESS_KEY, SECRET_KEY, SeaweedFS
 from tests.support.apprepo import AppRepo
 from tests.support.ceremony_setup import PASSPHRASE, make_ceremony
-from tests.support.frozen_build import frozen_binary, sources_key
+from tests.support.frozen_build import (
+    frozen_binary,
+    frozen_build,
+    frozen_bundle_archive,
+    sources_key,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +73,7 @@ COPIED_SCRIPTS = ("build-node-binary", "pull-companion-bases")
 BOOTSTRAP_STAND_IN = """\
 #!/usr/bin/env bash
 # Stand-in for scripts/bootstrap (the workflow test has no package index): .venv links to the
-# test's environment; its pyinstaller copies the frozen-test cache's binary of these sources.
+# test's environment; its pyinstaller copies the frozen-test cache's bundle of these sources.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .venv/bin
@@ -79,7 +85,7 @@ cat > .venv/bin/pyinstaller <<'SH'
 #!/usr/bin/env bash
 set -euo pipefail
 while [[ $# -gt 0 ]]; do case "$1" in --distpath) dist="$2"; shift 2 ;; *) shift ;; esac; done
-mkdir -p "$dist" && cp "$ARCHY_TEST_FROZEN_BINARY" "$dist/archy-node"
+mkdir -p "$dist" && cp -a "$ARCHY_TEST_FROZEN_BUNDLE" "$dist/archy-node-linux-amd64"
 SH
 chmod +x .venv/bin/pyinstaller
 """
@@ -133,7 +139,7 @@ class Runner:
         self.environment = {
             **os.environ,
             "ARCHY_TEST_VENV": str(VENV),
-            "ARCHY_TEST_FROZEN_BINARY": str(frozen_binary()),
+            "ARCHY_TEST_FROZEN_BUNDLE": str(frozen_binary().parent),
             "RUNNER_TEMP": str(self.temp),
             "GITHUB_REPOSITORY": GITHUB_REPOSITORY,
             "PATH": f"/usr/bin:/bin:{VENV / 'bin'}",
@@ -219,6 +225,9 @@ def push_redirect(remote: Path) -> dict[str, str]:
     }
 
 
+# With a cold cache the bundle is built inside this test (PyInstaller and xz: up to 6 min at
+# a load of 12-16 on 2 cores), and the two workflows pack it again (about 40 s of CPU each)
+@pytest.mark.timeout(1500)
 def test_the_publish_workflow_ships_a_catalog_whose_node_target_was_built_in_the_run(
     seaweedfs: SeaweedFS, bucket: str, tmp_path: Path
 ) -> None:
@@ -236,7 +245,7 @@ def test_the_publish_workflow_ships_a_catalog_whose_node_target_was_built_in_the
     for step in opening:
         event_job.run(step)
     event_id = event_job.context["steps.event.outputs.id"]
-    event_binary = event_job.temp / "node" / "archy-node-linux-amd64"
+    event_binary = event_job.temp / "node" / "archy-node-linux-amd64.tar.xz"
 
     # two of three maintainers sign (offline, each with their key), and the event is merged
     workspace = event_job.workspace
@@ -288,9 +297,10 @@ def test_the_publish_workflow_ships_a_catalog_whose_node_target_was_built_in_the
     assert publish_job.context["steps.event.outputs.id"] == event_id
     assert publish_job.context["steps.event.outputs.commit"] == apps_commit
     signed_tree = publish_job.temp / "signed"
-    assert sources_key(signed_tree) == frozen_binary().parent.name  # the binary of that commit
-    built = (publish_job.temp / "node" / "archy-node-linux-amd64").read_bytes()
+    assert sources_key(signed_tree) == frozen_build().name  # the bundle of that commit
+    built = (publish_job.temp / "node" / "archy-node-linux-amd64.tar.xz").read_bytes()
     assert built == event_binary.read_bytes()  # the event signed what the publish ships
+    assert built == frozen_bundle_archive().read_bytes()  # packed the same by every build
     assert f"seed {seed.url}: " in stdout["Publish (and send the seeds what they lack)"]
 
     # the published repository went to the repository branch of the remote

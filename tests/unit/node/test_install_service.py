@@ -113,3 +113,32 @@ def test_an_uninitialised_node_is_refused(tmp_path: Path) -> None:
         "--state-root", str(tmp_path / "none"), "--print",
     )  # fmt: skip
     assert code == 1 and "this node is not initialised" in err
+
+
+def test_self_update_needs_the_link_of_a_one_dir_install(tmp_path: Path) -> None:
+    """The unit runs <prefix>/archy-node, the link self-update swaps; a plain file is refused."""
+    root = node_root(tmp_path)
+    plain = tmp_path / "bin" / "archy-node"
+    plain.parent.mkdir()
+    plain.write_text("#!/bin/sh\n")
+    plain.chmod(0o755)
+    bundle = tmp_path / "opt" / "archy-node-0123456789abcdef"
+    bundle.mkdir(parents=True)
+    (bundle / "archy-node").write_text("#!/bin/sh\n")
+    (bundle / "archy-node").chmod(0o755)
+    link = tmp_path / "opt" / "archy-node"
+    link.symlink_to("archy-node-0123456789abcdef/archy-node")
+    common = ("install-service", "--user", ME, "--self-update", "--state-root", str(root))
+
+    code, _, err = invoke(*common, "--binary", str(plain), "--print")
+    linked_code, unit, linked_err = invoke(*common, "--binary", str(link), "--print")
+
+    assert code == 1 and "Traceback" not in err
+    assert err.strip() == (
+        f"error: --self-update: {plain} is not a symlink to archy-node-<blake3>/archy-node "
+        "beside it (the one-dir install; see docs/self-update.md)"
+    )
+    assert linked_code == 0, linked_err
+    [exec_start] = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
+    assert exec_start.startswith(f"ExecStart={link} daemon ")  # the link, never the bundle
+    assert f" {tmp_path / 'opt'}" in unit  # the link's directory is writable

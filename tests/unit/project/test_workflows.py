@@ -139,5 +139,5 @@ def test_the_event_and_the_publish_build_the_node_binary_the_same_way() -> None:
     for name in ("signing-event.yml", "publish.yml"):
         text = (WORKFLOWS / name).read_text()
         assert "PYTHONHASHSEED=0" in text and "SOURCE_DATE_EPOCH=$(git log -1 --format=%ct" in text
-        assert '--node-binary "${RUNNER_TEMP}/node/archy-node-linux-amd64"' in text
+        assert '--node-binary "${RUNNER_TEMP}/node/archy-node-linux-amd64.tar.xz"' in text
         assert "scripts/pull-companion-bases" in text
