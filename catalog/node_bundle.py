@@ -259,16 +259,28 @@ def check_bundle(
     _walk(archive, None, limit, max_members)
 
 
+def _make_folders(path: Path) -> None:
+    """Make ``path`` and its missing parents 0755 whatever the umask (``mkdir -p`` gives the
+    parents it makes the umask's mode: 0777 under umask 0, writable by every local user)."""
+    missing: list[Path] = []
+    while not os.path.lexists(path):
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o755)
+        os.chmod(folder, 0o755)  # noqa: S103 - the bundle is read and run by the service user
+
+
 def _write_member(
     root: Path, kind: str, name: str, member: tarfile.TarInfo, tar: tarfile.TarFile
 ) -> None:
     path = root / name
     if kind == "dir":
-        path.mkdir(mode=0o755, parents=True, exist_ok=True)
+        _make_folders(path)
         return
     if kind == "symlink":
         return  # made last, once every file is written (see unpack_bundle)
-    path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    _make_folders(path.parent)
     source = tar.extractfile(member)
     if source is None:
         raise BundleError(f"{name}: its data cannot be read")
@@ -306,6 +318,7 @@ def unpack_bundle(
     """
     destination.mkdir(mode=0o755)
     try:
+        os.chmod(destination, 0o755)  # noqa: S103 - as every folder of the bundle
         seen = _walk(
             archive,
             lambda kind, name, member, tar: _write_member(destination, kind, name, member, tar),
