@@ -47,6 +47,7 @@ def no_umask() -> Iterator[None]:
 
 def test_only_a_prefixed_and_suffixed_name_is_a_bundle_name() -> None:
     assert bundle_platform("other-linux-amd64.tar.xz") is None
+    assert bundle_platform("not-a-node-linux-amd64.tar.xz") is None  # a prefix as long
     assert bundle_platform("archy-node-linux-amd64.tar.gz") is None
     assert bundle_platform("archy-node-linux-amd64.tar.xz") == "linux-amd64"
 
