@@ -136,7 +136,7 @@ def test_a_line_that_is_not_key_value_is_refused_with_its_number() -> None:
     [
         ("a\tb\nc\rd  e ", ["a", "b", "c", "d", "e"]),
         ("   ", []),
-        ("\"a b\" 'c d' e\"f g\"h", ["a b", "c d", "ef gh"]),
+        ('"a b" \'c d\' e"f g"h', ["a b", "c d", "ef gh"]),
         ("aXb X", ["aXb", "X"]),
         ('"it\'s" \'say "hi"\'', ["it's", 'say "hi"']),
         ("\\a\\b\\f\\n\\r\\t\\v\\\\\\\"\\'\\s", ["\a\b\f\n\r\t\v\\\"' "]),
