@@ -37,6 +37,8 @@ def test_a_units_first_line_names_its_app_and_nothing_else_does() -> None:
     assert unit_owner(unit_header("")) is None
     assert unit_owner("# Rendered by the Archipelago registry from the manifest of notes") is None
     assert unit_owner("# notes; do not edit.") is None
+    no_end = unit_header("notes").removesuffix("; do not edit.") + "-and-a-longer-tail-than-the-end"
+    assert unit_owner(no_end) is None
 
 
 def test_what_the_manifest_asks_against_the_policy_is_named_member_by_member() -> None:
@@ -78,6 +80,20 @@ def test_what_the_manifest_asks_against_the_policy_is_named_member_by_member() -
     assert sandbox_problems(allowed, [DEFAULT]) == [
         "member a adds capability SYS_ADMIN, which the policy forbids"
     ]
+    # a root written with a trailing '/' or ending in the letter X is a root as written
+    roots = {"/srv/node/": "/srv/node/other/d", "/srv/rootX": "/srv/root/other/d"}
+    volumes = [{"name": f"v{i}", "path": f"/v{i}", "host_path": host, "read_only": True}
+               for i, host in enumerate([*roots.values(), "/mnt/other"])]  # fmt: skip
+    mounts = with_changes(manifest_document(a={"volumes": volumes}),
+                          permissions={"host_paths": [*roots.values(), "/mnt/otherX"]})  # fmt: skip
+    assert sandbox_problems(mounts, [DEFAULT, "/srv/node/"]) == [
+        "member a mounts /srv/root/other/d, outside the node's data root",
+        "member a mounts /mnt/other, outside the app's data dir and not granted in "
+        "permissions.host_paths",
+    ]
+    assert sandbox_problems(mounts, [DEFAULT, "/srv/rootX"])[0] == (
+        "member a mounts /srv/node/other/d, outside the node's data root"
+    )
 
 
 def test_a_host_network_member_passes_with_network_host() -> None:

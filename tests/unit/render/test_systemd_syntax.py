@@ -141,7 +141,8 @@ def test_a_line_that_is_not_key_value_is_refused_with_its_number() -> None:
         ('"it\'s" \'say "hi"\'', ["it's", 'say "hi"']),
         ("\\a\\b\\f\\n\\r\\t\\v\\\\\\\"\\'\\s", ["\a\b\f\n\r\t\v\\\"' "]),
         ("\\x41\\x4a\\x4A\\x7e1", ["AJJ~1"]),
-        ("\\u00e9\\u00E9f", ["ééf"]),
+        ("\\u00e9\\u00E9f\\u20ac", ["ééf€"]),
+        ("\\U0010FFFF", ["\U0010ffff"]),
         ("\\U0001f600\\U0001F600z", ["\U0001f600\U0001f600z"]),
         ("\\101\\1010 \\0777", ["AA0", "\x3f7"]),
         ("a ; b", ["a", ";", "b"]),  # a separator only for ExecStart=
@@ -165,6 +166,8 @@ def test_words_are_split_unquoted_and_unescaped(text: str, words: list[str]) -> 
         ("\\u00eg", "unknown escape \\u"),
         ("\\U0001F60", "unknown escape \\U"),
         ("\\U00e9", "unknown escape \\U"),
+        ("\\U00110000", "\\U00110000 is not a Unicode code point"),
+        ("\\Uffffffff", "\\Uffffffff is not a Unicode code point"),
         ("\\18", "unknown escape \\1"),
         ("\\7", "unknown escape \\7"),
         ("\\8", "unknown escape \\8"),
