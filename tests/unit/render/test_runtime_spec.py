@@ -52,6 +52,8 @@ def test_the_config_hash_is_pinned_it_restarts_every_nodes_containers_when_it_mo
     assert dict(spec.labels)["archy.config-hash"] == config_hash(spec, "1.0.0", 1)
     assert config_hash(spec, "1.0.1", 1) != config_hash(spec, "1.0.0", 1)
     assert spec.unit_name == "archy-demo_web" and spec.data_uid is None
+    [db] = app_runtime_specs(manifest(db={"data_uid": 999}))
+    assert db.data_uid == 999
 
 
 def test_secrets_from_a_capability_and_from_an_owner_setting_name_their_podman_secrets() -> None:
@@ -115,6 +117,11 @@ def test_each_field_no_engine_can_run_is_refused_with_its_path_and_rule() -> Non
         "containers[0].health.cmd[1]: contains the control character U+0080; remove it "
         "(P023)",
     ])  # fmt: skip
+
+
+def test_an_app_name_no_unit_can_carry_is_refused_at_its_field() -> None:
+    app = with_changes(manifest_document(web={}), name="App\x80")
+    assert refusal(app) == "name: contains the control character U+0080; remove it (P023)"
 
 
 def test_a_data_root_that_is_not_a_plain_absolute_path_is_refused() -> None:

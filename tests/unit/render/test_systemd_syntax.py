@@ -168,6 +168,8 @@ def test_words_are_split_unquoted_and_unescaped(text: str, words: list[str]) -> 
         ("\\U00e9", "unknown escape \\U"),
         ("\\U00110000", "\\U00110000 is not a Unicode code point"),
         ("\\Uffffffff", "\\Uffffffff is not a Unicode code point"),
+        ("\\U10000041", "\\U10000041 is not a Unicode code point"),
+        ("\\U00110000z", "\\U00110000 is not a Unicode code point"),
         ("\\18", "unknown escape \\1"),
         ("\\7", "unknown escape \\7"),
         ("\\8", "unknown escape \\8"),
