@@ -241,7 +241,10 @@ def _c_unescape(text: str, index: int) -> tuple[str, int]:
     if code == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", text[index + 1 : index + 5]):
         return chr(int(text[index + 1 : index + 5], 16)), index + 5
     if code == "U" and re.fullmatch(r"[0-9a-fA-F]{8}", text[index + 1 : index + 9]):
-        return chr(int(text[index + 1 : index + 9], 16)), index + 9
+        value = int(text[index + 1 : index + 9], 16)
+        if value > 0x10FFFF:  # systemd refuses it; chr() would raise ValueError
+            raise UnitSyntaxError(f"\\U{text[index + 1 : index + 9]} is not a Unicode code point")
+        return chr(value), index + 9
     if code in "01234567" and re.fullmatch(r"[0-7]{3}", text[index : index + 3]):
         return chr(int(text[index : index + 3], 8)), index + 3
     raise UnitSyntaxError(f"unknown escape \\{code}")

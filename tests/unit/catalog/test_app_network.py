@@ -94,3 +94,18 @@ def test_a_third_party_catalog_signed_by_two_did_keys_is_refused() -> None:
         f"apps.bb.developer.did: {second.did}, but apps.aa is signed by {first.did}; every "
         "entry of a registry is signed by one did:key"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Network=host\n", []),  # the host's network: no network the node creates
+        ('  Network = "host"  \n', []),
+        ("Network=HOST\n", ["HOST"]),  # systemd values are case-sensitive: not the host
+        ("Network=odd=name.network\n", ["odd=name"]),  # split at the first '='
+        ('Network="boxX"\nNetwork=boxX\n', ["boxX"]),  # only the quotes are taken off
+        ('Environment="Network=archy-net"\n', []),  # a value holding 'Network=' names none
+    ],
+)
+def test_a_network_line_is_read_as_systemd_reads_it(text: str, found: list[str]) -> None:
+    assert networks_named_by_units({"archy-x_x.container": text}) == found

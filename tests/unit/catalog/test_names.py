@@ -11,8 +11,11 @@ from catalog.runtime_names import (
     app_data_dir,
     derived_name,
     member_unit_name,
+    normalise_path,
+    path_is_within,
     podman_secret_name,
     split_derived_name,
+    volume_host_path,
 )
 
 APP_IDS = st.from_regex(APP_ID_PATTERN, fullmatch=True)
@@ -46,3 +49,31 @@ def test_units_and_secrets_use_the_one_naming() -> None:
     assert split_derived_name(NETWORK_NAME) is None  # the shared network is no app's
     assert split_derived_name("archy-lnd") is None
     assert split_derived_name("other-lnd_x") is None
+    assert split_derived_name("archy-_x") is None  # no app id
+    assert split_derived_name("archy-lnd_") is None  # no part
+    assert split_derived_name("archy-lnd_a_b") == ("lnd", "a_b")  # app ids hold no '_'
+
+
+def test_a_volumes_host_dir_is_under_the_apps_dir_at_the_root_asked_for() -> None:
+    assert volume_host_path("notes", "data", None) == "/var/lib/archipelago/notes/data"
+    assert volume_host_path("notes", "data", None, "/srv/x") == "/srv/x/notes/data"
+    assert volume_host_path("notes", "data", "/mnt/media/") == "/mnt/media"
+    # relative (refused as P003) still names a dir of the app's own data dir, never the cwd
+    assert volume_host_path("notes", "data", "rel/./dir") == "/var/lib/archipelago/notes/rel/dir"
+    assert volume_host_path("notes", "data", "rel", "/srv/x") == "/srv/x/notes/rel"
+
+
+def test_paths_are_normalised_to_one_leading_slash_and_relative_ones_stay_relative() -> None:
+    assert normalise_path("//var/./lib/x/") == "/var/lib/x"  # POSIX keeps '//' at the start
+    assert normalise_path("///var//lib") == "/var/lib"
+    assert normalise_path("//X/y") == "/X/y"
+    assert normalise_path("rel/./x/") == "rel/x"
+
+
+def test_a_path_is_within_a_dir_only_below_a_slash_of_that_very_dir() -> None:
+    assert path_is_within("/srv/a", "/srv/a") and path_is_within("/srv/a/b", "/srv/a")
+    assert path_is_within("/srv/a/b", "/srv/a/") and path_is_within("/srv/a", "/")
+    assert not path_is_within("/srv/ab", "/srv/a")
+    assert not path_is_within("/srv/a/b", "/srv/aX")  # only '/' is taken off the dir
+    assert not path_is_within("/srv/a/b", "/srv/a ")
+    assert not path_is_within("/srv", "/srv/a")

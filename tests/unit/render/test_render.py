@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -143,7 +144,9 @@ def test_rendering_is_deterministic_and_the_config_hash_follows_the_configuratio
 
 
 def test_the_config_hash_changes_only_for_the_member_that_changed() -> None:
-    document = manifest_document(**FULL_MEMBERS)
+    # a deep copy: the document shares FULL_MEMBERS' dicts, and a second run of this test
+    # in one process (mutmut's) would start from the MODE written below
+    document = copy.deepcopy(manifest_document(**FULL_MEMBERS))
     before = {s.name: s.config_hash for s in app_runtime_specs(with_changes(document))}
     document["containers"][1]["env"]["MODE"] = "debug"
     after = {s.name: s.config_hash for s in app_runtime_specs(with_changes(document))}
