@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.node_bundle import ENTRY_POINT
+from node_runtime.store.atomic_file import fsync_directory
 
 BUNDLE_ID_LENGTH = 16
 LINK_NAME = "archy-node"
@@ -58,14 +59,6 @@ def installed_link(executable: Path) -> Path | None:
         if os.readlink(link) == f"{bundle.name}/{ENTRY_POINT}":
             return link
     return None
-
-
-def _fsync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 @dataclass(frozen=True)
@@ -132,7 +125,7 @@ class InstallLayout:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(partial)
             raise
-        _fsync_directory(self.prefix)
+        fsync_directory(self.prefix)
 
     def move_into_place(self, incoming: Path, bundle_name: str) -> Path:
         """Rename the unpacked ``incoming`` to ``bundle_name`` (replacing a stale copy that
@@ -141,7 +134,7 @@ class InstallLayout:
         if destination.exists():
             shutil.rmtree(destination)
         os.rename(incoming, destination)
-        _fsync_directory(self.prefix)
+        fsync_directory(self.prefix)
         return destination
 
     def remove_leftovers(self) -> list[str]:
