@@ -11,7 +11,9 @@ from tests.unit.policy.cases import CASES_DIR, load_case_file
 
 
 class Verdicts:
-    """An in-memory ``pipeline.policy.AppVerdicts``: what is asked, what is recorded."""
+    """SPY, not the build cache: an in-memory ``pipeline.policy.AppVerdicts`` that records what
+    check_all asks and records (the real one, ``pipeline.build_cache.PolicyVerdicts``, is
+    tested in tests/unit/build; its answers alone cannot show that an app was not checked)."""
 
     def __init__(self, given: dict[tuple[str, bool], list[Problem]] | None = None) -> None:
         self.given = given or {}
