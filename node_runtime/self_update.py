@@ -57,7 +57,8 @@ import blake3
 
 from catalog.catalog_model import CatalogError, parse_catalog
 from catalog.catalog_model import TargetFile as CatalogTarget
-from catalog.node_bundle import BundleError, bundle_file_name, unpack_bundle
+from catalog.node_bundle import BundleError, bundle_file_name
+from node_runtime.bundle_unpack import unpack_bundle
 from node_runtime.fetch.http import OriginFetcher, repository_urls
 from node_runtime.fetch.tuf_client import Updater
 from node_runtime.install_layout import (

@@ -28,13 +28,14 @@ from catalog.catalog_model import (
     TargetFile,
 )
 from catalog.manifest import Manifest
-from catalog.node_bundle import BUNDLE_SUFFIX, BundleError, bundle_platform, check_bundle
+from catalog.node_bundle import BUNDLE_SUFFIX, BundleError, bundle_platform
 from pipeline.atomic_file import fsync_directory, make_durable, write_file_atomically
 from pipeline.build_cache import BuildCache, cache_key
 from pipeline.gitsource import (
     Snapshot,
 )
 from pipeline.icons import MAX_ICON_BYTES, icon_problem
+from pipeline.node_bundle_pack import check_bundle
 
 PUBLIC_FILE_MODE = 0o644
 

@@ -21,11 +21,13 @@ from pathlib import Path
 
 from catalog.address import blake3_hex
 from catalog.catalog_model import CATALOG_NAME, AppCatalog
-from catalog.node_bundle import bundle_file_name, unpack_bundle, write_bundle
+from catalog.node_bundle import bundle_file_name
+from node_runtime.bundle_unpack import unpack_bundle
 from node_runtime.fetch.pull import pull
 from node_runtime.install_layout import InstallLayout, bundle_directory_name
 from node_runtime.store.node_config import initialise_node
 from node_runtime.store.paths import NodePaths
+from pipeline.node_bundle_pack import write_bundle
 from tests.support.repos import LiveRepository
 
 PLATFORM = "linux-amd64"

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from catalog.address import blake3_hex
-from catalog.node_bundle import write_bundle
 from node_runtime.install_layout import bundle_directory_name
+from pipeline.node_bundle_pack import write_bundle
 from tests.integration.self_update.node_binary_repository import (
     NodeBinaryRepository,
     stand_in_binary,

@@ -20,10 +20,9 @@ from catalog.node_bundle import (
     BundleError,
     bundle_file_name,
     bundle_platform,
-    check_bundle,
-    unpack_bundle,
-    write_bundle,
 )
+from node_runtime.bundle_unpack import unpack_bundle
+from pipeline.node_bundle_pack import check_bundle, write_bundle
 
 ENTRY = b"#!/bin/sh\necho archy-node 0.0.1\n"
 
