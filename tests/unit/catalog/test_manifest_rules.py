@@ -9,28 +9,15 @@ import pytest
 from pydantic import ValidationError
 
 from catalog.manifest import Manifest, manifest_json_schema
+from tests.support.app_manifests import manifest_document
 
 IMAGE = "docker.io/library/nginx:1.27"
 DIGEST = "sha256:" + "cd" * 32
 
 
 def document(**top_level: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "schema": 1,
-        "id": "demo",
-        "name": "Demo",
-        "version": "1.0.0",
-        "revision": 1,
-        "summary": "A demo app",
-        "description": "A demo app for tests.",
-        "category": "developer",
-        "license": "MIT",
-        "homepage": "https://example.org/demo",
-        "source": "https://example.org/demo/src",
-        "architectures": ["amd64"],
-        "containers": [{"name": "web", "image": IMAGE}, {"name": "db", "image": IMAGE}],
-        "generated_secrets": [{"name": "db-password"}, {"name": "admin"}],
-    }
+    base = manifest_document(web={"image": IMAGE}, db={"image": IMAGE})
+    base["generated_secrets"] = [{"name": "db-password"}, {"name": "admin"}]
     base.update(copy.deepcopy(top_level))
     return base
 
